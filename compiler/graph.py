@@ -1,0 +1,105 @@
+"""The imported model: ONNX nodes with static shapes, independent of the protobuf.
+
+The importer produces a :class:`Graph`; clean-up passes return new graphs; lowering reads one.
+Weight bytes are optional: a graph imported for estimation knows every tensor's shape and dtype but
+holds data only for the small constants that shape arithmetic needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+__all__ = ["TensorInfo", "Node", "Graph"]
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A value's static type. ``dtype`` is a numpy dtype name such as ``"float32"`` or ``"int8"``."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+
+def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator. Omitted optional inputs are ``""``, as in ONNX.
+
+    ``attrs`` holds plain Python values: ints, floats, strings, tuples of those, numpy arrays for
+    tensor attributes, and :class:`Graph` for subgraph attributes.
+    """
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    domain: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", _freeze(self.attrs))
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        return self.attrs.get(key, default)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A topologically sorted graph with a static :class:`TensorInfo` for every value.
+
+    ``constants`` maps value names to data known before run time: folded shape arithmetic, small
+    initializers, and (when imported with weights) every initializer. ``weights`` names the values
+    that are model parameters (initializers and Constant-node outputs), whether or not their data
+    was loaded.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    tensors: Mapping[str, TensorInfo]
+    constants: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
+    weights: frozenset[str] = frozenset()
+    opset: int = 17
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tensors", _freeze(self.tensors))
+        object.__setattr__(self, "constants", _freeze(self.constants))
+        object.__setattr__(self, "weights", frozenset(self.weights))
+
+    def info(self, name: str) -> TensorInfo:
+        return self.tensors[name]
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.tensors[name].shape
+
+    def is_constant(self, name: str) -> bool:
+        """True for parameters and compile-time constants (their values do not depend on inputs)."""
+        return name in self.weights or name in self.constants
+
+    def producers(self) -> dict[str, Node]:
+        return {out: node for node in self.nodes for out in node.outputs if out}
+
+    def consumers(self) -> dict[str, list[Node]]:
+        users: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for name in node.inputs:
+                if name:
+                    users.setdefault(name, []).append(node)
+        return users
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)

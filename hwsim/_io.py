@@ -1,0 +1,42 @@
+"""Output files are written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import UserError
+
+__all__ = ["write_output"]
+
+
+def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Write ``data`` to ``path`` atomically; ``"-"`` means standard output.
+
+    The bytes go to a temporary file beside the target and are renamed over it only once complete,
+    so an interrupted or failed run never leaves a partial file that looks finished.
+    """
+    if str(path) == "-":
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data)
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{target}: is a directory; give a file name for the output")
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserError(f"{target}: folder {directory} does not exist; create it or choose another path")
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

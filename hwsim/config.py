@@ -1,0 +1,286 @@
+"""The one accelerator description that the tiler, the simulator, the energy model and the RTL share.
+
+An :class:`AcceleratorConfig` is frozen and validated on construction. Load one from a shipped
+preset or a TOML file; derive variants with :meth:`AcceleratorConfig.replace`::
+
+    >>> cfg = preset("gemmini-like")
+    >>> (cfg.rows, cfg.cols, cfg.dataflow)
+    (16, 16, 'ws')
+    >>> cfg.replace(rows=8).rows
+    8
+
+TOML layout (every key optional; ``preset`` picks the base, defaults come from ``gemmini-like``)::
+
+    name = "my-array"
+    preset = "gemmini-like"
+    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz
+    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer
+    [vector]  lanes
+    [energy]  mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
+              sram_size_exponent, sram_write_factor, dram_pj_per_byte, vector_op_pj, static_power_w
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import UserError
+
+__all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
+
+DATAFLOWS = ("ws", "os", "is")
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energy per event, in picojoules (static power in watts). Sources: docs/model.md#energy."""
+
+    #: One int8 x int8 multiply (0.2 pJ) plus one 32-bit add (0.1 pJ): Horowitz, ISSCC 2014, 45 nm.
+    mac_pj: float = 0.3
+    #: A byte written to or read from a PE pipeline register: 32-bit register file access 1 pJ / 4 B.
+    array_reg_pj_per_byte: float = 0.25
+    #: SRAM access energy per byte at ``sram_ref_kib``: 8 KiB SRAM, 64-bit access, 10 pJ / 8 B.
+    sram_pj_per_byte_ref: float = 1.25
+    sram_ref_kib: float = 8.0
+    #: SRAM energy grows as (capacity / ref) ** exponent; 0.5 fits Horowitz's 8 KiB/32 KiB/1 MiB points.
+    sram_size_exponent: float = 0.5
+    #: Write energy relative to read energy for the same SRAM.
+    sram_write_factor: float = 1.0
+    #: DRAM: 640 pJ per 32-bit access (Horowitz 2014, as tabulated by Han et al., ISCA 2016).
+    dram_pj_per_byte: float = 160.0
+    #: One vector-unit element operation: 32-bit floating-point add, 0.9 pJ (Horowitz 2014).
+    vector_op_pj: float = 0.9
+    #: Leakage and clock tree, charged for the whole latency (an assumption per preset, see docs).
+    static_power_w: float = 0.05
+
+    def sram_pj_per_byte(self, capacity_kib: float) -> float:
+        """Read energy per byte of an SRAM of ``capacity_kib``, scaled from the reference size."""
+        return self.sram_pj_per_byte_ref * (capacity_kib / self.sram_ref_kib) ** self.sram_size_exponent
+
+
+@dataclass(frozen=True)
+class AcceleratorConfig:
+    """A systolic-array accelerator: the array, its buffers, DRAM, the vector unit and energy."""
+
+    name: str = "custom"
+    #: PE rows; the weight-stationary array maps the reduction (K) dimension onto rows.
+    rows: int = 16
+    #: PE columns; the weight-stationary array maps output features (N) onto columns.
+    cols: int = 16
+    dataflow: str = "ws"
+    input_bits: int = 8
+    weight_bits: int = 8
+    acc_bits: int = 32
+    clock_mhz: float = 1000.0
+    #: Input-activation buffer (SCALE-Sim's IFMAP SRAM), KiB.
+    ifmap_kib: float = 128.0
+    #: Weight buffer (SCALE-Sim's filter SRAM), KiB.
+    filter_kib: float = 128.0
+    #: Output buffer: the accumulator memory holding acc_bits partial sums, KiB.
+    ofmap_kib: float = 64.0
+    dram_gbps: float = 16.0
+    #: Each buffer is split in halves so DRAM transfers overlap compute.
+    double_buffer: bool = True
+    #: Vector unit: elements processed per cycle.
+    vector_lanes: int = 16
+    energy: EnergyTable = field(default_factory=EnergyTable)
+
+    def __post_init__(self) -> None:
+        _validate(self, where="config")
+
+    # Derived quantities live here so that every user computes them the same way.
+    @property
+    def input_bytes(self) -> int:
+        return math.ceil(self.input_bits / 8)
+
+    @property
+    def weight_bytes(self) -> int:
+        return math.ceil(self.weight_bits / 8)
+
+    @property
+    def acc_bytes(self) -> int:
+        return math.ceil(self.acc_bits / 8)
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def clock_hz(self) -> float:
+        return self.clock_mhz * 1e6
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_gbps * 1e9 / self.clock_hz
+
+    @property
+    def acc_depth(self) -> int:
+        """Rows of ``cols`` accumulators that the output buffer holds (one bank's worth if double buffered)."""
+        usable = self.ofmap_kib * 1024 / (2 if self.double_buffer else 1)
+        return max(1, int(usable // (self.cols * self.acc_bytes)))
+
+    @property
+    def module_name(self) -> str:
+        """A Verilog-safe identifier for the top module generated for this config."""
+        base = "".join(ch if ch.isalnum() else "_" for ch in self.name).strip("_") or "array"
+        return f"hwsim_{base}_{self.rows}x{self.cols}_{self.dataflow}"
+
+    def replace(self, **changes: Any) -> AcceleratorConfig:
+        """A copy with ``changes`` applied (energy fields may be given as ``energy={...}``)."""
+        energy = changes.pop("energy", None)
+        if isinstance(energy, Mapping):
+            changes["energy"] = dataclasses.replace(self.energy, **energy)
+        elif energy is not None:
+            changes["energy"] = energy
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective config as plain JSON-able data, in declaration order."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = dataclasses.asdict(value) if f.name == "energy" else value
+        return out
+
+
+# TOML section -> keys it may hold (section-less keys are top level).
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz"),
+    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer"),
+    "vector": ("lanes",),
+    "energy": tuple(f.name for f in fields(EnergyTable)),
+}
+_TOP_LEVEL = ("name", "preset", "description")
+
+
+def _validate(cfg: AcceleratorConfig, where: str) -> None:
+    def bad(key: str, rule: str) -> UserError:
+        return UserError(f"{where}: {key} {rule}, got {getattr(cfg, key)!r}")
+
+    for key in ("rows", "cols", "vector_lanes"):
+        v = getattr(cfg, key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 4096:
+            raise bad(key, "must be an integer from 1 to 4096")
+    for key in ("input_bits", "weight_bits", "acc_bits"):
+        v = getattr(cfg, key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 2 <= v <= 64:
+            raise bad(key, "must be an integer from 2 to 64")
+    if cfg.acc_bits < cfg.input_bits + cfg.weight_bits:
+        raise bad("acc_bits", f"must be at least input_bits + weight_bits ({cfg.input_bits + cfg.weight_bits})")
+    if cfg.dataflow not in DATAFLOWS:
+        raise bad("dataflow", f"must be one of {', '.join(DATAFLOWS)}")
+    for key in ("clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"):
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise bad(key, "must be a positive number")
+    if not isinstance(cfg.double_buffer, bool):
+        raise bad("double_buffer", "must be true or false")
+    if not isinstance(cfg.name, str) or not cfg.name:
+        raise bad("name", "must be a non-empty string")
+    for f in fields(EnergyTable):
+        v = getattr(cfg.energy, f.name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
+    if cfg.energy.sram_ref_kib <= 0:
+        raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {cfg.energy.sram_ref_kib!r}")
+    # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer half.
+    half = 2 if cfg.double_buffer else 1
+    for key, need in (
+        ("ifmap_kib", cfg.rows * cfg.input_bytes),
+        ("filter_kib", cfg.rows * cfg.cols * cfg.weight_bytes),
+        ("ofmap_kib", cfg.cols * cfg.acc_bytes),
+    ):
+        if getattr(cfg, key) * 1024 / half < need:
+            raise bad(key, f"is too small for one {cfg.rows}x{cfg.cols} array fold (needs {need * half} bytes)")
+
+
+def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig | None = None) -> AcceleratorConfig:
+    """Build a config from parsed TOML, naming ``where`` and the key in every error."""
+    flat: dict[str, Any] = {}
+    energy: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS:
+            if not isinstance(value, Mapping):
+                raise UserError(f"{where}: [{key}] must be a table")
+            for sub, subvalue in value.items():
+                if sub not in _SECTIONS[key]:
+                    allowed = ", ".join(_SECTIONS[key])
+                    raise UserError(f"{where}: unknown key {key}.{sub}; [{key}] accepts {allowed}")
+                if key == "energy":
+                    energy[sub] = subvalue
+                else:
+                    flat["vector_lanes" if (key, sub) == ("vector", "lanes") else sub] = subvalue
+        elif key in _TOP_LEVEL:
+            if key == "name":
+                flat["name"] = value
+        else:
+            sections = ", ".join(f"[{s}]" for s in _SECTIONS)
+            raise UserError(f"{where}: unknown key {key!r}; top-level keys are name, preset and the tables {sections}")
+    if base is None:
+        base_name = data.get("preset", "gemmini-like")
+        if not isinstance(base_name, str):
+            raise UserError(f"{where}: preset must be a preset name string")
+        try:
+            base = preset(base_name)
+        except UserError as e:
+            raise UserError(f"{where}: {e}") from None
+    for key, value in flat.items():
+        # TOML integers are acceptable where floats are expected; the reverse is a type error.
+        expected = type(getattr(base, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            flat[key] = float(value)
+    for key, value in energy.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            energy[key] = float(value)
+    try:
+        cfg = base.replace(**flat, energy=energy)
+    except UserError as e:
+        raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
+    # Re-validate with the file's name so errors point at the TOML, not at a generic 'config'.
+    _validate(cfg, where)
+    return cfg
+
+
+def _preset_dir() -> resources.abc.Traversable:
+    return resources.files(__package__).joinpath("presets")
+
+
+def preset_names() -> list[str]:
+    """Names of the shipped presets, sorted."""
+    return sorted(p.name[: -len(".toml")] for p in _preset_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def preset(name: str) -> AcceleratorConfig:
+    """The shipped preset ``name`` (see ``hwsim presets``)."""
+    path = _preset_dir().joinpath(f"{name}.toml")
+    if not path.is_file():
+        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return _from_mapping(data, where=f"preset {name}", base=AcceleratorConfig(name=name))
+
+
+def preset_description(name: str) -> str:
+    data = tomllib.loads(_preset_dir().joinpath(f"{name}.toml").read_text(encoding="utf-8"))
+    return str(data.get("description", ""))
+
+
+def load_config(path: str | Path) -> AcceleratorConfig:
+    """Read an accelerator config from a TOML file; every error names the file and the key."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{p}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{p}: cannot read config file ({e.__class__.__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{p}: invalid TOML: {e}") from None
+    return _from_mapping(data, where=str(p))
