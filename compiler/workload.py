@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GemmShape", "Workload"]
+__all__ = ["Kind", "GemmShape", "Workload", "LoweredModel"]
 
 
 class Kind(str, enum.Enum):
@@ -76,3 +76,19 @@ class Workload:
     @property
     def macs(self) -> int:
         return self.gemm.macs if self.gemm is not None else 0
+
+
+@dataclass(frozen=True)
+class LoweredModel:
+    """A whole model as workloads in execution order, plus what ``--allow-unsupported`` skipped.
+
+    ``skipped`` holds one ``"OpType node_name"`` string per node that was not estimated.
+    """
+
+    name: str
+    workloads: tuple[Workload, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def macs(self) -> int:
+        return sum(w.macs for w in self.workloads)

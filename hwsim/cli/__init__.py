@@ -1,0 +1,56 @@
+"""The ``hwsim`` command line: one module per subcommand, each with ``add_parser`` and ``run``.
+
+Exit status: 0 on success, 1 when a check the user asked for fails (``verify``), 2 on a user error,
+reported as one ``error:`` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ..errors import UserError
+
+__all__ = ["main"]
+
+#: Subcommands in the order ``hwsim --help`` lists them; each is a module of this package.
+COMMANDS = ("estimate", "presets", "plot", "rtl", "verify", "run", "sweep")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one ``error:`` line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"hwsim {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if not hasattr(args, "_run"):
+            build_parser().print_help()
+            return 2
+        return int(args._run(args) or 0)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

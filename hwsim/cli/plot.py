@@ -1,0 +1,15 @@
+"""``hwsim plot``: under construction in this change."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UserError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return subparsers.add_parser("plot", help="(under construction)")
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UserError("hwsim plot is not built yet")
