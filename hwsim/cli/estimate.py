@@ -1,15 +1,99 @@
-"""``hwsim estimate``: under construction in this change."""
+"""``hwsim estimate``: latency, utilization, traffic, stalls and energy of a model, per layer."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+from .._io import write_output
 from ..errors import UserError
+from ..simulate import TIMINGS, simulate
+from ._options import add_config_options, config_from_args, positive_int
+
+DEFAULT_MODEL = "resnet18"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return subparsers.add_parser("estimate", help="(under construction)")
+    p = subparsers.add_parser(
+        "estimate",
+        help="estimate a model's cycles, latency, utilization, traffic and energy",
+        description="Estimate an ONNX model (or a SCALE-Sim topology .csv) on a systolic-array accelerator. "
+        "With no model, estimates the bundled ResNet-18.",
+    )
+    p.add_argument("model", nargs="?", metavar="MODEL", help="an .onnx model or a SCALE-Sim topology .csv")
+    add_config_options(p)
+    p.add_argument("--scalesim-config", metavar="FILE.cfg", help="take the accelerator from a SCALE-Sim .cfg file")
+    p.add_argument("--timing", choices=TIMINGS, default="hwsim",
+                   help="hwsim: the RTL-proven tile timing (default); scalesim: SCALE-Sim 3.0's compute cycles")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
+                   help="pin a model input's shape (repeatable); needed for symbolic or -1 dims")
+    p.add_argument("--allow-unsupported", action="store_true",
+                   help="estimate the supported layers and list the skipped ones instead of stopping")
+    p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for standard output)")
+    p.add_argument("--csv", metavar="PATH", help="write the per-layer report as CSV")
+    p.add_argument("--plot", metavar="PATH.png", help="write cycles, energy and roofline plots to one PNG")
+    p.add_argument("--top", type=positive_int, metavar="N", help="list only the first N layers in the table")
+    return p
+
+
+def _load(args: argparse.Namespace):
+    """(lowered model, config) from the arguments."""
+    import compiler
+    from compiler.importer import parse_input_shape
+
+    shapes = dict(parse_input_shape(text) for text in args.input_shape)
+    model = args.model
+    if model is not None and model.lower().endswith(".csv"):
+        from .. import scalesim
+
+        if not args.scalesim_config and not (args.preset or args.config):
+            raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+        lowered = scalesim.load_topology(model)
+    else:
+        if model is None:
+            from compiler import zoo
+
+            print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
+                  "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
+            source = zoo.build(DEFAULT_MODEL, weights=False)
+        else:
+            source = Path(model)
+        lowered = compiler.compile_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)
+    if args.scalesim_config:
+        if args.preset or args.config:
+            raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
+        from .. import scalesim
+
+        cfg, _ = scalesim.load_config(args.scalesim_config)
+        changes = {k: getattr(args, k) for k in ("rows", "cols", "dataflow") if getattr(args, k) is not None}
+        cfg = cfg.replace(**changes) if changes else cfg
+    else:
+        cfg = config_from_args(args)
+    return lowered, cfg
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("hwsim estimate is not built yet")
+    for flag in ("json", "csv", "plot"):
+        path = getattr(args, flag)
+        if path and path != "-" and Path(path).is_dir():
+            raise UserError(f"--{flag} {path}: is a directory; give a file name")
+    if args.plot == "-" or args.csv == "-" and args.json == "-":
+        raise UserError("only one output can go to standard output ('-')")
+    lowered, cfg = _load(args)
+    report = simulate(lowered, cfg, timing=args.timing)
+    # Render everything first so that a failure leaves no output file behind.
+    outputs: list[tuple[str, str | bytes]] = []
+    if args.json:
+        outputs.append((args.json, report.to_json()))
+    if args.csv:
+        outputs.append((args.csv, report.to_csv()))
+    if args.plot:
+        from ..plots import summary_png
+
+        outputs.append((args.plot, summary_png(report.to_dict())))
+    for path, data in outputs:
+        write_output(path, data)
+    if "-" not in (args.json, args.csv):
+        sys.stdout.write(report.to_table(limit=args.top))
+    return 0

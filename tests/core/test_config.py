@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from hwsim.config import AcceleratorConfig, load_config, preset, preset_names
+from hwsim.errors import UserError
+
+
+def test_three_presets_with_distinct_arrays() -> None:
+    names = preset_names()
+    assert {"tpu-v1-like", "gemmini-like", "fpga-edge"} <= set(names)
+    shapes = {(preset(n).rows, preset(n).cols) for n in names}
+    assert {(256, 256), (16, 16), (8, 8)} <= shapes
+
+
+def test_toml_overrides_preset_and_energy(tmp_path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('preset = "fpga-edge"\nname = "mine"\n[array]\nrows = 4\n[energy]\nmac_pj = 1\n')
+    cfg = load_config(f)
+    assert (cfg.name, cfg.rows, cfg.cols, cfg.clock_mhz) == ("mine", 4, 8, 200.0)
+    assert cfg.energy.mac_pj == 1.0
+    assert cfg.energy.dram_pj_per_byte == preset("fpga-edge").energy.dram_pj_per_byte
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[array]\nrowz = 4\n", "array.rowz"),
+        ("[array]\nrows = 0\n", "rows"),
+        ("[array]\nrows = 2.5\n", "rows"),
+        ('[array]\ndataflow = "xs"\n', "dataflow"),
+        ("[memory]\ndram_gbps = -1\n", "dram_gbps"),
+        ("[energy]\nmac_pj = -0.3\n", "energy.mac_pj"),
+        ("[array]\nacc_bits = 8\n", "acc_bits"),
+        ("colour = 3\n", "colour"),
+        ('preset = "nope"\n', "unknown preset"),
+        ("[array\n", "invalid TOML"),
+        ("[memory]\nofmap_kib = 0.01\n", "ofmap_kib"),
+    ],
+)
+def test_bad_toml_names_file_and_key(tmp_path, text: str, needle: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(UserError) as e:
+        load_config(f)
+    assert needle in str(e.value)
+    assert str(f) in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_config_file(tmp_path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_derived_quantities() -> None:
+    cfg = AcceleratorConfig(rows=16, cols=16, ofmap_kib=64, clock_mhz=1000, dram_gbps=16)
+    assert cfg.acc_depth == 64 * 1024 // 2 // (16 * 4)
+    assert cfg.dram_bytes_per_cycle == 16.0
+    assert cfg.replace(double_buffer=False).acc_depth == 1024
+    assert cfg.energy.sram_pj_per_byte(32.0) == pytest.approx(2.5)  # Horowitz: 32 KiB, 20 pJ / 64 bit
