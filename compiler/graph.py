@@ -7,6 +7,7 @@ holds data only for the small constants that shape arithmetic needs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -27,7 +28,7 @@ class TensorInfo:
     @property
     def size(self) -> int:
         """Number of elements."""
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)
 
 
 def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -15,15 +15,34 @@ __all__ = ["tile_cycles", "ws_tile_cycles", "os_tile_cycles", "is_tile_cycles"]
 
 
 def ws_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
-    """Weight-stationary tile, start to done (provisional: the RTL change fixes the exact terms).
+    """Weight-stationary tile, from the cycle its command is accepted to the cycle ``done`` rises.
 
-    ``folds = ceil(k / rows)``: the first fold's weights load in ``rows`` cycles; each fold streams
-    ``max(m, rows)`` cycles (the next fold's weights load into the shadow registers meanwhile);
-    the last fold drains through ``rows + cols`` pipeline stages; an emitting tile then streams
-    ``m`` result rows out.
+    ``cycles = (F - 1) * max(m, rows) + m + rows + cols + 2 + emit`` with ``F = ceil(k / rows)``
+    K folds and ``emit`` 1 for a tile that streams its results out. ``n`` and ``accumulate`` do not
+    matter. This is exactly what the RTL's tile controller does (docs/rtl.md#timing has the
+    diagram); counting cycles from the command (cycle 0):
+
+    * Weight rows go in one per cycle from cycle 1; fold f's row r reaches the PEs of array row r
+      through a column skew that matches the activations' diagonal, so activations of fold f may
+      start one cycle after its first weight row (row 0 of fold 0 issues in cycle 1, row 0 of A
+      in cycle 2). Fold f + 1's weights load into the other weight bank while fold f streams.
+    * Fold f streams its ``m`` rows of A from cycle ``2 + f * max(m, rows)``: a fold cannot start
+      before the previous one has streamed (``m`` cycles) nor before its ``rows`` weight rows could
+      follow the previous fold's through the one-row-per-cycle weight port (``rows`` cycles). The
+      last fold's own size does not matter: its weights keep ahead of its activations.
+    * The last row of A issues in cycle ``1 + (F - 1) * max(m, rows) + m``. It takes ``rows + cols``
+      cycles through the input skew, the array and the output de-skew to reach the accumulator
+      stage, which adds it to the stored partial sums and writes them back in that cycle.
+    * ``done`` rises one cycle later, or two for an emitting tile, whose result leaves through an
+      output register (results stream out while the array drains: emitting costs one cycle, not m).
+
+    >>> ws_tile_cycles(16, 16, Tile(m=64, k=100, n=16))  # 7 folds of a 16 x 16 array
+    483
+    >>> ws_tile_cycles(8, 8, Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold: fill and drain only
+    19
     """
     folds = -(-tile.k // rows)
-    return rows + folds * max(tile.m, rows) + rows + cols + (tile.m if tile.emit else 0)
+    return (folds - 1) * max(tile.m, rows) + tile.m + rows + cols + 2 + (1 if tile.emit else 0)
 
 
 def os_tile_cycles(rows: int, cols: int, tile: Tile) -> int:

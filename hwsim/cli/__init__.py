@@ -1,13 +1,15 @@
 """The ``hwsim`` command line: one module per subcommand, each with ``add_parser`` and ``run``.
 
 Exit status: 0 on success, 1 when a check the user asked for fails (``verify``), 2 on a user error,
-reported as one ``error:`` line on stderr, never a traceback.
+reported as one ``error:`` line on stderr, never a traceback; 3 on an internal error (a bug: set
+``HWSIM_DEBUG=1`` to see its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -54,3 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug, not the user's fault: say so in one line
+        if os.environ.get("HWSIM_DEBUG"):
+            raise
+        print(f"error: internal error ({type(e).__name__}: {e}); please report it, "
+              "with HWSIM_DEBUG=1 to show the traceback", file=sys.stderr)
+        return 3

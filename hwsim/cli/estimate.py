@@ -56,7 +56,7 @@ def _load(args: argparse.Namespace):
 
             print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
                   "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
-            source = zoo.build(DEFAULT_MODEL, weights=False)
+            source = zoo.MODELS[DEFAULT_MODEL](weights=False)
         else:
             source = Path(model)
         lowered = compiler.compile_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)

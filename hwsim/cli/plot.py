@@ -1,15 +1,92 @@
-"""``hwsim plot``: under construction in this change."""
+"""``hwsim plot``: draw a ``--json`` report as PNGs (per-layer cycles, per-layer energy, roofline).
+
+``hwsim plot report.json --out DIR`` writes ``cycles.png``, ``energy.png`` and ``roofline.png`` into
+DIR (created if missing). ``hwsim estimate ... --plot out.png`` draws the same three panels into one
+image through :func:`write_summary_plot`. matplotlib is imported only when a plot is drawn, so the
+rest of the command line starts fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
+from .._io import write_output
 from ..errors import UserError
+from ..plots.data import DEFAULT_TOP
+from ._options import positive_int
+
+__all__ = ["PLOT_FILES", "add_parser", "run", "read_report_file", "write_summary_plot"]
+
+#: The files ``hwsim plot`` writes into ``--out``, in order.
+PLOT_FILES = ("cycles.png", "energy.png", "roofline.png")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return subparsers.add_parser("plot", help="(under construction)")
+    p = subparsers.add_parser(
+        "plot",
+        help="draw a --json report as PNGs: per-layer cycles, per-layer energy, roofline",
+        description="Draw a report written by 'hwsim estimate --json' as three PNGs in DIR: "
+        f"{', '.join(PLOT_FILES)}.",
+    )
+    p.add_argument("report", metavar="REPORT.json", help="a report from 'hwsim estimate --json' ('-' for standard input)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
+    p.add_argument("--top", type=positive_int, default=DEFAULT_TOP, metavar="N",
+                   help=f"layers the bar charts name; the rest are summed as 'other' (default {DEFAULT_TOP})")
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("hwsim plot is not built yet")
+    from ..plots import cycles_png, energy_png, roofline_png
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file, not a folder; give a folder for the PNGs")
+    report = read_report_file(args.report)
+    where = "standard input" if args.report == "-" else args.report
+    # Render all three before creating or writing anything, so that a bad report leaves nothing behind.
+    images = (cycles_png(report, top=args.top, where=where), energy_png(report, top=args.top, where=where),
+              roofline_png(report, where=where))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot create the folder ({e.strerror or e.__class__.__name__})") from None
+    for name, png in zip(PLOT_FILES, images):
+        write_output(out / name, png)
+    print(f"wrote {', '.join(str(out / name) for name in PLOT_FILES)}", file=sys.stderr)
+    return 0
+
+
+def read_report_file(path: str) -> Any:
+    """The parsed JSON of ``path`` (``-``: standard input), with a one-line UserError for every way it can fail."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: report file not found; write one with 'hwsim estimate MODEL --json {path}'") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; give the JSON report file written by 'hwsim estimate --json'") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file; give the JSON report written by 'hwsim estimate --json'") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the report ({e.strerror or e.__class__.__name__})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
+                        "give a report written by 'hwsim estimate --json'") from None
+
+
+def write_summary_plot(report: Any, path: str | Path, *, where: str = "report") -> None:
+    """Write one PNG with the cycles, energy and roofline panels of the ``--json`` dict ``report`` to ``path``.
+
+    The image is rendered in memory and written atomically (``"-"``: standard output).
+    """
+    from ..plots import summary_png
+
+    write_output(path, summary_png(report, where=where))

@@ -1,15 +1,82 @@
-"""``hwsim run``: under construction in this change."""
+"""``hwsim run``: execute a model numerically, tile by tile as the accelerator would (docs/run.md)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+
+import numpy as np
 
 from ..errors import UserError
+from ._options import add_config_options, config_from_args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return subparsers.add_parser("run", help="(under construction)")
+    p = subparsers.add_parser(
+        "run",
+        help="execute a model tile by tile in fp32 or int8 and save its outputs",
+        description="Execute MODEL.onnx with numpy exactly as the tiler schedules it on the array: fp32 "
+        "(equal to onnxruntime) or int8 (the RTL's integer arithmetic, with an error report against fp32).",
+    )
+    p.add_argument("model", metavar="MODEL.onnx", help="the ONNX model (its weights are needed)")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
+                   help="an input array (repeat for each model input)")
+    p.add_argument("--output", metavar="OUT.npz|-", help="save every model output, keyed by output name")
+    p.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                   help="fp32 (default) or int8 post-training quantization on the integer array")
+    p.add_argument("--calibrate", metavar="DIR",
+                   help="int8: calibrate activation ranges on these .npy/.npz samples instead of the inputs")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
+                   help="pin an input's dynamic dims (default: the given array's shape)")
+    p.add_argument("--report", metavar="PATH|-", help="int8: write the error report as JSON")
+    add_config_options(p)
+    return p
+
+
+def _summary(outputs: dict[str, np.ndarray]) -> str:
+    lines = []
+    for name, v in outputs.items():
+        dims = "x".join(str(d) for d in v.shape) or "scalar"
+        stats = ""
+        if v.size and v.dtype.kind in "fiub":
+            w = v.astype(np.float64)
+            stats = f"  min {w.min():.6g}  max {w.max():.6g}  mean {w.mean():.6g}"
+        lines.append(f"{name}: {v.dtype} {dims}{stats}")
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("hwsim run is not built yet")
+    from compiler.importer import parse_input_shapes
+    from hwsim import execute
+    from hwsim._io import write_output
+
+    if args.calibrate and args.precision != "int8":
+        raise UserError("--calibrate applies to --precision int8 only")
+    if args.report and args.precision != "int8":
+        raise UserError("--report applies to --precision int8 only (fp32 runs have no error to report)")
+    if args.output == "-" and args.report == "-":
+        raise UserError("--output - and --report - cannot both use standard output")
+    cfg = config_from_args(args)
+    given = execute.parse_input_args(args.input)
+    pins = execute.input_pins(args.model, given, parse_input_shapes(args.input_shape))
+    compiled = execute.compile_for_run(args.model, input_shapes=pins)
+    calibration = None
+    if args.calibrate:
+        calibration = execute.calibration_samples(args.calibrate, compiled.graph.inputs)
+    try:
+        result = execute.run(compiled, given, cfg, precision=args.precision, calibration=calibration)
+    except MemoryError:
+        raise UserError(f"{args.model}: out of memory while running; try a smaller --input-shape") from None
+    # Outputs are complete before anything is written, so a failed run leaves no file behind.
+    if args.output:
+        write_output(args.output, execute.npz_bytes(result.outputs))
+    if args.report:
+        write_output(args.report, json.dumps({"precision": args.precision, "config": cfg.name,
+                                              "outputs": [e.to_dict() for e in result.errors]}, indent=2) + "\n")
+    text = sys.stderr if args.output == "-" or args.report == "-" else sys.stdout
+    text.write(_summary(result.outputs))
+    if result.errors:
+        text.write(f"\nint8 against fp32 ({cfg.name}, acc_bits {cfg.acc_bits}):\n")
+        text.write(execute.format_errors(result.errors))
+    return 0

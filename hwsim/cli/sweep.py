@@ -1,15 +1,150 @@
-"""``hwsim sweep``: under construction in this change."""
+"""``hwsim sweep``: estimate every design of a space on one or more models; rank, mark the Pareto set, plot.
+
+See docs/sweep.md. Writes DIR/results.csv, DIR/results.json, DIR/pareto.png and DIR/heatmap.png
+(each atomically, from the records), keeping every finished estimate in DIR/records.jsonl so that
+an interrupted sweep resumes where it stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 
+from .._io import write_output
 from ..errors import UserError
+from ..simulate import TIMINGS
+from ..sweep import (EXECUTORS, OBJECTIVES, DesignSpace, ProgressBar, SweepJob, SweepModel, build_results,
+                     make_executor, parse_dataflows, parse_int_axis, run_sweep)
+from ..sweep.records import RECORDS_FILE
+from ._options import config_from_args, positive_int
+
+DEFAULT_MODEL = "resnet18"
+OUTPUTS = ("results.csv", "results.json", "pareto.png", "heatmap.png")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return subparsers.add_parser("sweep", help="(under construction)")
+    p = subparsers.add_parser(
+        "sweep",
+        help="design-space exploration: estimate many array designs, rank them, mark the Pareto set",
+        description="Estimate every combination of array rows, columns, dataflow and buffer size on each model; "
+        "write results (CSV, JSON), a Pareto plot and a heat map to --out DIR. Values are comma lists "
+        "of integers and ranges: 16, 8-64/8 (start-stop/step) or 8:64:x2 (start:stop:xfactor). "
+        "With no model, sweeps the bundled ResNet-18. Re-running the same command resumes.",
+    )
+    p.add_argument("models", nargs="*", metavar="MODEL", help="ONNX models (or SCALE-Sim topology .csv files)")
+    space = p.add_argument_group("design space (an axis left out keeps the base config's value)")
+    space.add_argument("--rows", metavar="LIST", help="PE rows, e.g. 8,16,32,64 or 8:64:x2")
+    space.add_argument("--cols", metavar="LIST", help="PE columns, e.g. 8-64/8")
+    space.add_argument("--dataflow", metavar="LIST", help="dataflows: ws,os,is or all")
+    space.add_argument("--buffer-kib", metavar="LIST",
+                       help="total on-chip SRAM per design in KiB, split between the ifmap, filter and ofmap "
+                       "buffers in the base config's proportions, e.g. 64,256,1024")
+    base = p.add_argument_group("base accelerator (everything the space does not sweep)")
+    source = base.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="a shipped preset (see 'hwsim presets'); default gemmini-like")
+    source.add_argument("--config", metavar="FILE.toml", help="an accelerator config file (docs/config.md)")
+    run = p.add_argument_group("running")
+    run.add_argument("--out", required=True, metavar="DIR", help="output directory (created; a re-run resumes from it)")
+    run.add_argument("--objective", choices=tuple(OBJECTIVES), default="edp",
+                     help="what to rank designs by (default edp); the heat map shows it too")
+    run.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                     help="worker processes (default 1: run in this process)")
+    run.add_argument("--executor", choices=EXECUTORS, default="local",
+                     help="local: processes on this machine; dask: a dask.distributed cluster")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --executor dask: the scheduler, e.g. tcp://10.0.0.5:8786 (default: a local "
+                     "cluster of --jobs workers)")
+    run.add_argument("--fresh", action="store_true", help="ignore and delete the records of earlier runs in DIR")
+    model = p.add_argument_group("models")
+    model.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
+                       help="pin a model input's shape (repeatable; applies to every model)")
+    model.add_argument("--allow-unsupported", action="store_true",
+                       help="estimate the supported layers and skip unsupported ones instead of stopping")
+    model.add_argument("--timing", choices=TIMINGS, default="hwsim", help="tile timing model (default hwsim)")
+    return p
+
+
+def _load_models(args: argparse.Namespace) -> tuple[SweepModel, ...]:
+    """Import and lower each model once, named by its file stem (or the zoo name)."""
+    import compiler
+
+    from compiler.importer import parse_input_shapes
+
+    shapes = parse_input_shapes(args.input_shape) or None
+    if not args.models:
+        from compiler import zoo
+
+        print(f"hwsim: no model given, sweeping the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
+        lowered = compiler.compile_model(zoo.MODELS[DEFAULT_MODEL](weights=False), input_shapes=shapes,
+                                         allow_unsupported=args.allow_unsupported)
+        return (SweepModel.of(DEFAULT_MODEL, lowered),)
+    models = []
+    for text in args.models:
+        path = Path(text)
+        if path.suffix.lower() == ".csv":
+            from .. import scalesim
+
+            lowered = scalesim.load_topology(path)
+        else:
+            lowered = compiler.compile_model(path, input_shapes=shapes, allow_unsupported=args.allow_unsupported)
+        models.append(SweepModel.of(path.stem, lowered))
+    return tuple(models)
+
+
+def _space(args: argparse.Namespace, job_base) -> DesignSpace:
+    return DesignSpace.around(
+        job_base,
+        rows=parse_int_axis(args.rows, "--rows") if args.rows is not None else None,
+        cols=parse_int_axis(args.cols, "--cols") if args.cols is not None else None,
+        dataflows=parse_dataflows(args.dataflow) if args.dataflow is not None else None,
+        buffer_kib=parse_int_axis(args.buffer_kib, "--buffer-kib") if args.buffer_kib is not None else None,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("hwsim sweep is not built yet")
+    if args.scheduler and args.executor != "dask":
+        raise UserError("--scheduler needs --executor dask")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a directory")
+    # Everything cheap is checked before the models are imported.
+    base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config))
+    space = _space(args, base)
+    objective = OBJECTIVES[args.objective]
+    models = _load_models(args)
+    job = SweepJob(base=base, models=models, timing=args.timing)
+    progress = ProgressBar()
+    seen = [0, len(space)]
+
+    def on_progress(done: int, total: int) -> None:
+        seen[:] = [done, total]
+        progress(done, total)
+
+    start = time.monotonic()
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    try:
+        sweep = run_sweep(space, job, out, executor=executor, fresh=args.fresh, on_progress=on_progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"error: interrupted after {seen[0]} of {seen[1]} designs; the finished ones are kept in "
+              f"{out / RECORDS_FILE}: run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        progress.close()
+        executor.close()
+    elapsed = time.monotonic() - start
+    from ..sweep.plots import heatmap_png, pareto_png
+
+    results = build_results(sweep, space, objective)
+    # Render everything first so that a failure leaves no half-written set of outputs.
+    payloads = [results.to_csv(), results.to_json(), pareto_png(results), heatmap_png(results)]
+    for name, data in zip(OUTPUTS, payloads):
+        write_output(out / name, data)
+    if sweep.infeasible:
+        design, reason = sweep.infeasible[0]
+        print(f"hwsim: skipped {len(sweep.infeasible)} designs that are not valid accelerators, e.g. "
+              f"{design.label}: {reason}", file=sys.stderr)
+    sys.stdout.write(results.to_text(elapsed=elapsed, out=out))
+    return 0

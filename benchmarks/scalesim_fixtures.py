@@ -1,0 +1,184 @@
+"""Run the real SCALE-Sim and record its per-layer cycles as JSON test fixtures.
+
+This script needs a ``scalesim`` install and is not run in CI. Install it in a throwaway
+environment, never in the project's::
+
+    python3 -m venv /tmp/scalesim-venv
+    /tmp/scalesim-venv/bin/pip install scalesim "numpy<2"
+
+(SCALE-Sim 3.0.0 calls ``int()`` on one-element arrays, which NumPy 2.x rejects with
+``TypeError: only 0-dimensional arrays can be converted to Python scalars``.)
+
+Regenerate every fixture under ``tests/scalesim/fixtures/`` (two worker processes; ResNet-50 in
+three dataflows takes a few CPU-hours)::
+
+    /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py [--jobs 2] [--only resnet50]
+
+Run one topology and print its report as JSON on stdout (``benchmarks/scalesim_compare.py`` calls
+this through ``--scalesim-python``)::
+
+    /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py run \\
+        --config tests/scalesim/data/scale.cfg --topology tests/scalesim/data/Resnet50.csv \\
+        [--dataflow ws|os|is] [--bandwidth-mode USER|CALC] [--gemm]
+
+Each fixture records, per layer, SCALE-Sim's COMPUTE_REPORT columns "Total Cycles (incl.
+prefetch)", "Total Cycles" and "Stall Cycles", and their difference ``compute_cycles``. SCALE-Sim
+writes no traces here (``save_disk_space=True``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "scalesim" / "data"
+FIXTURES = ROOT / "tests" / "scalesim" / "fixtures"
+
+# name -> (topology file, config file, GEMM form?, dataflows, bandwidth modes)
+CASES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...]]] = {
+    "resnet50": ("Resnet50.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER",)),
+    "alexnet": ("alexnet.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER", "CALC")),
+    "yolo_tiny": ("yolo_tiny.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER",)),
+    "test_conv": ("test.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER", "CALC")),
+    "test_mnk": ("test_mnk_input.csv", "scale.cfg", True, ("ws", "os", "is"), ("USER", "CALC")),
+    "transformer_partial": ("transformer_partial.csv", "scale.cfg", True, ("ws", "os", "is"), ("USER",)),
+    "test_conv_google": ("test.csv", "google.cfg", False, ("ws", "os", "is"), ("USER",)),
+    "test_mnk_google": ("test_mnk_input.csv", "google.cfg", True, ("ws", "os", "is"), ("USER",)),
+}
+
+
+def _write_config(src: Path, dst: Path, dataflow: str | None, bandwidth_mode: str | None) -> None:
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # keep SCALE-Sim's key spelling
+    parser.read(src)
+    if dataflow:
+        parser["architecture_presets"]["Dataflow"] = dataflow
+    if bandwidth_mode:
+        parser["run_presets"]["InterfaceBandwidth"] = bandwidth_mode
+    with open(dst, "w", encoding="utf-8") as f:
+        parser.write(f)
+
+
+def _split_topology(path: Path, out_dir: Path) -> list[Path]:
+    """One single-layer topology file per data row (SCALE-Sim simulates layers independently)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header, rows = lines[0], [ln for ln in lines[1:] if ln.strip()]
+    files = []
+    for i, row in enumerate(rows):
+        p = out_dir / f"layer{i:04d}.csv"
+        p.write_text(f"{header}\n{row}\n", encoding="utf-8")
+        files.append(p)
+    return files
+
+
+def run_scalesim(
+    config: Path,
+    topology: Path,
+    *,
+    dataflow: str | None = None,
+    bandwidth_mode: str | None = None,
+    gemm: bool = False,
+) -> dict[str, Any]:
+    """Run SCALE-Sim on ``topology`` and return its compute report per layer and the wall time."""
+    from scalesim.scale_sim import scalesim  # only this script imports SCALE-Sim
+
+    with tempfile.TemporaryDirectory(prefix="scalesim-run-") as tmp:
+        work = Path(tmp)
+        cfg = work / "run.cfg"
+        _write_config(config, cfg, dataflow, bandwidth_mode)
+        # SCALE-Sim opens a layout file even when no custom layout is enabled; a header is enough.
+        layout = work / "layout.csv"
+        layout.write_text("Layer name,\n", encoding="utf-8")
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr):
+            sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg), topology=str(topology),
+                           layout=str(layout), input_type_gemm=gemm)
+            sim.run_scale(top_path=str(work / "out"))
+        wall = time.perf_counter() - start
+        layers = []
+        for obj in sim.runner.single_layer_sim_object_list:
+            incl, total, stall = (int(x) for x in obj.get_compute_report_items()[:3])
+            layers.append({
+                "name": sim.topo.get_layer_name(obj.get_layer_id()),
+                "total_cycles_incl_prefetch": incl,
+                "total_cycles": total,
+                "stall_cycles": stall,
+                "compute_cycles": total - stall,
+            })
+    return {"layers": layers, "wall_s": wall}
+
+
+def _run_layer(job: tuple[str, str, str | None, str | None, bool]) -> dict[str, Any]:
+    config, topology, dataflow, mode, gemm = job
+    report = run_scalesim(Path(config), Path(topology), dataflow=dataflow, bandwidth_mode=mode, gemm=gemm)
+    (layer,) = report["layers"]
+    return layer
+
+
+def make_fixture(name: str, jobs: int) -> None:
+    topo_name, cfg_name, gemm, dataflows, modes = CASES[name]
+    out: dict[str, Any] = {
+        "scalesim_version": _scalesim_version(),
+        "topology": topo_name,
+        "config": cfg_name,
+        "gemm_form": gemm,
+        "runs": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="scalesim-fix-") as tmp:
+        layer_files = _split_topology(DATA / topo_name, Path(tmp))
+        work = [(df, mode) for mode in modes for df in dataflows]
+        all_jobs = [(str(DATA / cfg_name), str(p), df, mode, gemm) for df, mode in work for p in layer_files]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_run_layer, all_jobs))
+    n = len(layer_files)
+    for i, (df, mode) in enumerate(work):
+        out["runs"][f"{df}/{mode}"] = results[i * n:(i + 1) * n]
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    path = FIXTURES / f"{name}.json"
+    tmp_path = path.with_suffix(".json.tmp")
+    tmp_path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp_path, path)
+    print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+
+
+def _scalesim_version() -> str:
+    from importlib.metadata import version
+
+    return version("scalesim")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run one topology and print the report as JSON")
+    run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--topology", type=Path, required=True)
+    run.add_argument("--dataflow", choices=("ws", "os", "is"))
+    run.add_argument("--bandwidth-mode", choices=("USER", "CALC"))
+    run.add_argument("--gemm", action="store_true", help="the topology is in the M,N,K form")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--only", action="append", choices=sorted(CASES), help="regenerate only these")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        report = run_scalesim(args.config, args.topology, dataflow=args.dataflow,
+                              bandwidth_mode=args.bandwidth_mode, gemm=args.gemm)
+        json.dump(report, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    for name in args.only or sorted(CASES, key=lambda n: n == "resnet50"):
+        make_fixture(name, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

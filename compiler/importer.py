@@ -1,0 +1,581 @@
+"""ONNX file -> :class:`~compiler.graph.Graph` with a static shape for every value.
+
+Estimation needs shapes, not weights, so the model is read without its external data: a model saved
+with external weights whose data file is absent imports exactly like the full model. Dynamic input
+dims (``dim_param`` names, ``-1``, ``0``, missing) are pinned by ``input_shapes``; a symbol pinned on
+one input (``batch``, ``sequence``) pins the same symbol on the others.
+
+Shapes are inferred node by node in topological order with our own rules (:mod:`compiler.ops.shapes`),
+falling back to ONNX's per-node inference for operators we have no rule for. Whenever all inputs of
+a node are known at compile time, its values are computed too (:mod:`compiler.ops.fold`): that is what
+turns PyTorch's and Paddle's ``Shape -> Gather -> Unsqueeze -> Concat -> Reshape`` chains into static
+shapes. ``If`` nodes whose condition folds are inlined; other control flow is an error.
+
+Every failure is a one-line :class:`~hwsim.errors.UserError`.
+
+>>> from compiler.zoo import resnet18
+>>> g = load_model(resnet18())
+>>> g.shape(g.outputs[0])
+(1, 1000)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import AttributeProto, TensorProto, numpy_helper
+from onnx.external_data_helper import uses_external_data
+
+from hwsim.errors import UserError
+
+from .graph import Graph, Node, TensorInfo
+from .ops import ShapeError
+from .ops import shapes as shape_rules
+from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
+from .ops.fold import EVALUATORS, SHAPE_ONLY, evaluate
+
+__all__ = ["load_model", "parse_input_shape", "parse_input_shapes"]
+
+#: Initializers up to this many elements are converted to numpy even without ``load_weights``:
+#: shape tensors, scalars, quantization parameters.
+SMALL_TENSOR = 4096
+#: Without ``load_weights``, folded values larger than this are not materialized (shapes still are).
+FOLD_LIMIT = 1 << 20
+
+_CONTROL_FLOW = {"Scan", "SequenceMap"}
+#: Most iterations a Loop is unrolled to.
+MAX_UNROLL = 1024
+
+
+def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
+    """Parse the command-line form ``NAME=1x3x224x224`` (``NAME=`` alone is a scalar).
+
+    >>> parse_input_shape("input_ids=1x128")
+    ('input_ids', (1, 128))
+    """
+    name, sep, dims = text.rpartition("=")
+    example = "e.g. --input-shape input=1x3x224x224"
+    if not sep or not name:
+        raise UserError(f"--input-shape {text!r}: expected NAME=DIMxDIMx..., {example}")
+    if not dims:
+        return name, ()
+    parts = dims.lower().split("x")
+    if not all(re.fullmatch(r"[0-9]+", p) for p in parts) or any(int(p) < 1 for p in parts):
+        raise UserError(f"--input-shape {text!r}: dims must be positive integers separated by 'x', {example}")
+    return name, tuple(int(p) for p in parts)
+
+
+def parse_input_shapes(texts: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """Parse repeated ``--input-shape`` values; naming one input twice is an error."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for text in texts:
+        name, dims = parse_input_shape(text)
+        if name in shapes:
+            raise UserError(f"--input-shape names input '{name}' twice")
+        shapes[name] = dims
+    return shapes
+
+
+def load_model(
+    source: str | Path | onnx.ModelProto,
+    *,
+    input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    load_weights: bool = False,
+) -> Graph:
+    """Import an ONNX model (path or ``ModelProto``) as a :class:`Graph` with static shapes.
+
+    ``input_shapes`` pins graph inputs (``{"input_ids": (1, 128)}``). With ``load_weights`` every
+    initializer's data is loaded (external data from next to the file) into ``Graph.constants``;
+    otherwise only small tensors are, which is all estimation needs.
+    """
+    model, label, base_dir = _read(source)
+    return _Importer(model, label, base_dir, load_weights).run(dict(input_shapes or {}))
+
+
+def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
+    if isinstance(source, onnx.ModelProto):
+        model, label, base_dir = source, source.graph.name or "model", ""
+    else:
+        path = Path(source)
+        label = str(path)
+        if not path.exists():
+            raise UserError(f"{label}: no such file; give the path of an ONNX model (.onnx)")
+        if path.is_dir():
+            raise UserError(f"{label}: is a directory, not an ONNX model file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"{label}: cannot read the file ({exc.strerror})") from None
+        model = onnx.ModelProto()
+        try:
+            model.ParseFromString(data)
+        except (DecodeError, ValueError, RuntimeError):
+            raise UserError(f"{label}: not a valid ONNX model (corrupt, truncated or not an ONNX protobuf file)") from None
+        base_dir = str(path.parent)
+    if model.ir_version < 1 or not model.HasField("graph") or not model.graph.output:
+        raise UserError(f"{label}: not an ONNX model (no graph with outputs; is it truncated or another format?)")
+    return model, label, base_dir
+
+
+def _attr_value(attr: AttributeProto, where: str) -> object:
+    kind = attr.type
+    if kind == AttributeProto.INT:
+        return int(attr.i)
+    if kind == AttributeProto.FLOAT:
+        return float(attr.f)
+    if kind == AttributeProto.STRING:
+        return attr.s.decode("utf-8", "replace")
+    if kind == AttributeProto.INTS:
+        return tuple(int(v) for v in attr.ints)
+    if kind == AttributeProto.FLOATS:
+        return tuple(float(v) for v in attr.floats)
+    if kind == AttributeProto.STRINGS:
+        return tuple(s.decode("utf-8", "replace") for s in attr.strings)
+    if kind == AttributeProto.TENSOR:
+        if uses_external_data(attr.t):
+            raise UserError(f"{where}: attribute '{attr.name}' stores its tensor in an external file, which is"
+                            " only supported for Constant nodes")
+        return numpy_helper.to_array(attr.t)
+    if kind in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+        raise UserError(f"{where}: subgraph attribute '{attr.name}': control flow is not supported"
+                        " (only If with a condition that folds to a constant)")
+    return None  # sparse tensors and type protos carry nothing the estimate uses
+
+
+def _dims_text(dims: Sequence[int | str | None]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+
+
+def _example(dims: Sequence[int | None] | None) -> str:
+    """A plausible pin for the error message: batch 1, image 224 for 4-D inputs, sequence 128 otherwise."""
+    if dims is None:
+        return "1x3x224x224"
+    fill = 224 if len(dims) == 4 else 128
+    return "x".join(str(d if d is not None else (1 if i == 0 else fill)) for i, d in enumerate(dims))
+
+
+class _Importer:
+    def __init__(self, model: onnx.ModelProto, label: str, base_dir: str, load_weights: bool) -> None:
+        self.model = model
+        self.label = label
+        self.base_dir = base_dir
+        self.load_weights = load_weights
+        self.fold_limit = None if load_weights else FOLD_LIMIT
+        self.opsets = {(o.domain or ""): o.version for o in model.opset_import}
+        if "ai.onnx" in self.opsets:
+            self.opsets.setdefault("", self.opsets["ai.onnx"])
+        self.opset = self.opsets.get("", 1)
+        self.infos: dict[str, TensorInfo] = {}
+        self.values: dict[str, np.ndarray] = {}
+        self.weights: set[str] = set()
+        self.nodes: list[Node] = []
+        self.node_names: set[str] = set()
+        self.declared: dict[str, onnx.TypeProto] = {}
+
+    # ---------------------------------------------------------------------------------- driver
+
+    def run(self, input_shapes: dict[str, tuple[int, ...]]) -> Graph:
+        graph = self.model.graph
+        for vi in list(graph.value_info) + list(graph.output):
+            self.declared[vi.name] = vi.type
+        for tensor in graph.initializer:
+            self._add_initializer(tensor, {}, "")
+        inputs = [vi for vi in graph.input if vi.name not in self.infos]
+        self._add_inputs(inputs, input_shapes)
+        self._visit(graph.node, {}, "")
+        outputs = tuple(vi.name for vi in graph.output)
+        for name in outputs:
+            if name not in self.infos:
+                raise UserError(f"{self.label}: graph output '{name}' is not produced by any node (incomplete model?)")
+        return Graph(
+            name=graph.name or Path(self.label).stem,
+            inputs=tuple(vi.name for vi in inputs),
+            outputs=outputs,
+            nodes=tuple(self.nodes),
+            tensors=self.infos,
+            constants=self.values,
+            weights=frozenset(self.weights),
+            opset=self.opset,
+        )
+
+    # ------------------------------------------------------------------------------- constants
+
+    def _add_initializer(self, tensor: TensorProto, rename: dict[str, str], scope: str) -> None:
+        name = self._define(tensor.name, rename, scope, "initializer")
+        self._add_tensor(name, tensor, f"initializer '{tensor.name}'")
+
+    def _add_tensor(self, name: str, tensor: TensorProto, where: str) -> None:
+        try:
+            dtype = onnx_to_numpy(tensor.data_type)
+        except ShapeError as exc:
+            raise UserError(f"{self.label}: {where}: {exc}") from None
+        shape = tuple(int(d) for d in tensor.dims)
+        self.infos[name] = TensorInfo(name, shape, dtype)
+        self.weights.add(name)
+        size = math.prod(shape)
+        if uses_external_data(tensor):
+            small_int = size <= 1024 and dtype.startswith(("int", "uint"))
+            if self.load_weights or (small_int and self._external_file(tensor).exists()):
+                self.values[name] = self._load_external(tensor, where)
+        elif self.load_weights or size <= SMALL_TENSOR:
+            try:
+                self.values[name] = numpy_helper.to_array(tensor).reshape(shape)
+            except (ValueError, TypeError) as exc:
+                raise UserError(f"{self.label}: {where}: tensor data does not match its dims {list(shape)}"
+                                f" ({exc}); is the file truncated?") from None
+
+    def _external_file(self, tensor: TensorProto) -> Path:
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        return Path(self.base_dir or ".") / location
+
+    def _load_external(self, tensor: TensorProto, where: str) -> np.ndarray:
+        path = self._external_file(tensor)
+        try:
+            return numpy_helper.to_array(tensor, self.base_dir or ".").reshape(tuple(tensor.dims))
+        except (OSError, ValueError, TypeError, onnx.checker.ValidationError) as exc:
+            reason = "is missing" if not path.exists() else f"cannot be read ({exc})"
+            raise UserError(f"{self.label}: {where}: its external data file {path} {reason};"
+                            " weights are needed here (estimation alone does not need them)") from None
+
+    def _add_constant_node(self, proto: onnx.NodeProto, rename: dict[str, str], scope: str, where: str) -> None:
+        if len(proto.attribute) != 1 or len(proto.output) != 1:
+            raise UserError(f"{where}: a Constant node needs exactly one value attribute and one output")
+        attr = proto.attribute[0]
+        name = self._define(proto.output[0], rename, scope, "value")
+        if attr.name == "value":
+            self._add_tensor(name, attr.t, where)
+            return
+        plain = {
+            "value_float": lambda: np.array(attr.f, np.float32),
+            "value_floats": lambda: np.array(attr.floats, np.float32),
+            "value_int": lambda: np.array(attr.i, np.int64),
+            "value_ints": lambda: np.array(attr.ints, np.int64),
+            "value_string": lambda: np.array(attr.s.decode("utf-8", "replace"), object),
+            "value_strings": lambda: np.array([s.decode("utf-8", "replace") for s in attr.strings], object),
+        }.get(attr.name)
+        if plain is None:
+            raise UserError(f"{where}: Constant attribute '{attr.name}' is not supported")
+        value = plain()
+        self.infos[name] = TensorInfo(name, value.shape, str(value.dtype))
+        self.values[name] = value
+        self.weights.add(name)
+
+    # ---------------------------------------------------------------------------------- inputs
+
+    def _add_inputs(self, inputs: list[onnx.ValueInfoProto], given: dict[str, tuple[int, ...]]) -> None:
+        names = [vi.name for vi in inputs]
+        for name in given:
+            if name not in names:
+                raise UserError(f"{self.label}: --input-shape names '{name}', which is not an input of the model;"
+                                f" its inputs are: {', '.join(names) or '(none)'}")
+        declared: dict[str, list[int | str | None] | None] = {}
+        for vi in inputs:
+            if not vi.type.HasField("tensor_type"):
+                raise UserError(f"{self.label}: input '{vi.name}' is not a tensor (sequences and maps are not supported)")
+            tt = vi.type.tensor_type
+            if not tt.HasField("shape"):
+                declared[vi.name] = None
+                continue
+            dims: list[int | str | None] = []
+            for d in tt.shape.dim:
+                if d.HasField("dim_value") and d.dim_value > 0:
+                    dims.append(int(d.dim_value))
+                elif d.HasField("dim_param") and d.dim_param and d.dim_param != "?":
+                    dims.append(d.dim_param)
+                else:
+                    dims.append(None)
+            declared[vi.name] = dims
+        symbols: dict[str, int] = {}
+        for name, shape in given.items():
+            dims = declared[name]
+            if dims is not None and len(dims) != len(shape):
+                raise UserError(f"{self.label}: --input-shape {name}={'x'.join(map(str, shape))} has rank {len(shape)},"
+                                f" but input '{name}' has rank {len(dims)} ({_dims_text(dims)})")
+            if any(d < 1 for d in shape):
+                raise UserError(f"{self.label}: --input-shape for '{name}' must have positive dims, got {shape}")
+            for d, value in zip(dims or (), shape):
+                if isinstance(d, str):
+                    symbols.setdefault(d, value)
+        for vi in inputs:
+            if vi.name in given:
+                shape = tuple(given[vi.name])
+            else:
+                dims = declared[vi.name]
+                resolved = None if dims is None else [symbols.get(d) if isinstance(d, str) else d for d in dims]
+                if resolved is None or None in resolved:
+                    raise UserError(f"{self.label}: input '{vi.name}' has dynamic dims"
+                                    f" {'of unknown rank' if dims is None else _dims_text(dims)}; pin them with"
+                                    f" --input-shape {vi.name}=DIMS, e.g. {vi.name}={_example(resolved)}")
+                shape = tuple(int(d) for d in resolved)  # type: ignore[arg-type]
+            try:
+                dtype = onnx_to_numpy(vi.type.tensor_type.elem_type)
+            except ShapeError as exc:
+                raise UserError(f"{self.label}: input '{vi.name}': {exc}") from None
+            self.infos[vi.name] = TensorInfo(vi.name, shape, dtype)
+
+    # ----------------------------------------------------------------------------------- nodes
+
+    def _define(self, name: str, rename: dict[str, str], scope: str, what: str) -> str:
+        """A new value's name: as pre-assigned in ``rename`` (unrolled loop bodies), or unchanged, or,
+        inside an inlined subgraph (``scope``), renamed when it clashes with a known name."""
+        if rename.get(name, name) != name and rename[name] not in self.infos:
+            return rename[name]
+        if name in self.infos:
+            if not scope:
+                raise UserError(f"{self.label}: {what} '{name}' is defined twice (invalid model)")
+            rename[name] = f"{scope}{name}"
+            return rename[name]
+        return name
+
+    def _node_name(self, proto: onnx.NodeProto, prefix: str, index: int) -> str:
+        base = prefix + (proto.name or f"{proto.op_type}_{index}")
+        name, n = base, 1
+        while name in self.node_names:
+            name, n = f"{base}_{n}", n + 1
+        self.node_names.add(name)
+        return name
+
+    def _visit(self, protos: Sequence[onnx.NodeProto], rename: dict[str, str], scope: str) -> None:
+        for index, proto in enumerate(self._toposort(protos, rename)):
+            name = self._node_name(proto, scope, index)
+            where = f"{self.label}: {proto.op_type} node '{name}'"
+            if proto.op_type == "Constant" and proto.domain in ("", "ai.onnx"):
+                self._add_constant_node(proto, rename, scope, where)
+            elif proto.op_type == "If" and proto.domain in ("", "ai.onnx"):
+                self._inline_if(proto, name, rename, scope, where)
+            elif proto.op_type == "Loop" and proto.domain in ("", "ai.onnx"):
+                self._unroll_loop(proto, name, rename, scope, where)
+            elif proto.op_type in _CONTROL_FLOW:
+                raise UserError(f"{where}: {proto.op_type} (control flow) is not supported; only If and Loop whose"
+                                " conditions and trip counts fold to constants can be estimated")
+            else:
+                self._add_node(proto, name, rename, scope, where)
+
+    def _toposort(self, protos: Sequence[onnx.NodeProto], rename: dict[str, str]) -> list[onnx.NodeProto]:
+        defined = set(self.infos)
+        ordered = True
+        for proto in protos:
+            if any(i and rename.get(i, i) not in defined for i in proto.input):
+                ordered = False
+                break
+            defined.update(proto.output)
+        if ordered:
+            return list(protos)
+        producer = {out: i for i, p in enumerate(protos) for out in p.output if out}
+        order: list[onnx.NodeProto] = []
+        state = [0] * len(protos)  # 0 new, 1 visiting, 2 done
+        for root in range(len(protos)):
+            stack = [(root, False)]
+            while stack:
+                i, expanded = stack.pop()
+                if expanded:
+                    state[i] = 2
+                    order.append(protos[i])
+                    continue
+                if state[i]:
+                    if state[i] == 1:
+                        raise UserError(f"{self.label}: node '{protos[i].name or protos[i].op_type}' is part of a cycle")
+                    continue
+                state[i] = 1
+                stack.append((i, True))
+                for inp in protos[i].input:
+                    j = producer.get(inp)
+                    if j is not None and inp not in self.infos:
+                        if state[j] == 1:
+                            raise UserError(f"{self.label}: node '{protos[j].name or protos[j].op_type}' is part of a cycle")
+                        if state[j] == 0:
+                            stack.append((j, False))
+        return order
+
+    def _add_node(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
+        inputs = tuple(rename.get(i, i) if i else "" for i in proto.input)
+        for i in inputs:
+            if i and i not in self.infos:
+                raise UserError(f"{where}: input '{i}' is not produced by any node, initializer or graph input"
+                                " (incomplete or truncated model?)")
+        attrs = {a.name: _attr_value(a, where) for a in proto.attribute}
+        outputs = tuple(self._define(o, rename, scope, "value") if o else "" for o in proto.output)
+        domain = "" if proto.domain == "ai.onnx" else proto.domain
+        node = Node(name, proto.op_type, inputs, outputs, attrs, domain)
+        ins = [self.infos[i] if i else None for i in inputs]
+        vals = [self.values.get(i) if i else None for i in inputs]
+        try:
+            result = shape_rules.infer(node, ins, vals)
+        except ShapeError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
+            raise UserError(f"{where}: invalid inputs or attributes ({exc})") from None
+        if result is None:
+            result = self._onnx_infer(proto, node, ins, vals, where)
+        if len(result) < len([o for o in outputs if o]):
+            raise UserError(f"{where}: has {len(outputs)} outputs, more than the operator defines")
+        for out, (shape, dtype) in zip(outputs, result):
+            if out:
+                self.infos[out] = TensorInfo(out, tuple(int(d) for d in shape), dtype)
+        self._fold(node, ins, vals)
+        self.nodes.append(node)
+
+    def _fold(self, node: Node, ins: list[TensorInfo | None], vals: list[np.ndarray | None]) -> None:
+        if node.domain or node.op_type not in EVALUATORS:
+            return
+        if node.op_type not in SHAPE_ONLY and any(v is None for i, v in zip(node.inputs, vals) if i):
+            return
+        outs = [self.infos[o] for o in node.outputs if o]
+        if self.fold_limit is not None and sum(o.size for o in outs) > self.fold_limit:
+            return
+        try:
+            with np.errstate(all="ignore"):
+                results = evaluate(node, vals, ins)
+        except (ValueError, TypeError, IndexError, ShapeError, OverflowError):
+            return  # the shapes are known; leave the values to run time
+        for info, value in zip(outs, results):
+            value = np.asarray(value)
+            if value.shape != info.shape:
+                return
+            self.values[info.name] = value.astype(info.dtype, copy=False)
+
+    def _onnx_infer(self, proto: onnx.NodeProto, node: Node, ins: list[TensorInfo | None],
+                    vals: list[np.ndarray | None], where: str) -> list[tuple[tuple[int, ...], str]]:
+        try:
+            schema = onnx.defs.get_schema(proto.op_type, self.opsets.get(node.domain, 1), node.domain)
+        except onnx.defs.SchemaError:
+            schema = None
+        types: dict[str, onnx.TypeProto] = {}
+        if schema is not None:
+            data: dict[str, TensorProto] = {}
+            for name, info, value in zip(proto.input, ins, vals):
+                if info is None:
+                    continue
+                types[name] = onnx.helper.make_tensor_type_proto(numpy_to_onnx(info.dtype), info.shape)
+                if value is not None:
+                    data[name] = numpy_helper.from_array(value, name)
+            opsets = [onnx.helper.make_opsetid(d, v) for d, v in self.opsets.items()]
+            try:
+                types = onnx.shape_inference.infer_node_outputs(schema, proto, types, data, opset_imports=opsets)
+            except (onnx.shape_inference.InferenceError, RuntimeError, ValueError) as exc:
+                raise UserError(f"{where}: shape inference failed: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        result = []
+        for out in proto.output:
+            shape = self._static(types.get(out)) or self._static(self.declared.get(out))
+            if shape is None:
+                if schema is None:
+                    raise UserError(f"{where}: unknown operator (domain '{node.domain or 'ai.onnx'}') and the model"
+                                    f" does not declare the shape of its output '{out}'")
+                raise UserError(f"{where}: cannot infer a static shape for output '{out}' (it depends on run-time data)")
+            result.append(shape)
+        return result
+
+    @staticmethod
+    def _static(tp: onnx.TypeProto | None) -> tuple[tuple[int, ...], str] | None:
+        if tp is None or not tp.HasField("tensor_type") or not tp.tensor_type.HasField("shape"):
+            return None
+        dims = tp.tensor_type.shape.dim
+        if not all(d.HasField("dim_value") and d.dim_value >= 0 for d in dims):
+            return None
+        try:
+            dtype = onnx_to_numpy(tp.tensor_type.elem_type)
+        except ShapeError:
+            return None
+        return tuple(int(d.dim_value) for d in dims), dtype
+
+    # ------------------------------------------------------------------------------ control flow
+
+    def _inline_if(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
+        cond_name = rename.get(proto.input[0], proto.input[0])
+        cond = self.values.get(cond_name)
+        if cond is None:
+            raise UserError(f"{where}: its condition '{proto.input[0]}' does not fold to a compile-time constant;"
+                            " data-dependent control flow is not supported")
+        if cond.size != 1:
+            raise UserError(f"{where}: its condition has {cond.size} elements, not one")
+        branches = {a.name: a.g for a in proto.attribute}
+        branch = branches.get("then_branch" if bool(cond.reshape(-1)[0]) else "else_branch")
+        if branch is None:
+            raise UserError(f"{where}: missing then_branch/else_branch attribute")
+        inner = dict(rename)
+        for tensor in branch.initializer:
+            self._add_initializer(tensor, inner, name + "/")
+        self._visit(branch.node, inner, name + "/")
+        if len(branch.output) != len(proto.output):
+            raise UserError(f"{where}: the chosen branch has {len(branch.output)} outputs, the node {len(proto.output)}")
+        for i, (src, dst) in enumerate(zip(branch.output, proto.output)):
+            if not dst:
+                continue
+            src_name = inner.get(src.name, src.name)
+            if src_name not in self.infos:
+                raise UserError(f"{where}: branch output '{src.name}' is not produced")
+            identity = onnx.helper.make_node("Identity", [src_name], [dst], name=f"{name}/output{i}")
+            self._add_node(identity, self._node_name(identity, "", 0), rename, scope, where)
+
+    def _constant(self, name: str, value: np.ndarray) -> str:
+        """A compile-time constant the importer creates (loop counters, axes)."""
+        self.infos[name] = TensorInfo(name, value.shape, str(value.dtype))
+        self.values[name] = value
+        return name
+
+    def _folded(self, name: str, what: str, where: str) -> np.ndarray:
+        value = self.values.get(name) if name else None
+        if value is None or value.size != 1:
+            raise UserError(f"{where}: its {what} '{name}' does not fold to a compile-time scalar;"
+                            " data-dependent control flow is not supported")
+        return value
+
+    def _unroll_loop(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
+        """Unroll a Loop whose trip count and conditions fold: one renamed copy of the body per iteration,
+        loop-carried values threaded through, scan outputs stacked with Unsqueeze + Concat."""
+        inputs = [rename.get(i, i) if i else "" for i in proto.input]
+        body = next((a.g for a in proto.attribute if a.name == "body"), None)
+        if body is None or len(inputs) < 2:
+            raise UserError(f"{where}: a Loop needs a body and its trip-count and condition inputs")
+        trips = int(self._folded(inputs[0], "trip count", where).reshape(())) if inputs[0] else None
+        running = bool(self._folded(inputs[1], "condition", where).reshape(())) if inputs[1] else True
+        if trips is None and not inputs[1]:
+            raise UserError(f"{where}: a Loop with neither trip count nor condition never ends")
+        carried = inputs[2:]
+        body_in = [vi.name for vi in body.input]
+        body_out = [vi.name for vi in body.output]
+        scans: list[list[str]] = [[] for _ in range(len(body_out) - 1 - len(carried))]
+        defined = [t.name for t in body.initializer] + [o for n in body.node for o in n.output if o]
+        i = 0
+        while running and (trips is None or i < trips):
+            if i >= MAX_UNROLL:
+                raise UserError(f"{where}: the Loop runs more than {MAX_UNROLL} iterations; too many to unroll")
+            inner_scope = f"{name}/{i}/"
+            inner = dict(rename)
+            inner.update({v: f"{inner_scope}{v}" for v in defined})
+            inner[body_in[0]] = self._constant(f"{inner_scope}iteration", np.array(i, np.int64))
+            inner[body_in[1]] = self._constant(f"{inner_scope}condition", np.array(running))
+            inner.update(zip(body_in[2:], carried))
+            for tensor in body.initializer:
+                self._add_initializer(tensor, inner, inner_scope)
+            self._visit(body.node, inner, inner_scope)
+            outs = [inner.get(o, o) for o in body_out]
+            running = bool(self._folded(outs[0], "body's condition output", where).reshape(()))
+            carried = outs[1 : 1 + len(carried)]
+            for stack, value in zip(scans, outs[1 + len(carried) :]):
+                stack.append(value)
+            i += 1
+        results = list(carried)
+        if scans:
+            if i == 0:
+                raise UserError(f"{where}: the Loop runs no iteration, so its scan outputs have no static shape")
+            axes = self._constant(f"{name}/axes", np.array([0], np.int64))
+            for k, stack in enumerate(scans):
+                rows = []
+                for j, value in enumerate(stack):
+                    row = onnx.helper.make_node("Unsqueeze", [value, axes], [f"{name}/scan{k}/{j}"])
+                    self._add_node(row, self._node_name(row, f"{name}/", 0), {}, scope, where)
+                    rows.append(row.output[0])
+                stacked = onnx.helper.make_node("Concat", rows, [f"{name}/scan{k}"], axis=0)
+                self._add_node(stacked, self._node_name(stacked, f"{name}/", 0), {}, scope, where)
+                results.append(stacked.output[0])
+        for i, (src, dst) in enumerate(zip(results, proto.output)):
+            if dst:
+                identity = onnx.helper.make_node("Identity", [src], [dst], name=f"{name}/output{i}")
+                self._add_node(identity, self._node_name(identity, "", 0), rename, scope, where)

@@ -1,0 +1,212 @@
+"""How every supported operator is classified for the hardware, and its vector-unit cost.
+
+The cost of a vector operator is its *element operations per output element*: one add, multiply,
+compare, select or conversion is 1, and so is one transcendental (exp, log, tanh, erf, sqrt,
+reciprocal) on the vector unit's function unit. Row-wise scalars (a softmax's one reciprocal per
+row, a layer norm's one rsqrt per row) are amortized and not counted. Reductions and pooling are
+charged per output element too, with ``r`` = input elements reduced into each output element.
+
+:data:`TABLE` is the single place these numbers live; ``docs/ops.md`` is generated from it
+(``python -m compiler.ops > docs/ops.md``) and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from ..graph import Graph, Node
+from ..workload import Kind
+
+__all__ = ["OpClass", "TABLE", "classify", "ops_per_output", "unit_cost", "markdown"]
+
+Cost = Callable[[Node, Graph], int]
+
+
+@dataclass(frozen=True)
+class OpClass:
+    """``kind``; ``cost`` per output element (int or function of node and graph); ``formula`` as
+    documented; ``data``: indices of the inputs that are read as data (``None``: all), the others
+    being parameters such as shapes, axes or quantization scales."""
+
+    kind: Kind
+    cost: int | Cost = 0
+    formula: str = "0"
+    data: tuple[int, ...] | None = None
+    family: str = ""
+
+
+def _window(node: Node, graph: Graph) -> int:
+    return math.prod(node.attr("kernel_shape") or (1,))
+
+
+def _reduced(node: Node, graph: Graph) -> int:
+    """r: input elements per output element."""
+    out = graph.info(node.outputs[0]).size
+    return graph.info(node.inputs[0]).size // max(out, 1)
+
+
+def _resized_axes(node: Node, graph: Graph) -> int:
+    x, y = graph.shape(node.inputs[0]), graph.shape(node.outputs[0])
+    return sum(1 for a, b in zip(x, y) if a != b)
+
+
+def _resize_cost(node: Node, graph: Graph) -> int:
+    d = _resized_axes(node, graph)
+    mode = node.attr("mode", "nearest")
+    if mode == "nearest":
+        return 0
+    if mode == "cubic":
+        return 2 * 4**d - 1
+    return 3 * (2**d - 1)
+
+
+def _resize_kind(node: Node) -> Kind:
+    return Kind.MOVE if node.attr("mode", "nearest") == "nearest" else Kind.VECTOR
+
+
+def _variadic(extra: int) -> Cost:
+    return lambda node, graph: sum(1 for i in node.inputs if i) - 1 + extra
+
+
+def _layer_norm(node: Node, graph: Graph) -> int:
+    return 7 if len(node.inputs) > 2 and node.inputs[2] else 6
+
+
+def _gelu(node: Node, graph: Graph) -> int:
+    return 9 if node.attr("approximate", "none") == "tanh" else 5
+
+
+def _lrn(node: Node, graph: Graph) -> int:
+    return int(node.attr("size")) + 3
+
+
+G, V, M, W = Kind.GEMM, Kind.VECTOR, Kind.MOVE, Kind.VIEW
+
+TABLE: dict[str, OpClass] = {}
+
+
+def _add(family: str, ops: str, kind: Kind, cost: int | Cost = 0, formula: str = "0",
+         data: tuple[int, ...] | None = None) -> None:
+    for op in ops.split():
+        TABLE[op] = OpClass(kind, cost, formula, data, family)
+
+
+_CONV = "m = N·out_spatial, k = C_in/g·prod(kernel), n = C_out/g, groups = g"
+_MATMUL = "m = M (·batch when B is shared), k = K, n = N, groups = broadcast batch"
+_add("GEMM", "Conv", G, 0, _CONV + "; bias: Add per output")
+_add("GEMM", "ConvInteger", G, 0, _CONV)
+_add("GEMM", "QLinearConv", G, 0, _CONV + "; bias: Add, requantize: QuantizeLinear per output")
+_add("GEMM", "ConvTranspose", G, 0, "m = N·in_spatial, k = C_in/g, n = C_out/g·prod(kernel), groups = g; col2im: Add per GEMM output, bias: Add per output")
+_add("GEMM", "Gemm", G, 0, "m = M, k = K, n = N (after transA/transB); alpha ≠ 1: Mul, C: Add per output")
+_add("GEMM", "MatMul MatMulInteger", G, 0, _MATMUL)
+_add("GEMM", "QLinearMatMul", G, 0, _MATMUL + "; requantize: QuantizeLinear per output")
+_add("GEMM", "Einsum", G, 0, "two operands: batch letters → groups, A-only → m, contracted → k, B-only → n")
+
+_add("Activation", "Relu", V, 1, "1 (max)")
+_add("Activation", "LeakyRelu PRelu ThresholdedRelu", V, 2, "2 (multiply or compare, select)")
+_add("Activation", "Clip", V, 2, "2 (max, min)", (0,))
+_add("Activation", "Sigmoid", V, 3, "3 (exp(−x), +1, reciprocal)")
+_add("Activation", "HardSigmoid", V, 4, "4 (·α, +β, max 0, min 1)")
+_add("Activation", "HardSwish", V, 5, "5 (HardSigmoid, ·x)")
+_add("Activation", "Elu Softplus Softsign", V, 3, "3 (exp or abs, add, select/log/divide)")
+_add("Activation", "Selu Celu Shrink", V, 4, "4")
+_add("Activation", "Mish", V, 5, "5 (softplus 3, tanh, ·x)")
+_add("Activation", "Gelu", V, _gelu, "5 (erf form), 9 (tanh form)")
+_add("Unary", "Tanh Erf Exp Log Sqrt Reciprocal Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh "
+     "Neg Abs Floor Ceil Round Sign Not IsNaN IsInf BitwiseNot Cast CastLike", V, 1, "1", (0,))
+_add("Binary", "Add Sub Mul Div Pow Mod Equal Less LessOrEqual Greater GreaterOrEqual And Or Xor BitShift "
+     "BitwiseAnd BitwiseOr BitwiseXor", V, 1, "1")
+_add("Binary", "Where", V, 1, "1 (select)")
+_add("Binary", "Max Min Sum", V, _variadic(0), "inputs − 1")
+_add("Binary", "Mean", V, _variadic(1), "inputs (adds, one scale)")
+_add("Quantization", "QuantizeLinear", V, 3, "3 (÷scale, round and +zero point, saturate)", (0,))
+_add("Quantization", "DequantizeLinear", V, 2, "2 (−zero point, ·scale)", (0,))
+_add("Quantization", "DynamicQuantizeLinear", V, 5, "5 (min/max 2, quantize 3)", (0,))
+_add("Normalization", "Softmax LogSoftmax", V, 5, "5 (max, −max, exp, sum, ÷sum or −log sum)")
+_add("Normalization", "Hardmax", V, 2, "2 (max, compare)")
+_add("Normalization", "LayerNormalization", V, _layer_norm, "7 (mean, −mean, square, sum, ·rstd, ·γ, +β); 6 without β")
+_add("Normalization", "InstanceNormalization GroupNormalization", V, 7, "7 (as LayerNormalization)")
+_add("Normalization", "MeanVarianceNormalization", V, 5, "5 (mean, −mean, square, sum, ·rstd)")
+_add("Normalization", "LpNormalization", V, 3, "3 (square or abs, sum, ÷norm)")
+_add("Normalization", "BatchNormalization", V, 2, "2 (per-channel ·a + b; a, b precomputed) when not folded")
+_add("Normalization", "LRN", V, _lrn, "size + 3 (square-sum over size channels, scale, pow, divide)")
+_add("Normalization", "CumSum", V, 1, "1", (0,))
+_add("Normalization", "Trilu", V, 1, "1 (select)", (0,))
+_add("Pooling", "MaxPool", V, lambda n, g: _window(n, g) - 1, "r − 1, r = prod(kernel_shape)")
+_add("Pooling", "AveragePool", V, _window, "r (r − 1 adds, one scale), r = prod(kernel_shape)")
+_add("Pooling", "LpPool", V, lambda n, g: 2 * _window(n, g), "2r, r = prod(kernel_shape)")
+_add("Pooling", "GlobalAveragePool", V, _reduced, "r, r = prod(spatial)")
+_add("Pooling", "GlobalMaxPool", V, lambda n, g: _reduced(n, g) - 1, "r − 1, r = prod(spatial)")
+_add("Pooling", "GlobalLpPool", V, lambda n, g: 2 * _reduced(n, g), "2r, r = prod(spatial)")
+_add("Reduction", "ReduceSum ReduceMax ReduceMin ReduceProd ArgMax ArgMin", V, lambda n, g: _reduced(n, g) - 1,
+     "r − 1, r = reduced elements per output", (0,))
+_add("Reduction", "ReduceMean ReduceLogSum", V, _reduced, "r", (0,))
+_add("Reduction", "ReduceSumSquare ReduceL1", V, lambda n, g: 2 * _reduced(n, g) - 1, "2r − 1", (0,))
+_add("Reduction", "ReduceL2 ReduceLogSumExp", V, lambda n, g: 2 * _reduced(n, g), "2r", (0,))
+_add("Resize", "Resize Upsample", V, _resize_cost,
+     "nearest: 0 (data movement); linear: 3·(2^d − 1); cubic: 2·4^d − 1; d = resized axes", (0,))
+_add("Data movement", "Transpose Concat DepthToSpace SpaceToDepth ReverseSequence ScatterND ScatterElements "
+     "Scatter", M)
+_add("Data movement", "Split Pad Tile Expand OneHot", M, 0, "0", (0,))
+_add("Data movement", "Slice", M, 0, "0 (reads only the slice)", (0,))
+_add("Data movement", "Gather GatherElements GatherND", M, 0, "0 (reads only the gathered elements)")
+_add("View", "Reshape Flatten Squeeze Unsqueeze Identity Dropout", W, 0, "0", (0,))
+_add("View", "Shape Size ConstantOfShape Range EyeLike NonZero", W, 0, "0 (folded at compile time)", ())
+
+#: Inputs the gather-like movers read only partly: they read as many data elements as they write.
+PARTIAL_READ = frozenset({"Slice", "Gather", "GatherElements", "GatherND"})
+
+
+def classify(node: Node) -> OpClass | None:
+    """The operator's class, or ``None`` when it is not supported (any non-ONNX domain too)."""
+    if node.domain not in ("", "ai.onnx"):
+        return None
+    entry = TABLE.get(node.op_type)
+    if entry is not None and node.op_type in ("Resize", "Upsample") and _resize_kind(node) is Kind.MOVE:
+        return OpClass(Kind.MOVE, 0, entry.formula, entry.data, entry.family)
+    return entry
+
+
+def ops_per_output(node: Node, graph: Graph) -> int:
+    """Vector element operations per output element of ``node`` (0 for unsupported operators)."""
+    entry = classify(node)
+    if entry is None:
+        return 0
+    return entry.cost(node, graph) if callable(entry.cost) else entry.cost
+
+
+def unit_cost(op_type: str) -> int:
+    """The fixed per-output cost of an operator whose cost does not depend on its attributes."""
+    cost = TABLE[op_type].cost
+    if callable(cost):
+        raise ValueError(f"{op_type}'s cost depends on the node")
+    return cost
+
+
+def markdown() -> str:
+    """``docs/ops.md``: the table above as Markdown."""
+    lines = [
+        "# Supported operators",
+        "",
+        "Generated from `compiler/ops/costs.py` by `python -m compiler.ops > docs/ops.md`; do not edit.",
+        "",
+        "Every ONNX operator the lowering accepts, its class, and its vector-unit cost in element",
+        "operations **per output element** (add, multiply, compare, select, conversion and one",
+        "transcendental each count 1; per-row scalars are amortized). `r` is the number of input",
+        "elements reduced into one output element. GEMM operators run on the systolic array; their",
+        "mapping to (m, k, n, groups) is given instead, plus the vector work they imply; a fused",
+        "epilogue (bias, activation, requantization) is charged at the costs below. Any operator",
+        "not listed, and any operator outside the default ONNX domain, is unsupported.",
+        "",
+        "| Operator | Family | Class | Cost: vector ops per output element (GEMM: array mapping) |",
+        "|---|---|---|---|",
+    ]
+    families = list(dict.fromkeys(entry.family for entry in TABLE.values()))
+    for family in families:
+        for op in sorted(op for op, entry in TABLE.items() if entry.family == family):
+            entry = TABLE[op]
+            kind = "move (nearest) / vector" if op in ("Resize", "Upsample") else entry.kind.value
+            lines.append(f"| {op} | {family} | {kind} | {entry.formula} |")
+    return "\n".join(lines) + "\n"

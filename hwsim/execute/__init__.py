@@ -1,0 +1,23 @@
+"""Execute a compiled model numerically, tile by tile as the tiler scheduled it (``hwsim run``).
+
+fp32 runs equal onnxruntime; int8 runs quantize the array layers (symmetric post-training
+quantization, or a quantized model's own parameters) and accumulate exactly as the RTL does, through
+:func:`hwsim.golden.int_gemm`. See docs/run.md.
+
+>>> from compiler.zoo import resnet18                                   # doctest: +SKIP
+>>> compiled = compile_for_run(resnet18(weights=True))                 # doctest: +SKIP
+>>> result = run(compiled, {"input": image}, preset("gemmini-like"))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._executor import Compiled, Executor
+from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
+from ._report import OutputError, compare_outputs, format_errors
+from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
+
+__all__ = [
+    "PRECISIONS", "Compiled", "Executor", "OutputError", "RunResult", "calibrate", "calibration_samples",
+    "check_inputs", "compare_outputs", "compile_for_run", "format_errors", "input_pins", "load_array",
+    "npz_bytes", "parse_input_args", "run",
+]

@@ -1,0 +1,266 @@
+"""Walk the compiled graph in order and compute every value, array layers tile by tile.
+
+A GEMM node (the anchor of a lowered GEMM workload) runs its tile program as
+:func:`compiler.tiling.schedule` cut it; its fused epilogue (``attrs["epilogue"]``: bias-like
+arithmetic, activations, QuantizeLinear) runs after the last K tile, node by node, with the same
+kernels as unfused nodes. Everything else runs through the kernel table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+from compiler.graph import Graph, Node, TensorInfo
+from compiler.tiling import schedule
+from compiler.workload import Kind, LoweredModel, Workload
+from hwsim.config import AcceleratorConfig
+from hwsim.errors import UserError
+
+from . import _elementwise, _movement, _pool, _qlinear, _reduce, _resize
+from ._env import Kernel, OpEnv, registry
+from ._gemm import GEMM_OPS, ArrayRunner, QuantizedOperand, TileHook, qdq_weight_ok, swapped
+from ._quant import quantize, symmetric_scale
+
+__all__ = ["KERNELS", "Compiled", "Executor", "Observer", "dequantized_weights", "activation_scales"]
+
+KERNELS: dict[str, Kernel] = registry(
+    _elementwise.KERNELS, _reduce.KERNELS, _movement.KERNELS, _pool.KERNELS, _resize.KERNELS, _qlinear.KERNELS
+)
+
+#: Sees every float value the run computes (name, value); calibration records ranges with it.
+Observer = Callable[[str, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A model ready to run: the compiled graph, its workloads, and the quantization of its weights.
+
+    ``dequantized`` maps each value that a DequantizeLinear of a constant integer tensor produced
+    (folded into a float weight by the compiler) to its codes, scale and zero point, so QDQ layers
+    can run on the integer array with the model's own parameters.
+    """
+
+    graph: Graph
+    lowered: LoweredModel
+    dequantized: Mapping[str, QuantizedOperand] = field(default_factory=dict)
+
+
+def _env(graph: Graph, node: Node) -> OpEnv:
+    infos: tuple[TensorInfo | None, ...] = tuple(graph.tensors.get(o) if o else None for o in node.outputs)
+    return OpEnv(node, graph.opset, infos)
+
+
+class Executor:
+    """One model on one config in one precision; :meth:`run` maps inputs to outputs.
+
+    ``act_scales`` (int8 post-training quantization) gives each activation's per-tensor scale;
+    ``None`` runs unquantized layers in fp32.
+    """
+
+    def __init__(
+        self,
+        compiled: Compiled,
+        cfg: AcceleratorConfig,
+        *,
+        act_scales: Mapping[str, np.ndarray] | None = None,
+        literal: bool = False,
+        tile_hook: TileHook | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.graph = compiled.graph
+        self.cfg = cfg
+        self.act_scales = act_scales
+        self.array = ArrayRunner(cfg, literal=literal, tile_hook=tile_hook)
+        self.anchors: dict[str, Workload] = {}
+        for w in compiled.lowered.workloads:
+            if w.kind is Kind.GEMM:
+                self.anchors[w.nodes[0] if w.nodes else w.name] = w
+        self.producers = self.graph.producers()
+
+    # ------------------------------------------------------------------------------------ driver
+
+    def run(self, inputs: Mapping[str, np.ndarray], observe: Observer | None = None) -> dict[str, np.ndarray]:
+        graph = self.graph
+        values: dict[str, np.ndarray] = dict(graph.constants)
+        values.update(inputs)
+        if observe is not None:
+            for name in graph.inputs:
+                observe(name, values[name])
+        remaining = self._uses()
+        keep = set(graph.outputs)
+        for node in graph.nodes:
+            outputs = [o for o in node.outputs if o]
+            if outputs and all(o in graph.constants for o in outputs):
+                continue
+            results = self._node(node, values)
+            for name, value in zip(node.outputs, results):
+                if not name:
+                    continue
+                value = self._conform(node, name, value)
+                values[name] = value
+                if observe is not None and value.dtype.kind == "f":
+                    observe(name, value)
+            for name in self._reads(node):
+                remaining[name] -= 1
+                if remaining[name] == 0 and name not in keep and name not in graph.constants:
+                    values.pop(name, None)
+        return {name: values[name] for name in graph.outputs}
+
+    def _reads(self, node: Node) -> list[str]:
+        names = [i for i in node.inputs if i]
+        for inner in node.attr("epilogue", ()):
+            names.extend(i for i in inner.inputs if i)
+        # A QDQ layer reads the codes behind its DequantizeLinear inputs.
+        if node.op_type in GEMM_OPS:
+            for i in node.inputs[:2]:
+                dq = self.producers.get(i)
+                if dq is not None and dq.op_type == "DequantizeLinear":
+                    names.extend(x for x in dq.inputs if x)
+        return names
+
+    def _uses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for node in self.graph.nodes:
+            for name in self._reads(node):
+                counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def _conform(self, node: Node, name: str, value: np.ndarray) -> np.ndarray:
+        """Cast to the declared dtype; a shape that differs from the compiled graph's is a bug."""
+        value = np.asarray(value)
+        info = self.graph.tensors.get(name)
+        if info is None:
+            return value
+        if value.dtype != np.dtype(info.dtype):
+            value = value.astype(info.dtype)
+        if tuple(value.shape) != tuple(info.shape):
+            raise UserError(
+                f"internal error: node '{node.name}' ({node.op_type}) computed '{name}' with shape"
+                f" {value.shape}, but the compiled graph says {info.shape}; please report this model"
+            )
+        return value
+
+    # ------------------------------------------------------------------------------------- nodes
+
+    def _kernel(self, node: Node, xs: list[np.ndarray | None]) -> tuple[np.ndarray, ...]:
+        if node.domain and node.domain not in ("ai.onnx",):
+            raise UserError(f"node '{node.name}': operator {node.domain}.{node.op_type} is not supported by hwsim run")
+        kernel = KERNELS.get(node.op_type)
+        if kernel is None:
+            raise UserError(f"node '{node.name}': operator {node.op_type} is not supported by hwsim run")
+        try:
+            out = kernel(_env(self.graph, node), xs)
+        except NotImplementedError as e:
+            raise UserError(f"node '{node.name}' ({node.op_type}): {e} is not supported by hwsim run") from None
+        return out if isinstance(out, tuple) else (out,)
+
+    def _node(self, node: Node, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        xs = [values[i] if i else None for i in node.inputs]
+        on_array = node.op_type in GEMM_OPS and not node.domain
+        if on_array and node.name not in self.anchors and node.op_type in KERNELS:
+            on_array = False  # an Einsum the lowering could not view as a GEMM
+        if not on_array:
+            results = self._kernel(node, xs)
+            if not node.attr("epilogue"):
+                return results
+            result = results[0]
+        else:
+            result = self._array_layer(node, xs, values)
+        epilogue = node.attr("epilogue", ())
+        if not epilogue:
+            return (self._requantize(node.outputs[0], result),)
+        # The chain reads the GEMM's own (pre-epilogue) output under its original name.
+        first = epilogue[0]
+        current = next(i for i in first.inputs if i and not self.graph.is_constant(i))
+        local = {current: result}
+        for inner in epilogue:
+            inner_xs = [local[i] if i in local else (values[i] if i else None) for i in inner.inputs]
+            out = self._kernel(inner, inner_xs)[0]
+            if inner.outputs[0] in self.graph.tensors:
+                out = self._conform(inner, inner.outputs[0], out)
+            local = {inner.outputs[0]: out}
+        (last,) = local.values()
+        return (self._requantize(node.outputs[0], last),)
+
+    def _array_layer(self, node: Node, xs: list[np.ndarray | None], values: Mapping[str, np.ndarray]) -> np.ndarray:
+        env = _env(self.graph, node)
+        workload = self.anchors.get(node.name)
+        shape = workload.gemm if workload is not None else None
+        cfg = self.cfg
+
+        def placements():
+            if workload is None:
+                raise UserError(f"node '{node.name}' ({node.op_type}) was not lowered to the array; hwsim run cannot place it")
+            return schedule(workload, cfg).placements()
+
+        swap = swapped(node, self.graph.is_constant)
+        if node.op_type in ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"):
+            return self.array.run_qlinear(env, xs, shape, placements, swap)
+        quantized = None if swap else self._qdq_operands(node, values)
+        if quantized is not None:
+            return self.array.run_qdq(env, xs, shape, placements, *quantized)
+        if self.act_scales is None or xs[0].dtype.kind != "f":
+            return self.array.run_float(env, xs, shape, placements, swap)
+        # The streamed operand (A) is the node's second input when the product runs transposed.
+        a_at, b_at = (1, 0) if swap else (0, 1)
+        a_scale = self._scale(node.inputs[a_at], xs[a_at])
+        b_scale = None if self.graph.is_constant(node.inputs[b_at]) else self._scale(node.inputs[b_at], xs[b_at])
+        return self.array.run_ptq(env, xs, shape, placements, swap, a_scale, b_scale)
+
+    def _qdq_operands(self, node: Node, values: Mapping[str, np.ndarray]) -> tuple[QuantizedOperand, QuantizedOperand] | None:
+        """A QDQ layer's (activation, weight) codes, or ``None`` if it is not one we can run in integers."""
+        if node.op_type not in ("Conv", "ConvTranspose", "MatMul", "Gemm") or len(node.inputs) < 2:
+            return None
+        weight = self.compiled.dequantized.get(node.inputs[1])
+        dq = self.producers.get(node.inputs[0])
+        if weight is None or dq is None or dq.op_type != "DequantizeLinear":
+            return None
+        codes = values.get(dq.inputs[0])
+        scale = values.get(dq.inputs[1])
+        if codes is None or scale is None or scale.size != 1 or codes.dtype not in (np.int8, np.uint8):
+            return None
+        zp = values.get(dq.inputs[2]) if len(dq.inputs) > 2 and dq.inputs[2] else np.zeros((), codes.dtype)
+        if zp is None or zp.size != 1 or not qdq_weight_ok(node, weight):
+            return None
+        return QuantizedOperand(codes, scale, zp), weight
+
+    def _scale(self, name: str, value: np.ndarray) -> np.ndarray:
+        """An activation's calibrated scale; a constant operand's own range when it has none."""
+        assert self.act_scales is not None
+        if name in self.act_scales:
+            return self.act_scales[name]
+        return symmetric_scale(np.abs(value).max() if value.size else 0.0, self.cfg.input_bits)
+
+    def _requantize(self, name: str, value: np.ndarray) -> np.ndarray:
+        """Post-training int8: a layer's output leaves the array side as int8 codes at its own scale."""
+        if self.act_scales is None or value.dtype.kind != "f" or name not in self.act_scales:
+            return value
+        scale = self.act_scales[name]
+        bits = self.cfg.input_bits
+        return (quantize(value, scale, bits).astype(np.float32) * scale).astype(value.dtype)
+
+
+def dequantized_weights(graph: Graph) -> dict[str, QuantizedOperand]:
+    """Every DequantizeLinear of a constant int8/uint8 tensor in a freshly imported graph."""
+    out = {}
+    for node in graph.nodes:
+        if node.op_type != "DequantizeLinear" or node.domain:
+            continue
+        names = [i for i in node.inputs if i]
+        if not all(n in graph.constants for n in names):
+            continue
+        codes = graph.constants[node.inputs[0]]
+        if codes.dtype not in (np.int8, np.uint8):
+            continue
+        scale = graph.constants[node.inputs[1]]
+        zp = graph.constants[node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else np.zeros(scale.shape, codes.dtype)
+        out[node.outputs[0]] = QuantizedOperand(codes, scale, zp, int(node.attr("axis", 1)))
+    return out
+
+
+def activation_scales(max_abs: Mapping[str, float], bits: int) -> dict[str, np.ndarray]:
+    return {name: symmetric_scale(m, bits) for name, m in max_abs.items()}
+

@@ -1,0 +1,246 @@
+"""The GEMM each array layer computes: its A and B operands and the map from the product back to ONNX.
+
+Every builder returns a :class:`GemmProblem` with ``a`` of shape ``(groups, m, k)`` and ``b`` of
+shape ``(groups, k, n)`` — the matrices the tile program slices — and ``layout``, which turns the
+``(groups, m, n)`` product into the node's output tensor. Shapes are checked against the lowering's
+:class:`~compiler.workload.GemmShape`, so a lowering that treats a grouped convolution as dense, drops
+a padding or folds a batch wrongly is caught here rather than producing a plausible estimate.
+
+Convolution is im2col: ``m = batch * out_spatial``, ``k = in_ch / groups * kernel``, ``n = out_ch /
+groups``. ConvTranspose multiplies every input pixel by the kernel (``m = batch * in_spatial``,
+``k = in_ch / groups``, ``n = out_ch / groups * kernel``) and col2im adds the products into the
+output. Gemm, MatMul and Einsum with a constant first operand run transposed (``C^T = B^T A^T``) so
+the constant is the stationary B operand, as the lowering (:mod:`compiler.ops.gemm`) specifies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from compiler.workload import GemmShape
+
+from ._env import OpEnv, attr_ints
+from ._window import padded, spatial_pads, taps
+
+__all__ = ["GemmProblem", "LoweringMismatch", "conv", "conv_transpose", "gemm", "matmul", "einsum"]
+
+
+class LoweringMismatch(RuntimeError):
+    """The lowering's GEMM shape is not the product the node's ONNX semantics define (a compiler bug)."""
+
+
+@dataclass(frozen=True)
+class GemmProblem:
+    a: np.ndarray  #: (groups, m, k)
+    b: np.ndarray  #: (groups, k, n)
+    layout: Callable[[np.ndarray], np.ndarray]  #: (groups, m, n) product -> output tensor
+
+    @property
+    def shape(self) -> GemmShape:
+        g, m, k = self.a.shape
+        return GemmShape(m=m, k=k, n=self.b.shape[2], groups=g)
+
+
+def _check(node_name: str, problem: GemmProblem, expected: GemmShape | None) -> GemmProblem:
+    if expected is not None and problem.shape != expected:
+        raise LoweringMismatch(
+            f"{node_name}: lowering gave {expected} but the node computes {problem.shape}"
+        )
+    return problem
+
+
+def _conv_geometry(env: OpEnv, x_shape: Sequence[int], kernel: Sequence[int]):
+    rank = len(kernel)
+    strides = attr_ints(env, "strides", (1,) * rank)
+    dilations = attr_ints(env, "dilations", (1,) * rank)
+    return strides, dilations
+
+
+def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, fill=0) -> GemmProblem:
+    """Conv as im2col; ``fill`` is the padding value (a zero point for quantized inputs)."""
+    n_batch = x.shape[0]
+    out_ch, cin_g, *kernel = w.shape
+    groups = int(env.attr("group", 1))
+    strides, dilations = _conv_geometry(env, x.shape, kernel)
+    begin, end = spatial_pads(env.attr("auto_pad", "NOTSET"), attr_ints(env, "pads"), x.shape[2:], kernel, strides, dilations)
+    out_size = tuple(
+        (size + b + e - ((k - 1) * d + 1)) // s + 1
+        for size, b, e, k, s, d in zip(x.shape[2:], begin, end, kernel, strides, dilations)
+    )
+    rank = len(kernel)
+    # A is (groups, N, *out, C/groups, *kernel) in memory, so that (groups, m, k) is a plain reshape;
+    # each kernel offset fills one strided slice of it from one strided view of the padded input.
+    cols = np.empty((groups, n_batch) + out_size + (cin_g,) + tuple(kernel), dtype=x.dtype)
+    by_offset = cols.transpose((1, 0, 2 + rank) + tuple(range(3 + rank, 3 + 2 * rank)) + tuple(range(2, 2 + rank)))
+    xp = padded(x, kernel, strides, dilations, begin, end, out_size, fill=fill)
+    for offset, tap in taps(xp, kernel, strides, dilations, out_size):
+        by_offset[(slice(None), slice(None), slice(None)) + offset] = tap.reshape((n_batch, groups, cin_g) + out_size)
+    a = cols.reshape(groups, n_batch * math.prod(out_size), cin_g * math.prod(kernel))
+    n_g = out_ch // groups
+    b = w.reshape(groups, n_g, -1).transpose(0, 2, 1)
+
+    def layout(c: np.ndarray) -> np.ndarray:
+        t = c.reshape((groups, n_batch) + out_size + (n_g,))
+        t = t.transpose((1, 0, 2 + rank) + tuple(range(2, 2 + rank)))
+        return t.reshape((n_batch, out_ch) + out_size)
+
+    return _check(env.node.name, GemmProblem(a, b, layout), expected)
+
+
+def _conv_transpose_geometry(env: OpEnv, x: np.ndarray, w: np.ndarray):
+    kernel = w.shape[2:]
+    rank = len(kernel)
+    strides, dilations = _conv_geometry(env, x.shape, kernel)
+    out_pad = attr_ints(env, "output_padding", (0,) * rank)
+    full = [(i - 1) * s + (k - 1) * d + 1 + op for i, s, k, d, op in zip(x.shape[2:], strides, kernel, dilations, out_pad)]
+    out_size = tuple(env.out_shape(0)[2:])
+    pads = attr_ints(env, "pads")
+    auto_pad = env.attr("auto_pad", "NOTSET")
+    if env.attr("output_shape") is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        totals = [f - o for f, o in zip(full, out_size)]
+        if auto_pad == "SAME_UPPER":
+            begin = tuple(t // 2 for t in totals)
+        else:
+            begin = tuple(t - t // 2 for t in totals)
+    elif pads and auto_pad != "VALID":
+        begin = tuple(pads[:rank])
+    else:
+        begin = (0,) * rank
+    return kernel, strides, dilations, begin, out_size
+
+
+def conv_transpose(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None) -> GemmProblem:
+    """ConvTranspose as a GEMM of the input pixels against the kernel, then col2im."""
+    n_batch, cin = x.shape[:2]
+    cout_g = w.shape[1]
+    groups = int(env.attr("group", 1))
+    cin_g = cin // groups
+    kernel, strides, dilations, begin, out_size = _conv_transpose_geometry(env, x, w)
+    rank = len(kernel)
+    in_size = x.shape[2:]
+    ksize = math.prod(kernel)
+    in_spatial = math.prod(in_size)
+    a = x.reshape(n_batch, groups, cin_g, in_spatial).transpose(1, 0, 3, 2).reshape(groups, n_batch * in_spatial, cin_g)
+    b = w.reshape(groups, cin_g, cout_g * ksize)
+    cout = cout_g * groups
+
+    def layout(c: np.ndarray) -> np.ndarray:
+        # col2im: each kernel offset scatters a strided copy of the input grid into the output.
+        cols = c.reshape((groups, n_batch) + tuple(in_size) + (cout_g,) + tuple(kernel))
+        cols = cols.transpose((1, 0, 2 + rank) + tuple(range(2, 2 + rank)) + tuple(range(3 + rank, 3 + 2 * rank)))
+        cols = cols.reshape((n_batch, cout) + tuple(in_size) + tuple(kernel))
+        span = [max((i - 1) * s + (k - 1) * d + 1, b + o) for i, s, k, d, b, o in zip(in_size, strides, kernel, dilations, begin, out_size)]
+        full = np.zeros((n_batch, cout) + tuple(span), dtype=c.dtype)
+        for offset in np.ndindex(*kernel):
+            target = (slice(None), slice(None)) + tuple(
+                slice(o * d, o * d + (i - 1) * s + 1, s) for o, d, i, s in zip(offset, dilations, in_size, strides)
+            )
+            full[target] += cols[(Ellipsis,) + offset]
+        crop = (slice(None), slice(None)) + tuple(slice(b, b + o) for b, o in zip(begin, out_size))
+        return full[crop]
+
+    return _check(env.node.name, GemmProblem(a, b, layout), expected)
+
+
+def _transposed(problem_fn: Callable[[np.ndarray, np.ndarray], GemmProblem], a: np.ndarray, b: np.ndarray) -> GemmProblem:
+    """``C = A·B`` computed as ``C^T = B^T·A^T``, so a constant first operand is the stationary B."""
+    inner = problem_fn(np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2))
+    return GemmProblem(inner.a, inner.b, lambda c: np.swapaxes(inner.layout(c), -1, -2))
+
+
+def gemm(env: OpEnv, a: np.ndarray, b: np.ndarray, expected: GemmShape | None, swap: bool = False) -> GemmProblem:
+    """Gemm's A·B (transA/transB applied); alpha, beta and C belong to the epilogue."""
+    a2 = a.T if env.attr("transA", 0) else a
+    b2 = b.T if env.attr("transB", 0) else b
+
+    def straight(x: np.ndarray, y: np.ndarray) -> GemmProblem:
+        return GemmProblem(x[None], y[None], lambda c: c[0])
+
+    problem = _transposed(straight, a2, b2) if swap else straight(a2, b2)
+    return _check(env.node.name, problem, expected)
+
+
+def matmul(env: OpEnv, a: np.ndarray, b: np.ndarray, expected: GemmShape | None, swap: bool = False) -> GemmProblem:
+    """MatMul with numpy semantics (1-D promotion, broadcast batch).
+
+    A B without batch (a weight) lets A's batch fold into m, one long stream against fixed weights;
+    otherwise each batch element is a group.
+    """
+    if swap and a.ndim >= 2 and b.ndim >= 2:
+        return _check(env.node.name, _transposed(_matmul_problem, a, b), expected)
+    return _check(env.node.name, _matmul_problem(a, b), expected)
+
+
+def _matmul_problem(a: np.ndarray, b: np.ndarray) -> GemmProblem:
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    batch = tuple(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
+    m, k = a2.shape[-2:]
+    n = b2.shape[-1]
+    count = math.prod(batch)
+
+    def layout(c: np.ndarray) -> np.ndarray:
+        out = c.reshape(batch + (m, n))
+        if a.ndim == 1:
+            out = out[..., 0, :]
+        if b.ndim == 1:
+            out = out[..., 0]
+        return out
+
+    a3 = np.broadcast_to(a2, batch + (m, k))
+    if math.prod(b2.shape[:-2]) == 1:
+        return GemmProblem(a3.reshape(1, count * m, k), b2.reshape(1, k, n), layout)
+    b3 = np.broadcast_to(b2, batch + (k, n))
+    return GemmProblem(a3.reshape(count, m, k), b3.reshape(count, k, n), layout)
+
+
+def einsum(env: OpEnv, a: np.ndarray, b: np.ndarray, expected: GemmShape | None, swap: bool = False) -> GemmProblem:
+    """A two-operand Einsum as a GEMM: letters in both operands and the output are batch, in one
+    operand and the output ``m`` (A) or ``n`` (B), in both operands only ``k``."""
+    terms, out = _einsum_terms(str(env.attr("equation")), a.ndim, b.ndim)
+    ta, tb = terms
+    if swap:
+        a, b, ta, tb = b, a, tb, ta
+    batch = [c for c in out if c in ta and c in tb]
+    ms = [c for c in ta if c in out and c not in tb]
+    ns = [c for c in tb if c in out and c not in ta]
+    ks = [c for c in ta if c in tb and c not in out]
+    size = {c: d for t, x in ((ta, a), (tb, b)) for c, d in zip(t, x.shape) if d != 1}
+    dim = lambda c: size.get(c, 1)  # noqa: E731
+    a_full = np.broadcast_to(np.transpose(a, [ta.index(c) for c in batch + ms + ks]), tuple(dim(c) for c in batch + ms + ks))
+    b_full = np.transpose(b, [tb.index(c) for c in batch + ks + ns])
+    g = math.prod(dim(c) for c in batch)
+    m, k, n = (math.prod(dim(c) for c in part) for part in (ms, ks, ns))
+    if math.prod(b_full.shape[: len(batch)]) == 1:
+        a3, b3 = a_full.reshape(1, g * m, k), b_full.reshape(1, k, n)
+    else:
+        b_full = np.broadcast_to(b_full, tuple(dim(c) for c in batch + ks + ns))
+        a3, b3 = a_full.reshape(g, m, k), b_full.reshape(g, k, n)
+    order = batch + ms + ns
+
+    def layout(c: np.ndarray) -> np.ndarray:
+        t = c.reshape(tuple(dim(x) for x in order))
+        return np.transpose(t, [order.index(x) for x in out])
+
+    return _check(env.node.name, GemmProblem(a3, b3, layout), expected)
+
+
+def _einsum_terms(equation: str, rank_a: int, rank_b: int) -> tuple[tuple[str, str], str]:
+    """Operand and output letters with ``...`` spelled out as fresh letters."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    fresh = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    spans = [rank - (len(t) - 3) if "..." in t else 0 for t, rank in zip(terms, (rank_a, rank_b))]
+    ell = "".join(fresh[: max(spans)])
+    terms = [t.replace("...", ell[len(ell) - span :]) if "..." in t else t for t, span in zip(terms, spans)]
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        letters = "".join(terms)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    return (terms[0], terms[1]), out

@@ -1,0 +1,56 @@
+"""The golden integer GEMM: exactly the accumulators one tile of the generated RTL produces.
+
+The cocotb benches compare the RTL against :func:`int_gemm`, and ``hwsim run --precision int8``
+computes its integer layers with it, so the two can never disagree on arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["int_gemm", "wrap"]
+
+
+def wrap(x: np.ndarray, bits: int) -> np.ndarray:
+    """``x`` reduced to ``bits``-bit two's complement (what a ``bits``-wide register keeps), as int64.
+
+    >>> wrap(np.array([127, 128, -129, 2**31]), 8).tolist()
+    [127, -128, 127, 0]
+    """
+    if not 1 <= bits <= 64:
+        raise ValueError(f"bits must be from 1 to 64, got {bits}")
+    u = np.asarray(x, dtype=np.int64).astype(np.uint64)  # modulo 2**64, exact
+    if bits < 64:
+        u &= np.uint64((1 << bits) - 1)
+        u -= (u >> np.uint64(bits - 1)) * np.uint64(1 << bits)  # modulo 2**64 again: the sign extension
+    return u.astype(np.int64)
+
+
+def int_gemm(a: np.ndarray, b: np.ndarray, *, acc_bits: int, acc: np.ndarray | None = None) -> np.ndarray:
+    """``acc + a @ b`` in ``acc_bits``-bit two's complement, as int64 (``acc`` absent means zeros).
+
+    ``a`` is ``m x k`` (activations), ``b`` is ``k x n`` (weights), both integer arrays whose values
+    fit the operand widths; ``acc`` is ``m x n``: the partial sums an accumulating tile starts from.
+    Each product and each partial sum wraps exactly as the array's ``acc_bits``-wide adders do, and
+    since wrapping is modular the order of the additions does not matter.
+
+    >>> int_gemm(np.array([[-128, -128]]), np.array([[-128], [-128]]), acc_bits=16).tolist()
+    [[-32768]]
+    >>> int_gemm(np.array([[1]]), np.array([[2]]), acc_bits=32, acc=np.array([[40]])).tolist()
+    [[42]]
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    for name, x in (("a", a), ("b", b)):
+        if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+            raise ValueError(f"int_gemm: {name} must be a 2-D integer array, got {x.dtype} {x.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"int_gemm: a is {a.shape[0]}x{a.shape[1]} but b is {b.shape[0]}x{b.shape[1]}")
+    # int64 products and sums are exact modulo 2**64, which is all wrapping to acc_bits <= 64 needs.
+    out = a.astype(np.int64) @ b.astype(np.int64)
+    if acc is not None:
+        acc = np.asarray(acc)
+        if acc.shape != out.shape or not np.issubdtype(acc.dtype, np.integer):
+            raise ValueError(f"int_gemm: acc must be an integer {out.shape[0]}x{out.shape[1]} array, got {acc.dtype} {acc.shape}")
+        out = out + acc.astype(np.int64)
+    return wrap(out, acc_bits)

@@ -1,0 +1,237 @@
+"""The three panels, each drawn into a matplotlib ``Axes`` that the caller owns.
+
+Bar charts list layers top to bottom in model order, numbered by their position in the model, with
+the smaller layers summed into one hatched "other (N layers)" bar at the bottom so that a 50-layer
+network stays legible. The roofline places every layer that does array work.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.ticker import EngFormatter
+
+from .data import DEFAULT_TOP, LayerView, ReportView, Selection, roofline, select_top
+
+__all__ = ["draw_cycles", "draw_energy", "draw_roofline", "COMPONENT_LABELS", "MIN_BAR_SLOTS"]
+
+#: Legend names and colours of the energy components of the --json contract, in drawing order.
+COMPONENT_LABELS: dict[str, tuple[str, str]] = {
+    "mac": ("MAC", "#1f77b4"),
+    "array_reg": ("array registers", "#9ecae1"),
+    "ifmap_sram": ("ifmap SRAM", "#2ca02c"),
+    "filter_sram": ("filter SRAM", "#98df8a"),
+    "ofmap_sram": ("ofmap SRAM", "#17becf"),
+    "dram": ("DRAM", "#d62728"),
+    "vector": ("vector unit", "#9467bd"),
+    "static": ("static", "#7f7f7f"),
+}
+# Any component a future report adds still gets a stable colour of its own.
+_SPARE_COLOURS = ("#ff7f0e", "#8c564b", "#e377c2", "#bcbd22")
+_COMPUTE, _STALL = "#1f77b4", "#ff7f0e"
+_OP_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
+_OTHER_HATCH = "////"
+_NAME_CHARS = 34
+#: A bar chart has room for at least this many bars, so that a short one keeps the bar thickness.
+MIN_BAR_SLOTS = 8
+#: How many layers the roofline names: the ones that take the most cycles.
+_ROOFLINE_LABELS = 8
+
+
+def draw_cycles(ax: Axes, report: ReportView, top: int = DEFAULT_TOP) -> None:
+    """Per-layer cycles as horizontal bars stacked into compute and stall cycles."""
+    stacks = [("compute", _COMPUTE, lambda layer: layer.compute_cycles),
+              ("stall (waiting for DRAM)", _STALL, lambda layer: layer.stall_cycles)]
+    selection = _bars(ax, report, top, key=lambda layer: layer.cycles, stacks=stacks)
+    total = report.totals["cycles"]
+    stalls = sum(layer.stall_cycles for layer in report.layers)
+    ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
+    ax.set_xlabel(f"cycles at {report.config.clock_mhz:g} MHz")
+    _title(ax, "Cycles per layer", "cycles", report, selection,
+           f"total {total:,.0f} cycles = {_eng(report.totals['latency_s'], 's')}, {_share(stalls, total)} of them stalls",
+           legend_columns=2)
+
+
+def draw_energy(ax: Axes, report: ReportView, top: int = DEFAULT_TOP) -> None:
+    """Per-layer energy as horizontal bars stacked by component (MAC, registers, buffers, DRAM, ...)."""
+    total = sum(layer.energy_j for layer in report.layers)
+    stacks = []
+    for i, key in enumerate(report.components):
+        label, colour = COMPONENT_LABELS.get(key, (key, _SPARE_COLOURS[i % len(_SPARE_COLOURS)]))
+        part = sum(layer.energy_of(key) for layer in report.layers)
+        stacks.append((f"{label} ({_share(part, total)})", colour,
+                       lambda layer, key=key: layer.energy_of(key)))
+    selection = _bars(ax, report, top, key=lambda layer: layer.energy_j, stacks=stacks)
+    ax.xaxis.set_major_formatter(EngFormatter(unit="J", sep=" "))
+    ax.set_xlabel("energy (J); legend: each component's share of the model's total")
+    _title(ax, "Energy per layer", "energy", report, selection, f"total {_eng(report.totals['energy_j'], 'J')}",
+           legend_columns=4)
+
+
+def draw_roofline(ax: Axes, report: ReportView) -> None:
+    """The accelerator's roofline on log-log axes with every array layer placed on it.
+
+    Marker area grows with the layer's share of the model's cycles; the layers that take the most
+    cycles carry their number and are named in the legend. Layers without MACs (vector unit, data
+    movement) have no place on a MAC roofline and are counted in the title; a layer that moves no
+    DRAM bytes has infinite intensity and sits on the right edge as a triangle.
+    """
+    rf = roofline(report.config)
+    placed = [layer for layer in report.layers if layer.macs > 0 and layer.cycles > 0]
+    finite = [layer.intensity for layer in placed if math.isfinite(layer.intensity)]
+    # At least a decade either side of the ridge, and room around the outermost layers.
+    lo = min([rf.ridge / 2.5, *finite]) / 4
+    hi = max([rf.ridge * 2.5, *finite]) * 4
+    edge = hi / 1.6  # where layers with no DRAM traffic are drawn
+
+    xs = sorted({*(lo * (hi / lo) ** (i / 64) for i in range(65)), rf.ridge})
+    ax.plot(xs, [rf.attainable(x) for x in xs], color="black", linewidth=2, gid="roof", zorder=2,
+            label=f"roof = min({rf.peak:,}, {_num(rf.dram_bytes_per_cycle)} B/cycle \u00d7 intensity)")
+    ax.axvline(rf.ridge, color="black", linestyle=":", linewidth=1, zorder=2)
+    ax.annotate(f"peak {report.config.rows}\u00d7{report.config.cols} = {rf.peak:,} MAC/cycle",
+                (lo, rf.peak), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    ax.annotate(f"ridge {_num(rf.ridge)} MACs/byte", (rf.ridge, 0.0), xycoords=ax.get_xaxis_transform(),
+                xytext=(4, 4), textcoords="offset points", fontsize=8)
+
+    def x_of(layer: LayerView) -> float:
+        return layer.intensity if math.isfinite(layer.intensity) else edge
+
+    total_cycles = sum(layer.cycles for layer in report.layers) or 1.0
+
+    def marker_area(layer: LayerView) -> float:
+        """Square points: 12 for a negligible layer up to 612 for one that takes all the cycles."""
+        return 12 + 600 * layer.cycles / total_cycles
+    for j, op in enumerate(dict.fromkeys(layer.op for layer in placed)):
+        group = [layer for layer in placed if layer.op == op]
+        colour = _OP_COLOURS[j % len(_OP_COLOURS)]
+        for marker, members in (("o", [g for g in group if math.isfinite(g.intensity)]),
+                                (">", [g for g in group if not math.isfinite(g.intensity)])):
+            if members:
+                ax.scatter([x_of(g) for g in members], [g.attained for g in members],
+                           s=[marker_area(g) for g in members], marker=marker,
+                           color=colour, alpha=0.75, edgecolors="black", linewidths=0.5, zorder=3)
+        ax.scatter([], [], s=30, color=colour, edgecolors="black", linewidths=0.5,
+                   label=f"{op} ({_count(len(group), 'layer')})")
+
+    attained = [layer.attained for layer in placed]
+    y_lo, y_hi = min([rf.peak / 64, *attained]) / 2, max([rf.peak, *attained]) * 2.5
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(y_lo, y_hi)
+
+    def spot_of(layer: LayerView) -> tuple[float, float]:
+        """Where the layer sits as a fraction of the (log) axes."""
+        return (math.log(x_of(layer) / lo) / math.log(hi / lo), math.log(layer.attained / y_lo) / math.log(y_hi / y_lo))
+
+    biggest = sorted(sorted(placed, key=lambda layer: (-layer.cycles, layer.index))[:_ROOFLINE_LABELS],
+                     key=lambda layer: layer.index)
+    # Repeated blocks put layers on (nearly) the same spot: one label "7, 10" per spot stays legible.
+    spots: list[tuple[LayerView, list[int]]] = []
+    for layer in biggest:
+        fx, fy = spot_of(layer)
+        near = [s for s in spots if abs(spot_of(s[0])[0] - fx) < 0.02 and abs(spot_of(s[0])[1] - fy) < 0.02]
+        if near:
+            near[0][1].append(layer.index + 1)
+        else:
+            spots.append((layer, [layer.index + 1]))
+        ax.plot([], [], linestyle="none",
+                label=f"{layer.index + 1}  {_short(layer.name, 28)} ({_share(layer.cycles, total_cycles)} of cycles)")
+    for anchor, numbers in spots:
+        ax.annotate(", ".join(map(str, numbers)), (x_of(anchor), anchor.attained),
+                    xytext=(math.sqrt(marker_area(anchor)) / 2 + 2, 2),
+                    textcoords="offset points", fontsize=8, fontweight="bold",
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+
+    ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
+    ax.set_ylabel("attained throughput (MACs per cycle)")
+    notes = [f"{_count(len(placed), 'layer')} with MACs, marker size grows with cycles"]
+    skipped = len(report.layers) - len(placed)
+    if skipped:
+        notes.append(f"{_count(skipped, 'layer')} without MACs not shown")
+    if len(finite) < len(placed):
+        notes.append("\u25b6 at the right edge: no DRAM traffic")
+    ax.set_title(f"Roofline: {report.headline}\n{'; '.join(notes)}", loc="left", fontsize=10)
+    ax.grid(True, which="major", color="0.85", linewidth=0.6)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0,
+              title="op; numbered: the layers with most cycles" if biggest else "op", title_fontsize=8,
+              alignment="left")
+
+
+_Stack = tuple[str, str, Callable[[LayerView], float]]
+
+
+def _bars(ax: Axes, report: ReportView, top: int, key: Callable[[LayerView], float],
+          stacks: Sequence[_Stack]) -> Selection:
+    """Stacked horizontal bars for the ``top`` layers by ``key`` plus an "other" bar; returns the selection."""
+    layers = report.layers
+    selection = select_top([key(layer) for layer in layers], top)
+    rows = [[layers[i]] for i in selection.shown]
+    labels = [f"{layers[i].index + 1}  {_short(layers[i].name, _NAME_CHARS)}" for i in selection.shown]
+    if selection.rest:
+        rows.append([layers[i] for i in selection.rest])
+        labels.append(f"other ({len(selection.rest)} layers)")
+    positions = list(range(len(rows)))
+    left = [0.0] * len(rows)
+    for name, colour, value in stacks:
+        widths = [sum(value(layer) for layer in row) for row in rows]
+        bars = ax.barh(positions, widths, left=left, height=0.75, color=colour, label=name,
+                       edgecolor="white", linewidth=0.3)
+        if selection.rest:
+            bars[-1].set_hatch(_OTHER_HATCH)
+        left = [a + b for a, b in zip(left, widths)]
+    grand = sum(key(layer) for layer in layers)
+    for y, width in zip(positions, left):
+        ax.annotate(_share(width, grand), (width, y), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=7, color="0.3")
+    ax.set_yticks(positions, labels, fontsize=8)
+    # Model order reads top to bottom; a short list keeps the bar thickness of a long one.
+    ax.set_ylim(max(len(rows), MIN_BAR_SLOTS) - 0.4, -0.6)
+    ax.set_xlim(0, max(left) * 1.12 if max(left) > 0 else 1)
+    ax.grid(True, axis="x", color="0.85", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return selection
+
+
+def _title(ax: Axes, what: str, metric: str, report: ReportView, selection: Selection, totals: str,
+           legend_columns: int) -> None:
+    """Title, totals and what the bars show, above a legend row that sits between title and bars."""
+    n = len(report.layers)
+    if selection.rest:
+        shown = (f"the {len(selection.shown)} largest of {n} layers by {metric}, "
+                 f"numbered by position in the model; the rest summed as 'other'")
+    else:
+        shown = f"{'all ' if n > 1 else ''}{_count(n, 'layer')}, numbered by position in the model"
+    handles, _ = ax.get_legend_handles_labels()
+    legend_rows = -(-len(handles) // legend_columns)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=legend_columns, fontsize=8,
+              frameon=False, borderaxespad=0.2)
+    ax.set_title(f"{what}: {report.headline}\n{totals}\n{shown}", loc="left", fontsize=10,
+                 pad=8 + 13 * legend_rows)
+
+
+def _short(name: str, limit: int) -> str:
+    """``name`` cut in the middle to ``limit`` characters: both ends of a layer path say the most."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return f"{name[:head]}\u2026{name[len(name) - (limit - 1 - head):]}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _share(part: float, total: float) -> str:
+    return f"{100 * part / total:.1f}%" if total else "0%"
+
+
+def _num(value: float) -> str:
+    """Three significant digits without scientific notation: 0.5, 42.9, 1,528."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def _eng(value: float, unit: str = "") -> str:
+    return EngFormatter(unit=unit, places=3, sep=" ").format_data(value).strip() if value else f"0 {unit}".strip()

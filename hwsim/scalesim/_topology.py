@@ -1,0 +1,134 @@
+"""SCALE-Sim topology ``.csv`` files, read into GEMM workloads with SCALE-Sim's own operand mapping.
+
+Two forms; the first line is a header and is skipped, as SCALE-Sim does::
+
+    Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
+    Conv1,224,224,7,7,3,64,2,
+
+    Layer, M, N, K,
+    FF_A_0,128,512,2048,
+
+A convolution row becomes SCALE-Sim's GEMM: ``m`` = ofmap pixels with SCALE-Sim's
+``ceil((H - Fh + S) / S)`` per axis (no padding; one stride for both axes), ``k = Fh * Fw * C``,
+``n`` = filters. A row whose name contains ``DP`` is depthwise: like SCALE-Sim, it becomes one
+single-channel layer per channel, named ``<name>Channel_<i>``. A GEMM row ``M, N, K`` is
+``m = M, k = K, n = N``. A field ``N:M`` after the numbers (SCALE-Sim's sparsity ratio) is
+checked and ignored, and so is any other field after the numbers (SCALE-Sim drops the last one).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from compiler.workload import GemmShape, Kind, Workload
+
+from ..errors import UserError
+
+__all__ = ["load_topology", "topology_form", "CONV_FIELDS", "GEMM_FIELDS"]
+
+CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter", "Strides")
+GEMM_FIELDS = ("M", "N", "K")
+
+
+def load_topology(path: str | Path, *, form: str | None = None) -> tuple[Workload, ...]:
+    """Every layer of a SCALE-Sim topology file as a GEMM :class:`~compiler.workload.Workload`.
+
+    ``form`` is ``"conv"`` or ``"gemm"``; by default the header decides (``M, N, K`` columns mean
+    GEMM), as SCALE-Sim's ``-i gemm`` switch would. Every error names the file, line and field.
+    """
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UserError(f"{p}: topology file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{p}: cannot read topology file ({e.__class__.__name__})") from None
+    if not lines:
+        raise UserError(f"{p}: topology file is empty; it needs a header line and one line per layer")
+    if form is None:
+        form = _detect_form(lines[0])
+    elif form not in ("conv", "gemm"):
+        raise ValueError(f"form must be 'conv' or 'gemm', got {form!r}")
+    parse = _conv_row if form == "conv" else _gemm_row
+    layers: list[Workload] = []
+    for number, raw in enumerate(lines[1:], start=2):
+        fields = [f.strip() for f in raw.split(",")]
+        while fields and not fields[-1]:
+            fields.pop()  # SCALE-Sim rows end with a comma; empty trailing fields carry nothing
+        if not fields:
+            continue
+        layers.extend(parse(fields, f"{p}:{number}"))
+    if not layers:
+        raise UserError(f"{p}: no layers after the header line")
+    return tuple(layers)
+
+
+def _detect_form(header: str) -> str:
+    names = [f.strip().lower() for f in header.split(",")]
+    return "gemm" if names[1:4] == ["m", "n", "k"] else "conv"
+
+
+def topology_form(path: str | Path) -> str:
+    """``"gemm"`` if the header names the columns M, N, K (SCALE-Sim's ``-i gemm``), else ``"conv"``."""
+    p = Path(path)
+    try:
+        with p.open(encoding="utf-8") as f:
+            return _detect_form(f.readline())
+    except FileNotFoundError:
+        raise UserError(f"{p}: topology file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{p}: cannot read topology file ({e.__class__.__name__})") from None
+
+
+def _numbers(fields: list[str], names: tuple[str, ...], where: str) -> tuple[str, list[int]]:
+    name = fields[0]
+    if not name:
+        raise UserError(f"{where}: field 'Layer name' is empty; every row starts with the layer's name")
+    values = []
+    for i, field in enumerate(names, start=1):
+        if i >= len(fields) or not fields[i]:
+            raise UserError(f"{where}: field '{field}' is missing in layer {name!r}; "
+                            f"a row needs the name then {', '.join(names)}")
+        try:
+            value = int(fields[i])
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise UserError(f"{where}: field '{field}' must be a positive integer, got {fields[i]!r}")
+        values.append(value)
+    for extra in fields[len(names) + 1:]:
+        if ":" in extra:  # SCALE-Sim's optional sparsity ratio; other extra fields are notes
+            _check_ratio(extra, where)
+    return name, values
+
+
+def _check_ratio(text: str, where: str) -> None:
+    n, sep, m = text.partition(":")
+    if not sep or not (n.strip().isdigit() and m.strip().isdigit()) or int(m) < 1 or not 0 < int(n) <= int(m):
+        raise UserError(f"{where}: field 'Sparsity' must be a ratio N:M with 0 < N <= M, got {text!r}")
+
+
+def _conv_row(fields: list[str], where: str) -> list[Workload]:
+    name, (h, w, fh, fw, ch, nf, stride) = _numbers(fields, CONV_FIELDS, where)
+    if fh > h:
+        raise UserError(f"{where}: field 'Filter Height' ({fh}) is larger than 'IFMAP Height' ({h})")
+    if fw > w:
+        raise UserError(f"{where}: field 'Filter Width' ({fw}) is larger than 'IFMAP Width' ({w})")
+    oh = math.ceil((h - fh + stride) / stride)
+    ow = math.ceil((w - fw + stride) / stride)
+    if "DP" in name:  # SCALE-Sim's depthwise convention: one single-channel layer per channel
+        return [_conv(f"{name}Channel_{i}", h, w, fh, fw, 1, nf, oh * ow) for i in range(ch)]
+    return [_conv(name, h, w, fh, fw, ch, nf, oh * ow)]
+
+
+def _conv(name: str, h: int, w: int, fh: int, fw: int, ch: int, nf: int, pixels: int) -> Workload:
+    k = fh * fw * ch
+    return Workload(name=name, op="Conv", kind=Kind.GEMM, gemm=GemmShape(m=pixels, k=k, n=nf),
+                    input_elems=h * w * ch, weight_elems=k * nf, output_elems=pixels * nf, nodes=(name,))
+
+
+def _gemm_row(fields: list[str], where: str) -> list[Workload]:
+    name, (m, n, k) = _numbers(fields, GEMM_FIELDS, where)
+    return [Workload(name=name, op="Gemm", kind=Kind.GEMM, gemm=GemmShape(m=m, k=k, n=n),
+                     input_elems=m * k, weight_elems=k * n, output_elems=m * n, nodes=(name,))]

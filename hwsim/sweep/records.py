@@ -1,0 +1,100 @@
+"""Finished estimates, one JSON line each in ``DIR/records.jsonl``: what makes a sweep resumable.
+
+Each (design, model) estimate is appended and flushed as soon as it arrives, so an interrupted
+sweep loses at most the estimates still in flight. A record is keyed by a hash of everything its
+numbers depend on: the full effective config, the lowered model, the timing model and the hwsim
+version. A re-run reuses exactly the records whose key it would compute again, so changing the base
+preset, the model or its input shapes recomputes, while widening a sweep computes only the new
+designs. Records of other sweeps in the same directory are kept and ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+from ..config import AcceleratorConfig
+from ..errors import UserError
+
+__all__ = ["RECORDS_FILE", "RecordStore", "record_key", "fingerprint"]
+
+RECORDS_FILE = "records.jsonl"
+
+
+def fingerprint(obj: Any) -> str:
+    """A stable hash of a frozen dataclass tree (its ``repr`` is deterministic and complete)."""
+    return hashlib.sha256(repr(obj).encode()).hexdigest()[:32]
+
+
+def record_key(cfg: AcceleratorConfig, model_fingerprint: str, timing: str, version: str) -> str:
+    payload = json.dumps({"config": cfg.to_dict(), "model": model_fingerprint, "timing": timing, "hwsim": version},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+class RecordStore:
+    """The append-only record file of one sweep directory; use as a context manager while running.
+
+    Opening takes an exclusive lock so that two sweeps cannot write into the same directory at once.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / RECORDS_FILE
+        self._file: TextIO | None = None
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """Key -> record of every complete line; a line cut short by a hard kill is ignored."""
+        records: dict[str, dict[str, Any]] = {}
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return records
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("key"), str):
+                records[record["key"]] = record
+        return records
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> RecordStore:
+        try:
+            f = open(self.path, "a+", encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot write sweep records ({e.strerror})") from None
+        try:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not POSIX: no lock, the rest works the same
+            pass
+        except OSError:
+            f.close()
+            raise UserError(f"{self.path.parent}: another hwsim sweep is writing here; wait for it or choose "
+                            "another --out") from None
+        # A line left without its newline by a hard kill must not swallow the next record.
+        f.seek(0, os.SEEK_END)
+        if f.tell():
+            f.seek(f.tell() - 1)
+            if f.read(1) != "\n":
+                f.write("\n")
+        self._file = f
+        return self
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None:
+        assert self._file is not None, "RecordStore.append outside its with-block"
+        for record in records:
+            self._file.write(json.dumps(record, sort_keys=True) + "\n")
+        self._file.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,186 @@
+"""A finished sweep as a table: metrics, area, Pareto marks and ranks; rendered as CSV, JSON and text.
+
+Rows are one per (model, design), models in the order given and designs in the space's order.
+Pareto marks and ranks are per model; with several models, ``overall`` adds one row per design
+whose latency and energy are the sums over the models (one inference of each), ranked and marked
+the same way. Every rendering is a pure function of the records, so the same sweep gives the same
+bytes whether it ran at once, resumed, or ran on Dask.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from .area import AsicAreaTable, asic_area
+from .fpga import FPGA_RESOURCES, fpga_resources, fpga_table_info
+from .objectives import OBJECTIVES, PARETO_AXES, Objective, competition_ranks, pareto_mask
+from .runner import SweepRun
+from .space import Design, DesignSpace, split_buffers
+
+__all__ = ["SweepResults", "build_results", "COLUMNS", "OVERALL"]
+
+#: The name of the all-models scope.
+OVERALL = "all models"
+
+COLUMNS = (
+    "model", "rows", "cols", "dataflow", "buffer_kib", "ifmap_kib", "filter_kib", "ofmap_kib",
+    "macs", "cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_j", "edp_js", "utilization",
+    "dram_read_bytes", "dram_write_bytes", "area_mm2", "array_area_mm2", "sram_area_mm2",
+    *(f"fpga_{r}" for r in FPGA_RESOURCES), "fpga_source", "throughput_per_area", "pareto", "rank",
+)
+_SUMMED = ("macs", "cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_j", "dram_read_bytes",
+           "dram_write_bytes")
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    objective: Objective
+    space: DesignSpace
+    run: SweepRun
+    #: Per model (in order), then OVERALL when there are several: the rows of that scope.
+    scopes: dict[str, list[dict[str, Any]]]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (model, design): the CSV."""
+        return [row for scope, rows in self.scopes.items() if scope != OVERALL for row in rows]
+
+    @property
+    def headline(self) -> str:
+        """The scope the plots and the summary lead with: the model, or all models summed."""
+        return next(reversed(self.scopes))
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for row in self.rows:
+            writer.writerow(_cell(row[c]) for c in COLUMNS)
+        return out.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        job = self.run.job
+        data: dict[str, Any] = {
+            "hwsim_version": __version__,
+            "objective": self.objective.name,
+            "pareto_axes": list(PARETO_AXES),
+            "timing": job.timing,
+            "base_config": job.base.to_dict(),
+            "space": self.space.to_dict(),
+            "models": [{"name": m.name, "macs": m.lowered.macs, "layers": len(m.lowered.workloads),
+                        "skipped": list(m.lowered.skipped)} for m in job.models],
+            "area_model": {"asic_45nm": dataclasses.asdict(AsicAreaTable()), "fpga": fpga_table_info()},
+            "results": self.rows,
+            "best": {scope: self.best(scope) for scope in self.scopes},
+            "infeasible": [{**d.to_dict(), "reason": reason} for d, reason in self.run.infeasible],
+        }
+        if OVERALL in self.scopes:
+            data["overall"] = self.scopes[OVERALL]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+
+    def to_text(self, *, elapsed: float | None = None, out: Any = None) -> str:
+        """The summary the command prints: counts, then the best design per objective in each scope."""
+        run = self.run
+        n_models = len(run.job.models)
+        lines = [f"swept {len(run.designs)} designs x {n_models} model{'s' if n_models > 1 else ''} on "
+                 f"{run.job.base.name}: {run.computed} estimates computed, {run.resumed} resumed"
+                 + (f", {len(run.infeasible)} designs infeasible" if run.infeasible else "")
+                 + (f", {elapsed:.1f} s" if elapsed is not None else "")]
+        if out is not None:
+            lines.append(f"wrote {out}/results.csv, results.json, pareto.png, heatmap.png")
+        columns = [OBJECTIVES[name] for name in ("latency", "energy", "edp", "area", "throughput-per-area")]
+        head = ("best", "design", *(o.unit for o in columns), "pareto", "rank")
+        for scope, rows in self.scopes.items():
+            front = sum(r["pareto"] for r in rows)
+            lines += ["", f"{scope}: {front} of {len(rows)} designs Pareto-optimal over latency, energy and area; "
+                      f"ranked by {self.objective.name}"]
+            table = [head]
+            for o in OBJECTIVES.values():
+                pick = min if o.minimize else max
+                row = pick(rows, key=lambda r: r[o.column])
+                table.append((o.name, _design_label(row), *(f"{row[c.column] * c.scale:.4g}" for c in columns),
+                              "yes" if row["pareto"] else "no", str(row["rank"])))
+            widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+            for t in table:
+                lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                                              for i, (c, w) in enumerate(zip(t, widths))))
+        return "\n".join(lines) + "\n"
+
+    def best(self, scope: str) -> dict[str, dict[str, Any]]:
+        """For each objective, the first design in space order with the best value in ``scope``."""
+        rows = self.scopes[scope]
+        out = {}
+        for o in OBJECTIVES.values():
+            pick = min if o.minimize else max
+            row = pick(rows, key=lambda r: r[o.column])
+            out[o.name] = {k: row[k] for k in ("rows", "cols", "dataflow", "buffer_kib", o.column)}
+        return out
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    return "" if value is None else value
+
+
+def _derived(latency_s: float, energy_j: float, area_mm2: float) -> dict[str, float]:
+    return {"edp_js": energy_j * latency_s, "throughput_per_area": 1.0 / latency_s / area_mm2 if latency_s else 0.0}
+
+
+def _design_columns(design: Design, run: SweepRun) -> dict[str, Any]:
+    cfg = run.configs[design]
+    area = asic_area(cfg)
+    fpga = fpga_resources(cfg)
+    return {
+        **design.to_dict(), **split_buffers(run.job.base, design.buffer_kib),
+        "area_mm2": area.total_mm2, "array_area_mm2": area.array_mm2, "sram_area_mm2": area.sram_mm2,
+        **{f"fpga_{r}": (getattr(fpga, r) if fpga else None) for r in FPGA_RESOURCES},
+        "fpga_source": fpga.source if fpga else None,
+    }
+
+
+def _mark(rows: list[dict[str, Any]], objective: Objective) -> None:
+    for row, optimal in zip(rows, pareto_mask([[row[a] for a in PARETO_AXES] for row in rows])):
+        row["pareto"] = optimal
+    for row, rank in zip(rows, competition_ranks([row[objective.column] for row in rows], objective.minimize)):
+        row["rank"] = rank
+
+
+def build_results(run: SweepRun, space: DesignSpace, objective: Objective) -> SweepResults:
+    """The rows of every scope, with area, derived metrics, Pareto marks and ranks by ``objective``."""
+    per_design = {d: _design_columns(d, run) for d in run.designs}
+    scopes: dict[str, list[dict[str, Any]]] = {}
+    for model in run.job.models:
+        rows = []
+        for design in run.designs:
+            record = run.records[design, model.name]
+            base = per_design[design]
+            row = {"model": model.name, **base, **{k: record[k] for k in (*_SUMMED, "utilization")},
+                   **_derived(record["latency_s"], record["energy_j"], base["area_mm2"])}
+            rows.append({c: row[c] for c in COLUMNS if c in row})
+        _mark(rows, objective)
+        scopes[model.name] = rows
+    if len(run.job.models) > 1:
+        overall = []
+        for i, design in enumerate(run.designs):
+            base = per_design[design]
+            sums = {k: sum(scopes[m.name][i][k] for m in run.job.models) for k in _SUMMED}
+            overall.append({"model": OVERALL, **{k: base[k] for k in ("rows", "cols", "dataflow", "buffer_kib",
+                                                                        "area_mm2")},
+                            **sums, **_derived(sums["latency_s"], sums["energy_j"], base["area_mm2"])})
+        _mark(overall, objective)
+        scopes[OVERALL] = overall
+    return SweepResults(objective, space, run, scopes)
+
+
+def _design_label(row: dict[str, Any]) -> str:
+    return f"{row['rows']}x{row['cols']} {row['dataflow']} {row['buffer_kib']:g} KiB"

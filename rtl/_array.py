@@ -1,0 +1,95 @@
+"""The rows x cols weight-stationary array with its input skew, weight skew and output de-skew."""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from ._params import Params
+from ._pe import ProcessingElement
+
+__all__ = ["SystolicArray", "delayed"]
+
+
+def delayed(m: Module, value, cycles: int, name: str):
+    """``value`` seen through a chain of ``cycles`` registers (``value`` itself when 0)."""
+    for i in range(cycles):
+        reg = Signal.like(value, name=f"{name}_d{i + 1}")
+        m.d.sync += reg.eq(value)
+        value = reg
+    return value
+
+
+class SystolicArray(wiring.Component):
+    """``rows x cols`` PEs; K maps to rows, N to columns.
+
+    Everything presented on the inputs is the work *issued* in this cycle (call it cycle t):
+
+    * activations ``a_data`` (lane r = A[i, k] for array row r), per-lane ``a_valid``, ``a_bank``:
+      lane r passes ``r + 1`` registers (the input skew) and enters PE(r, 0) in cycle ``t + 1 + r``;
+      it reaches PE(r, c) in cycle ``t + 1 + r + c``;
+    * one weight row ``w_data`` for array row ``w_row`` into bank ``w_bank`` when ``w_valid``:
+      column c passes ``c + 1`` registers (the weight skew) and is written into PE(w_row, c)
+      at the end of cycle ``t + 1 + c``, a diagonal wavefront like the activations';
+    * ``p_out`` (all columns de-skewed) holds the column sums of the activation row issued in
+      cycle t during cycle ``t + rows + cols``.
+    """
+
+    def __init__(self, p: Params) -> None:
+        self._p = p
+        self._row_bits = max(1, ceil_log2(p.rows))
+        super().__init__({
+            "a_data": In(p.act_layout),
+            "a_valid": In(p.rows),
+            "a_bank": In(1),
+            "w_data": In(p.weight_layout),
+            "w_row": In(self._row_bits),
+            "w_bank": In(1),
+            "w_valid": In(1),
+            "p_out": Out(p.out_layout),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p = self._p
+        pe = [[ProcessingElement(p.input_bits, p.weight_bits, p.acc_bits) for _ in range(p.cols)]
+              for _ in range(p.rows)]
+        for r in range(p.rows):
+            for c in range(p.cols):
+                m.submodules[f"pe_{r}_{c}"] = pe[r][c]
+
+        # Input skew: row r's activation enters r + 1 registers later.
+        for r in range(p.rows):
+            lane = Signal(data.StructLayout({"a": signed(p.input_bits), "v": 1, "b": 1}), name=f"act_{r}")
+            m.d.comb += [lane.a.eq(self.a_data[r]), lane.v.eq(self.a_valid[r]), lane.b.eq(self.a_bank)]
+            lane = delayed(m, lane, r + 1, f"act_{r}")
+            m.d.comb += [pe[r][0].a_in.eq(lane.a), pe[r][0].v_in.eq(lane.v), pe[r][0].b_in.eq(lane.b)]
+
+        # Weight skew: column c's weight reaches the column c + 1 cycles after issue, then is
+        # broadcast down the column to the row it addresses.
+        for c in range(p.cols):
+            col = Signal(data.StructLayout({
+                "w": signed(p.weight_bits), "row": unsigned(self._row_bits), "bank": 1, "valid": 1,
+            }), name=f"wt_{c}")
+            m.d.comb += [col.w.eq(self.w_data[c]), col.row.eq(self.w_row), col.bank.eq(self.w_bank),
+                         col.valid.eq(self.w_valid)]
+            col = delayed(m, col, c + 1, f"wt_{c}")
+            for r in range(p.rows):
+                m.d.comb += [pe[r][c].w_en.eq(col.valid & (col.row == r)), pe[r][c].w_bank.eq(col.bank),
+                             pe[r][c].w_data.eq(col.w)]
+
+        # Activations move right, partial sums move down; row 0 starts from zero.
+        for r in range(p.rows):
+            for c in range(1, p.cols):
+                m.d.comb += [pe[r][c].a_in.eq(pe[r][c - 1].a_out), pe[r][c].v_in.eq(pe[r][c - 1].v_out),
+                             pe[r][c].b_in.eq(pe[r][c - 1].b_out)]
+        for r in range(1, p.rows):
+            for c in range(p.cols):
+                m.d.comb += pe[r][c].p_in.eq(pe[r - 1][c].p_out)
+
+        # Output de-skew: column c finishes c cycles after column 0; delay it cols - 1 - c cycles.
+        for c in range(p.cols):
+            m.d.comb += self.p_out[c].eq(delayed(m, pe[p.rows - 1][c].p_out, p.cols - 1 - c, f"sum_{c}"))
+        return m
