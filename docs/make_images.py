@@ -39,7 +39,7 @@ def _hwsim(*argv: str) -> None:
 def run() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model, report = Path(tmp) / f"{MODEL}.onnx", Path(tmp) / "report.json"
-        onnx.save(zoo.build(MODEL, weights=False), model)
+        onnx.save(zoo.MODELS[MODEL](weights=False), model)
         _hwsim("estimate", str(model), "--preset", PRESET, "--json", str(report))
         _hwsim("plot", str(report), "--out", str(OUT))
 

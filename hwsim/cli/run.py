@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         result = execute.run(compiled, given, cfg, precision=args.precision, calibration=calibration)
     except MemoryError:
         raise UserError(f"{args.model}: out of memory while running; try a smaller --input-shape") from None
+    except (execute.LoweringMismatch, execute.TileProgramError) as e:
+        raise UserError(f"internal error: {e}; please report it with the model") from None
     # Outputs are complete before anything is written, so a failed run leaves no file behind.
     if args.output:
         write_output(args.output, execute.npz_bytes(result.outputs))
