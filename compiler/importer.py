@@ -182,13 +182,16 @@ class _Importer:
 
     def run(self, input_shapes: dict[str, tuple[int, ...]]) -> Graph:
         graph = self.model.graph
+        self._check_text(graph.name, *(vi.name for vi in graph.input), *(vi.name for vi in graph.output),
+                         *(vi.name for vi in graph.value_info), *(o.domain for o in self.model.opset_import))
         for vi in list(graph.value_info) + list(graph.output):
             self.declared[vi.name] = vi.type
         for tensor in graph.initializer:
             self._add_initializer(tensor, {}, "")
         inputs = [vi for vi in graph.input if vi.name not in self.infos]
         self._add_inputs(inputs, input_shapes)
-        self._visit(graph.node, {}, "")
+        with np.errstate(all="ignore"):  # folding arbitrary constants must not warn
+            self._visit(graph.node, {}, "")
         outputs = tuple(vi.name for vi in graph.output)
         for name in outputs:
             if name not in self.infos:
@@ -206,7 +209,13 @@ class _Importer:
 
     # ------------------------------------------------------------------------------- constants
 
+    def _check_text(self, *texts: object) -> None:
+        """Corrupt files can hold names that are not UTF-8; protobuf then hands out bytes."""
+        if not all(type(t) is str for t in texts):
+            raise UserError(f"{self.label}: not a valid ONNX model (names that are not UTF-8 text; is the file corrupt?)")
+
     def _add_initializer(self, tensor: TensorProto, rename: dict[str, str], scope: str) -> None:
+        self._check_text(tensor.name, *(e.value for e in tensor.external_data))
         name = self._define(tensor.name, rename, scope, "initializer")
         self._add_tensor(name, tensor, f"initializer '{tensor.name}'")
 
@@ -287,6 +296,7 @@ class _Importer:
                 if d.HasField("dim_value") and d.dim_value > 0:
                     dims.append(int(d.dim_value))
                 elif d.HasField("dim_param") and d.dim_param and d.dim_param != "?":
+                    self._check_text(d.dim_param)
                     dims.append(d.dim_param)
                 else:
                     dims.append(None)
@@ -342,6 +352,8 @@ class _Importer:
         return name
 
     def _visit(self, protos: Sequence[onnx.NodeProto], rename: dict[str, str], scope: str) -> None:
+        for proto in protos:
+            self._check_text(proto.name, proto.op_type, proto.domain, *proto.input, *proto.output)
         for index, proto in enumerate(self._toposort(protos, rename)):
             name = self._node_name(proto, scope, index)
             where = f"{self.label}: {proto.op_type} node '{name}'"
@@ -394,7 +406,7 @@ class _Importer:
         return order
 
     def _add_node(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
-        inputs = tuple(rename.get(i, i) if i else "" for i in proto.input)
+        inputs = tuple([rename.get(i, i) if i else "" for i in proto.input])
         for i in inputs:
             if i and i not in self.infos:
                 raise UserError(f"{where}: input '{i}' is not produced by any node, initializer or graph input"
@@ -430,8 +442,7 @@ class _Importer:
         if self.fold_limit is not None and sum(o.size for o in outs) > self.fold_limit:
             return
         try:
-            with np.errstate(all="ignore"):
-                results = evaluate(node, vals, ins)
+            results = evaluate(node, vals, ins)
         except (ValueError, TypeError, IndexError, ShapeError, OverflowError):
             return  # the shapes are known; leave the values to run time
         for info, value in zip(outs, results):

@@ -39,7 +39,7 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
     skipped: list[str] = []
     for node in graph.nodes:
         entry = classify(node)
-        reason = "" if entry is not None else "unsupported operator"
+        reason = "" if entry is not None else "unsupported operator (see docs/ops.md)"
         workload = None
         if entry is not None:
             try:
@@ -52,8 +52,8 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
             skipped.append(f"{node.op_type} {node.name}")
         else:
             domain = f" (domain '{node.domain}')" if node.domain else ""
-            raise UserError(f"{graph.name}: {reason} {node.op_type}{domain} at node '{node.name}';"
-                            " rerun with --allow-unsupported to estimate the rest of the model without it")
+            raise UserError(f"{graph.name}: {node.op_type}{domain} node '{node.name}': {reason}; rerun with"
+                            " --allow-unsupported to estimate the rest of the model without it")
     return LoweredModel(graph.name, tuple(workloads), tuple(skipped))
 
 

@@ -140,6 +140,30 @@ class AcceleratorConfig:
             changes["energy"] = energy
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "config") -> AcceleratorConfig:
+        """The inverse of :meth:`to_dict`: rebuild a config from a report's ``"config"`` object.
+
+        Every field must be present and no other; errors name ``where`` and the field.
+        """
+        if not isinstance(data, Mapping):
+            raise UserError(f"{where}: must be an object holding an accelerator config")
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        missing = [k for k in known if k not in data]
+        if unknown or missing:
+            detail = "; ".join(part for part in (f"unknown {', '.join(unknown)}" if unknown else "",
+                                                 f"missing {', '.join(missing)}" if missing else "") if part)
+            raise UserError(f"{where}: not an hwsim accelerator config ({detail})")
+        energy = data["energy"]
+        energy_keys = {f.name for f in fields(EnergyTable)}
+        if not isinstance(energy, Mapping) or set(energy) != energy_keys:
+            raise UserError(f"{where}: energy must hold exactly the fields {', '.join(sorted(energy_keys))}")
+        try:
+            return cls(**{**data, "energy": EnergyTable(**energy)})
+        except UserError as e:
+            raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
+
     def to_dict(self) -> dict[str, Any]:
         """The effective config as plain JSON-able data, in declaration order."""
         out: dict[str, Any] = {}

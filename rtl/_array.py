@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Cat, Module, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -14,12 +14,20 @@ __all__ = ["SystolicArray", "delayed"]
 
 
 def delayed(m: Module, value, cycles: int, name: str):
-    """``value`` seen through a chain of ``cycles`` registers (``value`` itself when 0)."""
-    for i in range(cycles):
-        reg = Signal.like(value, name=f"{name}_d{i + 1}")
-        m.d.sync += reg.eq(value)
-        value = reg
-    return value
+    """``value`` seen through ``cycles`` registers (``value`` itself when 0), as one shift register.
+
+    Data registers have no reset and no enable, and a whole chain is one signal: that makes it
+    one plain ``always @(posedge clk)`` in the Verilog, which is what Icarus's time is spent on.
+    """
+    if cycles == 0:
+        return value
+    raw = Value.cast(value)
+    width = len(raw)
+    chain = Signal(width * cycles, name=name, reset_less=True)
+    m.d.sync += chain.eq(Cat(raw, chain[: width * (cycles - 1)]))
+    out = Signal.like(value, name=f"{name}_out")
+    m.d.comb += Value.cast(out).eq(chain[width * (cycles - 1) :])
+    return out
 
 
 class SystolicArray(wiring.Component):

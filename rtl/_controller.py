@@ -1,15 +1,16 @@
-"""The tile controller: the top of the generated design (array + accumulator memory + sequencing).
+"""The tile controller: the top of the generated design (array, accumulator memory, output queue
+and the sequencing of one tile).
 
 One command runs one tile (``compiler.program.Tile``) from three input streams to one output
 stream; docs/rtl.md has the protocol and the timing diagram, hwsim.timing.ws_tile_cycles the
-cycle count that this schedule takes.
+cycle count of this schedule.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.hdl import EnableInserter
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -17,28 +18,31 @@ from amaranth.utils import ceil_log2
 from ._array import SystolicArray
 from ._params import Params
 
-__all__ = ["TileController"]
+__all__ = ["TileController", "OUT_QUEUE_LATENCY"]
+
+#: Cycles from a result row entering the output queue to it being offered on ``o``.
+OUT_QUEUE_LATENCY = 2
 
 
 class TileController(wiring.Component):
     """Runs tiles of a weight-stationary GEMM.
 
-    Streams (valid/ready; a transfer happens in a cycle where both are high):
+    Streams (valid/ready; a word moves in a cycle where both are high; every ready depends on the
+    controller's state only):
 
-    * ``cmd``: one tile, ``{m, k, n, accumulate, emit}`` with 1 <= m <= acc_depth, 1 <= k <= k_max,
-      1 <= n <= cols. Accepted only while idle.
-    * ``w``: the tile's k x n block of B, one row per transfer (lane c = column c; lanes >= n are
-      ignored), rows 0..k-1 in order.
+    * ``cmd``: one tile ``{m, k, n, accumulate, emit}`` with 1 <= m <= acc_depth, 1 <= k <= k_max,
+      1 <= n <= cols; accepted while idle.
+    * ``w``: the tile's k x n block of B, one row per word (lane c = column c, lanes >= n ignored),
+      rows 0..k-1 in order.
     * ``a``: the tile's m x k block of A, fold by fold: for fold f, rows 0..m-1 of
-      A[:, f*rows : f*rows + rows] (lane r = column f*rows + r; lanes past k are ignored).
-    * ``o``: when ``emit``, the m result rows in order (lane c = column c, lanes >= n are zero).
+      A[:, f*rows : f*rows + rows] (lane r = column f*rows + r, lanes past k ignored).
+    * ``o``: when ``emit``, the m result rows in order (lane c = column c, lanes >= n zero).
     * ``done``: high for one cycle, the first idle cycle after a tile; a command presented then is
       accepted in that cycle.
 
-    The controller follows a fixed schedule and holds the whole pipeline (a clock enable on every
-    register) in a cycle where it needs a transfer that cannot happen: ``w`` or ``a`` not valid when
-    due, or ``o`` valid but not ready. Sources must therefore raise valid without waiting for
-    ready, each stream independently (FIFOs do).
+    The array itself never stalls: a cycle without an activation word sends a bubble through it,
+    and result rows go into an output queue whose free space the controller reserves before it
+    issues the activations that will produce them.
     """
 
     def __init__(self, p: Params) -> None:
@@ -51,6 +55,11 @@ class TileController(wiring.Component):
             "done": Out(1),
         })
 
+    @property
+    def out_queue_depth(self) -> int:
+        """Enough for every row between issue and output, so a ready consumer never holds the issue."""
+        return self._p.rows + self._p.cols + OUT_QUEUE_LATENCY + 2
+
     def elaborate(self, platform) -> Module:
         p = self._p
         R, C = p.rows, p.cols
@@ -59,6 +68,8 @@ class TileController(wiring.Component):
         m.submodules.acc = acc = Memory(shape=p.out_layout, depth=p.acc_depth, init=[])
         wr = acc.write_port()
         rd = acc.read_port(transparent_for=(wr,))
+        out_row = data.StructLayout({"data": p.out_layout, "last": 1})
+        m.submodules.queue = queue = SyncFIFOBuffered(width=out_row.size, depth=self.out_queue_depth)
 
         busy = Signal()
         tile = Signal(p.cmd_layout)
@@ -70,19 +81,20 @@ class TileController(wiring.Component):
         a_left = Signal(p.k_bits)
         a_row = Signal(p.m_bits)
         a_fold = Signal(p.fold_bits)
+        # Output queue entries not yet promised to an issued row.
+        credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
 
-        # Weights of fold f go into bank f % 2, which fold f - 2 used: wait until all of fold f - 2
-        # has been issued. Activations of fold f follow one cycle behind fold f's first weight row
-        # at the least; the skews keep every later row of weights ahead of them too.
+        last_fold = a_left <= R
+        emit_row = last_fold & tile.emit
+        # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
+        # f - 2 has been issued. Fold f's activations wait until all its weights are in, so they
+        # read complete weights whatever gaps the streams have.
         want_w = busy & (w_left != 0) & (w_fold <= a_fold + 1)
-        want_a = busy & (a_left != 0) & ((w_fold != a_fold) | (w_row != 0))
-
-        advance = Signal()
+        want_a = busy & (a_left != 0) & (w_fold > a_fold) & (~emit_row | (credits != 0))
         m.d.comb += [
-            advance.eq(~((want_w & ~self.w.valid) | (want_a & ~self.a.valid) | (self.o.valid & ~self.o.ready))),
-            self.cmd.ready.eq(~busy & advance),
-            self.w.ready.eq(want_w & advance),
-            self.a.ready.eq(want_a & advance),
+            self.cmd.ready.eq(~busy),
+            self.w.ready.eq(want_w),
+            self.a.ready.eq(want_a),
         ]
         w_fire = self.w.valid & self.w.ready
         a_fire = self.a.valid & self.a.ready
@@ -105,7 +117,6 @@ class TileController(wiring.Component):
         for r in range(R):
             m.d.comb += mesh.a_data[r].eq(Mux(lanes[r], self.a.payload[r], 0))
         m.d.comb += [mesh.a_valid.eq(lanes), mesh.a_bank.eq(a_fold[0])]
-        last_fold = a_left <= R
         last_row = a_row == tile.m - 1
         with m.If(a_fire):
             with m.If(last_row):
@@ -113,19 +124,17 @@ class TileController(wiring.Component):
             with m.Else():
                 m.d.sync += a_row.eq(a_row + 1)
 
-        # Each issued activation row carries its tag through a pipeline as long as the array's,
-        # so the accumulator stage knows what the sums leaving the de-skew belong to.
+        # Each issued activation row carries a tag through a pipeline as long as the array's, so
+        # the accumulator stage knows what the sums leaving the de-skew belong to.
         tag_layout = data.StructLayout({"valid": 1, "row": p.row_bits, "first": 1, "emit": 1, "last": 1})
         tag = Signal(tag_layout, name="tag_issue")
         m.d.comb += [tag.valid.eq(a_fire), tag.row.eq(a_row), tag.first.eq((a_fold == 0) & ~tile.accumulate),
-                     tag.emit.eq(last_fold & tile.emit), tag.last.eq(last_fold & last_row)]
-        stages = [tag]
-        for i in range(R + C):
-            stage = Signal(tag_layout, name=f"tag_{i + 1}")
-            m.d.sync += stage.eq(stages[-1])
-            stages.append(stage)
-        # Read the row one cycle ahead (synchronous read); a write to the same row in that cycle
-        # is forwarded (the transparent port), which matters only when folds are one cycle apart.
+                     tag.emit.eq(emit_row), tag.last.eq(last_fold & last_row)]
+        # One shift register (one process in the Verilog); only its valid bits need the reset.
+        depth = R + C
+        chain = Signal(data.ArrayLayout(tag_layout, depth), name="tags")
+        m.d.sync += chain.as_value().eq(Cat(tag, chain.as_value()[: tag_layout.size * (depth - 1)]))
+        stages = [tag] + [chain[i] for i in range(depth)]
         ahead, at = stages[R + C - 1], stages[R + C]
         m.d.comb += [rd.addr.eq(ahead.row), rd.en.eq(1)]
 
@@ -134,18 +143,22 @@ class TileController(wiring.Component):
             m.d.comb += total[c].eq(mesh.p_out[c] + Mux(at.first, 0, rd.data[c]))
         m.d.comb += [wr.addr.eq(at.row), wr.data.eq(total), wr.en.eq(at.valid)]
 
-        out = Signal(p.out_layout)
-        out_valid = Signal()
-        out_last = Signal()
+        result = Signal(out_row)
         for c in range(C):
-            m.d.sync += out[c].eq(Mux(tile.n > c, total[c], 0))
-        m.d.sync += [out_valid.eq(at.valid & at.emit), out_last.eq(at.valid & at.last)]
-        m.d.comb += [self.o.payload.eq(out), self.o.valid.eq(out_valid)]
+            m.d.comb += result.data[c].eq(Mux(tile.n > c, total[c], 0))
+        m.d.comb += [result.last.eq(at.last), queue.w_data.eq(result), queue.w_en.eq(at.valid & at.emit)]
+        leaving = Signal(out_row)
+        m.d.comb += [leaving.eq(queue.r_data), self.o.payload.eq(leaving.data), self.o.valid.eq(queue.r_rdy),
+                     queue.r_en.eq(self.o.ready)]
+        o_fire = self.o.valid & self.o.ready
+
+        taken = a_fire & emit_row
+        with m.If(taken & ~o_fire):
+            m.d.sync += credits.eq(credits - 1)
+        with m.If(o_fire & ~taken):
+            m.d.sync += credits.eq(credits + 1)
 
         m.d.sync += self.done.eq(0)
-        finished = (at.valid & at.last & ~at.emit) | (out_valid & out_last & self.o.ready)
-        with m.If(busy & finished):
+        with m.If(busy & ((at.valid & at.last & ~at.emit) | (o_fire & leaving.last))):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
-
-        # The global stall: every register, memory port and counter holds in a cycle that cannot advance.
-        return EnableInserter(advance)(m)
+        return m

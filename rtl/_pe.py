@@ -3,8 +3,8 @@ weight registers (the active one and the shadow one being loaded for the next fo
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, signed
-from amaranth.lib import data, wiring
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["ProcessingElement"]
@@ -42,17 +42,19 @@ class ProcessingElement(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        # Few, wide, reset-less registers: one process each in the emitted Verilog, which is what
-        # Icarus spends its time on; no reset because only the controller's state needs one.
-        w = Signal(data.ArrayLayout(signed(self._weight_bits), 2), reset_less=True)
-        fwd = Signal(data.StructLayout({"a": self.a_in.shape(), "b": 1, "v": 1}), reset_less=True)
-        psum = Signal.like(self.p_out, reset_less=True)
-        with m.If(self.w_en):
-            m.d.sync += w[self.w_bank].eq(self.w_data)
-        # Assigning to psum truncates to acc_bits: two's complement wrap-around, as the golden model.
-        m.d.sync += [
-            fwd.eq(Cat(self.a_in, self.b_in, self.v_in)),
-            psum.eq(self.p_in + self.a_in * w[self.b_in]),
-        ]
-        m.d.comb += [self.a_out.eq(fwd.a), self.b_out.eq(fwd.b), self.v_out.eq(fwd.v), self.p_out.eq(psum)]
+        # Registers without reset or enable, packed into two plain words (no views, whose field
+        # aliases cost events too): each word is one always @(posedge clk) in the Verilog, and
+        # Icarus's time goes into such processes.
+        wb, ab, pb = self._weight_bits, len(self.a_in), len(self.p_out)
+        w = Signal(2 * wb, reset_less=True)
+        # An unconditional assignment of a Mux (rather than m.If) keeps it a plain register.
+        loaded = Mux(self.w_bank, Cat(w[:wb], self.w_data), Cat(self.w_data, w[wb:]))
+        m.d.sync += w.eq(Mux(self.w_en, loaded, w))
+        weight = Mux(self.b_in, w[wb:], w[:wb]).as_signed()
+        # Keeping acc_bits of the sum is two's complement wrap-around, as in the golden model.
+        psum = (self.p_in + self.a_in * weight)[:pb]
+        pipe = Signal(ab + 2 + pb, reset_less=True)
+        m.d.sync += pipe.eq(Cat(self.a_in, self.b_in, self.v_in, psum))
+        m.d.comb += [self.a_out.eq(pipe[:ab]), self.b_out.eq(pipe[ab]), self.v_out.eq(pipe[ab + 1]),
+                     self.p_out.eq(pipe[ab + 2 :])]
         return m

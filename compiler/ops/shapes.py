@@ -65,9 +65,9 @@ def _value(node: Node, vals: Values, i: int, what: str) -> np.ndarray:
     return value
 
 
-def _ints(node: Node, vals: Values, i: int, attr: str, what: str) -> list[int] | None:
+def _ints(node: Node, vals: Values, i: int, attr: str | None, what: str) -> list[int] | None:
     """An int list given either as attribute ``attr`` (older opsets) or as input ``i`` (newer)."""
-    if attr in node.attrs:
+    if attr is not None and attr in node.attrs:
         return [int(v) for v in node.attrs[attr]]
     if i < len(node.inputs) and node.inputs[i]:
         return [int(v) for v in np.asarray(_value(node, vals, i, what)).reshape(-1)]
@@ -364,7 +364,7 @@ def slice_params(node: Node, vals: Values, rank: int) -> list[tuple[int, int, in
     if starts is None or ends is None or len(starts) != len(ends):
         raise ShapeError("slice starts and ends are missing or of different lengths")
     axes = _ints(node, vals, 3, "axes", "slice axes") or list(range(len(starts)))
-    steps = (_ints(node, vals, 4, "steps", "slice steps") if len(node.inputs) > 4 else None) or [1] * len(starts)
+    steps = _ints(node, vals, 4, None, "slice steps") or [1] * len(starts)
     return [(_axis(a, rank), s, e, st) for a, s, e, st in zip(axes, starts, ends, steps)]
 
 
@@ -420,7 +420,7 @@ def _pad(node: Node, ins: Infos, vals: Values) -> Result:
     pads = _ints(node, vals, 1, "pads", "pads")
     if pads is None:
         raise ShapeError("no pads")
-    axes = _ints(node, vals, 3, "__none__", "pad axes") if len(node.inputs) > 3 else None
+    axes = _ints(node, vals, 3, None, "pad axes")
     axes = [_axis(a, rank) for a in axes] if axes else list(range(rank))
     if len(pads) != 2 * len(axes):
         raise ShapeError(f"{len(pads)} pads for {len(axes)} axes")

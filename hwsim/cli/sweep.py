@@ -104,8 +104,6 @@ def _space(args: argparse.Namespace, job_base) -> DesignSpace:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.scheduler and args.executor != "dask":
-        raise UserError("--scheduler needs --executor dask")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a directory")
@@ -113,21 +111,22 @@ def run(args: argparse.Namespace) -> int:
     base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config))
     space = _space(args, base)
     objective = OBJECTIVES[args.objective]
-    models = _load_models(args)
-    job = SweepJob(base=base, models=models, timing=args.timing)
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
     progress = ProgressBar()
-    seen = [0, len(space)]
+    seen: list[int] = []  # [done, total] once the sweep has started
 
     def on_progress(done: int, total: int) -> None:
         seen[:] = [done, total]
         progress(done, total)
 
     start = time.monotonic()
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
     try:
+        job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
         sweep = run_sweep(space, job, out, executor=executor, fresh=args.fresh, on_progress=on_progress)
     except KeyboardInterrupt:
         progress.close()
+        if not seen:
+            raise
         print(f"error: interrupted after {seen[0]} of {seen[1]} designs; the finished ones are kept in "
               f"{out / RECORDS_FILE}: run the same command again to resume", file=sys.stderr)
         return 130

@@ -2,22 +2,25 @@
 
 fp32 runs equal onnxruntime; int8 runs quantize the array layers (symmetric post-training
 quantization, or a quantized model's own parameters) and accumulate exactly as the RTL does, through
-:func:`hwsim.golden.int_gemm`. See docs/run.md.
+:func:`hwsim.golden.int_gemm`. See docs/run.md. Typical use::
 
->>> from compiler.zoo import resnet18                                   # doctest: +SKIP
->>> compiled = compile_for_run(resnet18(weights=True))                 # doctest: +SKIP
->>> result = run(compiled, {"input": image}, preset("gemmini-like"))   # doctest: +SKIP
+    compiled = compile_for_run("model.onnx")
+    result = run(compiled, {"input": x}, preset("gemmini-like"), precision="int8")
+    result.outputs, result.errors
 """
 
 from __future__ import annotations
 
 from ._executor import Compiled, Executor
+from ._gemm import TileHook
 from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
+from ._operands import LoweringMismatch
 from ._report import OutputError, compare_outputs, format_errors
 from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
+from ._tiles import TileProgramError
 
 __all__ = [
-    "PRECISIONS", "Compiled", "Executor", "OutputError", "RunResult", "calibrate", "calibration_samples",
-    "check_inputs", "compare_outputs", "compile_for_run", "format_errors", "input_pins", "load_array",
-    "npz_bytes", "parse_input_args", "run",
+    "PRECISIONS", "Compiled", "Executor", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
+    "TileProgramError", "calibrate", "calibration_samples", "check_inputs", "compare_outputs", "compile_for_run",
+    "format_errors", "input_pins", "load_array", "npz_bytes", "parse_input_args", "run",
 ]

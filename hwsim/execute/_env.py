@@ -9,7 +9,7 @@ import numpy as np
 
 from compiler.graph import Node, TensorInfo
 
-__all__ = ["OpEnv", "Kernel", "Outputs", "attr_ints", "np_dtype"]
+__all__ = ["OpEnv", "Kernel", "Outputs", "attr_ints", "np_dtype", "registry"]
 
 Outputs = Union[np.ndarray, tuple[np.ndarray, ...]]
 
@@ -66,6 +66,7 @@ def np_dtype(onnx_type: int) -> np.dtype:
 
 
 def registry(*tables: Mapping[str, Kernel]) -> dict[str, Kernel]:
+    """One kernel table from several; an operator defined twice is a programming error."""
     merged: dict[str, Kernel] = {}
     for table in tables:
         overlap = merged.keys() & table.keys()

@@ -9,7 +9,7 @@ kernels as unfused nodes. Everything else runs through the kernel table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from ._env import Kernel, OpEnv, registry
 from ._gemm import GEMM_OPS, ArrayRunner, QuantizedOperand, TileHook, qdq_weight_ok, swapped
 from ._quant import quantize, symmetric_scale
 
-__all__ = ["KERNELS", "Compiled", "Executor", "Observer", "dequantized_weights", "activation_scales"]
+__all__ = ["KERNELS", "Compiled", "Executor", "Observer", "dequantized_weights"]
 
 KERNELS: dict[str, Kernel] = registry(
     _elementwise.KERNELS, _reduce.KERNELS, _movement.KERNELS, _pool.KERNELS, _resize.KERNELS, _qlinear.KERNELS
@@ -56,8 +56,9 @@ def _env(graph: Graph, node: Node) -> OpEnv:
 class Executor:
     """One model on one config in one precision; :meth:`run` maps inputs to outputs.
 
-    ``act_scales`` (int8 post-training quantization) gives each activation's per-tensor scale;
-    ``None`` runs unquantized layers in fp32.
+    ``act_ranges`` (int8 post-training quantization) gives each activation's calibrated max |x|;
+    ``None`` runs unquantized layers in fp32. A range becomes a scale at the width of the port it
+    enters: ``input_bits`` for A and for layer outputs, ``weight_bits`` for an activation B.
     """
 
     def __init__(
@@ -65,14 +66,14 @@ class Executor:
         compiled: Compiled,
         cfg: AcceleratorConfig,
         *,
-        act_scales: Mapping[str, np.ndarray] | None = None,
+        act_ranges: Mapping[str, float] | None = None,
         literal: bool = False,
         tile_hook: TileHook | None = None,
     ) -> None:
         self.compiled = compiled
         self.graph = compiled.graph
         self.cfg = cfg
-        self.act_scales = act_scales
+        self.act_ranges = act_ranges
         self.array = ArrayRunner(cfg, literal=literal, tile_hook=tile_hook)
         self.anchors: dict[str, Workload] = {}
         for w in compiled.lowered.workloads:
@@ -152,9 +153,13 @@ class Executor:
         if kernel is None:
             raise UserError(f"node '{node.name}': operator {node.op_type} is not supported by hwsim run")
         try:
-            out = kernel(_env(self.graph, node), xs)
+            with np.errstate(all="ignore"):
+                out = kernel(_env(self.graph, node), xs)
         except NotImplementedError as e:
             raise UserError(f"node '{node.name}' ({node.op_type}): {e} is not supported by hwsim run") from None
+        except (ValueError, TypeError, IndexError, KeyError) as e:
+            reason = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+            raise UserError(f"node '{node.name}' ({node.op_type}): cannot execute it on these inputs ({reason})") from None
         return out if isinstance(out, tuple) else (out,)
 
     def _node(self, node: Node, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -202,12 +207,13 @@ class Executor:
         quantized = None if swap else self._qdq_operands(node, values)
         if quantized is not None:
             return self.array.run_qdq(env, xs, shape, placements, *quantized)
-        if self.act_scales is None or xs[0].dtype.kind != "f":
+        if self.act_ranges is None or xs[0].dtype.kind != "f":
             return self.array.run_float(env, xs, shape, placements, swap)
         # The streamed operand (A) is the node's second input when the product runs transposed.
         a_at, b_at = (1, 0) if swap else (0, 1)
-        a_scale = self._scale(node.inputs[a_at], xs[a_at])
-        b_scale = None if self.graph.is_constant(node.inputs[b_at]) else self._scale(node.inputs[b_at], xs[b_at])
+        a_scale = self._scale(node.inputs[a_at], xs[a_at], self.cfg.input_bits)
+        b_is_weight = self.graph.is_constant(node.inputs[b_at])
+        b_scale = None if b_is_weight else self._scale(node.inputs[b_at], xs[b_at], self.cfg.weight_bits)
         return self.array.run_ptq(env, xs, shape, placements, swap, a_scale, b_scale)
 
     def _qdq_operands(self, node: Node, values: Mapping[str, np.ndarray]) -> tuple[QuantizedOperand, QuantizedOperand] | None:
@@ -227,19 +233,20 @@ class Executor:
             return None
         return QuantizedOperand(codes, scale, zp), weight
 
-    def _scale(self, name: str, value: np.ndarray) -> np.ndarray:
+    def _scale(self, name: str, value: np.ndarray, bits: int) -> np.ndarray:
         """An activation's calibrated scale; a constant operand's own range when it has none."""
-        assert self.act_scales is not None
-        if name in self.act_scales:
-            return self.act_scales[name]
-        return symmetric_scale(np.abs(value).max() if value.size else 0.0, self.cfg.input_bits)
+        assert self.act_ranges is not None
+        max_abs = self.act_ranges.get(name)
+        if max_abs is None:
+            max_abs = float(np.abs(value).max()) if value.size else 0.0
+        return symmetric_scale(max_abs, bits)
 
     def _requantize(self, name: str, value: np.ndarray) -> np.ndarray:
         """Post-training int8: a layer's output leaves the array side as int8 codes at its own scale."""
-        if self.act_scales is None or value.dtype.kind != "f" or name not in self.act_scales:
+        if self.act_ranges is None or value.dtype.kind != "f" or name not in self.act_ranges:
             return value
-        scale = self.act_scales[name]
         bits = self.cfg.input_bits
+        scale = symmetric_scale(self.act_ranges[name], bits)
         return (quantize(value, scale, bits).astype(np.float32) * scale).astype(value.dtype)
 
 
@@ -259,8 +266,3 @@ def dequantized_weights(graph: Graph) -> dict[str, QuantizedOperand]:
         zp = graph.constants[node.inputs[2]] if len(node.inputs) > 2 and node.inputs[2] else np.zeros(scale.shape, codes.dtype)
         out[node.outputs[0]] = QuantizedOperand(codes, scale, zp, int(node.attr("axis", 1)))
     return out
-
-
-def activation_scales(max_abs: Mapping[str, float], bits: int) -> dict[str, np.ndarray]:
-    return {name: symmetric_scale(m, bits) for name, m in max_abs.items()}
-

@@ -15,7 +15,7 @@ Both integer paths accumulate with :func:`hwsim.golden.int_gemm` at the config's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 

@@ -159,9 +159,19 @@ def _resize(env: OpEnv, xs: Sequence[np.ndarray | None], upsample: bool = False)
             roi = list(zip(_full(r[:half], axes, rank, 0.0), _full(r[half:], axes, rank, 1.0)))
     if env.attr("antialias", 0) and any(o < i for o, i in zip(out_shape, x.shape)):
         raise NotImplementedError("Resize with antialias when downsampling")
+    if scales is None:
+        scales = [o / i for o, i in zip(out_shape, x.shape)]
+        policy = env.attr("keep_aspect_ratio_policy", "stretch")
+        if policy != "stretch" and not upsample:
+            # Sizes were fitted keeping the aspect ratio: one scale for every resized axis.
+            sizes = [float(v) for v in np.asarray(xs[3]).ravel()]
+            resized = [a % rank for a in axes] if axes else list(range(rank))
+            ratios = [sz / x.shape[a] for sz, a in zip(sizes, resized)]
+            common = min(ratios) if policy == "not_larger" else max(ratios)
+            scales = [common if a in resized else 1.0 for a in range(rank)]
     out = x
     for axis in range(rank):
-        scale = scales[axis] if scales is not None else out_shape[axis] / x.shape[axis]
+        scale = scales[axis]
         region = roi[axis] if roi is not None else (0.0, 1.0)
         if out_shape[axis] == x.shape[axis] and scale == 1.0 and env.attr("coordinate_transformation_mode") != "tf_crop_and_resize":
             continue

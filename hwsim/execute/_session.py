@@ -13,7 +13,7 @@ import onnx
 from hwsim.config import AcceleratorConfig
 from hwsim.errors import UserError
 
-from ._executor import Compiled, Executor, activation_scales, dequantized_weights
+from ._executor import Compiled, Executor, dequantized_weights
 from ._gemm import TileHook
 from ._inputs import check_inputs
 from ._report import OutputError, compare_outputs
@@ -45,22 +45,63 @@ def compile_for_run(source: str | Path | onnx.ModelProto, *, input_shapes: Mappi
     return Compiled(graph=graph, lowered=lower(graph, allow_unsupported=True), dequantized=dequantized)
 
 
-def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
-    """``explicit`` pins plus the given arrays' shapes for inputs the model declares with dynamic dims."""
-    pins = dict(explicit)
+def _declared_inputs(source: str | Path) -> dict[str, tuple[str, list[int | str] | None]]:
+    """The model's run-time inputs: declared dtype and dims (``None`` for an unknown rank)."""
+    from compiler.ops import ShapeError
+    from compiler.ops.dtypes import onnx_to_numpy
+
     try:
         model = onnx.load(str(source), load_external_data=False)
     except Exception:  # the importer reports unreadable models with its own message
-        return pins
+        return {}
+    initializers = {t.name for t in model.graph.initializer}
+    out: dict[str, tuple[str, list[int | str] | None]] = {}
     for vi in model.graph.input:
-        if vi.name in pins or vi.name not in given or not vi.type.HasField("tensor_type"):
+        if vi.name in initializers or not vi.type.HasField("tensor_type"):
             continue
-        dims = vi.type.tensor_type.shape.dim
-        dynamic = not vi.type.tensor_type.HasField("shape") or any(
-            not (d.HasField("dim_value") and d.dim_value > 0) for d in dims
-        )
-        if dynamic and (not vi.type.tensor_type.HasField("shape") or len(dims) == given[vi.name].ndim):
-            pins[vi.name] = tuple(int(d) for d in given[vi.name].shape)
+        tt = vi.type.tensor_type
+        try:
+            dtype = onnx_to_numpy(tt.elem_type)
+        except ShapeError:
+            dtype = "?"
+        dims = None if not tt.HasField("shape") else [
+            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?") for d in tt.shape.dim
+        ]
+        out[vi.name] = (dtype, dims)
+    return out
+
+
+def _dims_text(dims: list[int | str] | None) -> str:
+    """``2x3x224x224``, or ``[batch, sequence]`` when some dims are symbolic."""
+    if dims is None:
+        return "of unknown shape"
+    if all(isinstance(d, int) for d in dims):
+        return "x".join(map(str, dims)) or "scalar"
+    return "[" + ", ".join(map(str, dims)) + "]"
+
+
+def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """``explicit`` pins plus the given arrays' shapes for inputs the model declares with dynamic dims.
+
+    An input the model needs but ``given`` lacks is a UserError here, before compilation would ask
+    for its dims.
+    """
+    declared = _declared_inputs(source)
+    if not declared:
+        return dict(explicit)
+    unknown = [name for name in given if name not in declared]
+    if unknown:
+        raise UserError(f"--input: the model has no input '{unknown[0]}'; its inputs are: {', '.join(declared)}")
+    missing = [name for name in declared if name not in given]
+    if missing:
+        shown = ", ".join(f"{n} ({declared[n][0]} {_dims_text(declared[n][1])})" for n in missing)
+        raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown}; give each as --input NAME=FILE.npy")
+    pins = dict(explicit)
+    for name, (_, dims) in declared.items():
+        if name in pins:
+            continue
+        if dims is None or (any(isinstance(d, str) for d in dims) and len(dims) == given[name].ndim):
+            pins[name] = tuple(int(d) for d in given[name].shape)
     return pins
 
 
@@ -80,13 +121,13 @@ class _Ranges:
         self.max_abs[name] = max(self.max_abs.get(name, 0.0), m)
 
 
-def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.ndarray]]], cfg: AcceleratorConfig) -> dict[str, np.ndarray]:
-    """Per-tensor activation scales from fp32 runs over labelled samples (symmetric, ``input_bits``)."""
+def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.ndarray]]], cfg: AcceleratorConfig) -> dict[str, float]:
+    """Every activation's max |x| over fp32 runs of labelled samples (the ranges int8 scales come from)."""
     ranges = _Ranges()
     fp32 = Executor(compiled, cfg)
     for label, sample in samples:
         fp32.run(check_inputs(compiled.graph, sample, where=f"--calibrate {label}:"), observe=ranges)
-    return activation_scales(ranges.max_abs, cfg.input_bits)
+    return ranges.max_abs
 
 
 def run(
@@ -114,6 +155,6 @@ def run(
         return RunResult(outputs=outputs, precision=precision)
     ranges = _Ranges()
     reference = Executor(compiled, cfg).run(feeds, observe=None if calibration else ranges)
-    scales = calibrate(compiled, calibration, cfg) if calibration else activation_scales(ranges.max_abs, cfg.input_bits)
-    outputs = Executor(compiled, cfg, act_scales=scales, literal=literal, tile_hook=tile_hook).run(feeds)
+    act_ranges = calibrate(compiled, calibration, cfg) if calibration else ranges.max_abs
+    outputs = Executor(compiled, cfg, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
     return RunResult(outputs=outputs, precision=precision, reference=reference, errors=compare_outputs(reference, outputs))

@@ -14,10 +14,10 @@ file and the field, before any drawing starts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..config import AcceleratorConfig, EnergyTable
+from ..config import AcceleratorConfig
 from ..errors import UserError
 
 __all__ = ["DEFAULT_TOP", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
@@ -148,7 +148,7 @@ def read_report(data: Any, where: str = "report") -> ReportView:
     model = data["model"]
     if not isinstance(model, str):
         raise UserError(f"{where}: 'model' must be a string, got {_kind(model)}")
-    cfg = _config(data["config"], where)
+    cfg = AcceleratorConfig.from_dict(data["config"], f"{where}: config")
     totals = data["totals"]
     if not isinstance(totals, Mapping):
         raise UserError(f"{where}: 'totals' must be an object, got {_kind(totals)}")
@@ -182,28 +182,6 @@ def _layer(layer: Any, i: int, where: str) -> LayerView:
     return LayerView(index=i, name=layer["name"], op=layer["op"], macs=n["macs"], cycles=n["cycles"],
                      compute_cycles=n["compute_cycles"], stall_cycles=n["stall_cycles"], energy_j=n["energy_j"],
                      energy_breakdown_j=energy, dram_bytes=n["dram_read_bytes"] + n["dram_write_bytes"])
-
-
-def _config(data: Any, where: str) -> AcceleratorConfig:
-    """Rebuild the report's effective config, so that derived figures come from AcceleratorConfig itself."""
-    if not isinstance(data, Mapping):
-        raise UserError(f"{where}: 'config' must be an object, got {_kind(data)}")
-    known = {f.name for f in fields(AcceleratorConfig)}
-    unknown = sorted(set(data) - known)
-    missing = sorted(known - set(data))
-    if unknown or missing:
-        detail = "; ".join(part for part in (
-            f"unknown {', '.join(unknown)}" if unknown else "",
-            f"missing {', '.join(missing)}" if missing else "") if part)
-        raise UserError(f"{where}: 'config' is not an hwsim accelerator config ({detail})")
-    energy = data["energy"]
-    energy_keys = {f.name for f in fields(EnergyTable)}
-    if not isinstance(energy, Mapping) or set(energy) != energy_keys:
-        raise UserError(f"{where}: config.energy must hold exactly the fields {', '.join(sorted(energy_keys))}")
-    try:
-        return AcceleratorConfig(**{**data, "energy": EnergyTable(**energy)})
-    except UserError as e:
-        raise UserError(f"{where}: {e}") from None
 
 
 def _number(mapping: Mapping[str, Any], key: str, at: str) -> float:

@@ -2,7 +2,8 @@
 
 Bar charts list layers top to bottom in model order, numbered by their position in the model, with
 the smaller layers summed into one hatched "other (N layers)" bar at the bottom so that a 50-layer
-network stays legible. The roofline places every layer that does array work.
+network stays legible. The roofline places every layer that does array work. Nothing here touches
+pyplot or global matplotlib state.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ _SPARE_COLOURS = ("#ff7f0e", "#8c564b", "#e377c2", "#bcbd22")
 _COMPUTE, _STALL = "#1f77b4", "#ff7f0e"
 _OP_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e")
 _OTHER_HATCH = "////"
-_NAME_CHARS = 34
+_NAME_CHARS = 44
 #: A bar chart has room for at least this many bars, so that a short one keeps the bar thickness.
 MIN_BAR_SLOTS = 8
-#: How many layers the roofline names: the ones that take the most cycles.
+#: How many spots the roofline labels: those where the most cycles are spent.
 _ROOFLINE_LABELS = 8
 
 
@@ -44,7 +45,8 @@ def draw_cycles(ax: Axes, report: ReportView, top: int = DEFAULT_TOP) -> None:
     """Per-layer cycles as horizontal bars stacked into compute and stall cycles."""
     stacks = [("compute", _COMPUTE, lambda layer: layer.compute_cycles),
               ("stall (waiting for DRAM)", _STALL, lambda layer: layer.stall_cycles)]
-    selection = _bars(ax, report, top, key=lambda layer: layer.cycles, stacks=stacks)
+    selection = _bars(ax, report, top, key=lambda layer: layer.cycles, stacks=stacks,
+                      amount=lambda cycles: f"{cycles:,.0f} cycles")
     total = report.totals["cycles"]
     stalls = sum(layer.stall_cycles for layer in report.layers)
     ax.xaxis.set_major_formatter(EngFormatter(sep=" "))
@@ -63,7 +65,8 @@ def draw_energy(ax: Axes, report: ReportView, top: int = DEFAULT_TOP) -> None:
         part = sum(layer.energy_of(key) for layer in report.layers)
         stacks.append((f"{label} ({_share(part, total)})", colour,
                        lambda layer, key=key: layer.energy_of(key)))
-    selection = _bars(ax, report, top, key=lambda layer: layer.energy_j, stacks=stacks)
+    selection = _bars(ax, report, top, key=lambda layer: layer.energy_j, stacks=stacks,
+                      amount=lambda joules: _eng(joules, "J"))
     ax.xaxis.set_major_formatter(EngFormatter(unit="J", sep=" "))
     ax.set_xlabel("energy (J); legend: each component's share of the model's total")
     _title(ax, "Energy per layer", "energy", report, selection, f"total {_eng(report.totals['energy_j'], 'J')}",
@@ -73,8 +76,8 @@ def draw_energy(ax: Axes, report: ReportView, top: int = DEFAULT_TOP) -> None:
 def draw_roofline(ax: Axes, report: ReportView) -> None:
     """The accelerator's roofline on log-log axes with every array layer placed on it.
 
-    Marker area grows with the layer's share of the model's cycles; the layers that take the most
-    cycles carry their number and are named in the legend. Layers without MACs (vector unit, data
+    Marker area grows with the layer's share of the model's cycles; the spots where the most cycles
+    go are lettered A, B, ... and the legend lists their layers (see :func:`_busiest_spots`). Layers without MACs (vector unit, data
     movement) have no place on a MAC roofline and are counted in the title; a layer that moves no
     DRAM bytes has infinite intensity and sits on the right edge as a triangle.
     """
@@ -103,6 +106,7 @@ def draw_roofline(ax: Axes, report: ReportView) -> None:
     def marker_area(layer: LayerView) -> float:
         """Square points: 12 for a negligible layer up to 612 for one that takes all the cycles."""
         return 12 + 600 * layer.cycles / total_cycles
+
     for j, op in enumerate(dict.fromkeys(layer.op for layer in placed)):
         group = [layer for layer in placed if layer.op == op]
         colour = _OP_COLOURS[j % len(_OP_COLOURS)]
@@ -122,28 +126,20 @@ def draw_roofline(ax: Axes, report: ReportView) -> None:
     ax.set_xlim(lo, hi)
     ax.set_ylim(y_lo, y_hi)
 
-    def spot_of(layer: LayerView) -> tuple[float, float]:
-        """Where the layer sits as a fraction of the (log) axes."""
-        return (math.log(x_of(layer) / lo) / math.log(hi / lo), math.log(layer.attained / y_lo) / math.log(y_hi / y_lo))
-
-    biggest = sorted(sorted(placed, key=lambda layer: (-layer.cycles, layer.index))[:_ROOFLINE_LABELS],
-                     key=lambda layer: layer.index)
-    # Repeated blocks put layers on (nearly) the same spot: one label "7, 10" per spot stays legible.
-    spots: list[tuple[LayerView, list[int]]] = []
-    for layer in biggest:
-        fx, fy = spot_of(layer)
-        near = [s for s in spots if abs(spot_of(s[0])[0] - fx) < 0.02 and abs(spot_of(s[0])[1] - fy) < 0.02]
-        if near:
-            near[0][1].append(layer.index + 1)
-        else:
-            spots.append((layer, [layer.index + 1]))
-        ax.plot([], [], linestyle="none",
-                label=f"{layer.index + 1}  {_short(layer.name, 28)} ({_share(layer.cycles, total_cycles)} of cycles)")
-    for anchor, numbers in spots:
-        ax.annotate(", ".join(map(str, numbers)), (x_of(anchor), anchor.attained),
-                    xytext=(math.sqrt(marker_area(anchor)) / 2 + 2, 2),
-                    textcoords="offset points", fontsize=8, fontweight="bold",
+    spots = _busiest_spots(placed, x_of, (lo, hi), (y_lo, y_hi))[:_ROOFLINE_LABELS]
+    for k, (where, anchor, members) in enumerate(spots):
+        letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]
+        # A letter beside one already placed steps right instead of printing over it.
+        crowd = sum(abs(w[0] - where[0]) < 0.03 and abs(w[1] - where[1]) < 0.03 for w, _, _ in spots[:k])
+        ax.annotate(letter, (x_of(anchor), anchor.attained),
+                    xytext=(math.sqrt(marker_area(anchor)) / 2 + 2 + 9 * crowd, 2),
+                    textcoords="offset points", fontsize=9, fontweight="bold",
                     bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+        numbers = [str(layer.index + 1) for layer in members]
+        which = ", ".join(numbers) if len(numbers) <= 3 else f"{numbers[0]}, {numbers[1]}, \u2026 ({len(numbers)} layers)"
+        share = _share(sum(layer.cycles for layer in members), total_cycles)
+        ax.plot([], [], linestyle="none",
+                label=f"{letter}: {which}  {_short(members[0].name, _NAME_CHARS)} ({share} of cycles)")
 
     ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
     ax.set_ylabel("attained throughput (MACs per cycle)")
@@ -156,16 +152,46 @@ def draw_roofline(ax: Axes, report: ReportView) -> None:
     ax.set_title(f"Roofline: {report.headline}\n{'; '.join(notes)}", loc="left", fontsize=10)
     ax.grid(True, which="major", color="0.85", linewidth=0.6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0,
-              title="op; numbered: the layers with most cycles" if biggest else "op", title_fontsize=8,
+              title="op; lettered: the spots with most cycles (layer numbers, first name)" if spots else "op", title_fontsize=8,
               alignment="left")
+
+
+def _busiest_spots(placed: Sequence[LayerView], x_of: Callable[[LayerView], float], xlim: tuple[float, float],
+                   ylim: tuple[float, float]) -> list[tuple[tuple[float, float], LayerView, list[LayerView]]]:
+    """Layers grouped by where they land (within 0.4 % of the log axes), busiest spot first.
+
+    Repeated blocks put many layers on one spot; labelling spots rather than layers names twelve
+    identical encoder layers once instead of hiding every other spot behind them. Each spot is
+    (its place as a fraction of the axes, its busiest layer, its layers in model order); spots
+    rank by their summed cycles.
+    """
+    def where(layer: LayerView) -> tuple[float, float]:
+        return (math.log(x_of(layer) / xlim[0]) / math.log(xlim[1] / xlim[0]),
+                math.log(layer.attained / ylim[0]) / math.log(ylim[1] / ylim[0]))
+
+    spots: list[tuple[tuple[float, float], LayerView, list[LayerView]]] = []
+    for layer in sorted(placed, key=lambda layer: (-layer.cycles, layer.index)):
+        fx, fy = where(layer)
+        spot = next((s for s in spots if abs(s[0][0] - fx) < 0.004 and abs(s[0][1] - fy) < 0.004), None)
+        if spot is None:
+            spots.append(((fx, fy), layer, [layer]))
+        else:
+            spot[2].append(layer)
+    ranked = sorted(spots, key=lambda s: (-sum(layer.cycles for layer in s[2]), s[1].index))
+    return [(where, anchor, sorted(members, key=lambda layer: layer.index)) for where, anchor, members in ranked]
 
 
 _Stack = tuple[str, str, Callable[[LayerView], float]]
 
 
 def _bars(ax: Axes, report: ReportView, top: int, key: Callable[[LayerView], float],
-          stacks: Sequence[_Stack]) -> Selection:
-    """Stacked horizontal bars for the ``top`` layers by ``key`` plus an "other" bar; returns the selection."""
+          stacks: Sequence[_Stack], amount: Callable[[float], str]) -> Selection:
+    """Stacked horizontal bars for the ``top`` layers by ``key`` plus an "other" bar; returns the selection.
+
+    When the "other" bar is far longer than every named bar, the axis is scaled to the named bars
+    and "other" runs off the right edge with its total written on it (``amount`` formats it), so
+    that one big sum does not squash every layer into a sliver.
+    """
     layers = report.layers
     selection = select_top([key(layer) for layer in layers], top)
     rows = [[layers[i]] for i in selection.shown]
@@ -183,13 +209,21 @@ def _bars(ax: Axes, report: ReportView, top: int, key: Callable[[LayerView], flo
             bars[-1].set_hatch(_OTHER_HATCH)
         left = [a + b for a, b in zip(left, widths)]
     grand = sum(key(layer) for layer in layers)
+    named = max(left[: len(selection.shown)])
+    clipped = bool(selection.rest) and left[-1] > 1.5 * named > 0
     for y, width in zip(positions, left):
-        ax.annotate(_share(width, grand), (width, y), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=7, color="0.3")
+        if clipped and y == positions[-1]:
+            ax.annotate(f"off scale: {amount(width)} = {_share(width, grand)} \u25b6", (1.0, y), xytext=(-6, 0),
+                        xycoords=ax.get_yaxis_transform(), textcoords="offset points", ha="right", va="center",
+                        fontsize=8, bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "0.5"})
+        else:
+            ax.annotate(_share(width, grand), (width, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=7, color="0.3")
     ax.set_yticks(positions, labels, fontsize=8)
     # Model order reads top to bottom; a short list keeps the bar thickness of a long one.
     ax.set_ylim(max(len(rows), MIN_BAR_SLOTS) - 0.4, -0.6)
-    ax.set_xlim(0, max(left) * 1.12 if max(left) > 0 else 1)
+    widest = named if clipped else max(left)
+    ax.set_xlim(0, widest * 1.12 if widest > 0 else 1)
     ax.grid(True, axis="x", color="0.85", linewidth=0.6)
     ax.set_axisbelow(True)
     return selection

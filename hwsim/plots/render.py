@@ -21,7 +21,7 @@ __all__ = ["DPI", "cycles_png", "energy_png", "roofline_png", "summary_png"]
 
 DPI = 100
 _BAR_WIDTH_IN = 11.0
-_ROOFLINE_IN = (10.0, 7.5)
+_ROOFLINE_IN = (11.5, 7.5)
 
 
 def cycles_png(report: Any, *, top: int = DEFAULT_TOP, where: str = "report") -> bytes:

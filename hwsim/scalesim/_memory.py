@@ -101,7 +101,9 @@ def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
     run = needs.run.tolist() if needs.run is not None else [False] * len(s)
     a = 0
     for i, si in enumerate(s):
-        delta = (si - a) % n
+        # A run climbs from the previous entry's set (which is in the window) through every set
+        # up to this one, so it leaves the window wherever the window ends, even if this set is in.
+        delta = (s[i - 1] - a) % n + si - s[i - 1] if run[i] else (si - a) % n
         if delta < na:
             continue
         count = -(-(delta - na + 1) // np_)

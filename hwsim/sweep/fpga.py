@@ -1,11 +1,12 @@
 """FPGA resources of a design (LUT, FF, DSP, BRAM), calibrated on Yosys synthesis of our own RTL.
 
 ``hwsim/data/fpga_area.json`` holds the synthesis results of a few generated arrays and, per
-resource, a least-squares fit ``fixed + per_pe * rows * cols + per_row * rows + per_col * cols``
-(``python -m hwsim.sweep.calibrate`` regenerates it). A design that was synthesized gets its
-measured figures exactly (``source = "synthesis"``); another of the same widths and dataflow gets
-the fit (``source = "fit"``). Designs the RTL generator cannot build (another dataflow) or that
-differ in a field the fit does not model (the widths) get no FPGA figures rather than invented ones.
+resource, a least-squares fit over the terms of :data:`TERMS` (``python -m hwsim.sweep.calibrate``
+regenerates it; docs/sweep.md#fpga). A design whose generated RTL is one that was synthesized (the
+same RTL parameters: array, widths, accumulator depth, K limit) gets the measured figures exactly,
+``source = "synthesis"``; another gets the fit, ``source = "fit"``. Designs the RTL generator cannot
+build (a dataflow other than weight-stationary) or whose widths differ from the calibration's get
+no FPGA figures (None) rather than invented ones.
 """
 
 from __future__ import annotations
@@ -14,17 +15,26 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 from ..config import AcceleratorConfig
 
-__all__ = ["FPGA_RESOURCES", "FpgaResources", "fpga_resources", "fpga_table_info", "TABLE_NAME", "FIT_TERMS",
-           "fit_features"]
+__all__ = ["FPGA_RESOURCES", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info", "rtl_key",
+           "features"]
 
 FPGA_RESOURCES = ("lut", "ff", "dsp", "bram")
-TABLE_NAME = "fpga_area.json"
-#: The terms of the fit, in the order of its coefficients.
-FIT_TERMS = ("fixed", "per_pe", "per_row", "per_col")
+#: The table, in the hwsim package's data folder.
+TABLE = ("data", "fpga_area.json")
+#: The terms each resource is fitted on: logic grows with the PEs and the array's edges (skew
+#: registers, lane muxes), BRAM with the accumulator memory the RTL instantiates.
+TERMS: dict[str, tuple[str, ...]] = {
+    "lut": ("fixed", "per_pe", "per_row", "per_col"),
+    "ff": ("fixed", "per_pe", "per_row", "per_col"),
+    "dsp": ("fixed", "per_pe"),
+    "bram": ("fixed", "per_acc_kbit"),
+}
+#: Config fields the fit does not model: a design must have the calibration's values.
+_FIXED = ("input_bits", "weight_bits", "acc_bits")
 
 
 @dataclass(frozen=True)
@@ -33,47 +43,51 @@ class FpgaResources:
     ff: int
     dsp: int
     bram: int
-    #: "synthesis" for a calibrated design, "fit" for the model between them.
+    #: "synthesis" for a design that was synthesized, "fit" otherwise.
     source: str
 
 
-def fit_features(rows: int, cols: int) -> tuple[int, int, int, int]:
-    """The fit's regressors for an array, in :data:`FIT_TERMS` order."""
-    return (1, rows * cols, rows, cols)
+def rtl_key(cfg: AcceleratorConfig) -> dict[str, int]:
+    """The parameters the generated RTL depends on (rtl.params without the module name)."""
+    from rtl._params import params
+
+    p = params(cfg)
+    return {"rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "weight_bits": p.weight_bits,
+            "acc_bits": p.acc_bits, "acc_depth": p.acc_depth, "k_max": p.k_max}
+
+
+def features(key: Mapping[str, int]) -> dict[str, float]:
+    """The value of every fit term for a design with RTL parameters ``key``."""
+    return {"fixed": 1.0, "per_pe": key["rows"] * key["cols"], "per_row": key["rows"], "per_col": key["cols"],
+            "per_acc_kbit": key["acc_depth"] * key["cols"] * key["acc_bits"] / 1024}
 
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any] | None:
-    path = resources.files("hwsim").joinpath("data", TABLE_NAME)
+    path = resources.files("hwsim").joinpath(*TABLE)
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def fpga_table_info() -> dict[str, Any] | None:
-    """What the shipped table was measured with (tool, family, points), for the sweep's JSON."""
+    """What the shipped table was measured with and its fit, for the sweep's JSON (None if absent)."""
     table = _table()
     if table is None:
         return None
     return {k: v for k, v in table.items() if k != "points"} | {
-        "calibrated": [{k: p[k] for k in ("rows", "cols", "dataflow")} for p in table["points"]]}
+        "calibrated": [{k: p["key"][k] for k in ("rows", "cols", "acc_depth", "k_max")} for p in table["points"]]}
 
 
 def fpga_resources(cfg: AcceleratorConfig) -> FpgaResources | None:
     """LUT/FF/DSP/BRAM of ``cfg`` on the calibrated FPGA family, or None where the table cannot say."""
     table = _table()
-    if table is None:
+    if table is None or cfg.dataflow != "ws" or any(getattr(cfg, k) != table["fixed"][k] for k in _FIXED):
         return None
-    fixed = table["fixed_fields"]
-    if any(getattr(cfg, k) != v for k, v in fixed.items()) or cfg.dataflow not in table["dataflows"]:
-        return None
-    match = table["match_fields"]
+    key = rtl_key(cfg)
     for point in table["points"]:
-        if all(getattr(cfg, k) == point[k] for k in match):
+        if point["key"] == key:
             return FpgaResources(*(int(point[r]) for r in FPGA_RESOURCES), source="synthesis")
-    x = fit_features(cfg.rows, cfg.cols)
-    values = []
-    for r in FPGA_RESOURCES:
-        coef = table["fit"][r]
-        values.append(max(0, round(sum(coef[t] * v for t, v in zip(FIT_TERMS, x)))))
+    x = features(key)
+    values = [max(0, round(sum(c * x[t] for t, c in table["fit"][r].items()))) for r in FPGA_RESOURCES]
     return FpgaResources(*values, source="fit")

@@ -105,8 +105,7 @@ class SweepResults:
                       f"ranked by {self.objective.name}"]
             table = [head]
             for o in OBJECTIVES.values():
-                pick = min if o.minimize else max
-                row = pick(rows, key=lambda r: r[o.column])
+                row = _best_row(rows, o)
                 table.append((o.name, _design_label(row), *(f"{row[c.column] * c.scale:.4g}" for c in columns),
                               "yes" if row["pareto"] else "no", str(row["rank"])))
             widths = [max(len(t[i]) for t in table) for i in range(len(head))]
@@ -116,14 +115,21 @@ class SweepResults:
         return "\n".join(lines) + "\n"
 
     def best(self, scope: str) -> dict[str, dict[str, Any]]:
-        """For each objective, the first design in space order with the best value in ``scope``."""
-        rows = self.scopes[scope]
+        """For each objective, the best design in ``scope`` (:func:`_best_row`)."""
         out = {}
         for o in OBJECTIVES.values():
-            pick = min if o.minimize else max
-            row = pick(rows, key=lambda r: r[o.column])
+            row = _best_row(self.scopes[scope], o)
             out[o.name] = {k: row[k] for k in ("rows", "cols", "dataflow", "buffer_kib", o.column)}
         return out
+
+
+def _best_row(rows: list[dict[str, Any]], objective: Objective) -> dict[str, Any]:
+    """The best row by ``objective``; among equals a Pareto-optimal one, then the first in space order.
+
+    (A design that ties on the objective can still be dominated, e.g. same latency, more area.)
+    """
+    sign = 1 if objective.minimize else -1
+    return min(rows, key=lambda r: (sign * r[objective.column], not r["pareto"]))
 
 
 def _cell(value: Any) -> Any:

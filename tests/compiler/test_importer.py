@@ -61,6 +61,30 @@ def test_truncated_file(tmp_path: Path, fraction: float):
     assert str(cut) in _error(load_model, cut)
 
 
+@pytest.mark.parametrize("builder, pins", [(resnet18, {}), (lambda: bert(layers=1, hidden=32, heads=2, vocab=20),
+                                                          {"input_ids": (1, 8)})])
+def test_corrupted_bytes_give_a_user_error_or_a_model(builder, pins):
+    """Random byte flips that still parse as protobuf must never escape as another exception."""
+    data = builder().SerializeToString()
+    rng = np.random.default_rng(3)
+    outcomes = set()
+    for _ in range(60):
+        damaged = bytearray(data)
+        for _ in range(int(rng.integers(1, 6))):
+            damaged[int(rng.integers(0, len(damaged)))] = int(rng.integers(0, 256))
+        try:
+            m = onnx.ModelProto.FromString(bytes(damaged))
+        except Exception:  # noqa: BLE001 - the file check above covers unparsable bytes
+            continue
+        try:
+            compile_model(m, input_shapes=pins, allow_unsupported=True)
+            outcomes.add("ok")
+        except UserError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("error")
+    assert outcomes == {"ok", "error"}
+
+
 def test_incomplete_graph_names_the_missing_value():
     m = model([helper.make_node("Relu", ["x"], ["y"], name="r"), helper.make_node("Add", ["y", "ghost"], ["z"], name="a")],
               {"x": [1, 4]}, ["z"])

@@ -111,3 +111,19 @@ def test_bad_input_is_one_error_line_and_no_output(files, capsys, case):
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
     assert not out_file.exists()
     assert not list(files.glob(f".{out_file.name}*"))
+
+
+def test_dynamic_dims_take_the_given_arrays_shapes(tmp_path, capsys):
+    from compiler import zoo
+
+    onnx.save(zoo.bert(weights=True, layers=1, hidden=32, heads=2, vocab=50, max_positions=16), tmp_path / "bert.onnx")
+    ids = np.arange(12, dtype=np.int64).reshape(2, 6)
+    np.save(tmp_path / "ids.npy", ids)
+    code, out, err = _run(capsys, str(tmp_path / "bert.onnx"), "--input", f"input_ids={tmp_path / 'ids.npy'}")
+    assert code == 2
+    assert err == "error: missing input attention_mask (int64 [batch, sequence]); give each as --input NAME=FILE.npy\n"
+    np.save(tmp_path / "mask.npy", np.ones((2, 6), np.int64))
+    code, out, err = _run(capsys, str(tmp_path / "bert.onnx"), "--input", f"input_ids={tmp_path / 'ids.npy'}",
+                          "--input", f"attention_mask={tmp_path / 'mask.npy'}")
+    assert code == 0 and err == ""
+    assert "last_hidden_state: float32 2x6x32" in out and "pooler_output: float32 2x32" in out

@@ -10,7 +10,6 @@ import onnxruntime as ort
 import pytest
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_dynamic, quantize_static
 
-from compiler import zoo
 from hwsim.execute import compare_outputs, compile_for_run, run
 from hwsim.golden import int_gemm
 
@@ -120,11 +119,11 @@ def test_post_training_int8_reports_its_error_against_fp32():
 
 
 def test_classifier_top1_agreement():
-    model = zoo.resnet18(weights=True, batch=4, image=32, num_classes=10)
-    x = RNG.standard_normal((4, 3, 32, 32)).astype(np.float32)
-    result = run(compile_for_run(model), {"input": x}, CFG, precision="int8")
+    result = run(compile_for_run(qdq_source()), {"x": QDQ_X[0]}, CFG, precision="int8")
     (error,) = result.errors
-    agree = np.mean(result.outputs["output"].argmax(1) == result.reference["output"].argmax(1))
+    (name,) = result.outputs
+    assert result.outputs[name].shape == (4, 10)
+    agree = np.mean(result.outputs[name].argmax(1) == result.reference[name].argmax(1))
     assert error.top1_agreement == agree >= 0.75
 
 
@@ -163,3 +162,25 @@ def test_accumulators_have_the_configured_width():
         wrapped += int(np.sum(exact != after))
         assert after.min() >= -(1 << 15) and after.max() < (1 << 15)
     assert wrapped > 0
+
+
+def test_operand_widths_come_from_the_config():
+    compiled = compile_for_run(conv_zoo())
+    feeds = {"x": ZOO_X[0]}
+    narrow = CFG.replace(input_bits=4, weight_bits=4, acc_bits=16)
+    codes = []
+    four = run(compiled, feeds, narrow, precision="int8",
+               tile_hook=lambda name, p, a, b, before, after: codes.append((a.min(), a.max(), b.min(), b.max())))
+    assert min(c[0] for c in codes) == min(c[2] for c in codes) == -7
+    assert max(c[1] for c in codes) == max(c[3] for c in codes) == 7
+    eight = run(compiled, feeds, CFG, precision="int8")
+    for e4, e8 in zip(four.errors, eight.errors):
+        assert e4.snr_db < e8.snr_db - 12  # about 6 dB per bit
+
+
+def test_a_quantized_model_needs_operands_as_wide_as_its_codes(tmp_path):
+    from hwsim.errors import UserError
+
+    model = _quantized(tmp_path, qdq_source(), QDQ_X, quant_format=QuantFormat.QDQ)
+    with pytest.raises(UserError, match="input_bits is 4"):
+        run(compile_for_run(model), {"x": QDQ_X[0]}, CFG.replace(input_bits=4, acc_bits=16))

@@ -99,6 +99,8 @@ CASES = (
               coordinate_transformation_mode="pytorch_half_pixel"),
         _case("Resize", [X, C(F32(0, 0, 0.1, 0.2, 1, 1, 0.8, 0.9)), C(F32(1, 1, 2, 2))], opset=13, mode="linear",
               coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=-3.0),
+        _case("Resize", [X, None, None, C(I64(10, 10))], opset=18, mode="linear", axes=[2, 3],
+              keep_aspect_ratio_policy="not_larger"),
         _case("Upsample", [X, C(F32(1, 1, 2, 3))], opset=9, mode="nearest"),
         _case("Transpose", [X], perm=[0, 2, 3, 1]),
         _case("Concat", [X, X[:, :2]], axis=1),

@@ -140,3 +140,31 @@ def test_write_summary_plot_rejects_a_bad_report_without_writing(tmp_path: Path,
     with pytest.raises(UserError, match=r"^estimate: layers\[0\]\.energy_breakdown_j must be an object"):
         write_summary_plot(broken, target, where="estimate")
     assert list(tmp_path.iterdir()) == []
+
+
+def _tiny_cnn(path: Path) -> None:
+    """Conv -> Relu -> Flatten -> Gemm, shapes only (weights are never read by estimate)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = [numpy_helper.from_array(np.zeros(shape, np.float32), name)
+               for name, shape in (("w1", (8, 3, 3, 3)), ("b1", (8,)), ("w2", (10, 8 * 16 * 16)), ("b2", (10,)))]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("Flatten", ["r"], ["f"], name="flatten"),
+         helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], name="fc", transB=1)],
+        "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], initializer=weights)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_estimate_plot_writes_the_summary_of_its_own_report(tmp_path: Path) -> None:
+    model = tmp_path / "tiny.onnx"
+    _tiny_cnn(model)
+    png, report = tmp_path / "tiny.png", tmp_path / "tiny.json"
+    assert main(["estimate", str(model), "--preset", "fpga-edge", "--json", str(report), "--plot", str(png)]) == 0
+    data = json.loads(report.read_text())
+    assert [layer["macs"] for layer in data["layers"] if layer["macs"]] == [16 * 16 * 8 * 3 * 3 * 3, 8 * 16 * 16 * 10]
+    assert png.read_bytes() == summary_png(data)  # the JSON round trip draws the same picture

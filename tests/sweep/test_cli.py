@@ -60,3 +60,33 @@ def test_sweep_writes_one_row_per_design_and_model(tmp_path: Path, capsys: pytes
     assert main(argv) == 0
     assert "0 estimates computed, 48 resumed" in capsys.readouterr().out
     assert first == {name: (out / name).read_bytes() for name in first}
+
+
+def test_ctrl_c_keeps_finished_designs_and_a_rerun_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import hwsim.cli.sweep as cli_sweep
+
+    class CtrlCAfterTwoChunks:
+        """Stands in for the progress bar and presses Ctrl-C once 8 of the 16 designs are done."""
+
+        def __call__(self, done: int, total: int) -> None:
+            if done >= 8:
+                raise KeyboardInterrupt
+
+        def close(self) -> None:
+            pass
+
+    model = _matmul_model(tmp_path / "mm.onnx", 300, 200, 100)
+    out = tmp_path / "out"
+    argv = ["sweep", str(model), "--rows", "4,8,16,32", "--cols", "4,8,16,32", "--out", str(out)]
+    with monkeypatch.context() as m:
+        m.setattr(cli_sweep, "ProgressBar", CtrlCAfterTwoChunks)
+        assert main(argv) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: interrupted after 8 of 16 designs; the finished ones are kept in {out}/records.jsonl: "
+                   "run the same command again to resume"]
+    assert len((out / "records.jsonl").read_text().splitlines()) == 8
+    assert not (out / "results.csv").exists()
+    assert main(argv) == 0
+    assert "8 estimates computed, 8 resumed" in capsys.readouterr().out
+    assert len((out / "results.csv").read_text().splitlines()) == 1 + 16
