@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ._params import Params
-from ._pe import ProcessingElement
+from ._pe import ProcessingElement, activation_layout
 
 __all__ = ["SystolicArray", "delayed"]
 
@@ -70,10 +70,9 @@ class SystolicArray(wiring.Component):
 
         # Input skew: row r's activation enters r + 1 registers later.
         for r in range(p.rows):
-            lane = Signal(data.StructLayout({"a": signed(p.input_bits), "v": 1, "b": 1}), name=f"act_{r}")
+            lane = Signal(activation_layout(p.input_bits), name=f"act_{r}")
             m.d.comb += [lane.a.eq(self.a_data[r]), lane.v.eq(self.a_valid[r]), lane.b.eq(self.a_bank)]
-            lane = delayed(m, lane, r + 1, f"act_{r}")
-            m.d.comb += [pe[r][0].a_in.eq(lane.a), pe[r][0].v_in.eq(lane.v), pe[r][0].b_in.eq(lane.b)]
+            m.d.comb += pe[r][0].x_in.eq(delayed(m, lane, r + 1, f"act_{r}"))
 
         # Weight skew: column c's weight reaches the column c + 1 cycles after issue, then is
         # broadcast down the column to the row it addresses.
@@ -91,8 +90,7 @@ class SystolicArray(wiring.Component):
         # Activations move right, partial sums move down; row 0 starts from zero.
         for r in range(p.rows):
             for c in range(1, p.cols):
-                m.d.comb += [pe[r][c].a_in.eq(pe[r][c - 1].a_out), pe[r][c].v_in.eq(pe[r][c - 1].v_out),
-                             pe[r][c].b_in.eq(pe[r][c - 1].b_out)]
+                m.d.comb += pe[r][c].x_in.eq(pe[r][c - 1].x_out)
         for r in range(1, p.rows):
             for c in range(p.cols):
                 m.d.comb += pe[r][c].p_in.eq(pe[r - 1][c].p_out)

@@ -29,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="hwsim", description="Estimate what a DNN costs on a systolic-array accelerator, "
+                     "generate the array as Verilog, and prove the two agree.")
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"hwsim {__version__}")

@@ -62,7 +62,10 @@ class RecordStore:
         return records
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Forget every record (``--fresh``); inside the with-block, so the lock is kept."""
+        assert self._file is not None, "RecordStore.clear outside its with-block"
+        self._file.seek(0)
+        self._file.truncate()
 
     def __enter__(self) -> RecordStore:
         try:

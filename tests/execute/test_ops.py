@@ -11,6 +11,7 @@ from .helpers import assert_fp32_equal, hwsim_outputs, ort_outputs
 RNG = np.random.default_rng(3)
 X = (RNG.standard_normal((2, 3, 7, 8)) * 2).astype(np.float32)
 Y = RNG.standard_normal((3, 1, 8)).astype(np.float32)
+X5 = RNG.standard_normal((1, 4, 6, 7, 5)).astype(np.float32)  # 3-d convolutions
 POS = np.abs(X) + 0.1
 INTS = RNG.integers(-9, 9, (4, 5)).astype(np.int64)
 DIVISORS = np.array([3, -2, 4, -1, 2], np.int64)
@@ -134,6 +135,16 @@ CASES = (
         _case("MatMul", [X[0, 0, :, 0], X[0]]),
         _case("MatMul", [INTS * 1000, INTS.T * 1000]),
         _case("Gemm", [C(RNG.standard_normal((8, 5)).astype(np.float32)), X[0, 0]], transA=1, transB=1, alpha=0.5),
+        _case("Conv", [X5, C(RNG.standard_normal((6, 2, 3, 2, 3)).astype(np.float32))], group=2,
+              pads=[1, 0, 1, 1, 1, 0], strides=[2, 1, 2]),
+        _case("ConvTranspose", [X5[:, :, 0, 0], C(RNG.standard_normal((4, 3, 4)).astype(np.float32))], strides=[3],
+              pads=[1, 2], dilations=[2]),
+        _case("ConvTranspose", [X5, C(RNG.standard_normal((4, 2, 2, 3, 2)).astype(np.float32))], strides=[2, 1, 2],
+              group=2, output_padding=[1, 0, 1]),
+        _case("ConvTranspose", [X5[:, :, 0], C(RNG.standard_normal((4, 3, 3, 3)).astype(np.float32))], strides=[2, 2],
+              auto_pad="SAME_UPPER"),
+        _case("ConvTranspose", [X5[:, :, 0], C(RNG.standard_normal((4, 3, 3, 3)).astype(np.float32))], strides=[2, 2],
+              auto_pad="SAME_LOWER"),
         _case("BitwiseAnd", [INTS, DIVISORS], opset=18),
         _case("BitwiseNot", [INTS], opset=18),
         _case("EyeLike", [X[0, 0]], k=1, dtype=TensorProto.FLOAT),

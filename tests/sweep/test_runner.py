@@ -107,6 +107,8 @@ def test_what_a_record_is_keyed_on(tmp_path: Path, calls: list) -> None:
     calls.clear()
     _csv(tmp_path, fresh=True)
     assert len(calls) == 24
+    # --fresh starts the record file over: exactly this sweep's records are left in it.
+    assert len((tmp_path / RECORDS_FILE).read_text().splitlines()) == 24
 
 
 def test_results_table(tmp_path: Path) -> None:
