@@ -22,11 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwsim.config import AcceleratorConfig
+from hwsim.timing import tile_cycles
 
 from .program import LayerSchedule, Program, Tile, TileRun, Traffic
 from .workload import GemmShape, Kind, LoweredModel, Workload
 
-__all__ = ["schedule", "schedule_model", "TileSizes", "tile_sizes"]
+__all__ = ["schedule", "schedule_model", "TileSizes", "tile_sizes", "candidate_sizes"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,12 @@ def _round_down(value: int, step: int) -> int:
     return value // step * step
 
 
-def tile_sizes(g: GemmShape, cfg: AcceleratorConfig) -> TileSizes:
-    """The nominal tile for ``g`` on ``cfg``: the largest that fits, preferring long streams.
+def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
+    """Tilings that fit ``cfg``'s buffers, from the deepest K tile to the longest stream.
 
-    Long tiles amortize the fixed fill and drain of the array, so the streamed dimension is taken
-    as large as the accumulator allows, and K is split only when the operands would not fit.
+    The held dimension takes the whole array. Each candidate halves K (in whole folds of ``rows``)
+    and lengthens the stream as far as the accumulator and the streamed operand's buffer half allow:
+    deep K tiles keep the held operand resident, long streams amortize the array's fill and drain.
     """
     half = 2 if cfg.double_buffer else 1
     ifmap_cap = int(cfg.ifmap_kib * 1024) // half // cfg.input_bytes  # elements
@@ -53,26 +55,38 @@ def tile_sizes(g: GemmShape, cfg: AcceleratorConfig) -> TileSizes:
     if cfg.dataflow == "os":
         tm, tn = min(g.m, r), min(g.n, c)
         # A (tm x tk) and B (tk x tn) stream from their buffers; K is cut only if they overflow.
-        tk = min(g.k, max(1, ifmap_cap // tm), max(1, filter_cap // tn))
-        return TileSizes(tm, tk, tn)
+        return [TileSizes(tm, min(g.k, max(1, ifmap_cap // tm), max(1, filter_cap // tn)), tn)]
     if cfg.dataflow == "ws":
         stationary, streamed = filter_cap, ifmap_cap  # B is held, A streams
         t_fixed, t_stream_max = min(g.n, c), min(g.m, depth)
     else:  # "is": A is held, B streams; the mirror image of ws
         stationary, streamed = ifmap_cap, filter_cap
         t_fixed, t_stream_max = min(g.m, c), min(g.n, depth)
-    # Largest number of whole folds of the held operand that fit its buffer half.
-    k_fit = max(r, _round_down(stationary // t_fixed, r))
-    tk = min(g.k, k_fit)
-    # The streamed operand's tile must fit too: shorten the stream first, then K, never below a fold.
-    t_stream = min(t_stream_max, max(1, streamed // tk))
-    if t_stream < min(t_stream_max, r) and tk > r:
-        tk = max(r, _round_down(streamed // min(t_stream_max, r), r))
-        tk = min(tk, g.k)
+    out: list[TileSizes] = []
+    k_tile = max(r, _round_down(stationary // t_fixed, r))
+    while True:
+        tk = min(g.k, k_tile)
         t_stream = min(t_stream_max, max(1, streamed // tk))
-    if cfg.dataflow == "ws":
-        return TileSizes(t_stream, tk, t_fixed)
-    return TileSizes(t_fixed, tk, t_stream)
+        sizes = TileSizes(t_stream, tk, t_fixed) if cfg.dataflow == "ws" else TileSizes(t_fixed, tk, t_stream)
+        if sizes not in out:
+            out.append(sizes)
+        if k_tile <= r or t_stream == t_stream_max:
+            return out
+        k_tile = max(r, _round_down(k_tile // 2, r))
+
+
+def _cost(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig) -> tuple[float, int, int]:
+    """Roofline cost of a tiling: the slower of the array and DRAM; then DRAM bytes; then fewer K cuts."""
+    compute = sum(run.count * tile_cycles(cfg, run.tile) for run in _runs(g, t))
+    traffic = _gemm_traffic(w, g, t, cfg)
+    moved = traffic.dram_read + traffic.dram_write
+    return max(compute, moved / cfg.dram_bytes_per_cycle), moved, -t.k
+
+
+def tile_sizes(g: GemmShape, cfg: AcceleratorConfig, workload: Workload | None = None) -> TileSizes:
+    """The candidate tiling (:func:`candidate_sizes`) with the lowest roofline cost on ``cfg``."""
+    w = workload or Workload("gemm", "MatMul", Kind.GEMM, gemm=g)
+    return min(candidate_sizes(g, cfg), key=lambda t: _cost(w, g, t, cfg))
 
 
 def _steps(total: int, step: int) -> list[tuple[int, int]]:
@@ -167,7 +181,7 @@ def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
         return LayerSchedule(workload=workload, dataflow=cfg.dataflow)
     if g is None:
         return LayerSchedule(workload=workload, dataflow=cfg.dataflow, traffic=_stream_traffic(workload, cfg))
-    t = tile_sizes(g, cfg)
+    t = tile_sizes(g, cfg, workload)
     runs = _runs(g, t)
     return LayerSchedule(
         workload=workload,

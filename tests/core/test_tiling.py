@@ -5,7 +5,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.tiling import schedule
+from compiler.tiling import TileSizes, candidate_sizes, schedule, tile_sizes
 from compiler.workload import GemmShape, Kind, Workload
 from hwsim.config import AcceleratorConfig
 
@@ -45,9 +45,23 @@ def test_tiles_cover_the_gemm_once_and_fit(g: GemmShape, cfg: AcceleratorConfig)
         assert t.emit == (p.k0 + t.k == g.k)
 
 
-def test_known_tiling_of_a_resnet_layer() -> None:
+def test_resnet_layer_prefers_a_long_stream_over_a_deep_k() -> None:
     cfg = AcceleratorConfig(rows=16, cols=16, ifmap_kib=128, filter_kib=128, ofmap_kib=64)
-    s = schedule(Workload("c", "Conv", Kind.GEMM, gemm=GemmShape(m=49, k=4608, n=512)), cfg)
-    # 64 KiB of weights per buffer half holds 4096 x 16; 64 KiB of inputs then holds 16 rows of 4096.
-    assert (s.tile_m, s.tile_k, s.tile_n) == (16, 4096, 16)
-    assert sum(r.count for r in s.runs) == 32 * 4 * 2
+    g = GemmShape(m=49, k=4608, n=512)
+    # 64 KiB weight halves hold 4096 x 16 (then A tiles hold only 16 rows of 4096, and B is re-read for
+    # each of 4 m tiles); 1024-deep K tiles let all 49 rows stream, so B is read from DRAM once.
+    assert candidate_sizes(g, cfg) == [TileSizes(16, 4096, 16), TileSizes(32, 2048, 16), TileSizes(49, 1024, 16)]
+    s = schedule(Workload("c", "Conv", Kind.GEMM, gemm=g), cfg)
+    assert (s.tile_m, s.tile_k, s.tile_n) == (49, 1024, 16)
+    assert s.traffic.dram_read_filter == 4608 * 512
+    assert sum(r.count for r in s.runs) == 32 * 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(g=gemms, cfg=configs)
+def test_chosen_tiling_is_the_cheapest_candidate(g: GemmShape, cfg: AcceleratorConfig) -> None:
+    from compiler.tiling import _cost
+
+    w = Workload("x", "MatMul", Kind.GEMM, gemm=g)
+    chosen = tile_sizes(g, cfg)
+    assert all(_cost(w, g, chosen, cfg) <= _cost(w, g, t, cfg) for t in candidate_sizes(g, cfg))
