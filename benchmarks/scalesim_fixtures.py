@@ -10,7 +10,7 @@ environment, never in the project's::
 ``TypeError: only 0-dimensional arrays can be converted to Python scalars``.)
 
 Regenerate every fixture under ``tests/scalesim/fixtures/`` (two worker processes; ResNet-50 in
-three dataflows takes a few CPU-hours)::
+three dataflows takes a few CPU-hours; finished layers are cached, so an interrupted run resumes)::
 
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py [--jobs 2] [--only resnet50]
 
@@ -31,8 +31,11 @@ from __future__ import annotations
 import argparse
 import configparser
 import contextlib
+import hashlib
 import json
 import os
+import random
+import re
 import sys
 import tempfile
 import time
@@ -55,6 +58,8 @@ CASES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...]]] = {
     "test_conv_google": ("test.csv", "google.cfg", False, ("ws", "os", "is"), ("USER",)),
     "test_mnk_google": ("test_mnk_input.csv", "google.cfg", True, ("ws", "os", "is"), ("USER",)),
 }
+# name -> (seed, count): small random layers and configs (random_cases)
+RANDOM_CASES: dict[str, tuple[int, int]] = {"random_small": (2024, 80)}
 
 
 def _write_config(src: Path, dst: Path, dataflow: str | None, bandwidth_mode: str | None) -> None:
@@ -118,14 +123,23 @@ def run_scalesim(
     return {"layers": layers, "wall_s": wall}
 
 
-def _run_layer(job: tuple[str, str, str | None, str | None, bool]) -> dict[str, Any]:
-    config, topology, dataflow, mode, gemm = job
+def _run_layer(job: tuple[str, str, str | None, str | None, bool, str]) -> dict[str, Any]:
+    """One layer's SCALE-Sim report, reused from the cache when an identical job already ran
+    (so that an interrupted regeneration resumes where it stopped)."""
+    config, topology, dataflow, mode, gemm, cache = job
+    key = hashlib.sha256(json.dumps([Path(config).read_text(), Path(topology).read_text(), dataflow, mode, gemm,
+                                     _scalesim_version()]).encode()).hexdigest()[:32]
+    cached = Path(cache) / f"{key}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text(encoding="utf-8"))
     report = run_scalesim(Path(config), Path(topology), dataflow=dataflow, bandwidth_mode=mode, gemm=gemm)
     (layer,) = report["layers"]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(layer), encoding="utf-8")
     return layer
 
 
-def make_fixture(name: str, jobs: int) -> None:
+def make_fixture(name: str, jobs: int, cache: Path) -> None:
     topo_name, cfg_name, gemm, dataflows, modes = CASES[name]
     out: dict[str, Any] = {
         "scalesim_version": _scalesim_version(),
@@ -137,16 +151,63 @@ def make_fixture(name: str, jobs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="scalesim-fix-") as tmp:
         layer_files = _split_topology(DATA / topo_name, Path(tmp))
         work = [(df, mode) for mode in modes for df in dataflows]
-        all_jobs = [(str(DATA / cfg_name), str(p), df, mode, gemm) for df, mode in work for p in layer_files]
+        all_jobs = [(str(DATA / cfg_name), str(p), df, mode, gemm, str(cache)) for df, mode in work for p in layer_files]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_run_layer, all_jobs))
     n = len(layer_files)
     for i, (df, mode) in enumerate(work):
         out["runs"][f"{df}/{mode}"] = results[i * n:(i + 1) * n]
+    _write_fixture(name, out)
+
+
+def random_cases(seed: int, count: int) -> list[tuple[str, str, bool]]:
+    """``count`` small layers on small arrays with small buffers and low bandwidths, in USER mode
+    (config text, topology text, GEMM form?): quick to simulate, and they exercise every buffer
+    window and write-drain path of SCALE-Sim's memory model."""
+    rng = random.Random(seed)
+    base = (DATA / "scale.cfg").read_text(encoding="utf-8")
+    cases = []
+    for _ in range(count):
+        cfg = base
+        for key, value in (("ArrayHeight", rng.choice([4, 8, 16])), ("ArrayWidth", rng.choice([4, 8, 16])),
+                           ("IfmapSramSzkB", rng.choice([1, 2, 4])), ("FilterSramSzkB", rng.choice([1, 2, 4])),
+                           ("OfmapSramSzkB", rng.choice([1, 2, 4])), ("Bandwidth", rng.choice([2, 4, 8])),
+                           ("IfmapSRAMBankBandwidth", rng.choice([2, 4, 10])), ("IfmapSRAMBankNum", 1),
+                           ("FilterSRAMBankBandwidth", rng.choice([2, 4, 10])), ("FilterSRAMBankNum", 1),
+                           ("Dataflow", rng.choice(["ws", "os", "is"])), ("InterfaceBandwidth", "USER")):
+            cfg = re.sub(rf"^{key}\s*:.*$", f"{key}: {value}", cfg, flags=re.M)
+        if rng.random() < 0.5:
+            f = rng.choice([1, 1, 3])
+            h, stride = rng.randint(f, 12), rng.choice([1, 2])
+            topo = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+                    f"L, {h}, {h}, {f}, {f}, {rng.randint(1, 20)}, {rng.randint(1, 40)}, {stride},\n")
+            cases.append((cfg, topo, False))
+        else:
+            m, n, k = rng.randint(1, 200), rng.randint(1, 100), rng.randint(1, 200)
+            cases.append((cfg, f"Layer, M, N, K,\nL, {m}, {n}, {k},\n", True))
+    return cases
+
+
+def make_random_fixture(name: str, seed: int, count: int, jobs: int, cache: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="scalesim-fix-") as tmp:
+        jobs_list = []
+        cases = random_cases(seed, count)
+        for i, (cfg, topo, gemm) in enumerate(cases):
+            (Path(tmp) / f"c{i}.cfg").write_text(cfg, encoding="utf-8")
+            (Path(tmp) / f"t{i}.csv").write_text(topo, encoding="utf-8")
+            jobs_list.append((str(Path(tmp) / f"c{i}.cfg"), str(Path(tmp) / f"t{i}.csv"), None, None, gemm, str(cache)))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_run_layer, jobs_list))
+    out = {"scalesim_version": _scalesim_version(), "seed": seed,
+           "cases": [{"config": c, "topology": t, "gemm_form": g, "layer": r} for (c, t, g), r in zip(cases, results)]}
+    _write_fixture(name, out)
+
+
+def _write_fixture(name: str, data: dict[str, Any]) -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     path = FIXTURES / f"{name}.json"
     tmp_path = path.with_suffix(".json.tmp")
-    tmp_path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    tmp_path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp_path, path)
     print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
 
@@ -167,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--bandwidth-mode", choices=("USER", "CALC"))
     run.add_argument("--gemm", action="store_true", help="the topology is in the M,N,K form")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--only", action="append", choices=sorted(CASES), help="regenerate only these")
+    parser.add_argument("--only", action="append", choices=sorted([*CASES, *RANDOM_CASES]), help="regenerate only these")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "scalesim-fixture-cache",
+                        help="finished layers are kept here so an interrupted run resumes (default %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "run":
         report = run_scalesim(args.config, args.topology, dataflow=args.dataflow,
@@ -175,8 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    for name in args.only or sorted(CASES, key=lambda n: n == "resnet50"):
-        make_fixture(name, args.jobs)
+    for name in args.only or [*RANDOM_CASES, *sorted(CASES, key=lambda n: n == "resnet50")]:
+        if name in RANDOM_CASES:
+            make_random_fixture(name, *RANDOM_CASES[name], args.jobs, args.cache)
+        else:
+            make_fixture(name, args.jobs, args.cache)
     return 0
 
 

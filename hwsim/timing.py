@@ -17,32 +17,39 @@ __all__ = ["tile_cycles", "ws_tile_cycles", "os_tile_cycles", "is_tile_cycles"]
 def ws_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
     """Weight-stationary tile, from the cycle its command is accepted to the cycle ``done`` rises.
 
-    ``cycles = (F - 1) * max(m, rows) + m + rows + cols + 2 + emit`` with ``F = ceil(k / rows)``
-    K folds and ``emit`` 1 for a tile that streams its results out. ``n`` and ``accumulate`` do not
-    matter. This is exactly what the RTL's tile controller does (docs/rtl.md#timing has the
-    diagram); counting cycles from the command (cycle 0):
+    With ``F = ceil(k / rows)`` folds of ``k_f = min(rows, k - f * rows)`` rows of K each::
 
-    * Weight rows go in one per cycle from cycle 1; fold f's row r reaches the PEs of array row r
-      through a column skew that matches the activations' diagonal, so activations of fold f may
-      start one cycle after its first weight row (row 0 of fold 0 issues in cycle 1, row 0 of A
-      in cycle 2). Fold f + 1's weights load into the other weight bank while fold f streams.
-    * Fold f streams its ``m`` rows of A from cycle ``2 + f * max(m, rows)``: a fold cannot start
-      before the previous one has streamed (``m`` cycles) nor before its ``rows`` weight rows could
-      follow the previous fold's through the one-row-per-cycle weight port (``rows`` cycles). The
-      last fold's own size does not matter: its weights keep ahead of its activations.
-    * The last row of A issues in cycle ``1 + (F - 1) * max(m, rows) + m``. It takes ``rows + cols``
-      cycles through the input skew, the array and the output de-skew to reach the accumulator
-      stage, which adds it to the stored partial sums and writes them back in that cycle.
-    * ``done`` rises one cycle later, or two for an emitting tile, whose result leaves through an
-      output register (results stream out while the array drains: emitting costs one cycle, not m).
+        cycles = k_0 + sum(max(m, k_f) for f in 1 .. F-1) + m + rows + cols + 1 + 3 * emit
 
-    >>> ws_tile_cycles(16, 16, Tile(m=64, k=100, n=16))  # 7 folds of a 16 x 16 array
-    483
-    >>> ws_tile_cycles(8, 8, Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold: fill and drain only
-    19
+    ``n`` and ``accumulate`` do not matter. This is exactly what the RTL's tile controller does
+    (docs/rtl.md#timing has the diagram). Counting from the command's cycle 0:
+
+    * Load: fold 0's ``k_0`` weight rows enter one per cycle, in cycles 1 .. k_0.
+    * Stream: fold f's ``m`` activation rows enter one per cycle once all its weights are in, and
+      meanwhile fold f + 1's ``k_{f+1}`` weight rows load into the other (shadow) weight bank of
+      each PE. So fold 0 starts in cycle ``1 + k_0`` and each later fold ``max(m, k_f)`` cycles
+      after the one before; the last activation row enters in cycle
+      ``k_0 + sum(max(m, k_f), f >= 1) + m``.
+    * Drain: that row takes ``rows + cols`` cycles through the input skew, the array and the
+      output de-skew to the accumulator stage, which adds the stored partial sums and writes the
+      row back; ``done`` rises the cycle after.
+    * Emit: an emitting tile's result rows stream out while the array drains, through an output
+      register and a two-cycle output queue, so the last one leaves 3 cycles after the
+      accumulator stage, not m cycles after.
+
+    All folds but the last are whole, so for F >= 2 the sum is ``(F - 2) * max(m, rows) +
+    max(m, k_last)``. With ``m >= rows`` the folds stream back to back: ``rows x cols`` MACs
+    complete every cycle of the stream.
+
+    >>> ws_tile_cycles(16, 16, Tile(m=64, k=100, n=16))  # folds of 16,16,16,16,16,16,4 rows
+    500
+    >>> ws_tile_cycles(8, 8, Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold: load, fill, drain
+    26
     """
     folds = -(-tile.k // rows)
-    return (folds - 1) * max(tile.m, rows) + tile.m + rows + cols + 2 + (1 if tile.emit else 0)
+    last = tile.k - (folds - 1) * rows
+    later = (folds - 2) * max(tile.m, rows) + max(tile.m, last) if folds > 1 else 0
+    return min(tile.k, rows) + later + tile.m + rows + cols + 1 + (3 if tile.emit else 0)
 
 
 def os_tile_cycles(rows: int, cols: int, tile: Tile) -> int:

@@ -43,20 +43,23 @@ class SystolicArray(wiring.Component):
       at the end of cycle ``t + 1 + c``, a diagonal wavefront like the activations';
     * ``p_out`` (all columns de-skewed) holds the column sums of the activation row issued in
       cycle t during cycle ``t + rows + cols``.
+
+    Lanes are separate ports rather than one wide word: Icarus rebuilds a continuously assigned
+    concatenation bit by bit whenever any part changes, and the lanes change at different times.
     """
 
     def __init__(self, p: Params) -> None:
         self._p = p
         self._row_bits = max(1, ceil_log2(p.rows))
         super().__init__({
-            "a_data": In(p.act_layout),
-            "a_valid": In(p.rows),
+            "a_data": In(signed(p.input_bits)).array(p.rows),
+            "a_valid": In(1).array(p.rows),
             "a_bank": In(1),
             "w_data": In(p.weight_layout),
             "w_row": In(self._row_bits),
             "w_bank": In(1),
             "w_valid": In(1),
-            "p_out": Out(p.out_layout),
+            "p_out": Out(signed(p.acc_bits)).array(p.cols),
         })
 
     def elaborate(self, platform) -> Module:

@@ -59,10 +59,11 @@ async def run_program(dut) -> None:
     dut.rst.value = 0
 
     probes = []
+    valid_bit = spec["input_bits"] + 1  # the PE register holds {v, b, a}
     if spec["probe"]:
         for r in range(spec["rows"]):
             for c in range(spec["cols"]):
-                probes.append(getattr(dut.mesh, f"pe_{r}_{c}").v_out)
+                probes.append(getattr(dut.mesh, f"pe_{r}_{c}").xreg)
 
     seen: list[dict] = []
     busy: list[int] = []
@@ -96,7 +97,7 @@ async def run_program(dut) -> None:
         if ready and int(dut.o__valid.value):
             seen[-1]["outputs"].append(int(dut.o__payload.value))
         if probes:
-            busy.append(sum(int(h.value) for h in probes))
+            busy.append(sum((int(h.value) >> valid_bit) & 1 for h in probes))
 
     out = {"tiles": seen, "busy": busy, "timeout": timeout, "cycles": cycle,
            "weights_left": len(wts.words) - wts.next, "acts_left": len(act.words) - act.next}

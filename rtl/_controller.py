@@ -8,7 +8,7 @@ cycle count of this schedule.
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -18,10 +18,11 @@ from amaranth.utils import ceil_log2
 from ._array import SystolicArray
 from ._params import Params
 
-__all__ = ["TileController", "OUT_QUEUE_LATENCY"]
+__all__ = ["TileController", "OUT_LATENCY"]
 
-#: Cycles from a result row entering the output queue to it being offered on ``o``.
-OUT_QUEUE_LATENCY = 2
+#: Cycles from a result row leaving the accumulator stage to it being offered on ``o``: one output
+#: register, then the two of the output queue (amaranth.lib.fifo.SyncFIFOBuffered).
+OUT_LATENCY = 3
 
 
 class TileController(wiring.Component):
@@ -47,7 +48,12 @@ class TileController(wiring.Component):
 
     def __init__(self, p: Params) -> None:
         self._p = p
-        super().__init__({
+        super().__init__(self.signature_for(p))
+
+    @staticmethod
+    def signature_for(p: Params) -> wiring.Signature:
+        """The top-level ports (see the class docstring)."""
+        return wiring.Signature({
             "cmd": In(stream.Signature(p.cmd_layout)),
             "w": In(stream.Signature(p.weight_layout)),
             "a": In(stream.Signature(p.act_layout)),
@@ -58,16 +64,20 @@ class TileController(wiring.Component):
     @property
     def out_queue_depth(self) -> int:
         """Enough for every row between issue and output, so a ready consumer never holds the issue."""
-        return self._p.rows + self._p.cols + OUT_QUEUE_LATENCY + 2
+        return self._p.rows + self._p.cols + OUT_LATENCY + 2
 
     def elaborate(self, platform) -> Module:
         p = self._p
         R, C = p.rows, p.cols
         m = Module()
         m.submodules.mesh = mesh = SystolicArray(p)
-        m.submodules.acc = acc = Memory(shape=p.out_layout, depth=p.acc_depth, init=[])
-        wr = acc.write_port()
-        rd = acc.read_port(transparent_for=(wr,))
+        # The accumulator: one memory per column (acc_depth x acc_bits each), so that each lane
+        # is its own word (see SystolicArray on why lanes stay separate).
+        wrs, rds = [], []
+        for c in range(C):
+            mem = m.submodules[f"acc_{c}"] = Memory(shape=signed(p.acc_bits), depth=p.acc_depth, init=[])
+            wrs.append(mem.write_port())
+            rds.append(mem.read_port(transparent_for=(wrs[-1],)))
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
         m.submodules.queue = queue = SyncFIFOBuffered(width=out_row.size, depth=self.out_queue_depth)
 
@@ -113,10 +123,10 @@ class TileController(wiring.Component):
                 m.d.sync += w_row.eq(w_row + 1)
 
         # Lanes past the fold's K rows meet stale weights: zero them.
-        lanes = Cat(a_fire & (a_left > r) for r in range(R))
         for r in range(R):
-            m.d.comb += mesh.a_data[r].eq(Mux(lanes[r], self.a.payload[r], 0))
-        m.d.comb += [mesh.a_valid.eq(lanes), mesh.a_bank.eq(a_fold[0])]
+            lane = a_fire & (a_left > r)
+            m.d.comb += [mesh.a_data[r].eq(Mux(lane, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
+        m.d.comb += mesh.a_bank.eq(a_fold[0])
         last_row = a_row == tile.m - 1
         with m.If(a_fire):
             with m.If(last_row):
@@ -135,18 +145,23 @@ class TileController(wiring.Component):
         chain = Signal(data.ArrayLayout(tag_layout, depth), name="tags")
         m.d.sync += chain.as_value().eq(Cat(tag, chain.as_value()[: tag_layout.size * (depth - 1)]))
         stages = [tag] + [chain[i] for i in range(depth)]
+        # Read the row one cycle ahead (synchronous read); a write to the same row in that cycle
+        # is forwarded (the transparent port), which matters only when folds are one cycle apart.
         ahead, at = stages[R + C - 1], stages[R + C]
-        m.d.comb += [rd.addr.eq(ahead.row), rd.en.eq(1)]
-
-        total = Signal(p.out_layout)
+        totals = []
         for c in range(C):
-            m.d.comb += total[c].eq(mesh.p_out[c] + Mux(at.first, 0, rd.data[c]))
-        m.d.comb += [wr.addr.eq(at.row), wr.data.eq(total), wr.en.eq(at.valid)]
+            total = Signal(signed(p.acc_bits), name=f"total_{c}")
+            m.d.comb += [rds[c].addr.eq(ahead.row), rds[c].en.eq(1),
+                         total.eq(mesh.p_out[c] + Mux(at.first, 0, rds[c].data)),
+                         wrs[c].addr.eq(at.row), wrs[c].data.eq(total), wrs[c].en.eq(at.valid)]
+            totals.append(total)
 
-        result = Signal(out_row)
-        for c in range(C):
-            m.d.comb += result.data[c].eq(Mux(tile.n > c, total[c], 0))
-        m.d.comb += [result.last.eq(at.last), queue.w_data.eq(result), queue.w_en.eq(at.valid & at.emit)]
+        # The output register gathers the lanes into one word in a single assignment, then the queue.
+        result = Signal(out_row, reset_less=True)
+        result_valid = Signal()
+        m.d.sync += [result.as_value().eq(Cat(*(Mux(tile.n > c, totals[c], 0) for c in range(C)), at.last)),
+                     result_valid.eq(at.valid & at.emit)]
+        m.d.comb += [queue.w_data.eq(result), queue.w_en.eq(result_valid)]
         leaving = Signal(out_row)
         m.d.comb += [leaving.eq(queue.r_data), self.o.payload.eq(leaving.data), self.o.valid.eq(queue.r_rdy),
                      queue.r_en.eq(self.o.ready)]

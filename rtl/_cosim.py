@@ -17,7 +17,7 @@ from compiler.program import Placement, Tile
 from hwsim.config import AcceleratorConfig
 from hwsim.errors import UserError
 from hwsim.golden import int_gemm
-from hwsim.timing import tile_cycles
+from hwsim import timing
 
 from ._emit import generate_verilog
 from ._params import params
@@ -118,12 +118,12 @@ class Simulator:
         except (RuntimeError, SystemExit) as e:
             raise RuntimeError(f"iverilog failed ({e}); see {self.build_dir / 'build.log'}") from None
 
-    def run(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0, seed: int = 0,
-            timing: Callable[[AcceleratorConfig, Tile], int] = tile_cycles) -> list[CosimResult]:
-        """Run ``cases`` back to back in one simulation and check each (see :func:`check`).
+    def observe(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0,
+                seed: int = 0) -> dict[str, Any]:
+        """Run ``cases`` back to back in one simulation; what the bench saw (see ``rtl._bench``).
 
-        ``probe`` counts busy PEs every cycle (slow for large arrays); ``stall`` is the probability
-        that the bench drops a valid or ready in a cycle (cycle counts then exceed the model).
+        ``probe`` records the busy PEs of every cycle (slow for large arrays); ``stall`` is the
+        probability that the bench drops a valid or ready in a cycle (cycles then exceed the model).
         """
         p = self.params
         junk = np.random.default_rng(seed)
@@ -134,9 +134,9 @@ class Simulator:
                 words = tile_words(p, t, case.a[pl.m0 : pl.m0 + t.m, pl.k0 : pl.k0 + t.k],
                                    case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n], junk)
                 tiles.append({"cmd": words.cmd, "weights": words.weights, "acts": words.acts})
-        budget = sum(tile_cycles(self.cfg, pl.tile) for case in cases for pl in case.placements)
-        spec = {"tiles": tiles, "rows": p.rows, "cols": p.cols, "probe": probe, "stall": stall, "seed": seed,
-                "max_cycles": int(budget * (1 + 20 * stall)) * 2 + 1000}
+        budget = sum(timing.tile_cycles(self.cfg, pl.tile) for case in cases for pl in case.placements)
+        spec = {"tiles": tiles, "rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "probe": probe,
+                "stall": stall, "seed": seed, "max_cycles": int(budget * (1 + 20 * stall)) * 2 + 1000}
         self._runs += 1
         run_dir = self.build_dir / f"run{self._runs}"
         run_dir.mkdir(exist_ok=True)
@@ -151,58 +151,64 @@ class Simulator:
             raise RuntimeError(f"simulation failed ({e}); see {run_dir / 'sim.log'}") from None
         if not out_path.is_file():
             raise RuntimeError(f"the test bench wrote no results; see {run_dir / 'sim.log'}")
-        observed = json.loads(out_path.read_text())
+        return json.loads(out_path.read_text())
+
+    def run(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0,
+            seed: int = 0) -> list[CosimResult]:
+        """:meth:`observe` ``cases`` and :func:`check` each."""
+        observed = self.observe(cases, probe=probe, stall=stall, seed=seed)
         results, first = [], 0
         for case in cases:
-            count = len(case.placements)
-            results.append(check(self.cfg, case, observed, first, timing=timing))
-            first += count
+            results.append(check(self.cfg, case, observed, first))
+            first += len(case.placements)
         return results
 
 
 def check(cfg: AcceleratorConfig, case: GemmCase, observed: dict[str, Any], first: int = 0, *,
-          timing: Callable[[AcceleratorConfig, Tile], int] = tile_cycles) -> CosimResult:
-    """Compare what the bench observed for ``case`` (its tiles start at tile ``first``) with
-    :func:`hwsim.golden.int_gemm` and with ``timing`` for every tile."""
+          model: Callable[[AcceleratorConfig, Tile], int] | None = None) -> CosimResult:
+    """Compare what the bench observed for ``case`` (whose tiles start at observed tile ``first``)
+    with :func:`hwsim.golden.int_gemm` and, tile by tile, with the timing ``model`` (by default
+    :func:`hwsim.timing.tile_cycles`, looked up at call time).
+
+    Each emitting tile's rows are compared with the golden accumulators of its block after the
+    tiles so far (``acc`` carried across K tiles); the assembled result with ``int_gemm(a, b)``.
+    """
     p = params(cfg)
+    model = model or timing.tile_cycles
     seen = observed["tiles"][first : first + len(case.placements)]
-    m, n = case.a.shape[0], case.b.shape[1]
-    want = int_gemm(case.a, case.b, acc_bits=cfg.acc_bits)
-    got = np.zeros((m, n), dtype=np.int64)
-    emitted = np.zeros((m, n), dtype=bool)
+    got = np.zeros((case.a.shape[0], case.b.shape[1]), dtype=np.int64)
+    emitted = np.zeros(got.shape, dtype=bool)
     partial: dict[tuple[int, int, int], np.ndarray] = {}
-    extra = 0
+    stray = 0  # nonzero unused lanes and rows beyond a tile's m
     checks = []
     for i, pl in enumerate(case.placements):
         t = pl.tile
-        obs = seen[i] if i < len(seen) else None
-        a = case.a[pl.m0 : pl.m0 + t.m, pl.k0 : pl.k0 + t.k]
-        b = case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n]
+        obs = seen[i] if i < len(seen) else {"outputs": [], "start": 0, "done": None}
         key = (pl.group, pl.m0, pl.n0)
-        partial[key] = int_gemm(a, b, acc_bits=cfg.acc_bits, acc=partial.get(key) if t.accumulate else None)
-        bad = 0
-        rows = [unpack(w, cfg.acc_bits, p.cols) for w in (obs["outputs"] if obs else [])]
-        if t.emit:
-            block = np.array(rows[: t.m], dtype=np.int64).reshape(-1, p.cols)
-            ok = min(len(block), t.m)
-            bad += int((block[:ok, : t.n] != partial[key][:ok]).sum()) + (t.m - ok) * t.n
-            bad += int((block[:, t.n :] != 0).sum())
-            got[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = block[:ok, : t.n]
-            emitted[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = True
-        extra_rows = max(0, len(rows) - (t.m if t.emit else 0))
-        bad += extra_rows * p.cols
-        extra += extra_rows * p.cols + (int((np.array(rows[: t.m]).reshape(-1, p.cols)[:, t.n :] != 0).sum()) if t.emit and rows else 0)
-        cycles = obs["done"] - obs["start"] if obs and obs["done"] is not None else None
-        checks.append(TileCheck(placement=pl, rtl_cycles=cycles, model_cycles=timing(cfg, t), mismatches=bad))
-    mismatches = int(((got != want) | ~emitted).sum()) + extra
+        partial[key] = int_gemm(case.a[pl.m0 : pl.m0 + t.m, pl.k0 : pl.k0 + t.k],
+                                case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n],
+                                acc_bits=cfg.acc_bits, acc=partial.get(key) if t.accumulate else None)
+        rows = np.array([unpack(w, cfg.acc_bits, p.cols) for w in obs["outputs"]], dtype=np.int64).reshape(-1, p.cols)
+        expected = t.m if t.emit else 0
+        ok = min(len(rows), expected)
+        bad = int((rows[:ok, : t.n] != partial[key][:ok]).sum()) + (expected - ok) * t.n
+        tile_stray = int((rows[:ok, t.n :] != 0).sum()) + (len(rows) - ok) * p.cols
+        got[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = rows[:ok, : t.n]
+        emitted[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = True
+        stray += tile_stray
+        cycles = obs["done"] - obs["start"] if obs["done"] is not None else None
+        checks.append(TileCheck(placement=pl, rtl_cycles=cycles, model_cycles=model(cfg, t),
+                                mismatches=bad + tile_stray))
+    want = int_gemm(case.a, case.b, acc_bits=cfg.acc_bits)
+    last = first + len(case.placements) >= len(observed["tiles"])
     return CosimResult(
         config=cfg,
         tiles=tuple(checks),
-        mismatches=mismatches,
+        mismatches=int(((got != want) | ~emitted).sum()) + stray,
         rtl_cycles=sum(c.rtl_cycles or 0 for c in checks),
         model_cycles=sum(c.model_cycles for c in checks),
-        words_left=observed["weights_left"] + observed["acts_left"] if first + len(case.placements) >= len(observed["tiles"]) else 0,
-        timed_out=observed["timeout"] or len(seen) < len(case.placements),
+        words_left=observed["weights_left"] + observed["acts_left"] if last else 0,
+        timed_out=observed["timeout"] or any(c.rtl_cycles is None for c in checks),
         busy=tuple(observed["busy"]),
     )
 

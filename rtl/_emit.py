@@ -47,14 +47,14 @@ def _describe(shape: Any) -> dict[str, Any]:
 
 def ports(p: Params) -> list[dict[str, Any]]:
     """Every top-level port: name, direction, width, and the layout of payloads."""
-    top = TileController(p)
+    sig = TileController.signature_for(p)
     out: list[dict[str, Any]] = [
         {"name": "clk", "direction": "input", "width": 1},
         {"name": "rst", "direction": "input", "width": 1},
     ]
-    for path, member, value in top.signature.flatten(top):
+    for path, member, value in sig.flatten(sig.create()):
         entry = {"name": "__".join(map(str, path)), "direction": "input" if member.flow == wiring.In else "output",
-                 "width": len(value.as_value()) if hasattr(value, "as_value") else len(value)}
+                 "width": data.Shape.cast(member.shape).width}
         entry.update(_describe(member.shape))
         out.append(entry)
     return out

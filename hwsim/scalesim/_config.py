@@ -36,7 +36,8 @@ class ScaleSimOptions:
     Bandwidths are in words (bytes) per cycle. In ``USER`` mode SCALE-Sim 3.0 fills the ifmap and
     filter buffers at their *SRAM bank* bandwidths and drains the ofmap buffer at the first
     ``Bandwidth`` value; in ``CALC`` mode reads never stall and the ofmap drains at ``ArrayWidth``
-    words per cycle. Defaults are SCALE-Sim 3.0's own (its ``scale_config`` constructor).
+    words per cycle. Defaults are SCALE-Sim 3.0's own (its ``scale_config`` constructor), except
+    ``bandwidth_mode``: USER, the mode in which the bandwidths mean something.
 
     >>> ScaleSimOptions().write_bandwidth(cols=32), ScaleSimOptions(bandwidth_mode="CALC").write_bandwidth(cols=32)
     (10, 32)
@@ -187,7 +188,7 @@ def load_config(path: str | Path) -> tuple[AcceleratorConfig, ScaleSimOptions]:
     ini = _Ini(p, text)
     arch, layout, run = "architecture_presets", "layout", "run_presets"
 
-    mode = ini.choice(run, "InterfaceBandwidth", ("USER", "CALC"), default="CALC")
+    mode = ini.choice(run, "InterfaceBandwidth", ("USER", "CALC"))
     ramulator = ini.boolean(run, "UseRamulatorTrace", default=False)
     if ramulator:
         entry = ini.require(run, "UseRamulatorTrace")

@@ -133,15 +133,21 @@ def _streamed_needs(nb: int, tb: int, width: int, wv: int, pre: int, blocks: np.
     valid = (nb - 1) * tb * width + tb * wv
     b = np.arange(nb)
     wvb = np.where(b == nb - 1, wv, width)
-    d_end = b * tb + tb - 1 + wvb - 1
     cols = np.arange(width)
     col_rows = np.where(cols < wv, h, (nb - 1) * tb)  # valid rows of each column
 
-    def before(d: np.ndarray) -> np.ndarray:  # valid entries on the anti-diagonals before d
-        return np.clip(d[:, None] - cols[None, :], 0, col_rows[None, :]).sum(axis=1)
+    def rank(row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """Valid entries before ``(row, col)`` in the prefetch order: the anti-diagonals before
+        ``d = row + col``, then the entries of ``d`` in the rows below it (listed first), less
+        those in the last block's padding columns."""
+        d = row + col
+        before = np.clip(d[:, None] - cols[None, :], 0, col_rows[None, :]).sum(axis=1)
+        top = np.minimum(d, h - 1)
+        padding = np.maximum(0, np.minimum(d - wv, top) - np.maximum(row + 1, (nb - 1) * tb) + 1)
+        return before + top - row - padding
 
-    rank_lo = before(b * tb)
-    rank_hi = before(d_end) + np.minimum(d_end, h - 1) - (b * tb + tb - 1)
+    rank_lo = rank(b * tb, np.zeros_like(b))
+    rank_hi = rank(b * tb + tb - 1, wvb - 1)
     line_hi = pre + tb - 1 + wvb - 1
     f0 = np.arange(len(blocks)) * fold_len
     lo, hi = rank_lo[blocks], rank_hi[blocks]
@@ -181,7 +187,7 @@ def _stationary_needs(nb: int, kb: int, width: int, wv: int, rows: int, fold_len
     fold = b * slices + j
     key = np.unique(fold * kb + (kb - 1 - r))  # demand order: fold, then rows downwards
     fold, r = key // kb, kb - 1 - key % kb
-    b, j = fold // slices, (kb - 1 - key % kb) // rows
+    b, j = fold // slices, r // rows
     wvb = np.where(b == nb - 1, wv, width)
     start = b * block_words + r * wvb
     s = np.empty(2 * len(r), dtype=np.int64)

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..config import AcceleratorConfig, preset
-from .fpga import _FIXED, FPGA_RESOURCES, TABLE, TERMS, features, rtl_key
+from .fpga import FIXED_FIELDS, FPGA_RESOURCES, TABLE, TERMS, features, rtl_key
 
 __all__ = ["POINTS", "synthesize", "fit", "build_table", "main"]
 
@@ -44,9 +44,17 @@ def _config(point: tuple[str, int, int]) -> AcceleratorConfig:
     return preset(name).replace(rows=rows, cols=cols)
 
 
+#: The family ``hwsim rtl --synth`` reports by default.
+FAMILY = "xilinx"
+
+
 def synthesize(cfg: AcceleratorConfig) -> dict[str, Any]:
-    """The FPGA resources of ``cfg``'s generated RTL, from the function behind ``hwsim rtl --synth``."""
-    raise NotImplementedError("waiting for the RTL synthesis function")
+    """``cfg``'s FPGA resources as ``hwsim rtl --synth`` prints them (:func:`rtl.synthesize`), and the Yosys version."""
+    import rtl
+
+    result = rtl.synthesize(cfg, (FAMILY,))
+    f = result.fpga[0]
+    return {"lut": f.luts, "lutram": f.lutram, "ff": f.flip_flops, "dsp": f.dsps, "bram": f.brams, "yosys": result.yosys}
 
 
 def fit(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -65,7 +73,7 @@ def build_table(measured: Sequence[dict[str, Any]], meta: dict[str, Any], base: 
     return {
         "generated_by": "python -m hwsim.sweep.calibrate",
         **meta,
-        "fixed": {k: getattr(base, k) for k in _FIXED},
+        "fixed": {k: getattr(base, k) for k in FIXED_FIELDS},
         "terms": {r: list(TERMS[r]) for r in FPGA_RESOURCES},
         "fit": fit(measured),
         "points": list(measured),
@@ -75,7 +83,8 @@ def build_table(measured: Sequence[dict[str, Any]], meta: dict[str, Any], base: 
 def _measure(point: tuple[str, int, int]) -> dict[str, Any]:
     cfg = _config(point)
     figures = synthesize(cfg)
-    return {"preset": point[0], "key": rtl_key(cfg), **{r: int(figures[r]) for r in FPGA_RESOURCES}}
+    return {"preset": point[0], "key": rtl_key(cfg), **{r: int(figures[r]) for r in FPGA_RESOURCES},
+            "yosys": figures["yosys"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,24 +93,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=default, help=f"where to write the table (default {default})")
     parser.add_argument("--jobs", type=int, default=1, help="synthesize this many arrays at once")
     args = parser.parse_args(argv)
-    bases = {_config(p).replace(rows=1, cols=1) for p in POINTS}
+    measured = []
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        measured = []
         for point, result in zip(POINTS, pool.map(_measure, POINTS)):
             print(f"{point[0]} {point[1]}x{point[2]}: " + ", ".join(f"{r} {result[r]}" for r in FPGA_RESOURCES),
                   file=sys.stderr)
             measured.append(result)
-    table = build_table(measured, _synth_meta(), preset(POINTS[0][0]))
-    del bases
+    versions = {m.pop("yosys") for m in measured}
+    table = build_table(measured, {"family": FAMILY, "yosys": ", ".join(sorted(versions)),
+                                   "flow": "rtl.synthesize: synth_xilinx, as hwsim rtl --synth"},
+                        preset(POINTS[0][0]))
     from .._io import write_output
 
     write_output(args.out, json.dumps(table, indent=1) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0
-
-
-def _synth_meta() -> dict[str, Any]:
-    """The tool and FPGA family the figures come from."""
-    return {}
 
 
 if __name__ == "__main__":

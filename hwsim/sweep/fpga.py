@@ -19,27 +19,31 @@ from typing import Any, Mapping
 
 from ..config import AcceleratorConfig
 
-__all__ = ["FPGA_RESOURCES", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info", "rtl_key",
+__all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info", "rtl_key",
            "features"]
 
-FPGA_RESOURCES = ("lut", "ff", "dsp", "bram")
+#: Resources as ``hwsim rtl --synth`` prints them for Xilinx 7-series: logic LUTs, LUTs used as
+#: distributed RAM or shift registers, flip-flops, DSP48E1 blocks, block RAMs (RAMB36E1 + RAMB18E1).
+FPGA_RESOURCES = ("lut", "lutram", "ff", "dsp", "bram")
 #: The table, in the hwsim package's data folder.
 TABLE = ("data", "fpga_area.json")
 #: The terms each resource is fitted on: logic grows with the PEs and the array's edges (skew
 #: registers, lane muxes), BRAM with the accumulator memory the RTL instantiates.
 TERMS: dict[str, tuple[str, ...]] = {
     "lut": ("fixed", "per_pe", "per_row", "per_col"),
+    "lutram": ("fixed", "per_pe", "per_row", "per_col"),
     "ff": ("fixed", "per_pe", "per_row", "per_col"),
     "dsp": ("fixed", "per_pe"),
-    "bram": ("fixed", "per_acc_kbit"),
+    "bram": ("fixed", "per_col", "per_acc_kbit"),
 }
 #: Config fields the fit does not model: a design must have the calibration's values.
-_FIXED = ("input_bits", "weight_bits", "acc_bits")
+FIXED_FIELDS = ("input_bits", "weight_bits", "acc_bits")
 
 
 @dataclass(frozen=True)
 class FpgaResources:
     lut: int
+    lutram: int
     ff: int
     dsp: int
     bram: int
@@ -49,9 +53,9 @@ class FpgaResources:
 
 def rtl_key(cfg: AcceleratorConfig) -> dict[str, int]:
     """The parameters the generated RTL depends on (rtl.params without the module name)."""
-    from rtl._params import params
+    import rtl
 
-    p = params(cfg)
+    p = rtl.params(cfg)
     return {"rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "weight_bits": p.weight_bits,
             "acc_bits": p.acc_bits, "acc_depth": p.acc_depth, "k_max": p.k_max}
 
@@ -82,7 +86,7 @@ def fpga_table_info() -> dict[str, Any] | None:
 def fpga_resources(cfg: AcceleratorConfig) -> FpgaResources | None:
     """LUT/FF/DSP/BRAM of ``cfg`` on the calibrated FPGA family, or None where the table cannot say."""
     table = _table()
-    if table is None or cfg.dataflow != "ws" or any(getattr(cfg, k) != table["fixed"][k] for k in _FIXED):
+    if table is None or cfg.dataflow != "ws" or any(getattr(cfg, k) != table["fixed"][k] for k in FIXED_FIELDS):
         return None
     key = rtl_key(cfg)
     for point in table["points"]:

@@ -53,7 +53,7 @@ class SweepResults:
 
     @property
     def headline(self) -> str:
-        """The scope the plots and the summary lead with: the model, or all models summed."""
+        """The scope the plots draw: the one model, or all models summed."""
         return next(reversed(self.scopes))
 
     def to_csv(self) -> str:

@@ -23,7 +23,7 @@ FIXTURES = sorted((HERE / "fixtures").glob("*.json"))
 def _runs():
     for path in FIXTURES:
         fixture = json.loads(path.read_text())
-        for run, layers in fixture["runs"].items():
+        for run, layers in fixture.get("runs", {}).items():
             yield pytest.param(fixture, run, layers, id=f"{path.stem}-{run}")
 
 
@@ -35,7 +35,7 @@ def _setup(fixture: dict, run: str):
 
 
 def test_fixtures_cover_the_shipped_examples_in_every_dataflow() -> None:
-    runs = {(p.stem, run) for p in FIXTURES for run in json.loads(p.read_text())["runs"]}
+    runs = {(p.stem, run) for p in FIXTURES for run in json.loads(p.read_text()).get("runs", {})}
     for name in ("resnet50", "test_mnk", "test_conv"):
         assert {(name, f"{df}/USER") for df in ("ws", "os", "is")} <= runs
 
@@ -51,6 +51,31 @@ def test_compute_cycles_equal_scalesim(fixture: dict, run: str, expected: list[d
 def test_calc_mode_never_stalls_like_scalesim(fixture: dict, run: str, expected: list[dict]) -> None:
     cfg, options, layers = _setup(fixture, run)
     assert [stall_cycles(cfg, w, options) for w in layers] == [e["stall_cycles"] for e in expected]
+
+
+def _random_cases(tmp_path: Path):
+    fixture = json.loads((HERE / "fixtures" / "random_small.json").read_text())
+    for i, case in enumerate(fixture["cases"]):
+        (tmp_path / f"c{i}.cfg").write_text(case["config"])
+        (tmp_path / f"t{i}.csv").write_text(case["topology"])
+        cfg, options = load_config(tmp_path / f"c{i}.cfg")
+        (layer,) = load_topology(tmp_path / f"t{i}.csv")
+        yield cfg, options, layer, case["layer"]
+
+
+def test_random_small_layers_compute_exactly_and_stall_closely(tmp_path) -> None:
+    """80 seeded random layers on 4..16-wide arrays with 1..4 kB buffers and 2..10 words/cycle,
+    every dataflow, USER mode: SCALE-Sim stalls most of them heavily."""
+    errors, cases = [], 0
+    for cfg, options, layer, expected in _random_cases(tmp_path):
+        cases += 1
+        compute = compute_cycles(cfg, layer)
+        assert compute == expected["compute_cycles"], (cfg, layer)
+        total = compute + stall_cycles(cfg, layer, options)
+        errors.append(abs(total - expected["total_cycles"]) / expected["total_cycles"])
+    assert cases == 80
+    assert sum(e <= 0.02 for e in errors) >= 0.9 * cases, sorted(errors)[-10:]
+    assert max(errors) <= 0.25, sorted(errors)[-10:]
 
 
 def test_grouped_workload_counts_one_scalesim_layer_per_group() -> None:

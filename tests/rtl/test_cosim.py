@@ -1,0 +1,120 @@
+"""The generated Verilog under Icarus (cocotb): every output equals hwsim.golden.int_gemm and every
+tile takes exactly hwsim.timing.tile_cycles, for the tile programs compiler.tiling produces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compiler.program import Placement, Tile
+from hwsim.timing import tile_cycles
+from rtl import GemmCase, check
+
+from .conftest import case, config
+
+# Small buffers make the tiler split K across accumulating tiles of two folds (filter half 32 B)
+# and M into tiles of 8 rows (accumulator half 128 B) on a 4 x 4 array.
+SPLIT = config(4, 4, filter_kib=1 / 16, ofmap_kib=1 / 4)
+
+# name -> (config, [(m, k, n, seed)]): shapes that are and are not multiples of the array, K of
+# one and of several folds, M = 1, n beyond one column tile.
+PROGRAMS = {
+    "2x2": (config(2, 2), [(1, 1, 1, 0), (1, 7, 3, 1), (4, 6, 2, 2), (9, 5, 1, 3)]),
+    "8x8": (config(8, 8), [(37, 20, 13, 1), (1, 64, 8, 2), (24, 32, 16, 3)]),
+    "4x8": (config(4, 8), [(11, 9, 8, 4), (1, 3, 5, 5), (16, 16, 16, 6)]),
+    "16x16": (config(16, 16), [(64, 100, 40, 3), (1, 16, 16, 7)]),
+    # Narrow operands and accumulators: the widest sums wrap around many times.
+    "3x5 int4 x int6 -> int12": (config(3, 5, input_bits=4, weight_bits=6, acc_bits=12), [(7, 13, 11, 8), (1, 40, 5, 9)]),
+    "4x4 int8 -> int16": (config(4, 4, acc_bits=16), [(6, 9, 4, 10)]),
+}
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_outputs_and_cycles_match_the_models(name, simulator):
+    cfg, shapes = PROGRAMS[name]
+    cases = [case(cfg, m, k, n, seed) for m, k, n, seed in shapes]
+    results = simulator(cfg).run(cases)
+    for c, result in zip(cases, results):
+        shape = (c.a.shape[0], c.a.shape[1], c.b.shape[1])
+        assert result.mismatches == 0, shape
+        assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements], shape
+        assert result.passed, shape
+
+
+def _split_cases() -> list[GemmCase]:
+    """The compiler's program for a GEMM that splits M, N and K, plus a hand-made program whose K
+    tiles are not whole folds (5, then 3, then 7 rows) and whose single row of A is M = 1."""
+    tiler = case(SPLIT, 19, 21, 6, seed=11)
+    rng = np.random.default_rng(12)
+    a, b = rng.integers(-128, 128, size=(1, 15)), rng.integers(-128, 128, size=(15, 3))
+    tiles = [(0, Tile(1, 5, 3, accumulate=False, emit=False)), (5, Tile(1, 3, 3, accumulate=True, emit=False)),
+             (8, Tile(1, 7, 3, accumulate=True, emit=True))]
+    uneven = GemmCase(a=a, b=b, placements=tuple(Placement(0, 0, k0, 0, t) for k0, t in tiles))
+    return [tiler, uneven]
+
+
+@pytest.fixture(scope="module")
+def split_run(simulator):
+    cases = _split_cases()
+    return cases, simulator(SPLIT).observe(cases)
+
+
+def test_split_program_covers_accumulation_and_partial_folds():
+    tiles = [p.tile for p in _split_cases()[0].placements]
+    assert any(t.accumulate for t in tiles) and any(not t.emit for t in tiles)
+    assert any(t.k > SPLIT.rows for t in tiles) and any(t.k % SPLIT.rows for t in tiles)
+    assert any(t.m < 8 for t in tiles) and any(t.n < SPLIT.cols for t in tiles)
+    assert len({(p.m0, p.n0) for p in _split_cases()[0].placements}) == 6  # 3 row blocks x 2 column blocks
+
+
+def test_split_program_is_bit_and_cycle_exact(split_run):
+    cases, observed = split_run
+    first = 0
+    for c in cases:
+        result = check(SPLIT, c, observed, first)
+        first += len(c.placements)
+        assert result.mismatches == 0
+        assert all(t.rtl_cycles == t.model_cycles for t in result.tiles)
+        assert result.passed
+
+
+@pytest.mark.parametrize("delta", [1, -1])
+def test_a_one_cycle_change_of_the_timing_model_is_caught(split_run, delta):
+    cases, observed = split_run
+    result = check(SPLIT, cases[0], observed, model=lambda cfg, t: tile_cycles(cfg, t) + delta)
+    assert result.mismatches == 0
+    assert not result.passed
+    assert all(t.rtl_cycles == t.model_cycles - delta for t in result.tiles)
+    assert result.rtl_cycles == result.model_cycles - delta * len(result.tiles)
+
+
+def test_stalls_change_cycles_but_never_results(simulator):
+    """Random gaps in every input stream and random backpressure on the output."""
+    cases = _split_cases()
+    observed = simulator(SPLIT).observe(cases, stall=0.3, seed=5)
+    first = 0
+    slower = 0
+    for c in cases:
+        result = check(SPLIT, c, observed, first)
+        first += len(c.placements)
+        assert result.mismatches == 0 and result.words_left == 0 and not result.timed_out
+        assert all(t.rtl_cycles >= t.model_cycles for t in result.tiles)
+        slower += sum(t.rtl_cycles > t.model_cycles for t in result.tiles)
+    assert slower > 0
+
+
+def test_stream_phase_completes_rows_x_cols_macs_every_cycle(simulator):
+    """Counting the PEs that do a MAC in each cycle (their registered valid bits) on a long tile."""
+    cfg = config(4, 8)
+    m, k, n = 40, 16, 8  # four whole folds, all columns, m > rows: folds stream back to back
+    c = case(cfg, m, k, n, seed=13)
+    assert [p.tile for p in c.placements] == [Tile(m, k, n)]
+    observed = simulator(cfg).observe([c], probe=True)
+    assert check(cfg, c, observed).passed
+    busy = observed["busy"]
+    pes, folds = cfg.rows * cfg.cols, k // cfg.rows
+    assert sum(busy) == m * k * n  # every MAC exactly once
+    assert max(busy) == pes
+    # Each PE works for folds * m consecutive cycles, starting one cycle after its left or upper
+    # neighbour: all of them work at once except while the diagonal wavefront fills and drains.
+    assert busy.count(pes) == folds * m - (cfg.rows - 1) - (cfg.cols - 1)
