@@ -14,19 +14,31 @@ docs/rtl.md describes the micro-architecture, the stream protocol and the timing
 
 from __future__ import annotations
 
-from ._array import SystolicArray
-from ._controller import TileController
-from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
-from ._emit import generate_verilog, manifest, ports
-from ._params import Params, params
-from ._pe import ProcessingElement
-from ._program import gemm_placements, tile_words
-from ._synth import FAMILIES, FpgaStats, GenericStats, SynthResult, synthesize, synthesize_verilog
+import importlib
+from typing import Any
 
-__all__ = [
-    "ProcessingElement", "SystolicArray", "TileController", "Params", "params",
-    "generate_verilog", "manifest", "ports",
-    "FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog",
-    "GemmCase", "TileCheck", "CosimResult", "Simulator", "random_case", "check", "verify",
-    "gemm_placements", "tile_words",
-]
+# Each public name and the private module that defines it. They load on first use, so that the
+# cocotb bench (rtl._bench, imported inside the simulator) does not pay for Amaranth and numpy.
+_EXPORTS = {
+    "ProcessingElement": "_pe", "SystolicArray": "_array", "TileController": "_controller",
+    "Params": "_params", "params": "_params",
+    "generate_verilog": "_emit", "manifest": "_emit", "ports": "_emit",
+    "FAMILIES": "_synth", "GenericStats": "_synth", "FpgaStats": "_synth", "SynthResult": "_synth",
+    "synthesize": "_synth", "synthesize_verilog": "_synth",
+    "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
+    "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
+    "gemm_placements": "_program", "tile_words": "_program",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 
 class _Port:
@@ -28,7 +28,7 @@ class _Port:
         self.next = 0
         self._valid = self._payload = None
 
-    def drive(self, allow: bool) -> bool:
+    def drive(self, allow: bool) -> None:
         valid = allow and self.next < len(self.words)
         if valid != self._valid:
             self.valid.value = int(valid)
@@ -36,7 +36,10 @@ class _Port:
         if valid and self.words[self.next] != self._payload:
             self.payload.value = self.words[self.next]
             self._payload = self.words[self.next]
-        return valid
+
+    @property
+    def valid_now(self) -> bool:
+        return bool(self._valid)
 
 
 @cocotb.test()
@@ -75,27 +78,28 @@ async def run_program(dut) -> None:
         if cycle > spec["max_cycles"]:
             timeout = True
             break
-        c_valid = cmd.drive(rng.random() >= stall)
-        w_valid = wts.drive(rng.random() >= stall)
-        a_valid = act.drive(rng.random() >= stall)
+        # The words offered in this cycle; a transfer happens at the rising edge that ends it.
+        cmd.drive(rng.random() >= stall)
+        wts.drive(rng.random() >= stall)
+        act.drive(rng.random() >= stall)
         ready = rng.random() >= stall
         if ready != o_ready:
             dut.o__ready.value = int(ready)
             o_ready = ready
-        await ReadOnly()
-        # Transfers happen at the next rising edge; done is a register, high during this cycle.
-        if done < len(seen) and int(dut.done.value):
+        # Mid-cycle every output has settled, and none depends combinationally on an input (the
+        # readies, o.valid and done come from registers), so no need to wait for the writes above.
+        if done < len(seen) and dut.done.value:
             seen[done]["done"] = cycle
             done += 1
-        if c_valid and int(dut.cmd__ready.value):
+        if ready and dut.o__valid.value:
+            seen[-1]["outputs"].append(int(dut.o__payload.value))
+        if cmd.valid_now and dut.cmd__ready.value:
             seen.append({"start": cycle, "done": None, "outputs": []})
             cmd.next += 1
-        if w_valid and int(dut.w__ready.value):
+        if wts.valid_now and dut.w__ready.value:
             wts.next += 1
-        if a_valid and int(dut.a__ready.value):
+        if act.valid_now and dut.a__ready.value:
             act.next += 1
-        if ready and int(dut.o__valid.value):
-            seen[-1]["outputs"].append(int(dut.o__payload.value))
         if probes:
             busy.append(sum((int(h.value) >> valid_bit) & 1 for h in probes))
 

@@ -143,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         write_output(out / name, data)
     if sweep.infeasible:
         design, reason = sweep.infeasible[0]
-        print(f"hwsim: skipped {len(sweep.infeasible)} designs that are not valid accelerators, e.g. "
-              f"{design.label}: {reason}", file=sys.stderr)
+        n = len(sweep.infeasible)
+        print(f"hwsim: skipped {n} design{'s' if n > 1 else ''} that {'are' if n > 1 else 'is'} not a valid "
+              f"accelerator, e.g. {design.label}: {reason}", file=sys.stderr)
     sys.stdout.write(results.to_text(elapsed=elapsed, out=out))
     return 0

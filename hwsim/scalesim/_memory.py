@@ -41,11 +41,15 @@ from compiler.workload import Workload
 from ..config import AcceleratorConfig
 from ._compute import FoldMap, groups, layer_fold_map
 from ._config import ScaleSimOptions
+from ._topology import ConvGeometry
 
 __all__ = ["stall_cycles", "layer_stalls"]
 
 #: SCALE-Sim's buffers hand half their capacity to the array and prefetch into the other half.
 ACTIVE_FRACTION = 0.5
+#: Up to this many demanded ifmap words, a convolution's ifmap is looked up by address (exact but
+#: word by word); beyond, by position (copies lie further apart than the window there).
+_BY_ADDRESS_WORDS = 1 << 21
 
 
 def _ceil(a: int, b: int) -> int:
@@ -80,6 +84,8 @@ class _Needs:
 
     Entry ``i`` with ``run[i]`` true ends a monotone run that started at entry ``i - 1``: the sets
     in between are needed in order, rank ``r`` at line ``l0 + (r - r0) * (line - l0) / (r1 - r0)``.
+    With ``span``, entry ``i`` is one word whose address lies in sets ``s[i] .. s[i] + span[i]``
+    (its first and last copies): any of them in the window is a hit.
     """
 
     s: np.ndarray
@@ -88,6 +94,7 @@ class _Needs:
     r0: np.ndarray | None = None
     r1: np.ndarray | None = None
     l0: np.ndarray | None = None
+    span: np.ndarray | None = None
 
 
 def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
@@ -96,6 +103,8 @@ def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
     counts: list[int] = []
     if not w.np_:
         return lines, counts
+    if needs.span is not None:
+        return _moves_by_address(needs, w)
     n, na, np_, eps = w.n, w.na, w.np_, w.eps
     s, line = needs.s.tolist(), needs.line.tolist()
     run = needs.run.tolist() if needs.run is not None else [False] * len(s)
@@ -122,6 +131,91 @@ def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
             counts.append(count)
         a = (a + count * np_) % n
     return lines, counts
+
+
+def _moves_by_address(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
+    """:func:`_moves` for word-by-word needs: skip the hits in vectorised chunks."""
+    assert needs.span is not None
+    s, span, line = needs.s, needs.span, needs.line
+    n, na, np_ = w.n, w.na, w.np_
+    lines: list[int] = []
+    counts: list[int] = []
+    a, i, size, chunk = 0, 0, len(s), 1024
+    while i < size:
+        stop = min(size, i + chunk)
+        delta = (s[i:stop] - a) % n
+        miss = np.flatnonzero((delta >= na) & (delta + span[i:stop] < n))
+        if miss.size == 0:
+            i, chunk = stop, chunk * 2
+            continue
+        j = i + int(miss[0])
+        count = _ceil(int(delta[miss[0]]) - na + 1, np_)
+        lines.append(int(line[j]))
+        counts.append(count)
+        a = (a + count * np_) % n
+        i, chunk = j + 1, 1024
+    return lines, counts
+
+
+def _ifmap_by_address(fm: FoldMap, g: ConvGeometry, eps: int) -> tuple[_Needs, int]:
+    """The ifmap demand word by word, looked up by address like SCALE-Sim does: with overlapping
+    windows an input element sits in several places of the prefetch order, and the window holds
+    it if it holds any of them (first to last copy, which lie closer together than a window)."""
+    im2col = g.im2col()
+    R, C, L = fm.rows, fm.cols, fm.fold_cycles
+    m, k = im2col.shape
+    stationary = fm.dataflow == "is"
+    # The prefetch order stacks the blocks the folds use: is, blocks of C ofmap pixels (rows = K);
+    # ws, blocks of R columns of K (rows = pixels); os, blocks of R pixels (rows = K).
+    src, width, nb = (im2col.T, C, fm.col_folds) if stationary else \
+        (im2col if fm.dataflow == "ws" else im2col.T, R, fm.row_folds)
+    tb = src.shape[0]
+    pad = np.full((tb, nb * width - src.shape[1]), -1, dtype=np.int64)
+    stacked = np.concatenate([src, pad], axis=1).reshape(tb, nb, width).transpose(1, 0, 2).reshape(nb * tb, width)
+    if stationary:
+        order = stacked.ravel()  # row by row
+    else:
+        # Anti-diagonal d lists (d - c, c) for c ascending: gather the matrix sheared by rows.
+        d = np.arange(nb * tb + width - 1)[:, None]
+        c = np.arange(width)[None, :]
+        row = d - c
+        ok = (row >= 0) & (row < nb * tb)
+        order = np.where(ok, stacked[np.clip(row, 0, nb * tb - 1), c], -1).ravel()
+    order = order[order >= 0]
+    sets = np.arange(len(order)) // eps
+    first = np.zeros(g.h * g.w * g.c, dtype=np.int64)
+    last = np.zeros(g.h * g.w * g.c, dtype=np.int64)
+    first[order[::-1]] = sets[::-1]  # the last assignment wins: the earliest copy
+    last[order] = sets
+    if stationary:
+        # Fold (column fold b, row fold j) loads rows j * R + R - 1 down to j * R of block b,
+        # one row per line, at lines R - 1 - r of the fold.
+        r = np.arange(R - 1, -1, -1)
+        fold = np.arange(fm.folds)
+        rows = (fold % fm.row_folds)[:, None] * R + r[None, :]
+        valid = rows < tb
+        block_rows = (fold // fm.row_folds)[:, None] * tb + np.minimum(rows, tb - 1)
+        lines = fold[:, None] * L + (R - 1 - r)[None, :]
+        words = stacked[block_rows[valid]].ravel()
+        lines = np.repeat(lines[valid], width)
+    else:
+        # One pass over the blocks (column fold fc re-reads them all): block b streams its word
+        # (i, c) at line pre + i + c of fold fc * nb + b, a line's words in column order.
+        pre = R if fm.dataflow == "ws" else 0
+        i, c = np.divmod(np.arange(tb * width), width)
+        by_line = np.lexsort((c, i + c))
+        i, c = i[by_line], c[by_line]
+        b = np.arange(nb)[:, None]
+        pass_words = stacked[b * tb + i[None, :], c[None, :]].ravel()
+        pass_lines = (b * L + pre + (i + c)[None, :]).ravel()
+        keep = pass_words >= 0
+        pass_words, pass_lines = pass_words[keep], pass_lines[keep]
+        passes = fm.col_folds
+        words = np.tile(pass_words, passes)
+        lines = (np.arange(passes)[:, None] * (nb * L) + pass_lines[None, :]).ravel()
+    keep = words >= 0
+    words, lines = words[keep], lines[keep]
+    return _Needs(s=first[words], line=lines, span=last[words] - first[words]), len(order)
 
 
 def _streamed_needs(nb: int, tb: int, width: int, wv: int, pre: int, blocks: np.ndarray,
@@ -198,8 +292,13 @@ def _stationary_needs(nb: int, kb: int, width: int, wv: int, rows: int, fold_len
     return _Needs(s=s[keep], line=line[keep]), valid
 
 
-def _read_needs(fm: FoldMap, m: int, k: int, n: int, eps_if: int, eps_fi: int) -> tuple[tuple[_Needs, int], tuple[_Needs, int]]:
-    """(ifmap, filter) demand for the layer, in SCALE-Sim's fold order (column fold outermost)."""
+def _read_needs(fm: FoldMap, m: int, k: int, n: int, eps_if: int, eps_fi: int,
+                geometry: ConvGeometry | None = None) -> tuple[tuple[_Needs, int], tuple[_Needs, int]]:
+    """(ifmap, filter) demand for the layer, in SCALE-Sim's fold order (column fold outermost).
+
+    A convolution whose windows overlap has its ifmap looked up by address when that is cheap
+    (up to ``_BY_ADDRESS_WORDS`` demanded words); otherwise every demand is looked up by position.
+    """
     R, C, L = fm.rows, fm.cols, fm.fold_cycles
     fr = np.tile(np.arange(fm.row_folds), fm.col_folds)
     fc = np.repeat(np.arange(fm.col_folds), fm.row_folds)
@@ -218,6 +317,9 @@ def _read_needs(fm: FoldMap, m: int, k: int, n: int, eps_if: int, eps_fi: int) -
         ifmap = _stationary_needs(nb, k, C, m - (nb - 1) * C, R, L, eps_if)
         nf = fm.row_folds
         filt = _streamed_needs(nf, n, R, k - (nf - 1) * R, R, fr, L, eps_fi)
+    demanded = m * k * (fm.col_folds if fm.dataflow != "is" else 1)
+    if geometry is not None and geometry.overlapping and demanded <= _BY_ADDRESS_WORDS:
+        ifmap = _ifmap_by_address(fm, geometry, eps_if)
     return ifmap, filt
 
 
@@ -367,13 +469,14 @@ def _timeline(lines: int, reads: Sequence[tuple[list[int], list[int], int]], wri
     return stall
 
 
-def layer_stalls(cfg: AcceleratorConfig, fm: FoldMap, m: int, k: int, n: int, options: ScaleSimOptions) -> int:
+def layer_stalls(cfg: AcceleratorConfig, fm: FoldMap, m: int, k: int, n: int, options: ScaleSimOptions,
+                 geometry: ConvGeometry | None = None) -> int:
     """Stall cycles of one SCALE-Sim layer (one group)."""
     reads: list[tuple[list[int], list[int], int]] = []
     if options.reads_stall:
         total_if, total_fi = int(cfg.ifmap_kib * 1024), int(cfg.filter_kib * 1024)
         eps_if, eps_fi = _ceil(total_if, 100), _ceil(total_fi, 100)
-        (if_needs, if_valid), (fi_needs, fi_valid) = _read_needs(fm, m, k, n, eps_if, eps_fi)
+        (if_needs, if_valid), (fi_needs, fi_valid) = _read_needs(fm, m, k, n, eps_if, eps_fi, geometry)
         for needs, valid, kib, bw in ((if_needs, if_valid, cfg.ifmap_kib, options.ifmap_bank_bandwidth),
                                       (fi_needs, fi_valid, cfg.filter_kib, options.filter_bank_bandwidth)):
             window = _Window.of(kib, valid, bw)
@@ -392,4 +495,5 @@ def stall_cycles(cfg: AcceleratorConfig, layer: Workload, options: ScaleSimOptio
     opts = options if options is not None else ScaleSimOptions.for_config(cfg)
     g = layer.gemm
     assert g is not None  # layer_fold_map rejects other kinds
-    return groups(layer) * layer_stalls(cfg, fm, g.m, g.k, g.n, opts)
+    geometry = getattr(layer, "geometry", None)  # ConvLayer from a topology file
+    return groups(layer) * layer_stalls(cfg, fm, g.m, g.k, g.n, opts, geometry)

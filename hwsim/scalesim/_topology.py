@@ -8,7 +8,7 @@ Two forms; the first line is a header and is skipped, as SCALE-Sim does::
     Layer, M, N, K,
     FF_A_0,128,512,2048,
 
-A convolution row becomes SCALE-Sim's GEMM: ``m`` = ofmap pixels with SCALE-Sim's
+A convolution row becomes SCALE-Sim's GEMM (a :class:`ConvLayer` that keeps its geometry): ``m`` = ofmap pixels with SCALE-Sim's
 ``ceil((H - Fh + S) / S)`` per axis (no padding; one stride for both axes), ``k = Fh * Fw * C``,
 ``n`` = filters. A row whose name contains ``DP`` is depthwise: like SCALE-Sim, it becomes one
 single-channel layer per channel, named ``<name>Channel_<i>``. A GEMM row ``M, N, K`` is
@@ -19,16 +19,64 @@ checked and ignored, and so is any other field after the numbers (SCALE-Sim drop
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from compiler.workload import GemmShape, Kind, Workload
 
 from ..errors import UserError
 
-__all__ = ["load_topology", "topology_form", "CONV_FIELDS", "GEMM_FIELDS"]
+__all__ = ["load_topology", "topology_form", "ConvGeometry", "ConvLayer", "CONV_FIELDS", "GEMM_FIELDS"]
 
 CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter", "Strides")
 GEMM_FIELDS = ("M", "N", "K")
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution row as SCALE-Sim reads it: ``h x w x c`` input, ``fh x fw`` filter, one stride."""
+
+    h: int
+    w: int
+    c: int
+    fh: int
+    fw: int
+    stride: int
+
+    @property
+    def out_h(self) -> int:
+        return math.ceil((self.h - self.fh + self.stride) / self.stride)
+
+    @property
+    def out_w(self) -> int:
+        return math.ceil((self.w - self.fw + self.stride) / self.stride)
+
+    @property
+    def overlapping(self) -> bool:
+        """Whether neighbouring windows share input pixels (then im2col entries repeat)."""
+        return self.fh > self.stride or self.fw > self.stride
+
+    def im2col(self) -> np.ndarray:
+        """SCALE-Sim's ifmap operand matrix (operand_matrix.calc_ifmap_elem_addr): row = ofmap
+        pixel, column = ``(filter row, filter column, channel)``, entry = the input element's index,
+        or -1 where a window hangs over the input's edge (SCALE-Sim's ceil allows that)."""
+        pixel = np.arange(self.out_h * self.out_w)[:, None]
+        window = np.arange(self.fh * self.fw * self.c)[None, :]
+        iy, ix = (pixel // self.out_w) * self.stride, (pixel % self.out_w) * self.stride
+        fy, rest = np.divmod(window, self.fw * self.c)
+        fx, ch = np.divmod(rest, self.c)
+        inside = (iy + fy < self.h) & (ix + fx < self.w)
+        return np.where(inside, ((iy + fy) * self.w + ix + fx) * self.c + ch, -1)
+
+
+@dataclass(frozen=True)
+class ConvLayer(Workload):
+    """A topology file's convolution: a GEMM workload that keeps its geometry, which SCALE-Sim's
+    memory model looks at (overlapping windows make im2col entries repeat)."""
+
+    geometry: ConvGeometry | None = None
 
 
 def load_topology(path: str | Path, *, form: str | None = None) -> tuple[Workload, ...]:
@@ -115,17 +163,16 @@ def _conv_row(fields: list[str], where: str) -> list[Workload]:
         raise UserError(f"{where}: field 'Filter Height' ({fh}) is larger than 'IFMAP Height' ({h})")
     if fw > w:
         raise UserError(f"{where}: field 'Filter Width' ({fw}) is larger than 'IFMAP Width' ({w})")
-    oh = math.ceil((h - fh + stride) / stride)
-    ow = math.ceil((w - fw + stride) / stride)
     if "DP" in name:  # SCALE-Sim's depthwise convention: one single-channel layer per channel
-        return [_conv(f"{name}Channel_{i}", h, w, fh, fw, 1, nf, oh * ow) for i in range(ch)]
-    return [_conv(name, h, w, fh, fw, ch, nf, oh * ow)]
+        return [_conv(f"{name}Channel_{i}", ConvGeometry(h, w, 1, fh, fw, stride), nf) for i in range(ch)]
+    return [_conv(name, ConvGeometry(h, w, ch, fh, fw, stride), nf)]
 
 
-def _conv(name: str, h: int, w: int, fh: int, fw: int, ch: int, nf: int, pixels: int) -> Workload:
-    k = fh * fw * ch
-    return Workload(name=name, op="Conv", kind=Kind.GEMM, gemm=GemmShape(m=pixels, k=k, n=nf),
-                    input_elems=h * w * ch, weight_elems=k * nf, output_elems=pixels * nf, nodes=(name,))
+def _conv(name: str, g: ConvGeometry, filters: int) -> ConvLayer:
+    k, pixels = g.fh * g.fw * g.c, g.out_h * g.out_w
+    return ConvLayer(name=name, op="Conv", kind=Kind.GEMM, gemm=GemmShape(m=pixels, k=k, n=filters),
+                     input_elems=g.h * g.w * g.c, weight_elems=k * filters, output_elems=pixels * filters,
+                     nodes=(name,), geometry=g)
 
 
 def _gemm_row(fields: list[str], where: str) -> list[Workload]:

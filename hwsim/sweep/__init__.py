@@ -4,7 +4,8 @@
 
     space = DesignSpace.around(base, rows=(8, 16), cols=(8, 16), dataflows=("ws", "os"))
     job = SweepJob(base, (SweepModel.of("resnet50", compiler.compile_model("resnet50.onnx")),))
-    run = run_sweep(space, job, Path("out"), executor=LocalExecutor(2))
+    with contextlib.closing(LocalExecutor(2)) as executor:
+        run = run_sweep(space, job, Path("out"), executor=executor)
     results = build_results(run, space, OBJECTIVES["edp"])
 
 The plots live in :mod:`hwsim.sweep.plots` (imported on use: matplotlib is slow to load).

@@ -23,7 +23,7 @@ import numpy as np
 from ..config import AcceleratorConfig, preset
 from .fpga import FIXED_FIELDS, FPGA_RESOURCES, TABLE, TERMS, features, rtl_key
 
-__all__ = ["POINTS", "synthesize", "fit", "build_table", "main"]
+__all__ = ["FAMILY", "POINTS", "synthesize", "fit", "build_table", "main"]
 
 #: (base preset, rows, cols) of the synthesized arrays. 8x8 and 16x16 on gemmini-like are what
 #: ``hwsim rtl --rows 8 --cols 8 --synth`` and ``hwsim rtl --synth`` build; 4x4 and the two
@@ -39,22 +39,23 @@ POINTS: tuple[tuple[str, int, int], ...] = (
 )
 
 
+#: The family ``hwsim rtl --synth`` reports by default.
+FAMILY = "xilinx"
+
+
 def _config(point: tuple[str, int, int]) -> AcceleratorConfig:
     name, rows, cols = point
     return preset(name).replace(rows=rows, cols=cols)
 
 
-#: The family ``hwsim rtl --synth`` reports by default.
-FAMILY = "xilinx"
-
-
 def synthesize(cfg: AcceleratorConfig) -> dict[str, Any]:
-    """``cfg``'s FPGA resources as ``hwsim rtl --synth`` prints them (:func:`rtl.synthesize`), and the Yosys version."""
+    """``cfg``'s FPGA resources as ``hwsim rtl --synth`` prints them (:func:`rtl.synthesize`), and Yosys's version."""
     import rtl
 
     result = rtl.synthesize(cfg, (FAMILY,))
     f = result.fpga[0]
-    return {"lut": f.luts, "lutram": f.lutram, "ff": f.flip_flops, "dsp": f.dsps, "bram": f.brams, "yosys": result.yosys}
+    return {"lut": f.luts, "lutram": f.lutram, "ff": f.flip_flops, "dsp": f.dsps, "bram": f.brams,
+            "yosys": result.yosys}
 
 
 def fit(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -64,8 +65,9 @@ def fit(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
         x = np.array([[features(p["key"])[t] for t in terms] for p in points], dtype=float)
         y = np.array([p[resource] for p in points], dtype=float)
         coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-        # Rounded so that the table is stable across numpy builds; well inside one LUT.
-        out[resource] = {t: round(float(c), 6) for t, c in zip(terms, coef)}
+        # Rounded so that the table is stable across numpy builds (well inside one LUT); + 0.0
+        # turns a -0.0 into 0.0.
+        out[resource] = {t: round(float(c), 6) + 0.0 for t, c in zip(terms, coef)}
     return out
 
 
@@ -92,17 +94,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = Path(__file__).resolve().parent.parent.joinpath(*TABLE)
     parser.add_argument("--out", type=Path, default=default, help=f"where to write the table (default {default})")
     parser.add_argument("--jobs", type=int, default=1, help="synthesize this many arrays at once")
+    parser.add_argument("--refit", action="store_true",
+                        help="refit the points already in --out without synthesizing (after changing TERMS)")
     args = parser.parse_args(argv)
-    measured = []
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for point, result in zip(POINTS, pool.map(_measure, POINTS)):
-            print(f"{point[0]} {point[1]}x{point[2]}: " + ", ".join(f"{r} {result[r]}" for r in FPGA_RESOURCES),
-                  file=sys.stderr)
-            measured.append(result)
-    versions = {m.pop("yosys") for m in measured}
-    table = build_table(measured, {"family": FAMILY, "yosys": ", ".join(sorted(versions)),
-                                   "flow": "rtl.synthesize: synth_xilinx, as hwsim rtl --synth"},
-                        preset(POINTS[0][0]))
+    if args.refit:
+        old = json.loads(args.out.read_text(encoding="utf-8"))
+        measured, meta = old["points"], {k: old[k] for k in ("family", "yosys", "flow")}
+    else:
+        measured = []
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for point, result in zip(POINTS, pool.map(_measure, POINTS)):
+                print(f"{point[0]} {point[1]}x{point[2]}: " + ", ".join(f"{r} {result[r]}" for r in FPGA_RESOURCES),
+                      file=sys.stderr)
+                measured.append(result)
+        versions = {m.pop("yosys") for m in measured}
+        meta = {"family": FAMILY, "yosys": ", ".join(sorted(versions)),
+                "flow": "rtl.synthesize: synth_xilinx, as hwsim rtl --synth"}
+    table = build_table(measured, meta, preset(POINTS[0][0]))
     from .._io import write_output
 
     write_output(args.out, json.dumps(table, indent=1) + "\n")

@@ -1,4 +1,4 @@
-"""FPGA resources of a design (LUT, FF, DSP, BRAM), calibrated on Yosys synthesis of our own RTL.
+"""FPGA resources of a design (LUT, LUTRAM, FF, DSP, BRAM), calibrated on Yosys synthesis of our own RTL.
 
 ``hwsim/data/fpga_area.json`` holds the synthesis results of a few generated arrays and, per
 resource, a least-squares fit over the terms of :data:`TERMS` (``python -m hwsim.sweep.calibrate``
@@ -19,8 +19,8 @@ from typing import Any, Mapping
 
 from ..config import AcceleratorConfig
 
-__all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info", "rtl_key",
-           "features"]
+__all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info",
+           "rtl_key", "features"]
 
 #: Resources as ``hwsim rtl --synth`` prints them for Xilinx 7-series: logic LUTs, LUTs used as
 #: distributed RAM or shift registers, flip-flops, DSP48E1 blocks, block RAMs (RAMB36E1 + RAMB18E1).
@@ -84,7 +84,7 @@ def fpga_table_info() -> dict[str, Any] | None:
 
 
 def fpga_resources(cfg: AcceleratorConfig) -> FpgaResources | None:
-    """LUT/FF/DSP/BRAM of ``cfg`` on the calibrated FPGA family, or None where the table cannot say."""
+    """LUT/LUTRAM/FF/DSP/BRAM of ``cfg`` on the calibrated FPGA family, or None where the table cannot say."""
     table = _table()
     if table is None or cfg.dataflow != "ws" or any(getattr(cfg, k) != table["fixed"][k] for k in FIXED_FIELDS):
         return None

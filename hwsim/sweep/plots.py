@@ -99,7 +99,7 @@ def pareto_png(results: SweepResults, scope: str | None = None) -> bytes:
                for d, m in _MARKERS.items() if any(r["dataflow"] == d for r in rows)]
     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=_FRONT,
                           markersize=10, label="Pareto-optimal"))
-    ax.legend(handles=handles, fontsize=8, loc="upper right", frameon=False)
+    ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
     ax.set_title(f"{scope}: {len(rows)} designs, {len(front)} Pareto-optimal over "
                  f"{', '.join(a.rsplit('_', 1)[0] for a in PARETO_AXES)}", loc="left", fontsize=10)
     return _png(fig)

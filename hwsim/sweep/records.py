@@ -2,8 +2,10 @@
 
 Each (design, model) estimate is appended and flushed as soon as it arrives, so an interrupted
 sweep loses at most the estimates still in flight. A record is keyed by a hash of everything its
-numbers depend on: the full effective config, the lowered model, the timing model and the hwsim
-version. A re-run reuses exactly the records whose key it would compute again, so changing the base
+numbers depend on: the full effective config, the lowered model, the timing model and the code
+that estimates (hwsim's version and the source of the ``hwsim`` and ``compiler`` packages, so an
+upgrade or a local change to the simulator recomputes rather than mixing old and new numbers).
+A re-run reuses exactly the records whose key it would compute again, so changing the base
 preset, the model or its input shapes recomputes, while widening a sweep computes only the new
 designs. Records of other sweeps in the same directory are kept and ignored.
 """
@@ -13,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
 from ..config import AcceleratorConfig
 from ..errors import UserError
 
-__all__ = ["RECORDS_FILE", "RecordStore", "record_key", "fingerprint"]
+__all__ = ["RECORDS_FILE", "RecordStore", "record_key", "fingerprint", "code_fingerprint"]
 
 RECORDS_FILE = "records.jsonl"
 
@@ -29,8 +32,24 @@ def fingerprint(obj: Any) -> str:
     return hashlib.sha256(repr(obj).encode()).hexdigest()[:32]
 
 
-def record_key(cfg: AcceleratorConfig, model_fingerprint: str, timing: str, version: str) -> str:
-    payload = json.dumps({"config": cfg.to_dict(), "model": model_fingerprint, "timing": timing, "hwsim": version},
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of hwsim's version and of every Python source file of the hwsim and compiler packages."""
+    import compiler
+
+    from .. import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for package in (Path(__file__).resolve().parent.parent, Path(compiler.__file__).resolve().parent):
+        for path in sorted(package.rglob("*.py")):
+            h.update(str(path.relative_to(package.parent)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def record_key(cfg: AcceleratorConfig, model_fingerprint: str, timing: str, code: str) -> str:
+    """The key of one (design, model) estimate: ``code`` is :func:`code_fingerprint`."""
+    payload = json.dumps({"config": cfg.to_dict(), "model": model_fingerprint, "timing": timing, "code": code},
                          sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

@@ -91,9 +91,9 @@ class SweepResults:
         """The summary the command prints: counts, then the best design per objective in each scope."""
         run = self.run
         n_models = len(run.job.models)
-        lines = [f"swept {len(run.designs)} designs x {n_models} model{'s' if n_models > 1 else ''} on "
-                 f"{run.job.base.name}: {run.computed} estimates computed, {run.resumed} resumed"
-                 + (f", {len(run.infeasible)} designs infeasible" if run.infeasible else "")
+        lines = [f"swept {_count(len(run.designs), 'design')} x {_count(n_models, 'model')} on "
+                 f"{run.job.base.name}: {_count(run.computed, 'estimate')} computed, {run.resumed} resumed"
+                 + (f", {_count(len(run.infeasible), 'design')} infeasible" if run.infeasible else "")
                  + (f", {elapsed:.1f} s" if elapsed is not None else "")]
         if out is not None:
             lines.append(f"wrote {out}/results.csv, results.json, pareto.png, heatmap.png")
@@ -130,6 +130,10 @@ def _best_row(rows: list[dict[str, Any]], objective: Objective) -> dict[str, Any
     """
     sign = 1 if objective.minimize else -1
     return min(rows, key=lambda r: (sign * r[objective.column], not r["pareto"]))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _cell(value: Any) -> Any:

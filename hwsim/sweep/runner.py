@@ -14,12 +14,11 @@ from typing import Any, Callable
 
 from compiler.workload import LoweredModel
 
-from .. import __version__
 from ..config import AcceleratorConfig
 from ..errors import UserError
 from ..simulate import simulate
 from .executors import Executor, InlineExecutor
-from .records import RecordStore, fingerprint, record_key
+from .records import RecordStore, code_fingerprint, fingerprint, record_key
 from .space import Design, DesignSpace
 
 __all__ = ["SweepModel", "SweepJob", "SweepRun", "run_sweep", "evaluate_chunk"]
@@ -67,7 +66,6 @@ def evaluate_chunk(job: SweepJob, chunk: Chunk) -> list[dict[str, Any]]:
             report = simulate(model.lowered, cfg, timing=job.timing)
             t = report.totals
             out.append({
-                "key": record_key(cfg, model.fingerprint, job.timing, __version__),
                 "model": model.name,
                 "design": design.to_dict(),
                 "macs": t.macs,
@@ -110,8 +108,6 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Exe
     ``on_progress(done, total)`` counts designs (all models of a design finished). Interrupting
     (KeyboardInterrupt) leaves every finished record on disk and re-raises.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = RecordStore(out_dir)
     configs: dict[Design, AcceleratorConfig] = {}
     infeasible: list[tuple[Design, str]] = []
     for design in space.designs():
@@ -123,7 +119,9 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Exe
         design, reason = infeasible[0]
         raise UserError(f"no design of the sweep is a valid accelerator; e.g. {design.label}: {reason}")
     designs = list(configs)
-
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = RecordStore(out_dir)
+    code = code_fingerprint()
     with store:
         if fresh:
             store.clear()
@@ -135,7 +133,7 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Exe
         for design in designs:
             missing = []
             for i, model in enumerate(job.models):
-                found = existing.get(record_key(configs[design], model.fingerprint, job.timing, __version__))
+                found = existing.get(record_key(configs[design], model.fingerprint, job.timing, code))
                 if found is None:
                     missing.append(i)
                 else:
@@ -151,10 +149,13 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Exe
         executor = executor or InlineExecutor()
         size = _chunk_size(len(todo), executor.workers)
         chunks = [tuple(todo[i:i + size]) for i in range(0, len(todo), size)]
+        by_name = {m.name: m for m in job.models}
         for result in executor.map_unordered(evaluate_chunk, job, chunks):
-            store.append(result)
             for record in result:
-                records[Design.from_dict(record["design"]), record["model"]] = record
+                design = Design.from_dict(record["design"])
+                record["key"] = record_key(configs[design], by_name[record["model"]].fingerprint, job.timing, code)
+                records[design, record["model"]] = record
+            store.append(result)
             run.computed += len(result)
             done += len({Design.from_dict(r["design"]) for r in result})
             if on_progress:

@@ -20,6 +20,9 @@ SPLIT = config(4, 4, filter_kib=1 / 16, ofmap_kib=1 / 4)
 # one and of several folds, M = 1, n beyond one column tile.
 PROGRAMS = {
     "2x2": (config(2, 2), [(1, 1, 1, 0), (1, 7, 3, 1), (4, 6, 2, 2), (9, 5, 1, 3)]),
+    # One row: with m = 1 consecutive folds are one cycle apart, so the accumulator reads a row
+    # in the cycle it is written (the memory's transparent read forwards it).
+    "1x3": (config(1, 3), [(1, 5, 2, 14), (3, 4, 3, 15)]),
     "8x8": (config(8, 8), [(37, 20, 13, 1), (1, 64, 8, 2), (24, 32, 16, 3)]),
     "4x8": (config(4, 8), [(11, 9, 8, 4), (1, 3, 5, 5), (16, 16, 16, 6)]),
     "16x16": (config(16, 16), [(64, 100, 40, 3), (1, 16, 16, 7)]),

@@ -53,6 +53,17 @@ def test_calc_mode_never_stalls_like_scalesim(fixture: dict, run: str, expected:
     assert [stall_cycles(cfg, w, options) for w in layers] == [e["stall_cycles"] for e in expected]
 
 
+@pytest.mark.parametrize("fixture_name", ["test_mnk", "test_conv"])
+def test_scalesim_example_stalls_within_a_few_cycles(fixture_name: str) -> None:
+    """SCALE-Sim's own GEMM and convolution test inputs in USER mode: stalls of 4..22 times the
+    compute cycles, reproduced to within five cycles in every dataflow."""
+    fixture = json.loads((HERE / "fixtures" / f"{fixture_name}.json").read_text())
+    for run in ("ws/USER", "os/USER", "is/USER"):
+        cfg, options, layers = _setup(fixture, run)
+        for layer, expected in zip(layers, fixture["runs"][run]):
+            assert abs(stall_cycles(cfg, layer, options) - expected["stall_cycles"]) <= 5, (run, layer.name)
+
+
 def _random_cases(tmp_path: Path):
     fixture = json.loads((HERE / "fixtures" / "random_small.json").read_text())
     for i, case in enumerate(fixture["cases"]):

@@ -90,3 +90,16 @@ def test_ctrl_c_keeps_finished_designs_and_a_rerun_resumes(tmp_path: Path, monke
     assert main(argv) == 0
     assert "8 estimates computed, 8 resumed" in capsys.readouterr().out
     assert len((out / "results.csv").read_text().splitlines()) == 1 + 16
+
+
+def test_a_sweep_row_is_the_estimate_of_that_design(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = _matmul_model(tmp_path / "mm.onnx", 300, 200, 100)
+    assert main(["sweep", str(model), "--rows", "8,32", "--dataflow", "os", "--preset", "fpga-edge",
+                 "--out", str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "results.csv", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["rows"] == "32")
+    capsys.readouterr()
+    assert main(["estimate", str(model), "--preset", "fpga-edge", "--rows", "32", "--dataflow", "os",
+                 "--json", "-"]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert {k: row[k] for k in totals} == {k: repr(v) if isinstance(v, float) else str(v) for k, v in totals.items()}

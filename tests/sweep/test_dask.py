@@ -3,7 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwsim.config import preset
-from hwsim.sweep import OBJECTIVES, DaskExecutor, DesignSpace, LocalExecutor, SweepJob, SweepModel, build_results, run_sweep
+from hwsim.sweep import (OBJECTIVES, DaskExecutor, DesignSpace, LocalExecutor, SweepJob, SweepModel, build_results,
+                         run_sweep)
 from hwsim.sweep.records import RECORDS_FILE
 
 from .models import tiny_cnn, tiny_mlp

@@ -105,6 +105,12 @@ def test_what_a_record_is_keyed_on(tmp_path: Path, calls: list) -> None:
     _csv(tmp_path, job=SweepJob(BASE, (SweepModel.of("cnn", changed), JOB.models[1])))
     assert len(calls) == 12 and {m for m, _ in calls} == {"tiny-cnn"}
     calls.clear()
+    # So is another version of the estimating code (an upgrade, or a local edit of the simulator).
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(runner, "code_fingerprint", lambda: "another-simulator")
+        _csv(tmp_path)
+    assert len(calls) == 24
+    calls.clear()
     _csv(tmp_path, fresh=True)
     assert len(calls) == 24
     # --fresh starts the record file over: exactly this sweep's records are left in it.
