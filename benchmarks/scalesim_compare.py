@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hwsim import scalesim  # noqa: E402
+from hwsim import scalesim
 
 FIXTURES_SCRIPT = ROOT / "benchmarks" / "scalesim_fixtures.py"
 

@@ -175,7 +175,7 @@ def random_cases(seed: int, count: int) -> list[tuple[str, str, bool]]:
                            ("IfmapSRAMBankBandwidth", rng.choice([2, 4, 10])), ("IfmapSRAMBankNum", 1),
                            ("FilterSRAMBankBandwidth", rng.choice([2, 4, 10])), ("FilterSRAMBankNum", 1),
                            ("Dataflow", rng.choice(["ws", "os", "is"])), ("InterfaceBandwidth", "USER")):
-            cfg = re.sub(rf"^{key}\s*:.*$", f"{key}: {value}", cfg, flags=re.M)
+            cfg = re.sub(rf"^{key}\s*:.*$", f"{key}: {value}", cfg, flags=re.MULTILINE)
         if rng.random() < 0.5:
             f = rng.choice([1, 1, 3])
             h, stride = rng.randint(f, 12), rng.choice([1, 2])

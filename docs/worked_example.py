@@ -50,7 +50,8 @@ def section() -> str:
     R = cfg.rows
     folds = math.ceil(K / R)
     tiles = math.ceil(N / cfg.cols)
-    tile = (folds - 1) * max(M, R) + M + R + cfg.cols + 2 + 1
+    # K = 96 is 12 whole folds of 8 rows, so every fold after the first streams max(m, R) cycles.
+    tile = R + (folds - 1) * max(M, R) + M + R + cfg.cols + 1 + 3
     a_bytes, b_bytes, out_bytes = M * K, K * N, M * N
     dram = a_bytes + b_bytes + out_bytes
     bw = cfg.dram_bytes_per_cycle
@@ -89,8 +90,9 @@ def section() -> str:
         "",
         f"* Tiles: n = {N} splits into {tiles} tiles of {cfg.cols} columns; all of K ({folds} folds of {R})"
         f" and all {M} rows fit, so there are {tiles} tiles of m={M}, k={K}, n={cfg.cols}.",
-        f"* Each tile: `(F − 1)·max(m, R) + m + R + C + 2 + 1 = {folds - 1}·{max(M, R)} + {M} + {R} + {cfg.cols} + 3"
-        f" = {tile}` cycles; compute = {tiles} × {tile} = **{tiles * tile:,}** (`compute_cycles`).",
+        f"* Each tile (`ws_tile_cycles`, F = {folds} whole folds): `k_0 + (F − 1)·max(m, k_f) + m + R + C + 1 + 3`"
+        f" `= {R} + {folds - 1}·{max(M, R)} + {M} + {R} + {cfg.cols} + 4 = {tile}` cycles (load, stream, drain,"
+        f" emit); compute = {tiles} × {tile} = **{tiles * tile:,}** (`compute_cycles`).",
         f"* DRAM: A {a_bytes:,} B (read once: it fits the ifmap half), B {b_bytes:,} B, results {out_bytes:,} B:"
         f" **{a_bytes + b_bytes:,}** read, **{out_bytes:,}** written.",
         f"* Stalls: each tile's share of the transfers ({dram:,} B / {tiles} / {bw:g} = {dram / tiles / bw:g} cycles)"

@@ -90,20 +90,26 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
     )
 
 
-def _scalesim_model() -> CycleModel:
+def _scalesim_model(options: object | None) -> CycleModel:
+    """SCALE-Sim 3.0's compute cycles and memory stalls per GEMM layer (docs/scalesim.md)."""
     from . import scalesim
 
     def model(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
-        return scalesim.compute_cycles(cfg, s.workload), scalesim.stall_cycles(cfg, s.workload)
+        return scalesim.compute_cycles(cfg, s.workload), scalesim.stall_cycles(cfg, s.workload, options)
 
     return model
 
 
-def simulate(lowered: LoweredModel, cfg: AcceleratorConfig, *, timing: str = "hwsim") -> Report:
-    """Schedule and simulate every layer of ``lowered`` on ``cfg``."""
+def simulate(lowered: LoweredModel, cfg: AcceleratorConfig, *, timing: str = "hwsim",
+             scalesim_options: object | None = None) -> Report:
+    """Schedule and simulate every layer of ``lowered`` on ``cfg``.
+
+    ``timing="scalesim"`` takes GEMM layers' compute and stall cycles from SCALE-Sim 3.0's model
+    (with ``scalesim_options`` from its ``.cfg``, if any); traffic and energy stay hwsim's.
+    """
     if timing not in TIMINGS:
         raise ValueError(f"timing must be one of {TIMINGS}, got {timing!r}")
-    gemm_model = _gemm_cycles if timing == "hwsim" else _scalesim_model()
+    gemm_model = _gemm_cycles if timing == "hwsim" else _scalesim_model(scalesim_options)
     layers = tuple(simulate_layer(schedule(w, cfg), cfg, gemm_model) for w in lowered.workloads)
     return Report(model=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped, timing=timing)
 

@@ -16,8 +16,8 @@ import numpy as np
 from compiler.program import Placement, Tile
 from hwsim.config import AcceleratorConfig
 from hwsim.errors import UserError
-from hwsim.golden import int_gemm
 from hwsim import timing
+from hwsim.golden import int_gemm
 
 from ._emit import generate_verilog
 from ._params import params
@@ -94,6 +94,12 @@ def random_case(cfg: AcceleratorConfig, m: int, k: int, n: int, rng: np.random.G
     return GemmCase(a=a, b=b, placements=tuple(gemm_placements(cfg, m, k, n)))
 
 
+def _tail(log: Path, lines: int = 15) -> str:
+    """The end of a log, for an error message (the log may live in a folder about to be removed)."""
+    text = log.read_text(errors="replace").splitlines() if log.is_file() else ["(no log)"]
+    return f"{log}:\n" + "\n".join(text[-lines:])
+
+
 class Simulator:
     """The design for one config compiled by Icarus in ``build_dir``, ready to run programs."""
 
@@ -116,7 +122,7 @@ class Simulator:
             self._runner.build(sources=[source], hdl_toplevel=self.params.module_name, build_dir=self.build_dir,
                                always=True, timescale=TIMESCALE, log_file=self.build_dir / "build.log")
         except (RuntimeError, SystemExit) as e:
-            raise RuntimeError(f"iverilog failed ({e}); see {self.build_dir / 'build.log'}") from None
+            raise RuntimeError(f"iverilog failed ({e}): {_tail(self.build_dir / 'build.log')}") from None
 
     def observe(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0,
                 seed: int = 0) -> dict[str, Any]:
@@ -148,9 +154,9 @@ class Simulator:
                               results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log",
                               extra_env={"HWSIM_BENCH_IN": str(spec_path), "HWSIM_BENCH_OUT": str(out_path)})
         except (RuntimeError, SystemExit) as e:
-            raise RuntimeError(f"simulation failed ({e}); see {run_dir / 'sim.log'}") from None
+            raise RuntimeError(f"simulation failed ({e}): {_tail(run_dir / 'sim.log')}") from None
         if not out_path.is_file():
-            raise RuntimeError(f"the test bench wrote no results; see {run_dir / 'sim.log'}")
+            raise RuntimeError(f"the test bench wrote no results: {_tail(run_dir / 'sim.log')}")
         return json.loads(out_path.read_text())
 
     def run(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0,

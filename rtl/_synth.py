@@ -19,9 +19,6 @@ from typing import Any, Sequence
 from hwsim.config import AcceleratorConfig
 from hwsim.errors import UserError
 
-from ._emit import generate_verilog
-from ._params import params
-
 __all__ = ["FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog"]
 
 #: FPGA families with a resource estimate, and the Yosys flow for each.
@@ -208,4 +205,8 @@ def synthesize(cfg: AcceleratorConfig, families: Sequence[str] = ("xilinx",)) ->
 
     Takes from seconds (small arrays) to a few minutes (16 x 16) because Yosys runs as WebAssembly.
     """
+    # Imported here so that the command line can list FAMILIES without loading Amaranth.
+    from ._emit import generate_verilog
+    from ._params import params
+
     return synthesize_verilog(generate_verilog(cfg), params(cfg).module_name, families)

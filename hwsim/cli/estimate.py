@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _load(args: argparse.Namespace):
-    """(lowered model, config) from the arguments."""
+    """(lowered model, config, SCALE-Sim options or None) from the arguments."""
     import compiler
     from compiler.importer import parse_input_shape
 
@@ -49,7 +49,9 @@ def _load(args: argparse.Namespace):
 
         if not args.scalesim_config and not (args.preset or args.config):
             raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
-        lowered = scalesim.load_topology(model)
+        from compiler.workload import LoweredModel
+
+        lowered = LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
     else:
         if model is None:
             from compiler import zoo
@@ -65,12 +67,12 @@ def _load(args: argparse.Namespace):
             raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
         from .. import scalesim
 
-        cfg, _ = scalesim.load_config(args.scalesim_config)
+        cfg, options = scalesim.load_config(args.scalesim_config)
         changes = {k: getattr(args, k) for k in ("rows", "cols", "dataflow") if getattr(args, k) is not None}
         cfg = cfg.replace(**changes) if changes else cfg
     else:
-        cfg = config_from_args(args)
-    return lowered, cfg
+        cfg, options = config_from_args(args), None
+    return lowered, cfg, options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--{flag} {path}: is a directory; give a file name")
     if args.plot == "-" or args.csv == "-" and args.json == "-":
         raise UserError("only one output can go to standard output ('-')")
-    lowered, cfg = _load(args)
-    report = simulate(lowered, cfg, timing=args.timing)
+    lowered, cfg, options = _load(args)
+    report = simulate(lowered, cfg, timing=args.timing, scalesim_options=options)
     # Render everything first so that a failure leaves no output file behind.
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:

@@ -19,5 +19,12 @@ from ._inputs import estimate_inputs
 from ._memory import stall_cycles
 from ._topology import load_topology, topology_form
 
-__all__ = ["ScaleSimOptions", "load_config", "load_topology", "compute_cycles", "stall_cycles", "estimate_inputs",
-           "topology_form"]
+__all__ = [
+           "ScaleSimOptions",
+           "compute_cycles",
+           "estimate_inputs",
+           "load_config",
+           "load_topology",
+           "stall_cycles",
+           "topology_form",
+]

@@ -29,7 +29,7 @@ from compiler.workload import Workload
 
 from ..config import AcceleratorConfig
 
-__all__ = ["FoldMap", "fold_map", "layer_fold_map", "groups", "compute_cycles"]
+__all__ = ["FoldMap", "compute_cycles", "fold_map", "groups", "layer_fold_map"]
 
 
 def _ceil(a: int, b: int) -> int:

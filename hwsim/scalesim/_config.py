@@ -229,19 +229,19 @@ def load_config(path: str | Path) -> tuple[AcceleratorConfig, ScaleSimOptions]:
         write_request_buffer=ini.integer(arch, "WriteRequestBuffer", default=60),
     )
     base = AcceleratorConfig()
-    values = dict(
-        name=options.run_name,
-        rows=ini.integer(arch, "ArrayHeight"),
-        cols=ini.integer(arch, "ArrayWidth"),
-        dataflow=ini.choice(arch, "Dataflow", ("ws", "os", "is")),
-        input_bits=8 * WORD_BYTES,
-        weight_bits=8 * WORD_BYTES,
-        ifmap_kib=float(ini.integer(arch, "IfmapSramSzkB")),
-        filter_kib=float(ini.integer(arch, "FilterSramSzkB")),
-        ofmap_kib=float(ini.integer(arch, "OfmapSramSzkB")),
-        dram_gbps=bandwidths[0] * WORD_BYTES * base.clock_mhz / 1000,
-        double_buffer=True,
-    )
+    values = {
+        "name": options.run_name,
+        "rows": ini.integer(arch, "ArrayHeight"),
+        "cols": ini.integer(arch, "ArrayWidth"),
+        "dataflow": ini.choice(arch, "Dataflow", ("ws", "os", "is")),
+        "input_bits": 8 * WORD_BYTES,
+        "weight_bits": 8 * WORD_BYTES,
+        "ifmap_kib": float(ini.integer(arch, "IfmapSramSzkB")),
+        "filter_kib": float(ini.integer(arch, "FilterSramSzkB")),
+        "ofmap_kib": float(ini.integer(arch, "OfmapSramSzkB")),
+        "dram_gbps": bandwidths[0] * WORD_BYTES * base.clock_mhz / 1000,
+        "double_buffer": True,
+    }
     try:
         cfg = base.replace(**values)
     except UserError as e:

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from ._compute import FoldMap, groups, layer_fold_map
 from ._config import ScaleSimOptions
 from ._topology import ConvGeometry
 
-__all__ = ["stall_cycles", "layer_stalls"]
+__all__ = ["layer_stalls", "stall_cycles"]
 
 #: SCALE-Sim's buffers hand half their capacity to the array and prefetch into the other half.
 ACTIVE_FRACTION = 0.5
@@ -163,7 +163,6 @@ def _ifmap_by_address(fm: FoldMap, g: ConvGeometry, eps: int) -> tuple[_Needs, i
     it if it holds any of them (first to last copy, which lie closer together than a window)."""
     im2col = g.im2col()
     R, C, L = fm.rows, fm.cols, fm.fold_cycles
-    m, k = im2col.shape
     stationary = fm.dataflow == "is"
     # The prefetch order stacks the blocks the folds use: is, blocks of C ofmap pixels (rows = K);
     # ws, blocks of R columns of K (rows = pixels); os, blocks of R pixels (rows = K).

@@ -28,7 +28,7 @@ from compiler.workload import GemmShape, Kind, Workload
 
 from ..errors import UserError
 
-__all__ = ["load_topology", "topology_form", "ConvGeometry", "ConvLayer", "CONV_FIELDS", "GEMM_FIELDS"]
+__all__ = ["CONV_FIELDS", "GEMM_FIELDS", "ConvGeometry", "ConvLayer", "load_topology", "topology_form"]
 
 CONV_FIELDS = ("IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter", "Strides")
 GEMM_FIELDS = ("M", "N", "K")

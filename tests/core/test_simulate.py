@@ -99,3 +99,16 @@ def test_os_and_is_tile_formulas() -> None:
     t = Tile(m=16, k=100, n=16)
     assert tile_cycles(cfg.replace(dataflow="os"), t) == 100 + 16 + 16 - 2 + 16
     assert tile_cycles(cfg.replace(dataflow="is"), Tile(m=5, k=100, n=40)) == tile_cycles(cfg, Tile(m=40, k=100, n=5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(r=st.integers(1, 32), c=st.integers(1, 32), m=st.integers(1, 200), k=st.integers(1, 300), n=st.integers(1, 100))
+def test_single_gemm_compute_cycles_equal_the_documented_closed_form(r: int, c: int, m: int, k: int, n: int) -> None:
+    # Buffers large enough that M and K fit one tile: the GEMM is ceil(n / c) weight-stationary tiles.
+    cfg = AcceleratorConfig(rows=r, cols=c, ifmap_kib=1024, filter_kib=1024, ofmap_kib=1024)
+    folds = -(-k // r)
+    k_last = k - (folds - 1) * r
+    stream = min(k, r) + (max(0, folds - 2) * max(m, r) + max(m, k_last) if folds > 1 else 0)
+    one_tile = stream + m + r + c + 1 + 3  # load + stream, last rows, drain through skew/array/de-skew, emit
+    layer = simulate(_gemm_model(GemmShape(m=m, k=k, n=n)), cfg).layers[0]
+    assert layer.compute_cycles == -(-n // c) * one_tile

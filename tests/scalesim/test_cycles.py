@@ -14,7 +14,13 @@ import pytest
 
 from compiler.workload import GemmShape, Kind, Workload
 from hwsim.config import AcceleratorConfig
-from hwsim.scalesim import ScaleSimOptions, compute_cycles, load_config, load_topology, stall_cycles
+from hwsim.scalesim import (
+    ScaleSimOptions,
+    compute_cycles,
+    load_config,
+    load_topology,
+    stall_cycles,
+)
 
 HERE = Path(__file__).parent
 FIXTURES = sorted((HERE / "fixtures").glob("*.json"))
