@@ -24,7 +24,7 @@ _EXPORTS = {
     "Params": "_params", "params": "_params",
     "generate_verilog": "_emit", "manifest": "_emit", "ports": "_emit",
     "FAMILIES": "_synth", "GenericStats": "_synth", "FpgaStats": "_synth", "SynthResult": "_synth",
-    "synthesize": "_synth", "synthesize_verilog": "_synth",
+    "synthesize": "_synth", "synthesize_verilog": "_synth", "gate_level_netlist": "_synth",
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",

@@ -2,7 +2,9 @@
 
 It reads a program of tiles (stream words prepared by ``rtl._program``) from the JSON file named by
 ``HWSIM_BENCH_IN``, feeds the design's streams, and writes what it observed to ``HWSIM_BENCH_OUT``:
-for each tile the cycle its command was accepted, the cycle ``done`` rose and the emitted rows.
+for each tile the cycle its command was accepted, the cycle ``done`` rose and the emitted rows
+(None for a row with unknown bits). Only the top-level ports are used (the busy-MAC probe aside),
+so the same bench runs synthesized gate-level netlists.
 It holds every valid and ready high unless told to insert random stalls; it judges nothing (the
 host compares with the golden model and the timing model).
 """
@@ -92,7 +94,8 @@ async def run_program(dut) -> None:
             seen[done]["done"] = cycle
             done += 1
         if ready and dut.o__valid.value:
-            seen[-1]["outputs"].append(int(dut.o__payload.value))
+            word = dut.o__payload.value  # X or Z bits (a broken netlist) are recorded as None
+            seen[-1]["outputs"].append(int(word) if word.is_resolvable else None)
         if cmd.valid_now and dut.cmd__ready.value:
             seen.append({"start": cycle, "done": None, "outputs": []})
             cmd.next += 1

@@ -7,7 +7,7 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -61,6 +61,8 @@ class CosimResult:
     timed_out: bool
     #: With the probe on: PEs that did a MAC, per cycle.
     busy: tuple[int, ...] = ()
+    #: The m x n result the RTL emitted, as int64 (elements never emitted are 0).
+    outputs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -159,6 +161,16 @@ class Simulator:
             raise RuntimeError(f"the test bench wrote no results: {_tail(run_dir / 'sim.log')}")
         return json.loads(out_path.read_text())
 
+    def gemm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The accumulators the RTL emits for ``a @ b`` run as the compiler's tiles (int64, m x n),
+        for comparing other models of the int8 arithmetic with the hardware itself."""
+        case = GemmCase(a=np.asarray(a), b=np.asarray(b),
+                        placements=tuple(gemm_placements(self.cfg, a.shape[0], a.shape[1], b.shape[1])))
+        result = self.run([case])[0]
+        if result.timed_out or result.words_left:
+            raise RuntimeError("the RTL did not finish the program")
+        return result.outputs
+
     def run(self, cases: Sequence[GemmCase], *, probe: bool = False, stall: float = 0.0,
             seed: int = 0) -> list[CosimResult]:
         """:meth:`observe` ``cases`` and :func:`check` each."""
@@ -194,13 +206,17 @@ def check(cfg: AcceleratorConfig, case: GemmCase, observed: dict[str, Any], firs
         partial[key] = int_gemm(case.a[pl.m0 : pl.m0 + t.m, pl.k0 : pl.k0 + t.k],
                                 case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n],
                                 acc_bits=cfg.acc_bits, acc=partial.get(key) if t.accumulate else None)
-        rows = np.array([unpack(w, cfg.acc_bits, p.cols) for w in obs["outputs"]], dtype=np.int64).reshape(-1, p.cols)
+        words = obs["outputs"]
+        rows = np.array([unpack(w or 0, cfg.acc_bits, p.cols) for w in words], dtype=np.int64).reshape(-1, p.cols)
+        known = np.array([w is not None for w in words], dtype=bool)
         expected = t.m if t.emit else 0
         ok = min(len(rows), expected)
-        bad = int((rows[:ok, : t.n] != partial[key][:ok]).sum()) + (expected - ok) * t.n
-        tile_stray = int((rows[:ok, t.n :] != 0).sum()) + (len(rows) - ok) * p.cols
+        wrong = (rows[:ok, : t.n] != partial[key][:ok]) | ~known[:ok, None]
+        bad = int(wrong.sum()) + (expected - ok) * t.n
+        tile_stray = int(((rows[:ok, t.n :] != 0) | ~known[:ok, None]).sum()) + (len(rows) - ok) * p.cols
+        rows[~known] = 0
         got[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = rows[:ok, : t.n]
-        emitted[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = True
+        emitted[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = known[:ok, None]
         stray += tile_stray
         cycles = obs["done"] - obs["start"] if obs["done"] is not None else None
         checks.append(TileCheck(placement=pl, rtl_cycles=cycles, model_cycles=model(cfg, t),
@@ -216,6 +232,7 @@ def check(cfg: AcceleratorConfig, case: GemmCase, observed: dict[str, Any], firs
         words_left=observed["weights_left"] + observed["acts_left"] if last else 0,
         timed_out=observed["timeout"] or any(c.rtl_cycles is None for c in checks),
         busy=tuple(observed["busy"]),
+        outputs=got,
     )
 
 

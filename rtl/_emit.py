@@ -20,14 +20,19 @@ __all__ = ["generate_verilog", "ports", "manifest", "PROTOCOL"]
 PROTOCOL: dict[str, str] = {
     "clock": "clk: every register updates on the rising edge",
     "reset": "rst: synchronous, active high; registers also power up to their reset values",
-    "streams": "cmd, w, a in and o out are valid/ready streams: a word moves in a cycle where valid and ready are both high",
-    "cmd": "one tile {m, k, n, accumulate, emit}; 1 <= m <= acc_depth, 1 <= k <= k_max, 1 <= n <= cols; accepted only while idle",
+    "streams": "cmd, w, a in and o out are valid/ready streams: a word moves in a cycle where valid and ready are both high; "
+               "every ready, o.valid and done depend on registers only, never combinationally on an input",
+    "cmd": "one tile {m, k, n, accumulate, emit}; 1 <= m <= acc_depth, 1 <= k <= k_max, 1 <= n <= cols; accepted while idle",
     "w": "the tile's k x n block of B, rows 0..k-1 in order, lane c = column c (lanes >= n ignored)",
-    "a": "the tile's m x k block of A fold by fold: fold f sends rows 0..m-1 of columns f*rows .. f*rows+rows-1, lane r = column f*rows+r (lanes past k ignored)",
+    "a": "the tile's m x k block of A fold by fold: fold f sends rows 0..m-1 of columns f*rows .. f*rows+rows-1, "
+         "lane r = column f*rows+r (lanes past k ignored)",
     "o": "when emit: the m result rows in order, lane c = column c, lanes >= n zero",
     "done": "high for one cycle, the first idle cycle after a tile; a command presented then is accepted in that cycle",
-    "stalls": "the controller runs a fixed schedule and holds the whole pipeline in any cycle where a word it needs is not valid or o is valid but not ready; sources must raise valid without waiting for ready",
-    "timing": "cycles from the command transfer to done: hwsim.timing.ws_tile_cycles (docs/rtl.md#timing)",
+    "accumulate": "accumulate = 1 adds onto the partial sums left in accumulator rows 0..m-1 by the previous tile (K split across tiles)",
+    "stalls": "the array never stalls: a missing activation word sends a bubble through it, and results wait in an output "
+              "queue whose space is reserved before the activations that produce them are taken",
+    "timing": "cycles from the command transfer to done with every valid and ready high: hwsim.timing.ws_tile_cycles "
+              "(docs/rtl.md#timing)",
 }
 
 

