@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import UserError
 
-__all__ = ["write_output"]
+__all__ = ["write_output", "read_text"]
 
 
 def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -44,3 +44,18 @@ def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_text(path: str | os.PathLike[str], what: str) -> str:
+    """The text of a user's input file, or a one-line UserError naming it as ``what`` (e.g. "config file")."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{p}: {what} not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{p}: is a folder; give the {what}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{p}: not a text file; give the {what}") from None
+    except OSError as e:
+        raise UserError(f"{p}: cannot read {what} ({e.strerror or e.__class__.__name__})") from None

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from ._io import read_text
 from .errors import UserError
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
@@ -297,12 +298,7 @@ def preset_description(name: str) -> str:
 def load_config(path: str | Path) -> AcceleratorConfig:
     """Read an accelerator config from a TOML file; every error names the file and the key."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{p}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{p}: cannot read config file ({e.__class__.__name__})") from None
+    text = read_text(p, "config file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import AcceleratorConfig
+from .._io import read_text
 from ..errors import UserError
 
 __all__ = ["ScaleSimOptions", "load_config"]
@@ -179,12 +180,7 @@ def load_config(path: str | Path) -> tuple[AcceleratorConfig, ScaleSimOptions]:
     older configs lack take SCALE-Sim's defaults; keys hwsim does not use are ignored.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{p}: SCALE-Sim config file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{p}: cannot read SCALE-Sim config file ({e.__class__.__name__})") from None
+    text = read_text(p, "SCALE-Sim config file")
     ini = _Ini(p, text)
     arch, layout, run = "architecture_presets", "layout", "run_presets"
 

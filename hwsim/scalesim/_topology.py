@@ -26,6 +26,7 @@ import numpy as np
 
 from compiler.workload import GemmShape, Kind, Workload
 
+from .._io import read_text
 from ..errors import UserError
 
 __all__ = ["CONV_FIELDS", "GEMM_FIELDS", "ConvGeometry", "ConvLayer", "load_topology", "topology_form"]
@@ -86,12 +87,7 @@ def load_topology(path: str | Path, *, form: str | None = None) -> tuple[Workloa
     GEMM), as SCALE-Sim's ``-i gemm`` switch would. Every error names the file, line and field.
     """
     p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UserError(f"{p}: topology file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{p}: cannot read topology file ({e.__class__.__name__})") from None
+    lines = read_text(p, "topology file").splitlines()
     if not lines:
         raise UserError(f"{p}: topology file is empty; it needs a header line and one line per layer")
     if form is None:
@@ -119,14 +115,8 @@ def _detect_form(header: str) -> str:
 
 def topology_form(path: str | Path) -> str:
     """``"gemm"`` if the header names the columns M, N, K (SCALE-Sim's ``-i gemm``), else ``"conv"``."""
-    p = Path(path)
-    try:
-        with p.open(encoding="utf-8") as f:
-            return _detect_form(f.readline())
-    except FileNotFoundError:
-        raise UserError(f"{p}: topology file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{p}: cannot read topology file ({e.__class__.__name__})") from None
+    lines = read_text(path, "topology file").splitlines()
+    return _detect_form(lines[0] if lines else "")
 
 
 def _numbers(fields: list[str], names: tuple[str, ...], where: str) -> tuple[str, list[int]]:
