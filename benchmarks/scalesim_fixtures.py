@@ -9,17 +9,29 @@ environment, never in the project's::
 (SCALE-Sim 3.0.0 calls ``int()`` on one-element arrays, which NumPy 2.x rejects with
 ``TypeError: only 0-dimensional arrays can be converted to Python scalars``.)
 
-Regenerate every fixture under ``tests/scalesim/fixtures/`` (two worker processes; ResNet-50 in
-three dataflows takes a few CPU-hours; finished layers are cached, so an interrupted run resumes)::
+Regenerate every fixture under ``tests/scalesim/fixtures/`` (two worker processes; ResNet-50 takes
+SCALE-Sim about half an hour per dataflow; finished layers are cached, so an interrupted run
+resumes)::
 
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py [--jobs 2] [--only resnet50]
+
+A run already recorded by ``scalesim_compare.py --save-scalesim`` (the whole topology in one
+SCALE-Sim process) can stand in for its per-layer runs::
+
+    /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py --only resnet50 \\
+        --saved ws/CALC=/tmp/r50/ws_calc.json --saved os/CALC=/tmp/r50/os_calc.json \\
+        --saved is/CALC=/tmp/r50/is_calc.json --saved ws/USER=/tmp/r50/ws_user_partial.json ...
 
 Run one topology and print its report as JSON on stdout (``benchmarks/scalesim_compare.py`` calls
 this through ``--scalesim-python``)::
 
     /tmp/scalesim-venv/bin/python benchmarks/scalesim_fixtures.py run \\
         --config tests/scalesim/data/scale.cfg --topology tests/scalesim/data/Resnet50.csv \\
-        [--dataflow ws|os|is] [--bandwidth-mode USER|CALC] [--gemm]
+        [--dataflow ws|os|is] [--bandwidth-mode USER|CALC] [--gemm] [--budget SECONDS]
+
+A saved run JSON may carry ``"partial": "why it stopped"`` with only its first layers (``run
+--budget SECONDS`` stops like that; SCALE-Sim's ResNet-50 in USER mode needs hours for each of the
+last stage's 3x3 layers); the fixture keeps it under ``partial_runs``.
 
 Each fixture records, per layer, SCALE-Sim's COMPUTE_REPORT columns "Total Cycles (incl.
 prefetch)", "Total Cycles" and "Stall Cycles", and their difference ``compute_cycles``. SCALE-Sim
@@ -49,7 +61,8 @@ FIXTURES = ROOT / "tests" / "scalesim" / "fixtures"
 
 # name -> (topology file, config file, GEMM form?, dataflows, bandwidth modes)
 CASES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...]]] = {
-    "resnet50": ("Resnet50.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER",)),
+    # scale.cfg as shipped is CALC mode; USER mode takes SCALE-Sim hours per late ResNet-50 layer.
+    "resnet50": ("Resnet50.csv", "scale.cfg", False, ("ws", "os", "is"), ("CALC",)),
     "alexnet": ("alexnet.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER",)),
     "yolo_tiny": ("yolo_tiny.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER",)),
     "test_conv": ("test.csv", "scale.cfg", False, ("ws", "os", "is"), ("USER", "CALC")),
@@ -93,9 +106,20 @@ def run_scalesim(
     dataflow: str | None = None,
     bandwidth_mode: str | None = None,
     gemm: bool = False,
+    budget_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run SCALE-Sim on ``topology`` and return its compute report per layer and the wall time."""
+    """Run SCALE-Sim on ``topology`` and return its compute report per layer and the wall time.
+
+    With ``budget_s``, no layer starts once that many seconds have passed; the report then holds
+    the layers done and a ``partial`` note.
+
+    The layers run one after another exactly as SCALE-Sim's ``simulator.run`` runs them
+    (``single_layer_sim.set_params`` then ``run``), but each layer is released once its report is
+    read: SCALE-Sim itself keeps every layer's demand and trace matrices until the end, which
+    for ResNet-50 grows past 15 GB even with traces off. No report files are written.
+    """
     from scalesim.scale_sim import scalesim  # only this script imports SCALE-Sim
+    from scalesim.single_layer_sim import single_layer_sim
 
     with tempfile.TemporaryDirectory(prefix="scalesim-run-") as tmp:
         work = Path(tmp)
@@ -104,22 +128,32 @@ def run_scalesim(
         # SCALE-Sim opens a layout file even when no custom layout is enabled; a header is enough.
         layout = work / "layout.csv"
         layout.write_text("Layer name,\n", encoding="utf-8")
+        layers = []
         start = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):
             sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg), topology=str(topology),
                            layout=str(layout), input_type_gemm=gemm)
-            sim.run_scale(top_path=str(work / "out"))
+            for layer_id in range(sim.topo.get_num_layers()):
+                if budget_s is not None and time.perf_counter() - start > budget_s:
+                    break
+                layer = single_layer_sim()
+                layer.set_params(layer_id=layer_id, config_obj=sim.config, topology_obj=sim.topo,
+                                 layout_obj=sim.layout, verbose=False)
+                layer.run()
+                incl, total, stall = (int(x) for x in layer.get_compute_report_items()[:3])
+                layers.append({
+                    "name": sim.topo.get_layer_name(layer_id),
+                    "total_cycles_incl_prefetch": incl,
+                    "total_cycles": total,
+                    "stall_cycles": stall,
+                    "compute_cycles": total - stall,
+                })
+                del layer
         wall = time.perf_counter() - start
-        layers = []
-        for obj in sim.runner.single_layer_sim_object_list:
-            incl, total, stall = (int(x) for x in obj.get_compute_report_items()[:3])
-            layers.append({
-                "name": sim.topo.get_layer_name(obj.get_layer_id()),
-                "total_cycles_incl_prefetch": incl,
-                "total_cycles": total,
-                "stall_cycles": stall,
-                "compute_cycles": total - stall,
-            })
+        total = sim.topo.get_num_layers()
+    if len(layers) < total:
+        return {"layers": layers, "wall_s": wall,
+                "partial": f"stopped after {len(layers)} of {total} layers, {wall:.0f} s (budget {budget_s:.0f} s)"}
     return {"layers": layers, "wall_s": wall}
 
 
@@ -139,8 +173,11 @@ def _run_layer(job: tuple[str, str, str | None, str | None, bool, str]) -> dict[
     return layer
 
 
-def make_fixture(name: str, jobs: int, cache: Path) -> None:
+def make_fixture(name: str, jobs: int, cache: Path, saved: dict[str, Path] | None = None) -> None:
+    """Record ``name``'s fixture; a run in ``saved`` (``"ws/USER"`` -> a ``run`` command's JSON, e.g.
+    the one ``scalesim_compare.py --save-scalesim`` wrote) is taken from that file, not re-run."""
     topo_name, cfg_name, gemm, dataflows, modes = CASES[name]
+    saved = saved or {}
     out: dict[str, Any] = {
         "scalesim_version": _scalesim_version(),
         "topology": topo_name,
@@ -150,13 +187,22 @@ def make_fixture(name: str, jobs: int, cache: Path) -> None:
     }
     with tempfile.TemporaryDirectory(prefix="scalesim-fix-") as tmp:
         layer_files = _split_topology(DATA / topo_name, Path(tmp))
-        work = [(df, mode) for mode in modes for df in dataflows]
+        work = [(df, mode) for mode in modes for df in dataflows if f"{df}/{mode}" not in saved]
         all_jobs = [(str(DATA / cfg_name), str(p), df, mode, gemm, str(cache)) for df, mode in work for p in layer_files]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_run_layer, all_jobs))
     n = len(layer_files)
-    for i, (df, mode) in enumerate(work):
-        out["runs"][f"{df}/{mode}"] = results[i * n:(i + 1) * n]
+    runs = {f"{df}/{mode}": results[i * n:(i + 1) * n] for i, (df, mode) in enumerate(work)}
+    for run, path in saved.items():
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if "partial" in report:  # a run stopped early: its first layers, kept apart
+            out.setdefault("partial_runs", {})[run] = {"note": report["partial"], "layers": report["layers"]}
+            continue
+        if len(report["layers"]) != n:
+            raise SystemExit(f"error: {path} has {len(report['layers'])} layers, {topo_name} has {n}")
+        runs[run] = report["layers"]
+    order = [f"{df}/{mode}" for mode in modes for df in dataflows]
+    out["runs"] = {run: runs[run] for run in order + sorted(set(runs) - set(order))}
     _write_fixture(name, out)
 
 
@@ -227,14 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dataflow", choices=("ws", "os", "is"))
     run.add_argument("--bandwidth-mode", choices=("USER", "CALC"))
     run.add_argument("--gemm", action="store_true", help="the topology is in the M,N,K form")
+    run.add_argument("--budget", type=float, metavar="SECONDS",
+                     help="start no layer after this long; report the layers done as a partial run")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--only", action="append", choices=sorted([*CASES, *RANDOM_CASES]), help="regenerate only these")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "scalesim-fixture-cache",
                         help="finished layers are kept here so an interrupted run resumes (default %(default)s)")
+    parser.add_argument("--saved", action="append", default=[], metavar="DATAFLOW/MODE=FILE",
+                        help="take this run of the --only fixture from a saved `run` JSON instead of running it; "
+                             "a JSON with a 'partial' note (a run stopped early) is kept under 'partial_runs'")
     args = parser.parse_args(argv)
     if args.command == "run":
         report = run_scalesim(args.config, args.topology, dataflow=args.dataflow,
-                              bandwidth_mode=args.bandwidth_mode, gemm=args.gemm)
+                              bandwidth_mode=args.bandwidth_mode, gemm=args.gemm, budget_s=args.budget)
         json.dump(report, sys.stdout)
         sys.stdout.write("\n")
         return 0
@@ -242,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         if name in RANDOM_CASES:
             make_random_fixture(name, *RANDOM_CASES[name], args.jobs, args.cache)
         else:
-            make_fixture(name, args.jobs, args.cache)
+            saved = dict(item.split("=", 1) for item in args.saved)
+            make_fixture(name, args.jobs, args.cache, {run: Path(f) for run, f in saved.items()})
     return 0
 
 

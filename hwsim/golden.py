@@ -26,6 +26,15 @@ def wrap(x: np.ndarray, bits: int) -> np.ndarray:
     return u.astype(np.int64)
 
 
+#: Integers of magnitude below this are exact in float64 (a 53-bit significand).
+_FLOAT64_EXACT = 1 << 53
+
+
+def _magnitude(x: np.ndarray) -> int:
+    """The largest ``|x|`` as a Python integer (no overflow at the int64 minimum)."""
+    return max(-int(x.min()), int(x.max())) if x.size else 0
+
+
 def int_gemm(a: np.ndarray, b: np.ndarray, *, acc_bits: int, acc: np.ndarray | None = None) -> np.ndarray:
     """``acc + a @ b`` in ``acc_bits``-bit two's complement, as int64 (``acc`` absent means zeros).
 
@@ -46,8 +55,13 @@ def int_gemm(a: np.ndarray, b: np.ndarray, *, acc_bits: int, acc: np.ndarray | N
             raise ValueError(f"int_gemm: {name} must be a 2-D integer array, got {x.dtype} {x.shape}")
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"int_gemm: a is {a.shape[0]}x{a.shape[1]} but b is {b.shape[0]}x{b.shape[1]}")
-    # int64 products and sums are exact modulo 2**64, which is all wrapping to acc_bits <= 64 needs.
-    out = a.astype(np.int64) @ b.astype(np.int64)
+    if _magnitude(a) * _magnitude(b) * a.shape[1] < _FLOAT64_EXACT:
+        # Every product and partial sum is an integer below 2**53, which float64 holds exactly,
+        # and BLAS multiplies floats several times faster than numpy multiplies integers.
+        out = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    else:
+        # int64 products and sums are exact modulo 2**64, all that wrapping to acc_bits <= 64 needs.
+        out = a.astype(np.int64) @ b.astype(np.int64)
     if acc is not None:
         acc = np.asarray(acc)
         if acc.shape != out.shape or not np.issubdtype(acc.dtype, np.integer):

@@ -94,8 +94,16 @@ def _scalesim_model(options: object | None) -> CycleModel:
     """SCALE-Sim 3.0's compute cycles and memory stalls per GEMM layer (docs/scalesim.md)."""
     from . import scalesim
 
+    # Networks repeat layer shapes (ResNet-50's 54 layers have 21), and the stall model is the
+    # costly part: time each distinct shape once per simulation.
+    seen: dict[tuple[object, ...], tuple[int, int]] = {}
+
     def model(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
-        return scalesim.compute_cycles(cfg, s.workload), scalesim.stall_cycles(cfg, s.workload, options)
+        w = s.workload
+        key = (cfg, w.gemm, getattr(w, "geometry", None))
+        if key not in seen:
+            seen[key] = scalesim.compute_cycles(cfg, w), scalesim.stall_cycles(cfg, w, options)
+        return seen[key]
 
     return model
 

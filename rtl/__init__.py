@@ -4,6 +4,7 @@ emitted as Verilog, synthesized with Yosys and co-simulated with cocotb + Icarus
 Everything comes from one :class:`~hwsim.config.AcceleratorConfig` (dataflow ``ws``)::
 
     >>> from hwsim.config import preset
+    >>> from rtl import generate_verilog
     >>> verilog = generate_verilog(preset("fpga-edge"))   # top module hwsim_fpga_edge_8x8_ws
     >>> "module hwsim_fpga_edge_8x8_ws(" in verilog
     True

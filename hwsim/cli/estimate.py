@@ -39,20 +39,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def _load(args: argparse.Namespace):
     """(lowered model, config, SCALE-Sim options or None) from the arguments."""
-    import compiler
-    from compiler.importer import parse_input_shape
-
-    shapes = dict(parse_input_shape(text) for text in args.input_shape)
     model = args.model
     if model is not None and model.lower().endswith(".csv"):
+        # A topology needs no ONNX: importing it would cost a third of a second.
         from .. import scalesim
 
         if not args.scalesim_config and not (args.preset or args.config):
             raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+        if args.input_shape:
+            raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
         from compiler.workload import LoweredModel
 
         lowered = LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
     else:
+        import compiler
+        from compiler.importer import parse_input_shape
+
+        shapes = dict(parse_input_shape(text) for text in args.input_shape)
         if model is None:
             from compiler import zoo
 

@@ -18,8 +18,10 @@ Where the entries lie in the prefetch order (the operand's folds stacked, in ant
 for operands that stream in skewed, row by row for the stationary one) and in what order the folds
 demand them decides how often the window moves: a new column fold re-reads the streamed operand,
 folds that overlap in the diagonal order step back across a set boundary, and the stationary
-operand is read bottom row first. The model reproduces all three. It counts positions only: an
-address that also appears elsewhere in the window (convolution windows overlap) is not looked up.
+operand is read bottom row first. The model reproduces all three. It counts positions, except for
+a convolution from a topology file whose windows overlap or hang over the input's edge: there it
+follows the ifmap word by word and looks each word up by address as SCALE-Sim does (an input
+element repeated in the im2col matrix hits through any copy in the window; holes take no place).
 
 Write buffer. The ofmap buffer accepts words until it holds more than its drain half; then it
 drains ``ceil(half / bandwidth)`` lines of ``bandwidth`` words, one line per cycle, freeing the
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,9 +49,8 @@ __all__ = ["layer_stalls", "stall_cycles"]
 
 #: SCALE-Sim's buffers hand half their capacity to the array and prefetch into the other half.
 ACTIVE_FRACTION = 0.5
-#: Up to this many demanded ifmap words, a convolution's ifmap is looked up by address (exact but
-#: word by word); beyond, by position (copies lie further apart than the window there).
-_BY_ADDRESS_WORDS = 1 << 21
+#: The span of a hole in a by-address demand: wider than any window, so never a miss.
+_NEVER_MISSES = 1 << 30
 
 
 def _ceil(a: int, b: int) -> int:
@@ -85,7 +86,8 @@ class _Needs:
     Entry ``i`` with ``run[i]`` true ends a monotone run that started at entry ``i - 1``: the sets
     in between are needed in order, rank ``r`` at line ``l0 + (r - r0) * (line - l0) / (r1 - r0)``.
     With ``span``, entry ``i`` is one word whose address lies in sets ``s[i] .. s[i] + span[i]``
-    (its first and last copies): any of them in the window is a hit.
+    (its first and last copies): any of them in the window is a hit; entry ``i`` is needed at line
+    ``line_at(i)`` instead, and such needs repeat ``passes`` times, ``pass_lines`` lines apart.
     """
 
     s: np.ndarray
@@ -95,6 +97,9 @@ class _Needs:
     r1: np.ndarray | None = None
     l0: np.ndarray | None = None
     span: np.ndarray | None = None
+    line_at: Callable[[int], int] | None = None
+    passes: int = 1
+    pass_lines: int = 0
 
 
 def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
@@ -135,86 +140,120 @@ def _moves(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
 
 def _moves_by_address(needs: _Needs, w: _Window) -> tuple[list[int], list[int]]:
     """:func:`_moves` for word-by-word needs: skip the hits in vectorised chunks."""
-    assert needs.span is not None
-    s, span, line = needs.s, needs.span, needs.line
+    assert needs.span is not None and needs.line_at is not None
+    s, span, line_at = needs.s, needs.span, needs.line_at
     n, na, np_ = w.n, w.na, w.np_
     lines: list[int] = []
     counts: list[int] = []
-    a, i, size, chunk = 0, 0, len(s), 1024
-    while i < size:
-        stop = min(size, i + chunk)
-        delta = (s[i:stop] - a) % n
-        miss = np.flatnonzero((delta >= na) & (delta + span[i:stop] < n))
-        if miss.size == 0:
-            i, chunk = stop, chunk * 2
-            continue
-        j = i + int(miss[0])
-        count = _ceil(int(delta[miss[0]]) - na + 1, np_)
-        lines.append(int(line[j]))
-        counts.append(count)
-        a = (a + count * np_) % n
-        i, chunk = j + 1, 1024
+    a, size, gap = 0, len(s), 1024
+    for p in range(needs.passes):
+        offset = p * needs.pass_lines
+        i, chunk = 0, gap
+        while i < size:
+            stop = min(size, i + chunk)
+            delta = s[i:stop] - a
+            delta[delta < 0] += n
+            miss = np.flatnonzero((delta >= na) & (delta + span[i:stop] < n))
+            if miss.size == 0:
+                i, chunk = stop, chunk * 2
+                continue
+            j = i + int(miss[0])
+            count = _ceil(int(delta[miss[0]]) - na + 1, np_)
+            lines.append(offset + line_at(j))
+            counts.append(count)
+            a = (a + count * np_) % n
+            # Misses come about one window apart: look that far ahead first.
+            gap = max(1024, j + 1 - i)
+            i, chunk = j + 1, gap
     return lines, counts
+
+
+def _anti_diagonal(h: int, w: int) -> np.ndarray:
+    """The flat indices of an ``h x w`` row-major matrix in anti-diagonal order: diagonal
+    ``d = row + col`` ascending, each diagonal by column ascending.
+
+    >>> _anti_diagonal(3, 2).tolist()  # [[0, 1], [2, 3], [4, 5]]
+    [0, 2, 1, 4, 3, 5]
+    """
+    col = np.arange(w, dtype=np.int64)[None, :]
+    if h < w:
+        row = np.arange(h + w - 1, dtype=np.int64)[:, None] - col
+        return (row * w + col)[(row >= 0) & (row < h)]
+    # Diagonals w - 1 .. h - 1 are whole: no mask there, only on the ragged ends.
+    head = np.arange(w - 1, dtype=np.int64)[:, None] - col
+    tail = np.arange(h, h + w - 1, dtype=np.int64)[:, None] - col
+    middle = np.arange(w - 1, h, dtype=np.int64)[:, None] * w - col * (w - 1)
+    return np.concatenate([(head * w + col)[head >= 0], middle.ravel(), (tail * w + col)[tail < h]])
 
 
 def _ifmap_by_address(fm: FoldMap, g: ConvGeometry, eps: int) -> tuple[_Needs, int]:
     """The ifmap demand word by word, looked up by address like SCALE-Sim does: with overlapping
     windows an input element sits in several places of the prefetch order, and the window holds
-    it if it holds any of them (first to last copy, which lie closer together than a window)."""
-    im2col = g.im2col()
+    it if it holds any of them (first to last copy, which lie closer together than a window);
+    windows that hang over the input's edge leave holes that take no place in that order."""
     R, C, L = fm.rows, fm.cols, fm.fold_cycles
+    m, k = g.out_h * g.out_w, g.fh * g.fw * g.c
     stationary = fm.dataflow == "is"
-    # The prefetch order stacks the blocks the folds use: is, blocks of C ofmap pixels (rows = K);
-    # ws, blocks of R columns of K (rows = pixels); os, blocks of R pixels (rows = K).
-    src, width, nb = (im2col.T, C, fm.col_folds) if stationary else \
-        (im2col if fm.dataflow == "ws" else im2col.T, R, fm.row_folds)
-    tb = src.shape[0]
-    pad = np.full((tb, nb * width - src.shape[1]), -1, dtype=np.int64)
-    stacked = np.concatenate([src, pad], axis=1).reshape(tb, nb, width).transpose(1, 0, 2).reshape(nb * tb, width)
-    if stationary:
-        order = stacked.ravel()  # row by row
+    # The prefetch order stacks the blocks the folds use, ``nb`` blocks of ``tb x width``:
+    # is, blocks of C ofmap pixels (rows = K); os, blocks of R pixels (rows = K); ws, blocks of
+    # R columns of K (rows = pixels). Built in that layout directly, as (block, row, column).
+    b = np.arange(fm.col_folds if stationary else fm.row_folds, dtype=np.int32)[:, None, None]
+    if fm.dataflow == "ws":
+        width, tb = R, m
+        c = np.arange(width, dtype=np.int32)[None, None, :]
+        blocks = g.addresses(np.arange(tb, dtype=np.int32)[None, :, None], b * width + c)
     else:
-        # Anti-diagonal d lists (d - c, c) for c ascending: gather the matrix sheared by rows.
-        d = np.arange(nb * tb + width - 1)[:, None]
-        c = np.arange(width)[None, :]
-        row = d - c
-        ok = (row >= 0) & (row < nb * tb)
-        order = np.where(ok, stacked[np.clip(row, 0, nb * tb - 1), c], -1).ravel()
+        width, tb = (C if stationary else R), k
+        c = np.arange(width, dtype=np.int32)[None, None, :]
+        blocks = g.addresses(b * width + c, np.arange(tb, dtype=np.int32)[None, :, None])
+    nb = blocks.shape[0]
+    stacked = blocks.reshape(nb * tb, width)
+    order = stacked.ravel() if stationary else stacked.ravel()[_anti_diagonal(nb * tb, width)]
     order = order[order >= 0]
-    sets = np.arange(len(order)) // eps
-    first = np.zeros(g.h * g.w * g.c, dtype=np.int64)
-    last = np.zeros(g.h * g.w * g.c, dtype=np.int64)
+    sets = np.arange(len(order), dtype=np.int32) // eps
+    first = np.zeros(g.h * g.w * g.c, dtype=np.int32)
+    last = np.zeros(g.h * g.w * g.c, dtype=np.int32)
     first[order[::-1]] = sets[::-1]  # the last assignment wins: the earliest copy
     last[order] = sets
+    # Demand entries stay in place, holes (-1) included: a hole spans every set, so it never misses,
+    # and the line of an entry follows from its index (looked up only at the few misses).
     if stationary:
         # Fold (column fold b, row fold j) loads rows j * R + R - 1 down to j * R of block b,
-        # one row per line, at lines R - 1 - r of the fold.
-        r = np.arange(R - 1, -1, -1)
-        fold = np.arange(fm.folds)
-        rows = (fold % fm.row_folds)[:, None] * R + r[None, :]
-        valid = rows < tb
-        block_rows = (fold // fm.row_folds)[:, None] * tb + np.minimum(rows, tb - 1)
-        lines = fold[:, None] * L + (R - 1 - r)[None, :]
-        words = stacked[block_rows[valid]].ravel()
-        lines = np.repeat(lines[valid], width)
+        # one row per line, at lines R - 1 - r of the fold: within a block row ``perm[t]`` goes
+        # at line ``row_line[t]``.
+        r = np.arange(tb)
+        j = r // R
+        perm = np.minimum(j * R + R, tb) - 1 - (r - j * R)  # each slice's rows, bottom first
+        row_line = j * L + R - 1 - perm % R
+        words = blocks[:, perm, :].ravel()
+        block_lines = fm.row_folds * L
+
+        def line_at(e: int) -> int:
+            row = e // width
+            return (row // tb) * block_lines + int(row_line[row % tb])
+
+        passes, pass_lines = 1, 0
     else:
         # One pass over the blocks (column fold fc re-reads them all): block b streams its word
         # (i, c) at line pre + i + c of fold fc * nb + b, a line's words in column order.
         pre = R if fm.dataflow == "ws" else 0
-        i, c = np.divmod(np.arange(tb * width), width)
-        by_line = np.lexsort((c, i + c))
-        i, c = i[by_line], c[by_line]
-        b = np.arange(nb)[:, None]
-        pass_words = stacked[b * tb + i[None, :], c[None, :]].ravel()
-        pass_lines = (b * L + pre + (i + c)[None, :]).ravel()
-        keep = pass_words >= 0
-        pass_words, pass_lines = pass_words[keep], pass_lines[keep]
-        passes = fm.col_folds
-        words = np.tile(pass_words, passes)
-        lines = (np.arange(passes)[:, None] * (nb * L) + pass_lines[None, :]).ravel()
-    keep = words >= 0
-    words, lines = words[keep], lines[keep]
-    return _Needs(s=first[words], line=lines, span=last[words] - first[words]), len(order)
+        by_line = _anti_diagonal(tb, width)
+        words = blocks.reshape(nb, tb * width)[:, by_line].ravel()
+        diagonal = by_line // width + by_line % width
+        per_block = tb * width
+
+        def line_at(e: int) -> int:
+            return (e // per_block) * L + pre + int(diagonal[e % per_block])
+
+        passes, pass_lines = fm.col_folds, nb * L
+    f = first[words]
+    span = np.where(words >= 0, last[words] - f, _NEVER_MISSES)
+    # A word right after one with the same sets always hits (the window covers what the one
+    # before needed), so only the first of each such run is scanned: neighbours along a diagonal
+    # mostly share their sets, which cuts the scan many times over.
+    changes = np.flatnonzero(np.concatenate([[True], (f[1:] != f[:-1]) | (span[1:] != span[:-1])]))
+    return _Needs(s=f[changes], line=np.empty(0, dtype=np.int32), span=span[changes],
+                  line_at=lambda e: line_at(int(changes[e])), passes=passes, pass_lines=pass_lines), len(order)
 
 
 def _streamed_needs(nb: int, tb: int, width: int, wv: int, pre: int, blocks: np.ndarray,
@@ -295,8 +334,9 @@ def _read_needs(fm: FoldMap, m: int, k: int, n: int, eps_if: int, eps_fi: int,
                 geometry: ConvGeometry | None = None) -> tuple[tuple[_Needs, int], tuple[_Needs, int]]:
     """(ifmap, filter) demand for the layer, in SCALE-Sim's fold order (column fold outermost).
 
-    A convolution whose windows overlap has its ifmap looked up by address when that is cheap
-    (up to ``_BY_ADDRESS_WORDS`` demanded words); otherwise every demand is looked up by position.
+    A convolution whose windows overlap or hang over the input's edge has its ifmap looked up
+    word by word by address (its im2col entries repeat, or it has holes); every other demand is
+    looked up by position, which is the same thing there and far cheaper.
     """
     R, C, L = fm.rows, fm.cols, fm.fold_cycles
     fr = np.tile(np.arange(fm.row_folds), fm.col_folds)
@@ -316,8 +356,7 @@ def _read_needs(fm: FoldMap, m: int, k: int, n: int, eps_if: int, eps_fi: int,
         ifmap = _stationary_needs(nb, k, C, m - (nb - 1) * C, R, L, eps_if)
         nf = fm.row_folds
         filt = _streamed_needs(nf, n, R, k - (nf - 1) * R, R, fr, L, eps_fi)
-    demanded = m * k * (fm.col_folds if fm.dataflow != "is" else 1)
-    if geometry is not None and geometry.overlapping and demanded <= _BY_ADDRESS_WORDS:
+    if geometry is not None and (geometry.overlapping or geometry.hangs):
         ifmap = _ifmap_by_address(fm, geometry, eps_if)
     return ifmap, filt
 

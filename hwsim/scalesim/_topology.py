@@ -59,17 +59,41 @@ class ConvGeometry:
         """Whether neighbouring windows share input pixels (then im2col entries repeat)."""
         return self.fh > self.stride or self.fw > self.stride
 
-    def im2col(self) -> np.ndarray:
-        """SCALE-Sim's ifmap operand matrix (operand_matrix.calc_ifmap_elem_addr): row = ofmap
-        pixel, column = ``(filter row, filter column, channel)``, entry = the input element's index,
-        or -1 where a window hangs over the input's edge (SCALE-Sim's ceil allows that)."""
-        pixel = np.arange(self.out_h * self.out_w)[:, None]
-        window = np.arange(self.fh * self.fw * self.c)[None, :]
-        iy, ix = (pixel // self.out_w) * self.stride, (pixel % self.out_w) * self.stride
-        fy, rest = np.divmod(window, self.fw * self.c)
+    @property
+    def hangs(self) -> bool:
+        """Whether the last windows hang over the input's edge (SCALE-Sim's ceil allows that,
+        e.g. a 1x1 stride-2 filter on 56 pixels makes 29 outputs): the operand then has holes."""
+        return (self.out_h - 1) * self.stride + self.fh > self.h or (self.out_w - 1) * self.stride + self.fw > self.w
+
+    def addresses(self, pixel: np.ndarray, window: np.ndarray) -> np.ndarray:
+        """SCALE-Sim's ifmap operand (operand_matrix.calc_ifmap_elem_addr) at broadcastable
+        ``pixel`` (ofmap pixel, row of the operand) and ``window`` (``(filter row, filter column,
+        channel)``, its column) indices: the input element's index, or -1 where a window hangs over
+        the input's edge (SCALE-Sim's ceil allows that) or the pixel or window is out of range.
+
+        >>> g = ConvGeometry(h=3, w=3, c=1, fh=2, fw=2, stride=1)
+        >>> g.addresses(np.arange(4)[:, None], np.arange(4)[None, :]).tolist()
+        [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
+        """
+        pixels, window_len = self.out_h * self.out_w, self.fh * self.fw * self.c
+        # Out-of-range pixels start one row below the input, so no window of theirs is inside.
+        iy = np.where(pixel < pixels, (pixel // self.out_w) * self.stride, self.h).astype(np.int32)
+        ix = ((pixel % self.out_w) * self.stride).astype(np.int32)
+        fy, rest = np.divmod(window.astype(np.int32), self.fw * self.c)
         fx, ch = np.divmod(rest, self.c)
-        inside = (iy + fy < self.h) & (ix + fx < self.w)
-        return np.where(inside, ((iy + fy) * self.w + ix + fx) * self.c + ch, -1)
+        fy = np.where(window < window_len, fy, self.h)
+        address = (iy * self.w + ix) * self.c + ((fy * self.w + fx) * self.c + ch)
+        if self.hangs:
+            return np.where((iy + fy < self.h) & (ix + fx < self.w), address, -1)
+        # No window hangs over: only out-of-range indices are invalid, a cheaper mask.
+        if np.any(pixel >= pixels) or np.any(window >= window_len):
+            return np.where((pixel < pixels) & (window < window_len), address, -1)
+        return address
+
+    def im2col(self) -> np.ndarray:
+        """The whole ifmap operand: one row per ofmap pixel, one column per window element."""
+        return self.addresses(np.arange(self.out_h * self.out_w)[:, None],
+                              np.arange(self.fh * self.fw * self.c)[None, :])
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,14 @@ def test_extremes_and_wrap_around():
 def test_bad_operands_are_rejected(a, b, acc):
     with pytest.raises(ValueError, match="int_gemm"):
         int_gemm(a, b, acc_bits=32, acc=acc)
+
+
+@pytest.mark.parametrize("magnitude", [1 << 20, 1 << 26, 1 << 40])
+def test_exact_whether_float64_could_hold_the_sums_or_not(magnitude):
+    """Up to 2**53 the product runs in float64; beyond, in int64 (wrapping mod 2**64): both exact."""
+    rng = np.random.default_rng(magnitude)
+    a = rng.integers(-magnitude, magnitude, size=(3, 300), dtype=np.int64)
+    b = rng.integers(-magnitude, magnitude, size=(300, 2), dtype=np.int64)
+    a[0, :], b[:, 0] = magnitude - 1, magnitude - 1  # sums up to 300 * magnitude**2
+    for bits in (32, 64):
+        assert int_gemm(a, b, acc_bits=bits).tolist() == _reference(a, b, bits)
