@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from compiler.workload import LoweredModel
 from hwsim import scalesim
 from hwsim.simulate import simulate
+from scalesim_fixtures import DATA, FIXTURES, _write_config  # type: ignore[import-not-found]  # no SCALE-Sim needed
 
 FIXTURES_SCRIPT = ROOT / "benchmarks" / "scalesim_fixtures.py"
-DATA = ROOT / "tests" / "scalesim" / "data"
-FIXTURES = ROOT / "tests" / "scalesim" / "fixtures"
 
 
 def run_hwsim(topology: Path, config: Path, dataflow: str | None, mode: str | None) -> tuple[list[dict[str, Any]], float]:
@@ -63,11 +61,7 @@ def time_cli(topology: Path, config: Path, dataflow: str | None, mode: str | Non
     scalesim --json`` command (interpreter start-up and imports included) over ``repeat`` runs."""
     with tempfile.TemporaryDirectory(prefix="hwsim-compare-") as tmp:
         cfg = Path(tmp) / config.name
-        text = config.read_text(encoding="utf-8")
-        for key, value in (("Dataflow", dataflow), ("InterfaceBandwidth", mode)):
-            if value:
-                text = re.sub(rf"^{key}\s*:.*$", f"{key}: {value}", text, flags=re.MULTILINE)
-        cfg.write_text(text, encoding="utf-8")
+        _write_config(config, cfg, dataflow, mode)
         cmd = [sys.executable, "-m", "hwsim", "estimate", str(topology), "--scalesim-config", str(cfg),
                "--timing", "scalesim", "--json", str(Path(tmp) / "report.json")]
         best = float("inf")
@@ -82,7 +76,6 @@ def run_scalesim(topology: Path, config: Path, dataflow: str | None, mode: str |
                  python: str | None) -> dict[str, Any]:
     """SCALE-Sim's per-layer report and wall time (in this process or in ``python``)."""
     if python is None:
-        sys.path.insert(0, str(FIXTURES_SCRIPT.parent))
         from scalesim_fixtures import run_scalesim as run  # type: ignore[import-not-found]
 
         return run(config, topology, dataflow=dataflow, bandwidth_mode=mode, gemm=gemm)

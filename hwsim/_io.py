@@ -46,13 +46,14 @@ def write_output(path: str | os.PathLike[str], data: str | bytes) -> None:
         raise
 
 
-def read_text(path: str | os.PathLike[str], what: str) -> str:
-    """The text of a user's input file, or a one-line UserError naming it as ``what`` (e.g. "config file")."""
+def read_text(path: str | os.PathLike[str], what: str, *, missing_hint: str = "") -> str:
+    """The text of a user's input file, or a one-line UserError naming it as ``what`` (e.g. "config file");
+    ``missing_hint`` tells a user whose file does not exist how to make one."""
     p = Path(path)
     try:
         return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{p}: {what} not found") from None
+        raise UserError(f"{p}: {what} not found" + (f"; {missing_hint}" if missing_hint else "")) from None
     except IsADirectoryError:
         raise UserError(f"{p}: is a folder; give the {what}") from None
     except UnicodeDecodeError:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._io import write_output
+from .._io import read_text, write_output
 from ..errors import UserError
 from ..plots.data import DEFAULT_TOP
 from ._options import positive_int
@@ -62,19 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
 def read_report_file(path: str) -> Any:
     """The parsed JSON of ``path`` (``-``: standard input), with a one-line UserError for every way it can fail."""
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: report file not found; write one with 'hwsim estimate MODEL --json {path}'") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder; give the JSON report file written by 'hwsim estimate --json'") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not a text file; give the JSON report written by 'hwsim estimate --json'") from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read the report ({e.strerror or e.__class__.__name__})") from None
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        text = read_text(path, "report file", missing_hint=f"write one with 'hwsim estimate MODEL --json {path}'")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hwsim.config import AcceleratorConfig, preset
-from rtl import GemmCase, Simulator, random_case
+from rtl import CosimResult, GemmCase, Simulator, check, random_case
 
 
 def config(rows: int, cols: int, **changes) -> AcceleratorConfig:
@@ -31,3 +31,12 @@ def simulator(tmp_path_factory) -> Callable[[AcceleratorConfig], Simulator]:
         return built[cfg]
 
     return get
+
+
+def check_cases(cfg: AcceleratorConfig, cases: list[GemmCase], observed: dict) -> list[CosimResult]:
+    """:func:`rtl.check` for each case of one bench run, whose tiles follow one another."""
+    results, first = [], 0
+    for c in cases:
+        results.append(check(cfg, c, observed, first))
+        first += len(c.placements)
+    return results

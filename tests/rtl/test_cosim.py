@@ -10,7 +10,7 @@ from compiler.program import Placement, Tile
 from hwsim.timing import tile_cycles
 from rtl import GemmCase, check
 
-from .conftest import case, config
+from .conftest import case, check_cases, config
 
 # Small buffers make the tiler split K across accumulating tiles of two folds (filter half 32 B)
 # and M into tiles of 8 rows (accumulator half 128 B) on a 4 x 4 array.
@@ -72,10 +72,7 @@ def test_split_program_covers_accumulation_and_partial_folds():
 
 def test_split_program_is_bit_and_cycle_exact(split_run):
     cases, observed = split_run
-    first = 0
-    for c in cases:
-        result = check(SPLIT, c, observed, first)
-        first += len(c.placements)
+    for result in check_cases(SPLIT, cases, observed):
         assert result.mismatches == 0
         assert all(t.rtl_cycles == t.model_cycles for t in result.tiles)
         assert result.passed
@@ -95,11 +92,8 @@ def test_stalls_change_cycles_but_never_results(simulator):
     """Random gaps in every input stream and random backpressure on the output."""
     cases = _split_cases()
     observed = simulator(SPLIT).observe(cases, stall=0.3, seed=5)
-    first = 0
     slower = 0
-    for c in cases:
-        result = check(SPLIT, c, observed, first)
-        first += len(c.placements)
+    for result in check_cases(SPLIT, cases, observed):
         assert result.mismatches == 0 and result.words_left == 0 and not result.timed_out
         assert all(t.rtl_cycles >= t.model_cycles for t in result.tiles)
         slower += sum(t.rtl_cycles > t.model_cycles for t in result.tiles)

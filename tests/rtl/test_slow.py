@@ -12,7 +12,7 @@ import pytest
 from hwsim.config import preset
 from rtl import FAMILIES, synthesize
 
-from .conftest import case, config
+from .conftest import case, check_cases, config
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +37,7 @@ def test_heavy_stalls_on_8x8(stall, simulator):
     cfg = config(8, 8, filter_kib=8 * 8 * 3 / 1024)
     cases = [case(cfg, 21, 40, 11, seed=1), case(cfg, 1, 17, 9, seed=2)]
     observed = simulator(cfg).observe(cases, stall=stall, seed=int(stall * 10))
-    from rtl import check
-
-    first = 0
-    for c in cases:
-        r = check(cfg, c, observed, first)
-        first += len(c.placements)
+    for r in check_cases(cfg, cases, observed):
         assert r.mismatches == 0 and r.words_left == 0 and not r.timed_out
         assert all(t.rtl_cycles >= t.model_cycles for t in r.tiles)
 
