@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hwsim.config import AcceleratorConfig, preset  # noqa: E402
+from hwsim.core.config import AcceleratorConfig, preset  # noqa: E402
 from rtl import FAMILIES, Simulator, generate_verilog, random_case, synthesize  # noqa: E402
 
 DESIGNS = {"8x8": preset("fpga-edge"), "16x16": preset("gemmini-like")}

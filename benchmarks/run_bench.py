@@ -33,7 +33,7 @@ def _child(what: str, repeat: int, image: int) -> dict:
     import numpy as np
 
     from compiler import zoo
-    from hwsim.config import preset
+    from hwsim.core.config import preset
 
     model = zoo.resnet18(weights=True, image=image)
     x = np.random.default_rng(0).standard_normal((1, 3, image, image)).astype(np.float32)

@@ -31,10 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from compiler.workload import LoweredModel
-from hwsim import scalesim
-from hwsim.simulate import simulate
 from scalesim_fixtures import DATA, FIXTURES, _write_config  # type: ignore[import-not-found]  # no SCALE-Sim needed
+
+from compiler.tiling import schedule_model
+from hwsim import scalesim
+from hwsim.scalesim import ScaleSimTiming
+from hwsim.core.workload import LoweredModel
+from hwsim.simulate import simulate
 
 FIXTURES_SCRIPT = ROOT / "benchmarks" / "scalesim_fixtures.py"
 
@@ -43,13 +46,13 @@ def run_hwsim(topology: Path, config: Path, dataflow: str | None, mode: str | No
     """hwsim's compatibility mode as ``hwsim estimate --timing scalesim`` runs it (read the files,
     simulate every layer), timed in this process from reading the files to the finished report."""
     start = time.perf_counter()
-    cfg, options = scalesim.load_config(config)
+    cfg, options = scalesim.load_scalesim_config(config)
     if dataflow:
         cfg = cfg.replace(dataflow=dataflow)
     if mode:
         options = dataclasses.replace(options, bandwidth_mode=mode)
     lowered = LoweredModel(name=topology.stem, workloads=scalesim.load_topology(topology))
-    report = simulate(lowered, cfg, timing="scalesim", scalesim_options=options)
+    report = simulate(schedule_model(lowered, cfg), scalesim=ScaleSimTiming(options))
     wall = time.perf_counter() - start
     rows = [{"name": r.name, "compute_cycles": r.compute_cycles, "stall_cycles": r.stall_cycles,
              "total_cycles": r.compute_cycles + r.stall_cycles} for r in report.layers]

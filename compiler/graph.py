@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-__all__ = ["TensorInfo", "Node", "Graph"]
+__all__ = ["TensorInfo", "NodeMeta", "Node", "Graph"]
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,26 @@ def _freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True)
+class NodeMeta:
+    """What compiler passes record about a node, kept apart from its ONNX attributes.
+
+    ``epilogue``: the element-wise nodes fused into a GEMM's store path
+    (:mod:`compiler.passes.fuse_activation`), in order; the first reads ``gemm_output``, the GEMM's
+    own result, each later one the previous one's output. ``folded``: names of the nodes folded
+    into this one (a BatchNormalization folded into its Conv).
+    """
+
+    epilogue: tuple[Node, ...] = ()
+    gemm_output: str = ""
+    folded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Node:
     """One operator. Omitted optional inputs are ``""``, as in ONNX.
 
-    ``attrs`` holds plain Python values: ints, floats, strings, tuples of those, numpy arrays for
-    tensor attributes, and :class:`Graph` for subgraph attributes.
+    ``attrs`` holds the ONNX attributes as plain Python values: ints, floats, strings, tuples of
+    those, numpy arrays for tensor attributes. ``meta`` holds what the compiler's passes decided.
     """
 
     name: str
@@ -49,12 +64,20 @@ class Node:
     outputs: tuple[str, ...]
     attrs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     domain: str = ""
+    meta: NodeMeta = NodeMeta()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", _freeze(self.attrs))
 
     def attr(self, key: str, default: Any = None) -> Any:
         return self.attrs.get(key, default)
+
+    def reads(self) -> list[str]:
+        """Every value the node reads, its fused epilogue's operands included."""
+        names = [i for i in self.inputs if i]
+        for inner in self.meta.epilogue:
+            names.extend(i for i in inner.inputs if i)
+        return names
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ one input (``batch``, ``sequence``) pins the same symbol on the others.
 
 Shapes are inferred node by node in topological order with our own rules (:mod:`compiler.ops.shapes`),
 falling back to ONNX's per-node inference for operators we have no rule for. Whenever all inputs of
-a node are known at compile time, its values are computed too (:mod:`compiler.ops.fold`): that is what
+a node are known at compile time, its values are computed too (with :mod:`compiler.kernels`): that is what
 turns PyTorch's and Paddle's ``Shape -> Gather -> Unsqueeze -> Concat -> Reshape`` chains into static
 shapes. ``If`` nodes whose condition folds are inlined; other control flow is an error.
 
-Every failure is a one-line :class:`~hwsim.errors.UserError`.
+Every failure is a one-line :class:`~hwsim.core.errors.UserError`.
 
 >>> from compiler.zoo import resnet18
 >>> g = load_model(resnet18())
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -32,15 +33,15 @@ from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
 
 from .graph import Graph, Node, TensorInfo
+from .kernels import KERNELS, SHAPE_ONLY, evaluate
 from .ops import ShapeError
 from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
-from .ops.fold import EVALUATORS, SHAPE_ONLY, evaluate
 
-__all__ = ["load_model", "parse_input_shape", "parse_input_shapes"]
+__all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "parse_input_shape", "parse_input_shapes"]
 
 #: Initializers up to this many elements are converted to numpy even without ``load_weights``:
 #: shape tensors, scalars, quantization parameters.
@@ -51,6 +52,9 @@ FOLD_LIMIT = 1 << 20
 _CONTROL_FLOW = {"Scan", "SequenceMap"}
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
+#: What a kernel raises on inputs it cannot evaluate; folding then leaves the values to run time.
+_FOLD_ERRORS = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, NotImplementedError,
+                ShapeError)
 
 
 def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
@@ -123,6 +127,58 @@ def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, s
     return model, label, base_dir
 
 
+@dataclass(frozen=True)
+class DeclaredInput:
+    """A run-time input as the model declares it: ``dtype`` a numpy dtype name (``"?"`` when numpy has
+    none), ``dims`` ``None`` for an unknown rank, else one entry per axis: an int, a symbol
+    (``"batch"``) or ``None`` for an unnamed dynamic dim."""
+
+    name: str
+    dtype: str
+    dims: tuple[int | str | None, ...] | None
+
+    @property
+    def dynamic(self) -> bool:
+        return self.dims is None or not all(isinstance(d, int) for d in self.dims)
+
+
+def _declared(vi: onnx.ValueInfoProto, label: str) -> DeclaredInput:
+    if not vi.type.HasField("tensor_type"):
+        raise UserError(f"{label}: input '{vi.name}' is not a tensor (sequences and maps are not supported)")
+    tt = vi.type.tensor_type
+    try:
+        dtype = onnx_to_numpy(tt.elem_type)
+    except ShapeError:
+        dtype = "?"
+    if not tt.HasField("shape"):
+        return DeclaredInput(vi.name, dtype, None)
+    dims: list[int | str | None] = []
+    for d in tt.shape.dim:
+        if d.HasField("dim_value") and d.dim_value > 0:
+            dims.append(int(d.dim_value))
+        elif d.HasField("dim_param") and d.dim_param and d.dim_param != "?":
+            if type(d.dim_param) is not str:
+                raise UserError(f"{label}: not a valid ONNX model (names that are not UTF-8 text; is the file corrupt?)")
+            dims.append(d.dim_param)
+        else:
+            dims.append(None)
+    return DeclaredInput(vi.name, dtype, tuple(dims))
+
+
+def declared_inputs(source: str | Path | onnx.ModelProto) -> list[DeclaredInput]:
+    """The model's run-time inputs (graph inputs that are not initializers), as declared, in order."""
+    model, label, _ = _read(source)
+    initializers = {t.name for t in model.graph.initializer}
+    return [_declared(vi, label) for vi in model.graph.input if vi.name not in initializers]
+
+
+def dims_text(dims: Sequence[int | str | None] | None) -> str:
+    """``[batch, 3, ?, ?]``: declared dims as the error messages show them."""
+    if dims is None:
+        return "of unknown rank"
+    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
+
+
 def _attr_value(attr: AttributeProto, where: str) -> object:
     kind = attr.type
     if kind == AttributeProto.INT:
@@ -146,10 +202,6 @@ def _attr_value(attr: AttributeProto, where: str) -> object:
         raise UserError(f"{where}: subgraph attribute '{attr.name}': control flow is not supported"
                         " (only If with a condition that folds to a constant)")
     return None  # sparse tensors and type protos carry nothing the estimate uses
-
-
-def _dims_text(dims: Sequence[int | str | None]) -> str:
-    return "[" + ", ".join("?" if d is None else str(d) for d in dims) + "]"
 
 
 def _example(dims: Sequence[int | None] | None) -> str:
@@ -283,30 +335,13 @@ class _Importer:
             if name not in names:
                 raise UserError(f"{self.label}: --input-shape names '{name}', which is not an input of the model;"
                                 f" its inputs are: {', '.join(names) or '(none)'}")
-        declared: dict[str, list[int | str | None] | None] = {}
-        for vi in inputs:
-            if not vi.type.HasField("tensor_type"):
-                raise UserError(f"{self.label}: input '{vi.name}' is not a tensor (sequences and maps are not supported)")
-            tt = vi.type.tensor_type
-            if not tt.HasField("shape"):
-                declared[vi.name] = None
-                continue
-            dims: list[int | str | None] = []
-            for d in tt.shape.dim:
-                if d.HasField("dim_value") and d.dim_value > 0:
-                    dims.append(int(d.dim_value))
-                elif d.HasField("dim_param") and d.dim_param and d.dim_param != "?":
-                    self._check_text(d.dim_param)
-                    dims.append(d.dim_param)
-                else:
-                    dims.append(None)
-            declared[vi.name] = dims
+        declared = {vi.name: _declared(vi, self.label).dims for vi in inputs}
         symbols: dict[str, int] = {}
         for name, shape in given.items():
             dims = declared[name]
             if dims is not None and len(dims) != len(shape):
                 raise UserError(f"{self.label}: --input-shape {name}={'x'.join(map(str, shape))} has rank {len(shape)},"
-                                f" but input '{name}' has rank {len(dims)} ({_dims_text(dims)})")
+                                f" but input '{name}' has rank {len(dims)} ({dims_text(dims)})")
             if any(d < 1 for d in shape):
                 raise UserError(f"{self.label}: --input-shape for '{name}' must have positive dims, got {shape}")
             for d, value in zip(dims or (), shape):
@@ -320,7 +355,7 @@ class _Importer:
                 resolved = None if dims is None else [symbols.get(d) if isinstance(d, str) else d for d in dims]
                 if resolved is None or None in resolved:
                     raise UserError(f"{self.label}: input '{vi.name}' has dynamic dims"
-                                    f" {'of unknown rank' if dims is None else _dims_text(dims)}; pin them with"
+                                    f" {dims_text(dims)}; pin them with"
                                     f" --input-shape {vi.name}=DIMS, e.g. {vi.name}={_example(resolved)}")
                 shape = tuple(int(d) for d in resolved)  # type: ignore[arg-type]
             try:
@@ -434,18 +469,25 @@ class _Importer:
         self.nodes.append(node)
 
     def _fold(self, node: Node, ins: list[TensorInfo | None], vals: list[np.ndarray | None]) -> None:
-        if node.domain or node.op_type not in EVALUATORS:
+        """Compute the node's outputs with the kernel table when all its inputs are known."""
+        if node.domain or node.op_type not in KERNELS:
             return
-        if node.op_type not in SHAPE_ONLY and any(v is None for i, v in zip(node.inputs, vals) if i):
+        if node.op_type in SHAPE_ONLY:
+            # A zero-stride array has the input's shape and dtype and costs no memory.
+            vals = [np.broadcast_to(np.zeros((), info.dtype), info.shape) if v is None and info is not None else v
+                    for v, info in zip(vals, ins)]
+        elif any(v is None for i, v in zip(node.inputs, vals) if i):
             return
-        outs = [self.infos[o] for o in node.outputs if o]
-        if self.fold_limit is not None and sum(o.size for o in outs) > self.fold_limit:
+        outs = [self.infos[o] if o else None for o in node.outputs]
+        if self.fold_limit is not None and sum(o.size for o in outs if o) > self.fold_limit:
             return
         try:
-            results = evaluate(node, vals, ins)
-        except (ValueError, TypeError, IndexError, ShapeError, OverflowError):
+            results = evaluate(node, vals, outs, self.opset)
+        except _FOLD_ERRORS:
             return  # the shapes are known; leave the values to run time
         for info, value in zip(outs, results):
+            if info is None:
+                continue
             value = np.asarray(value)
             if value.shape != info.shape:
                 return

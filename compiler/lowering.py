@@ -1,9 +1,9 @@
-"""Graph -> :class:`~compiler.workload.LoweredModel`: one workload per remaining node.
+"""Graph -> :class:`~hwsim.core.workload.LoweredModel`: one workload per remaining node.
 
 GEMM operators become :attr:`Kind.GEMM` workloads through :mod:`compiler.ops.gemm`, with their fused
 epilogue (see :mod:`compiler.passes.fuse_activation`) charged on the vector unit. Every other operator
 is classified by :data:`compiler.ops.costs.TABLE` as vector work, data movement or a free view;
-anything else is unsupported: a :class:`~hwsim.errors.UserError`, or with ``allow_unsupported``
+anything else is unsupported: a :class:`~hwsim.core.errors.UserError`, or with ``allow_unsupported``
 a line in :attr:`LoweredModel.skipped`.
 
 Element counts: ``input_elems`` sums the activation inputs a node reads (each distinct name once;
@@ -22,13 +22,13 @@ operator's cost per element of its first output times that output's size.
 
 from __future__ import annotations
 
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
+from hwsim.core.workload import Kind, LoweredModel, Workload
 
 from .graph import Graph, Node
 from .ops import ShapeError
-from .ops.costs import PARTIAL_READ, OpClass, classify, ops_per_output
+from .ops.costs import PARTIAL_READ, OpClass, classify, ops_per_output, unit_cost
 from .ops.gemm import gemm_view
-from .workload import Kind, LoweredModel, Workload
 
 __all__ = ["lower"]
 
@@ -81,9 +81,9 @@ def _data_inputs(node: Node, entry: OpClass) -> list[tuple[int, str]]:
 def _gemm(node: Node, graph: Graph) -> Workload:
     view = gemm_view(node, graph)
     operands = [view.a, view.b] + ([view.bias] if view.bias else [])
-    vector_ops = view.vector_ops
-    epilogue: tuple[Node, ...] = tuple(node.attr("epilogue", ()))
-    previous = node.attr("gemm_output", "")
+    vector_ops = sum(unit_cost(op) * elems for op, elems in view.implied)
+    epilogue = node.meta.epilogue
+    previous = node.meta.gemm_output
     for inner in epilogue:
         entry = classify(inner)
         assert entry is not None, inner.op_type  # fusion only absorbs tabled operators
@@ -101,7 +101,7 @@ def _gemm(node: Node, graph: Graph) -> Workload:
         output_elems=_outputs(node, graph),
         vector_ops=vector_ops,
         b_is_weight=view.b_is_weight(graph),
-        nodes=(node.name, *node.attr("folded", ()), *(e.name for e in epilogue)),
+        nodes=(node.name, *node.meta.folded, *(e.name for e in epilogue)),
     )
 
 

@@ -1,9 +1,10 @@
 """Cut each GEMM workload into tiles that fit the array and its buffers (docs/model.md#tiling).
 
-Contract: :func:`schedule` returns a :class:`~compiler.program.LayerSchedule` whose tiles cover the
+Contract: :func:`schedule` returns a :class:`~hwsim.core.program.LayerSchedule` whose tiles cover the
 GEMM exactly once, whose every tile fits one half of each buffer when double buffering is on (all of
-it otherwise), and whose :attr:`~compiler.program.LayerSchedule.runs` count the same tiles that
-:meth:`~compiler.program.LayerSchedule.placements` enumerates. Work grows with the number of
+it otherwise), and whose :attr:`~hwsim.core.program.LayerSchedule.runs` count the same tiles that
+:meth:`~hwsim.core.program.LayerSchedule.placements` enumerates; :func:`schedule_model` makes the
+:class:`~hwsim.core.program.Program` that everything downstream consumes. Work grows with the number of
 distinct tile shapes (at most a dozen per layer), never with the number of tiles.
 
 Tile bounds per dataflow (``R`` rows, ``C`` columns, ``D`` accumulator depth):
@@ -21,11 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.config import AcceleratorConfig
-from hwsim.timing import tile_cycles
-
-from .program import LayerSchedule, Program, Tile, TileRun, Traffic
-from .workload import GemmShape, Kind, LoweredModel, Workload
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import LayerSchedule, Program, Tile, TileRun, Traffic
+from hwsim.core.timing import tile_cycles
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 
 __all__ = ["schedule", "schedule_model", "TileSizes", "tile_sizes", "candidate_sizes"]
 
@@ -48,9 +48,7 @@ def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     and lengthens the stream as far as the accumulator and the streamed operand's buffer half allow:
     deep K tiles keep the held operand resident, long streams amortize the array's fill and drain.
     """
-    half = 2 if cfg.double_buffer else 1
-    ifmap_cap = int(cfg.ifmap_kib * 1024) // half // cfg.input_bytes  # elements
-    filter_cap = int(cfg.filter_kib * 1024) // half // cfg.weight_bytes
+    ifmap_cap, filter_cap = cfg.ifmap_part_elems, cfg.filter_part_elems
     r, c, depth = cfg.rows, cfg.cols, cfg.acc_depth
     if cfg.dataflow == "os":
         tm, tn = min(g.m, r), min(g.n, c)
@@ -126,7 +124,6 @@ def _runs(g: GemmShape, t: TileSizes) -> tuple[TileRun, ...]:
 def _gemm_traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig) -> Traffic:
     """Bytes moved by the loop nest group > n tile > m tile > k tile (docs/model.md#traffic)."""
     ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
-    half = 2 if cfg.double_buffer else 1
     m_tiles, n_tiles, k_tiles = -(-g.m // t.m), -(-g.n // t.n), -(-g.k // t.k)
     a_streamed = g.groups * g.m * g.k  # im2col-expanded A, as the array consumes it
     b_elems = g.groups * g.k * g.n
@@ -136,8 +133,8 @@ def _gemm_traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfi
         a_unique = w.input_elems or a_streamed
     else:
         a_unique = max(0, (w.input_elems or a_streamed + b_elems) - b_elems)
-    # A stays resident across n tiles only if all of one group's A fits a buffer half.
-    a_fits = g.m * g.k * ib <= cfg.ifmap_kib * 1024 / half
+    # A stays resident across n tiles only if all of one group's A fits a tile's part of the buffer.
+    a_fits = g.m * g.k * ib <= cfg.ifmap_part_bytes
     a_dram = a_unique * ib * (1 if a_fits or n_tiles == 1 else n_tiles)
     # One n tile's column block of B stays resident across m tiles only if K was not split.
     b_fits = k_tiles == 1
@@ -147,7 +144,7 @@ def _gemm_traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfi
     out_elems = w.output_elems or g.groups * g.m * g.n
     # The accumulator: every fold writes its partial sums; every fold after the first reads them back,
     # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K).
-    k_folds_total = 1 if cfg.dataflow == "os" else sum(-(-k // cfg.rows) * c for k, c in _steps(g.k, t.k))
+    k_folds_total = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in _steps(g.k, t.k))
     outputs = g.groups * g.m * g.n
     acc_writes = outputs * k_folds_total * ab
     acc_reads = outputs * k_folds_total * ab  # (folds - 1) read-backs + one read to emit
@@ -178,23 +175,21 @@ def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
     """Tile one workload for ``cfg`` (see the module docstring for the contract)."""
     g = workload.gemm
     if workload.kind is Kind.VIEW:
-        return LayerSchedule(workload=workload, dataflow=cfg.dataflow)
+        return LayerSchedule(workload=workload)
     if g is None:
-        return LayerSchedule(workload=workload, dataflow=cfg.dataflow, traffic=_stream_traffic(workload, cfg))
+        return LayerSchedule(workload=workload, traffic=_stream_traffic(workload, cfg))
     t = tile_sizes(g, cfg, workload)
-    runs = _runs(g, t)
     return LayerSchedule(
         workload=workload,
-        dataflow=cfg.dataflow,
         tile_m=t.m,
         tile_k=t.k,
         tile_n=t.n,
-        runs=runs,
+        runs=_runs(g, t),
         traffic=_gemm_traffic(workload, g, t, cfg),
-        steps=sum(r.count for r in runs),
     )
 
 
 def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig) -> Program:
-    """Tile every workload of a model, in order."""
-    return Program(name=lowered.name, layers=tuple(schedule(w, cfg) for w in lowered.workloads))
+    """The tile program of a whole model on ``cfg``: every workload tiled, in order."""
+    return Program(name=lowered.name, config=cfg, layers=tuple(schedule(w, cfg) for w in lowered.workloads),
+                   skipped=lowered.skipped)

@@ -61,7 +61,7 @@ def reference() -> str:
     from hwsim.cli import COMMANDS
 
     parts = [HEADER, "## hwsim\n", "```\n" + help_text([]) + "```\n"]
-    for name in COMMANDS:
+    for name in (module.__name__.rsplit(".", 1)[-1] for module in COMMANDS):
         parts += [f"## hwsim {name}\n", "```\n" + help_text([name]) + "```\n"]
         if name == "estimate":
             parts.append(JSON)

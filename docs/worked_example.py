@@ -40,11 +40,11 @@ def build_model() -> onnx.ModelProto:
 def section() -> str:
     """The markdown of the worked example, every number computed here and by the tool."""
     import compiler
-    from hwsim.config import preset
+    from hwsim.core.config import preset
     from hwsim.simulate import simulate
 
     cfg = preset(PRESET)
-    report = simulate(compiler.compile_model(MODEL), cfg).to_dict()
+    report = simulate(compiler.compile_model(MODEL, cfg)).to_dict()
     layer = report["layers"][0]
     e = cfg.energy
     R = cfg.rows

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from compiler.program import Traffic
-
-from .config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import Traffic
 
 __all__ = ["EnergyBreakdown", "layer_energy"]
 

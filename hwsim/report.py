@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.workload import GemmShape, Kind
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import GemmShape, Kind
 
-from .config import AcceleratorConfig
 from .energy import EnergyBreakdown
 
 __all__ = ["LayerResult", "Totals", "Report"]

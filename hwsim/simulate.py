@@ -1,32 +1,40 @@
-"""The cycle-approximate simulator: a tiled program in, per-layer cycles, traffic and energy out.
+"""The cycle-approximate simulator: a tile program in, per-layer cycles, traffic and energy out.
 
-Inside the array, each tile costs exactly :func:`hwsim.timing.tile_cycles` (the RTL-proven model).
-Above the array the model is analytic (docs/model.md#memory): DRAM transfers run at the configured
-bandwidth and, with double buffering, overlap the compute of the previous tile; what does not hide
-is a stall. Cost grows with the number of distinct tile shapes, not with cycles or tile count.
+Inside the array, each tile costs exactly :func:`hwsim.core.timing.tile_cycles` (the RTL-proven
+model). Above the array the model is analytic (docs/model.md#memory): DRAM transfers run at the
+configured bandwidth and, with double buffering, overlap the compute of the previous tile; what does
+not hide is a stall. Cost grows with the number of distinct tile shapes, not with cycles or tile count.
+
+>>> from compiler import compile_model
+>>> from compiler.zoo import resnet18
+>>> from hwsim.core.config import preset
+>>> simulate(compile_model(resnet18(), preset("gemmini-like"))).totals.cycles
+7690611
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from compiler.program import LayerSchedule, Tile
-from compiler.tiling import schedule
-from compiler.workload import Kind, LoweredModel
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import LayerSchedule, Program, Tile
+from hwsim.core.timing import tile_cycles
+from hwsim.core.workload import Kind
 
-from .config import AcceleratorConfig
 from .energy import layer_energy
 from .report import LayerResult, Report
-from .timing import tile_cycles
 
-__all__ = ["simulate", "simulate_layer", "TIMINGS"]
+if TYPE_CHECKING:
+    from .scalesim import ScaleSimTiming
 
-#: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
-TIMINGS = ("hwsim", "scalesim")
+__all__ = ["simulate", "simulate_layer", "CycleModel", "gemm_cycles"]
+
+#: A GEMM layer's ``(compute, stall)`` cycles on a config.
+CycleModel = Callable[[LayerSchedule, AcceleratorConfig], tuple[int, int]]
 
 
-def _gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
+def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#memory)."""
     bw = cfg.dram_bytes_per_cycle
     t = s.traffic
@@ -63,10 +71,7 @@ def _stream_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     return compute, stall
 
 
-CycleModel = Callable[[LayerSchedule, AcceleratorConfig], tuple[int, int]]
-
-
-def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleModel = _gemm_cycles) -> LayerResult:
+def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleModel = gemm_cycles) -> LayerResult:
     w = s.workload
     if w.kind is Kind.VIEW:
         compute, stall = 0, 0
@@ -86,38 +91,18 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         dram_write_bytes=s.traffic.dram_write,
         energy=energy,
         gemm=w.gemm,
-        tiles=sum(r.count for r in s.runs),
+        tiles=s.tiles,
     )
 
 
-def _scalesim_model(options: object | None) -> CycleModel:
-    """SCALE-Sim 3.0's compute cycles and memory stalls per GEMM layer (docs/scalesim.md)."""
-    from . import scalesim
+def simulate(program: Program, *, scalesim: ScaleSimTiming | None = None) -> Report:
+    """Simulate every layer of ``program`` on its config.
 
-    # Networks repeat layer shapes (ResNet-50's 54 layers have 21), and the stall model is the
-    # costly part: time each distinct shape once per simulation.
-    seen: dict[tuple[object, ...], tuple[int, int]] = {}
-
-    def model(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
-        w = s.workload
-        key = (cfg, w.gemm, getattr(w, "geometry", None))
-        if key not in seen:
-            seen[key] = scalesim.compute_cycles(cfg, w), scalesim.stall_cycles(cfg, w, options)
-        return seen[key]
-
-    return model
-
-
-def simulate(lowered: LoweredModel, cfg: AcceleratorConfig, *, timing: str = "hwsim",
-             scalesim_options: object | None = None) -> Report:
-    """Schedule and simulate every layer of ``lowered`` on ``cfg``.
-
-    ``timing="scalesim"`` takes GEMM layers' compute and stall cycles from SCALE-Sim 3.0's model
-    (with ``scalesim_options`` from its ``.cfg``, if any); traffic and energy stay hwsim's.
+    With ``scalesim``, GEMM layers take their compute and stall cycles from SCALE-Sim 3.0's model
+    (:class:`hwsim.scalesim.ScaleSimTiming`); traffic and energy stay hwsim's.
     """
-    if timing not in TIMINGS:
-        raise ValueError(f"timing must be one of {TIMINGS}, got {timing!r}")
-    gemm_model = _gemm_cycles if timing == "hwsim" else _scalesim_model(scalesim_options)
-    layers = tuple(simulate_layer(schedule(w, cfg), cfg, gemm_model) for w in lowered.workloads)
-    return Report(model=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped, timing=timing)
-
+    cfg = program.config
+    gemm_model = gemm_cycles if scalesim is None else scalesim.cycle_model()
+    layers = tuple(simulate_layer(s, cfg, gemm_model) for s in program.layers)
+    return Report(model=program.name, config=cfg, layers=layers, skipped=program.skipped,
+                  timing="hwsim" if scalesim is None else "scalesim")

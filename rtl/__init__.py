@@ -1,22 +1,41 @@
 """The RTL generator: an Amaranth weight-stationary systolic array with its tile controller,
 emitted as Verilog, synthesized with Yosys and co-simulated with cocotb + Icarus against hwsim.
 
-Everything comes from one :class:`~hwsim.config.AcceleratorConfig` (dataflow ``ws``)::
+Everything comes from one :class:`~hwsim.core.config.AcceleratorConfig` (dataflow ``ws``)::
 
-    >>> from hwsim.config import preset
+    >>> from hwsim.core.config import preset
     >>> from rtl import generate_verilog
     >>> verilog = generate_verilog(preset("fpga-edge"))   # top module hwsim_fpga_edge_8x8_ws
     >>> "module hwsim_fpga_edge_8x8_ws(" in verilog
     True
 
 docs/rtl.md describes the micro-architecture, the stream protocol and the timing that
-:func:`hwsim.timing.ws_tile_cycles` states and :func:`verify` checks.
+:func:`hwsim.core.timing.ws_tile_cycles` states and :func:`verify` checks.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from hwsim.core.lazy import exports
+
+if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
+    from ._array import SystolicArray
+    from ._controller import TileController
+    from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
+    from ._emit import generate_verilog, manifest, ports
+    from ._params import Params, params
+    from ._pe import ProcessingElement
+    from ._program import gemm_placements, tile_words
+    from ._synth import (
+        FAMILIES,
+        FpgaStats,
+        GenericStats,
+        SynthResult,
+        gate_level_netlist,
+        synthesize,
+        synthesize_verilog,
+    )
 
 # Each public name and the private module that defines it. They load on first use, so that the
 # cocotb bench (rtl._bench, imported inside the simulator) does not pay for Amaranth and numpy.
@@ -31,15 +50,4 @@ _EXPORTS = {
     "gemm_placements": "_program", "tile_words": "_program",
 }
 __all__ = list(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports(__name__, _EXPORTS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from amaranth import Cat, Module, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
 
 from ._params import Params
 from ._pe import ProcessingElement, activation_layout
@@ -50,13 +49,12 @@ class SystolicArray(wiring.Component):
 
     def __init__(self, p: Params) -> None:
         self._p = p
-        self._row_bits = max(1, ceil_log2(p.rows))
         super().__init__({
             "a_data": In(signed(p.input_bits)).array(p.rows),
             "a_valid": In(1).array(p.rows),
             "a_bank": In(1),
             "w_data": In(p.weight_layout),
-            "w_row": In(self._row_bits),
+            "w_row": In(p.array_row_bits),
             "w_bank": In(1),
             "w_valid": In(1),
             "p_out": Out(signed(p.acc_bits)).array(p.cols),
@@ -81,7 +79,7 @@ class SystolicArray(wiring.Component):
         # broadcast down the column to the row it addresses.
         for c in range(p.cols):
             col = Signal(data.StructLayout({
-                "w": signed(p.weight_bits), "row": unsigned(self._row_bits), "bank": 1, "valid": 1,
+                "w": signed(p.weight_bits), "row": unsigned(p.array_row_bits), "bank": 1, "valid": 1,
             }), name=f"wt_{c}")
             m.d.comb += [col.w.eq(self.w_data[c]), col.row.eq(self.w_row), col.bank.eq(self.w_bank),
                          col.valid.eq(self.w_valid)]

@@ -1,8 +1,8 @@
 """The tile controller: the top of the generated design (array, accumulator memory, output queue
 and the sequencing of one tile).
 
-One command runs one tile (``compiler.program.Tile``) from three input streams to one output
-stream; docs/rtl.md has the protocol and the timing diagram, hwsim.timing.ws_tile_cycles the
+One command runs one tile (``hwsim.core.program.Tile``) from three input streams to one output
+stream; docs/rtl.md has the protocol and the timing diagram, hwsim.core.timing.ws_tile_cycles the
 cycle count of this schedule.
 """
 
@@ -13,16 +13,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
 
 from ._array import SystolicArray
 from ._params import Params
 
-__all__ = ["TileController", "OUT_LATENCY"]
-
-#: Cycles from a result row leaving the accumulator stage to it being offered on ``o``: one output
-#: register, then the two of the output queue (amaranth.lib.fifo.SyncFIFOBuffered).
-OUT_LATENCY = 3
+__all__ = ["TileController"]
 
 
 class TileController(wiring.Component):
@@ -64,7 +59,7 @@ class TileController(wiring.Component):
     @property
     def out_queue_depth(self) -> int:
         """Enough for every row between issue and output, so a ready consumer never holds the issue."""
-        return self._p.rows + self._p.cols + OUT_LATENCY + 2
+        return self._p.rows + self._p.cols + self._p.out_latency + 2
 
     def elaborate(self, platform) -> Module:
         p = self._p
@@ -85,7 +80,7 @@ class TileController(wiring.Component):
         tile = Signal(p.cmd_layout)
         # Weight issue: rows left in the tile, row within the fold, fold number.
         w_left = Signal(p.k_bits)
-        w_row = Signal(max(1, ceil_log2(R)))
+        w_row = Signal(p.array_row_bits)
         w_fold = Signal(p.fold_bits)
         # Activation issue: K rows left from this fold on, row of A within the fold, fold number.
         a_left = Signal(p.k_bits)
@@ -136,7 +131,7 @@ class TileController(wiring.Component):
 
         # Each issued activation row carries a tag through a pipeline as long as the array's, so
         # the accumulator stage knows what the sums leaving the de-skew belong to.
-        tag_layout = data.StructLayout({"valid": 1, "row": p.row_bits, "first": 1, "emit": 1, "last": 1})
+        tag_layout = data.StructLayout({"valid": 1, "row": p.acc_addr_bits, "first": 1, "emit": 1, "last": 1})
         tag = Signal(tag_layout, name="tag_issue")
         m.d.comb += [tag.valid.eq(a_fire), tag.row.eq(a_row), tag.first.eq((a_fold == 0) & ~tile.accumulate),
                      tag.emit.eq(emit_row), tag.last.eq(last_fold & last_row)]

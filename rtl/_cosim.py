@@ -1,5 +1,5 @@
 """Co-simulation: the generated Verilog under Icarus through cocotb's runner, checked bit for bit
-against :func:`hwsim.golden.int_gemm` and cycle for cycle against :func:`hwsim.timing.tile_cycles`."""
+against :func:`hwsim.core.golden.int_gemm` and cycle for cycle against :func:`hwsim.core.timing.tile_cycles`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from compiler.program import Placement, Tile
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
-from hwsim import timing
-from hwsim.golden import int_gemm
+from hwsim.core import timing
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.golden import int_gemm
+from hwsim.core.program import Placement, Tile
 
 from ._emit import generate_verilog
 from ._params import params
@@ -185,8 +185,8 @@ class Simulator:
 def check(cfg: AcceleratorConfig, case: GemmCase, observed: dict[str, Any], first: int = 0, *,
           model: Callable[[AcceleratorConfig, Tile], int] | None = None) -> CosimResult:
     """Compare what the bench observed for ``case`` (whose tiles start at observed tile ``first``)
-    with :func:`hwsim.golden.int_gemm` and, tile by tile, with the timing ``model`` (by default
-    :func:`hwsim.timing.tile_cycles`, looked up at call time).
+    with :func:`hwsim.core.golden.int_gemm` and, tile by tile, with the timing ``model`` (by default
+    :func:`hwsim.core.timing.tile_cycles`, looked up at call time).
 
     Each emitting tile's rows are compared with the golden accumulators of its block after the
     tiles so far (``acc`` carried across K tiles); the assembled result with ``int_gemm(a, b)``.

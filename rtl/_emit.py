@@ -8,8 +8,8 @@ from typing import Any
 from amaranth.back import verilog
 from amaranth.lib import data, wiring
 
-from hwsim import __version__
-from hwsim.config import AcceleratorConfig
+from hwsim.core import __version__
+from hwsim.core.config import AcceleratorConfig
 
 from ._controller import TileController
 from ._params import Params, params
@@ -31,7 +31,7 @@ PROTOCOL: dict[str, str] = {
     "accumulate": "accumulate = 1 adds onto the partial sums left in accumulator rows 0..m-1 by the previous tile (K split across tiles)",
     "stalls": "the array never stalls: a missing activation word sends a bubble through it, and results wait in an output "
               "queue whose space is reserved before the activations that produce them are taken",
-    "timing": "cycles from the command transfer to done with every valid and ready high: hwsim.timing.ws_tile_cycles "
+    "timing": "cycles from the command transfer to done with every valid and ready high: hwsim.core.timing.ws_tile_cycles "
               "(docs/rtl.md#timing)",
 }
 

@@ -1,4 +1,5 @@
-"""Geometry and port widths of the generated design, all derived from one AcceleratorConfig."""
+"""The RTL's view of one AcceleratorConfig: the config's derived quantities plus the widths of the
+hardware's counters, addresses and ports, each derived here once."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 from amaranth.lib import data
 from amaranth.utils import ceil_log2
 
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
 
 __all__ = ["Params", "params"]
 
@@ -20,42 +21,76 @@ def _bits_for(value: int) -> int:
 
 @dataclass(frozen=True)
 class Params:
-    """What the RTL needs from a config: array size, operand widths, accumulator depth, tile limits.
+    """What the RTL needs from ``cfg``: array size, operand widths, accumulator depth, tile limits
+    (all from the config), and the widths of the fields that hold them."""
 
-    ``k_max`` is the longest K a tile may have: the tiler's K tile for a one-column B, which is as
-    much of B as one half of the weight buffer holds (never less than one fold of ``rows``).
-    """
+    cfg: AcceleratorConfig
 
-    module_name: str
-    rows: int
-    cols: int
-    input_bits: int
-    weight_bits: int
-    acc_bits: int
-    acc_depth: int
-    k_max: int
+    @property
+    def module_name(self) -> str:
+        return self.cfg.module_name
+
+    @property
+    def rows(self) -> int:
+        return self.cfg.rows
+
+    @property
+    def cols(self) -> int:
+        return self.cfg.cols
+
+    @property
+    def input_bits(self) -> int:
+        return self.cfg.input_bits
+
+    @property
+    def weight_bits(self) -> int:
+        return self.cfg.weight_bits
+
+    @property
+    def acc_bits(self) -> int:
+        return self.cfg.acc_bits
+
+    @property
+    def acc_depth(self) -> int:
+        return self.cfg.acc_depth
+
+    @property
+    def k_max(self) -> int:
+        return self.cfg.k_max
+
+    @property
+    def out_latency(self) -> int:
+        return self.cfg.out_latency
 
     @property
     def m_bits(self) -> int:
+        """A tile's m: 1 .. acc_depth."""
         return _bits_for(self.acc_depth)
 
     @property
     def k_bits(self) -> int:
+        """A tile's k: 1 .. k_max."""
         return _bits_for(self.k_max)
 
     @property
     def n_bits(self) -> int:
+        """A tile's n: 1 .. cols."""
         return _bits_for(self.cols)
 
     @property
-    def row_bits(self) -> int:
-        """Accumulator row address."""
+    def acc_addr_bits(self) -> int:
+        """An accumulator row address: 0 .. acc_depth - 1."""
         return max(1, ceil_log2(self.acc_depth))
 
     @property
+    def array_row_bits(self) -> int:
+        """A PE row index (which row a weight word loads into): 0 .. rows - 1."""
+        return max(1, ceil_log2(self.rows))
+
+    @property
     def fold_bits(self) -> int:
-        """Fold counter: up to ceil(k_max / rows) folds, plus one for 'past the last fold'."""
-        return _bits_for(-(-self.k_max // self.rows) + 1)
+        """Fold counter: up to ``cfg.folds(k_max)`` folds, plus one for 'past the last fold'."""
+        return _bits_for(self.cfg.folds(self.k_max) + 1)
 
     @property
     def cmd_layout(self) -> data.StructLayout:
@@ -83,17 +118,4 @@ def params(cfg: AcceleratorConfig) -> Params:
             f"the RTL generator builds weight-stationary arrays only, but the config has dataflow "
             f"{cfg.dataflow!r}; use a ws preset or set dataflow = \"ws\""
         )
-    from compiler.tiling import tile_sizes
-    from compiler.workload import GemmShape
-
-    k_max = tile_sizes(GemmShape(m=1, k=1 << 40, n=1), cfg).k
-    return Params(
-        module_name=cfg.module_name,
-        rows=cfg.rows,
-        cols=cfg.cols,
-        input_bits=cfg.input_bits,
-        weight_bits=cfg.weight_bits,
-        acc_bits=cfg.acc_bits,
-        acc_depth=cfg.acc_depth,
-        k_max=max(cfg.rows, k_max),
-    )
+    return Params(cfg)

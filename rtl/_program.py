@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.program import Placement, Tile
-from compiler.tiling import schedule
-from compiler.workload import GemmShape, Kind, Workload
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+from compiler.tiling import schedule_model
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.program import Placement, Tile
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 
 from ._params import Params
 
@@ -18,10 +18,11 @@ __all__ = ["gemm_placements", "TileWords", "tile_words", "pack", "unpack", "chec
 
 
 def gemm_placements(cfg: AcceleratorConfig, m: int, k: int, n: int) -> list[Placement]:
-    """The tiles ``compiler.tiling`` cuts an ``m x k @ k x n`` GEMM into, in issue order."""
+    """The tiles of an ``m x k @ k x n`` GEMM's tile program on ``cfg``, in issue order."""
     work = Workload(name="gemm", op="MatMul", kind=Kind.GEMM, gemm=GemmShape(m=m, k=k, n=n),
                     input_elems=m * k, weight_elems=k * n, output_elems=m * n)
-    return list(schedule(work, cfg).placements())
+    (layer,) = schedule_model(LoweredModel("gemm", (work,)), cfg).layers
+    return list(layer.placements())
 
 
 def pack(values, bits: int) -> int:

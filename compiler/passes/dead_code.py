@@ -11,15 +11,7 @@ from dataclasses import replace
 
 from ..graph import Graph, Node
 
-__all__ = ["run", "reads"]
-
-
-def reads(node: Node) -> list[str]:
-    """Every value a node reads, including its fused epilogue's operands."""
-    names = [i for i in node.inputs if i]
-    for inner in node.attr("epilogue", ()):
-        names.extend(i for i in inner.inputs if i)
-    return names
+__all__ = ["run"]
 
 
 def run(graph: Graph) -> Graph:
@@ -28,7 +20,7 @@ def run(graph: Graph) -> Graph:
     for node in reversed(graph.nodes):
         if any(o in live for o in node.outputs if o):
             kept.append(node)
-            live.update(reads(node))
+            live.update(node.reads())
     kept.reverse()
     constants = {k: v for k, v in graph.constants.items() if k in live}
     weights = frozenset(w for w in graph.weights if w in live)

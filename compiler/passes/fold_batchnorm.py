@@ -8,7 +8,7 @@ keeps ``alpha``; its ``C`` becomes ``s * (beta * C - mean) + B`` and ``beta`` be
 
 The folded parameters get new names (``<bn>/folded_weight``, ``<bn>/folded_bias``). With their
 inputs' values present they are computed; otherwise they are shape-only parameters. The folded node
-keeps its name and lists the BatchNorm in ``attrs["folded"]``, so lowering can report which ONNX
+keeps its name and lists the BatchNorm in ``meta.folded``, so lowering can report which ONNX
 nodes a workload covers.
 """
 
@@ -30,7 +30,7 @@ def _foldable(bn: Node, graph: Graph, producers: dict[str, Node], users: dict[st
     if bn.op_type != "BatchNormalization" or bn.domain or bn.attr("training_mode", 0) or len(bn.inputs) < 5:
         return None
     host = producers.get(bn.inputs[0])
-    if host is None or host.op_type not in _HOSTS or host.domain or host.attr("epilogue"):
+    if host is None or host.op_type not in _HOSTS or host.domain or host.meta.epilogue:
         return None
     if len(users.get(bn.inputs[0], [])) != 1 or bn.inputs[0] in graph.outputs:
         return None
@@ -104,11 +104,9 @@ def run(graph: Graph) -> Graph:
             values = _folded_values(host, bn, graph, channels, bias_shape)
         if values is not None:
             new_values[w_name], new_values[b_name] = values
-        attrs = {**host.attrs, "folded": tuple(host.attr("folded", ())) + (bn.name,)}
-        if host.op_type == "Gemm":
-            attrs["beta"] = 1.0
+        attrs = {**host.attrs, "beta": 1.0} if host.op_type == "Gemm" else host.attrs
         replaced[host.name] = replace(host, inputs=(host.inputs[0], w_name, b_name), outputs=(bn.outputs[0],),
-                                      attrs=attrs)
+                                      attrs=attrs, meta=replace(host.meta, folded=host.meta.folded + (bn.name,)))
         dropped.add(bn.name)
     if not dropped:
         return graph

@@ -9,10 +9,10 @@ while each one is
 - Add/Sub/Mul/Div with a constant operand that does not change the shape (bias, scale), or
 - QuantizeLinear with constant scale and zero point (requantization in QDQ models).
 
-The GEMM node keeps its name, op type and inputs; it takes the chain's last output as its output
-and the absorbed nodes, unchanged and in order, as ``attrs["epilogue"]`` (a tuple of
-:class:`~compiler.graph.Node`); the first reads the GEMM's own result, named
-``attrs["gemm_output"]``, each later one the previous one's output. Lowering reports it as one
+The GEMM node keeps its name, op type, inputs and ONNX attributes; it takes the chain's last output
+as its output and the absorbed nodes, unchanged and in order, as ``meta.epilogue`` (see
+:class:`~compiler.graph.NodeMeta`); the first reads the GEMM's own result, named
+``meta.gemm_output``, each later one the previous one's output. Lowering reports it as one
 workload, op ``"Conv+Relu"``, whose ``nodes`` list them all. Chains stop at graph outputs.
 """
 
@@ -20,13 +20,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..graph import Graph, Node
+from ..graph import Graph, Node, NodeMeta
+from ..ops.gemm import GEMM_OPS
 from ..ops.shapes import broadcast
 
-__all__ = ["run", "ANCHORS", "ACTIVATIONS"]
+__all__ = ["run", "ACTIVATIONS"]
 
-ANCHORS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum", "ConvInteger", "MatMulInteger",
-                     "QLinearConv", "QLinearMatMul"})
 ACTIVATIONS = frozenset({"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Tanh",
                          "Elu", "Selu", "Celu", "Softplus", "Softsign", "ThresholdedRelu", "Gelu", "Mish"})
 _ARITH = frozenset({"Add", "Sub", "Mul", "Div"})
@@ -54,7 +53,7 @@ def run(graph: Graph) -> Graph:
     fused: dict[str, Node] = {}
     absorbed: set[str] = set()
     for node in graph.nodes:
-        if node.op_type not in ANCHORS or node.domain or node.name in absorbed:
+        if node.op_type not in GEMM_OPS or node.domain or node.name in absorbed:
             continue
         chain: list[Node] = []
         value = node.outputs[0]
@@ -65,9 +64,9 @@ def run(graph: Graph) -> Graph:
             chain.append(follower)
             value = follower.outputs[0]
         if chain:
-            epilogue = tuple(node.attr("epilogue", ())) + tuple(chain)
-            attrs = {"gemm_output": node.outputs[0], **node.attrs, "epilogue": epilogue}
-            fused[node.name] = replace(node, outputs=(value,) + node.outputs[1:], attrs=attrs)
+            meta = replace(node.meta, epilogue=node.meta.epilogue + tuple(chain),
+                           gemm_output=node.meta.gemm_output or node.outputs[0])
+            fused[node.name] = replace(node, outputs=(value,) + node.outputs[1:], meta=meta)
             absorbed.update(n.name for n in chain)
     if not fused:
         return graph

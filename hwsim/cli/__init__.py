@@ -8,17 +8,19 @@ reported as one ``error:`` line on stderr, never a traceback; 3 on an internal e
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Sequence
 
-from ..errors import UserError
+from hwsim.core import __version__
+from hwsim.core.errors import InternalError, UserError
+
+from . import estimate, plot, presets, rtl, run, sweep, verify
 
 __all__ = ["main"]
 
-#: Subcommands in the order ``hwsim --help`` lists them; each is a module of this package.
-COMMANDS = ("estimate", "presets", "plot", "rtl", "verify", "run", "sweep")
+#: Subcommands in the order ``hwsim --help`` lists them.
+COMMANDS = (estimate, presets, plot, rtl, verify, run, sweep)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,12 +33,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwsim", description="Estimate what a DNN costs on a systolic-array accelerator, "
                      "generate the array as Verilog, and prove the two agree.")
-    from .. import __version__
-
     parser.add_argument("--version", action="version", version=f"hwsim {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        module = importlib.import_module(f"{__name__}.{name}")
+    for module in COMMANDS:
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
     return parser
@@ -57,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except InternalError as e:
+        print(f"error: internal error: {e}; please report it", file=sys.stderr)
+        return 3
     except Exception as e:  # a bug, not the user's fault: say so in one line
         if os.environ.get("HWSIM_DEBUG"):
             raise

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import DATAFLOWS, AcceleratorConfig, load_config, preset
-from ..errors import UserError
+from hwsim.core.config import DATAFLOWS, AcceleratorConfig, load_config, preset
+from hwsim.core.errors import UserError
 
-__all__ = ["add_config_options", "config_from_args", "positive_int"]
+__all__ = ["TIMINGS", "add_config_options", "config_from_args", "positive_int"]
+
+#: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
+TIMINGS = ("hwsim", "scalesim")
 
 
 def positive_int(text: str) -> int:

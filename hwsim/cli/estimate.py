@@ -6,10 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._io import write_output
-from ..errors import UserError
-from ..simulate import TIMINGS, simulate
-from ._options import add_config_options, config_from_args, positive_int
+import compiler
+from hwsim import plots, scalesim
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.files import write_output
+from hwsim.core.workload import LoweredModel
+from hwsim.simulate import simulate
+
+from ._options import TIMINGS, add_config_options, config_from_args, positive_int
 
 DEFAULT_MODEL = "resnet18"
 
@@ -37,40 +42,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace) -> tuple[LoweredModel, AcceleratorConfig, scalesim.ScaleSimOptions | None]:
     """(lowered model, config, SCALE-Sim options or None) from the arguments."""
     model = args.model
     if model is not None and model.lower().endswith(".csv"):
-        # A topology needs no ONNX: importing it would cost a third of a second.
-        from .. import scalesim
-
         if not args.scalesim_config and not (args.preset or args.config):
             raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
         if args.input_shape:
             raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
-        from compiler.workload import LoweredModel
-
         lowered = LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
     else:
-        import compiler
-        from compiler.importer import parse_input_shape
-
-        shapes = dict(parse_input_shape(text) for text in args.input_shape)
+        shapes = compiler.parse_input_shapes(args.input_shape)
         if model is None:
-            from compiler import zoo
-
             print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
                   "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
-            source = zoo.MODELS[DEFAULT_MODEL](weights=False)
+            source = compiler.zoo.MODELS[DEFAULT_MODEL](weights=False)
         else:
             source = Path(model)
-        lowered = compiler.compile_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)
+        lowered = compiler.lower_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)
     if args.scalesim_config:
         if args.preset or args.config:
             raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
-        from .. import scalesim
-
-        cfg, options = scalesim.load_config(args.scalesim_config)
+        cfg, options = scalesim.load_scalesim_config(args.scalesim_config)
         changes = {k: getattr(args, k) for k in ("rows", "cols", "dataflow") if getattr(args, k) is not None}
         cfg = cfg.replace(**changes) if changes else cfg
     else:
@@ -86,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot == "-" or args.csv == "-" and args.json == "-":
         raise UserError("only one output can go to standard output ('-')")
     lowered, cfg, options = _load(args)
-    report = simulate(lowered, cfg, timing=args.timing, scalesim_options=options)
+    timing = scalesim.ScaleSimTiming(options) if args.timing == "scalesim" else None
+    report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing)
     # Render everything first so that a failure leaves no output file behind.
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:
@@ -94,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         outputs.append((args.csv, report.to_csv()))
     if args.plot:
-        from ..plots import summary_png
-
-        outputs.append((args.plot, summary_png(report.to_dict())))
+        outputs.append((args.plot, plots.summary_png(report.to_dict())))
     for path, data in outputs:
         write_output(path, data)
     if "-" not in (args.json, args.csv):

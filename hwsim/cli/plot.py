@@ -2,8 +2,7 @@
 
 ``hwsim plot report.json --out DIR`` writes ``cycles.png``, ``energy.png`` and ``roofline.png`` into
 DIR (created if missing). ``hwsim estimate ... --plot out.png`` draws the same three panels into one
-image through :func:`write_summary_plot`. matplotlib is imported only when a plot is drawn, so the
-rest of the command line starts fast.
+image through :func:`write_summary_plot`.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .._io import read_text, write_output
-from ..errors import UserError
-from ..plots.data import DEFAULT_TOP
+from hwsim import plots
+from hwsim.core.errors import UserError
+from hwsim.core.files import read_text, write_output
+
 from ._options import positive_int
 
 __all__ = ["PLOT_FILES", "add_parser", "run", "read_report_file", "write_summary_plot"]
@@ -34,22 +34,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("report", metavar="REPORT.json", help="a report from 'hwsim estimate --json' ('-' for standard input)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created if missing)")
-    p.add_argument("--top", type=positive_int, default=DEFAULT_TOP, metavar="N",
-                   help=f"layers the bar charts name; the rest are summed as 'other' (default {DEFAULT_TOP})")
+    p.add_argument("--top", type=positive_int, default=plots.DEFAULT_TOP, metavar="N",
+                   help=f"layers the bar charts name; the rest are summed as 'other' (default {plots.DEFAULT_TOP})")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..plots import cycles_png, energy_png, roofline_png
-
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file, not a folder; give a folder for the PNGs")
     report = read_report_file(args.report)
     where = "standard input" if args.report == "-" else args.report
     # Render all three before creating or writing anything, so that a bad report leaves nothing behind.
-    images = (cycles_png(report, top=args.top, where=where), energy_png(report, top=args.top, where=where),
-              roofline_png(report, where=where))
+    images = (plots.cycles_png(report, top=args.top, where=where), plots.energy_png(report, top=args.top, where=where),
+              plots.roofline_png(report, where=where))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -78,6 +76,4 @@ def write_summary_plot(report: Any, path: str | Path, *, where: str = "report") 
 
     The image is rendered in memory and written atomically (``"-"``: standard output).
     """
-    from ..plots import summary_png
-
-    write_output(path, summary_png(report, where=where))
+    write_output(path, plots.summary_png(report, where=where))

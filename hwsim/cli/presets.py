@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import preset, preset_description, preset_names
+from hwsim.core.config import preset, preset_description, preset_names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

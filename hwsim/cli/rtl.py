@@ -8,14 +8,15 @@ import json
 import sys
 from pathlib import Path
 
-from .._io import write_output
-from ..errors import UserError
+import rtl
+from hwsim.core.errors import UserError
+from hwsim.core.files import write_output
+from hwsim.core.fpga import FAMILIES
+
 from ._options import add_config_options, config_from_args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from rtl import FAMILIES
-
     p = subparsers.add_parser(
         "rtl",
         help="generate the weight-stationary array as Verilog (and synthesize it)",
@@ -44,8 +45,6 @@ def _synth_table(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import rtl
-
     cfg = config_from_args(args)
     if cfg.dataflow != "ws":
         raise UserError(f"hwsim rtl generates weight-stationary arrays only; the config has dataflow "

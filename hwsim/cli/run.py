@@ -8,7 +8,11 @@ import sys
 
 import numpy as np
 
-from ..errors import UserError
+import compiler
+from hwsim import execute
+from hwsim.core.errors import UserError
+from hwsim.core.files import write_output
+
 from ._options import add_config_options, config_from_args
 
 
@@ -47,10 +51,6 @@ def _summary(outputs: dict[str, np.ndarray]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compiler.importer import parse_input_shapes
-    from hwsim import execute
-    from hwsim._io import write_output
-
     if args.calibrate and args.precision != "int8":
         raise UserError("--calibrate applies to --precision int8 only")
     if args.report and args.precision != "int8":
@@ -59,17 +59,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--output - and --report - cannot both use standard output")
     cfg = config_from_args(args)
     given = execute.parse_input_args(args.input)
-    pins = execute.input_pins(args.model, given, parse_input_shapes(args.input_shape))
-    compiled = execute.compile_for_run(args.model, input_shapes=pins)
+    pins = execute.input_pins(args.model, given, compiler.parse_input_shapes(args.input_shape))
+    compiled = execute.compile_for_run(args.model, cfg, input_shapes=pins)
     calibration = None
     if args.calibrate:
         calibration = execute.calibration_samples(args.calibrate, compiled.graph.inputs)
     try:
-        result = execute.run(compiled, given, cfg, precision=args.precision, calibration=calibration)
+        result = execute.run(compiled, given, precision=args.precision, calibration=calibration)
     except MemoryError:
         raise UserError(f"{args.model}: out of memory while running; try a smaller --input-shape") from None
-    except (execute.LoweringMismatch, execute.TileProgramError) as e:
-        raise UserError(f"internal error: {e}; please report it with the model") from None
     # Outputs are complete before anything is written, so a failed run leaves no file behind.
     if args.output:
         write_output(args.output, execute.npz_bytes(result.outputs))

@@ -12,13 +12,27 @@ import sys
 import time
 from pathlib import Path
 
-from .._io import write_output
-from ..errors import UserError
-from ..simulate import TIMINGS
-from ..sweep import (EXECUTORS, OBJECTIVES, DesignSpace, ProgressBar, SweepJob, SweepModel, build_results,
-                     make_executor, parse_dataflows, parse_int_axis, run_sweep)
-from ..sweep.records import RECORDS_FILE
-from ._options import config_from_args, positive_int
+import compiler
+from hwsim import scalesim, sweep
+from hwsim.core.errors import UserError
+from hwsim.core.files import write_output
+from hwsim.core.workload import LoweredModel
+from hwsim.sweep import (
+    EXECUTORS,
+    OBJECTIVES,
+    DesignSpace,
+    ProgressBar,
+    SweepJob,
+    SweepModel,
+    build_results,
+    make_pool,
+    parse_dataflows,
+    parse_int_axis,
+    run_sweep,
+)
+from hwsim.sweep.records import RECORDS_FILE
+
+from ._options import TIMINGS, config_from_args, positive_int
 
 DEFAULT_MODEL = "resnet18"
 OUTPUTS = ("results.csv", "results.json", "pareto.png", "heatmap.png")
@@ -68,27 +82,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def _load_models(args: argparse.Namespace) -> tuple[SweepModel, ...]:
     """Import and lower each model once, named by its file stem (or the zoo name)."""
-    import compiler
-
-    from compiler.importer import parse_input_shapes
-
-    shapes = parse_input_shapes(args.input_shape) or None
+    shapes = compiler.parse_input_shapes(args.input_shape) or None
     if not args.models:
-        from compiler import zoo
-
         print(f"hwsim: no model given, sweeping the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
-        lowered = compiler.compile_model(zoo.MODELS[DEFAULT_MODEL](weights=False), input_shapes=shapes,
-                                         allow_unsupported=args.allow_unsupported)
+        lowered = compiler.lower_model(compiler.zoo.MODELS[DEFAULT_MODEL](weights=False), input_shapes=shapes,
+                                       allow_unsupported=args.allow_unsupported)
         return (SweepModel.of(DEFAULT_MODEL, lowered),)
     models = []
     for text in args.models:
         path = Path(text)
         if path.suffix.lower() == ".csv":
-            from .. import scalesim
-
-            lowered = scalesim.load_topology(path)
+            lowered = LoweredModel(path.stem, scalesim.load_topology(path))
         else:
-            lowered = compiler.compile_model(path, input_shapes=shapes, allow_unsupported=args.allow_unsupported)
+            lowered = compiler.lower_model(path, input_shapes=shapes, allow_unsupported=args.allow_unsupported)
         models.append(SweepModel.of(path.stem, lowered))
     return tuple(models)
 
@@ -111,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config))
     space = _space(args, base)
     objective = OBJECTIVES[args.objective]
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    pool = make_pool(args.executor, args.jobs, args.scheduler)
     progress = ProgressBar()
     seen: list[int] = []  # [done, total] once the sweep has started
 
@@ -122,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
         job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
-        sweep = run_sweep(space, job, out, executor=executor, fresh=args.fresh, on_progress=on_progress)
+        outcome = run_sweep(space, job, out, pool=pool, fresh=args.fresh, on_progress=on_progress)
     except KeyboardInterrupt:
         progress.close()
         if not seen:
@@ -132,18 +138,16 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         progress.close()
-        executor.close()
+        pool.close()
     elapsed = time.monotonic() - start
-    from ..sweep.plots import heatmap_png, pareto_png
-
-    results = build_results(sweep, space, objective)
+    results = build_results(outcome, space, objective)
     # Render everything first so that a failure leaves no half-written set of outputs.
-    payloads = [results.to_csv(), results.to_json(), pareto_png(results), heatmap_png(results)]
+    payloads = [results.to_csv(), results.to_json(), sweep.pareto_png(results), sweep.heatmap_png(results)]
     for name, data in zip(OUTPUTS, payloads):
         write_output(out / name, data)
-    if sweep.infeasible:
-        design, reason = sweep.infeasible[0]
-        n = len(sweep.infeasible)
+    if outcome.infeasible:
+        design, reason = outcome.infeasible[0]
+        n = len(outcome.infeasible)
         print(f"hwsim: skipped {n} design{'s' if n > 1 else ''} that {'are' if n > 1 else 'is'} not a valid "
               f"accelerator, e.g. {design.label}: {reason}", file=sys.stderr)
     sys.stdout.write(results.to_text(elapsed=elapsed, out=out))

@@ -9,8 +9,10 @@ import json
 import sys
 from pathlib import Path
 
-from .._io import write_output
-from ..errors import UserError
+import rtl
+from hwsim.core.errors import UserError
+from hwsim.core.files import write_output
+
 from ._options import add_config_options, config_from_args, positive_int
 
 #: Icarus simulates every PE; above this many the run takes too long to be useful.
@@ -23,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="co-simulate the generated RTL against hwsim: bit-exact outputs, exact cycles",
         description="Run a random GEMM (M x K @ K x N, operands over the full signed range) through the "
         "compiler's tile program on the generated Verilog under Icarus, and compare every output with "
-        "hwsim.golden.int_gemm and each tile's cycles with hwsim.timing. Exit 0 if all match, 1 if not.",
+        "hwsim.core.golden.int_gemm and each tile's cycles with hwsim.core.timing. Exit 0 if all match, 1 if not.",
     )
     add_config_options(p, dataflow=False)
     p.add_argument("--m", type=positive_int, metavar="M", help="rows of A (default 2*rows + 3)")
@@ -35,8 +37,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    import rtl
-
     cfg = config_from_args(args)
     if cfg.dataflow != "ws":
         raise UserError(f"hwsim verify checks the weight-stationary RTL only; the config has dataflow "

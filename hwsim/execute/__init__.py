@@ -2,20 +2,20 @@
 
 fp32 runs equal onnxruntime; int8 runs quantize the array layers (symmetric post-training
 quantization, or a quantized model's own parameters) and accumulate exactly as the RTL does, through
-:func:`hwsim.golden.int_gemm`. See docs/run.md. Typical use::
+:func:`hwsim.core.golden.int_gemm`. See docs/run.md. Typical use::
 
-    compiled = compile_for_run("model.onnx")
-    result = run(compiled, {"input": x}, preset("gemmini-like"), precision="int8")
+    compiled = compile_for_run("model.onnx", preset("gemmini-like"))
+    result = run(compiled, {"input": x}, precision="int8")
     result.outputs, result.errors
 """
 
 from __future__ import annotations
 
+from ._accuracy import OutputError, compare_outputs, format_errors
 from ._executor import Compiled, Executor
 from ._gemm import TileHook
 from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
 from ._operands import LoweringMismatch
-from ._report import OutputError, compare_outputs, format_errors
 from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
 from ._tiles import TileProgramError
 

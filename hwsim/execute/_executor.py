@@ -1,9 +1,9 @@
 """Walk the compiled graph in order and compute every value, array layers tile by tile.
 
-A GEMM node (the anchor of a lowered GEMM workload) runs its tile program as
-:func:`compiler.tiling.schedule` cut it; its fused epilogue (``attrs["epilogue"]``: bias-like
-arithmetic, activations, QuantizeLinear) runs after the last K tile, node by node, with the same
-kernels as unfused nodes. Everything else runs through the kernel table.
+A GEMM node (the anchor of a lowered GEMM workload) runs the tiles its layer has in the
+:class:`~hwsim.core.program.Program`; its fused epilogue (``meta.epilogue``: bias-like arithmetic,
+activations, QuantizeLinear) runs after the last K tile, node by node, with the same kernels as
+unfused nodes. Everything else runs through the one kernel table, :data:`compiler.kernels.KERNELS`.
 """
 
 from __future__ import annotations
@@ -14,21 +14,17 @@ from typing import Callable, Mapping
 import numpy as np
 
 from compiler.graph import Graph, Node, TensorInfo
-from compiler.tiling import schedule
-from compiler.workload import Kind, LoweredModel, Workload
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+from compiler.kernels import KERNELS, OpEnv
+from compiler.ops import ShapeError
+from compiler.ops.gemm import GEMM_OPS, gemm_view
+from hwsim.core.errors import InternalError, UserError
+from hwsim.core.program import LayerSchedule, Program
+from hwsim.core.workload import Kind
 
-from . import _elementwise, _movement, _pool, _qlinear, _reduce, _resize
-from ._env import Kernel, OpEnv, registry
-from ._gemm import GEMM_OPS, ArrayRunner, QuantizedOperand, TileHook, qdq_weight_ok, swapped
+from ._gemm import ArrayRunner, QuantizedOperand, TileHook, qdq_weight_ok
 from ._quant import quantize, symmetric_scale
 
-__all__ = ["KERNELS", "Compiled", "Executor", "Observer", "dequantized_weights"]
-
-KERNELS: dict[str, Kernel] = registry(
-    _elementwise.KERNELS, _reduce.KERNELS, _movement.KERNELS, _pool.KERNELS, _resize.KERNELS, _qlinear.KERNELS
-)
+__all__ = ["Compiled", "Executor", "Observer", "dequantized_weights"]
 
 #: Sees every float value the run computes (name, value); calibration records ranges with it.
 Observer = Callable[[str, np.ndarray], None]
@@ -36,7 +32,8 @@ Observer = Callable[[str, np.ndarray], None]
 
 @dataclass(frozen=True)
 class Compiled:
-    """A model ready to run: the compiled graph, its workloads, and the quantization of its weights.
+    """A model ready to run on one accelerator: the compiled graph (with weights), its tile program
+    (whose config the run uses), and the quantization of its weights.
 
     ``dequantized`` maps each value that a DequantizeLinear of a constant integer tensor produced
     (folded into a float weight by the compiler) to its codes, scale and zero point, so QDQ layers
@@ -44,7 +41,7 @@ class Compiled:
     """
 
     graph: Graph
-    lowered: LoweredModel
+    program: Program
     dequantized: Mapping[str, QuantizedOperand] = field(default_factory=dict)
 
 
@@ -54,7 +51,7 @@ def _env(graph: Graph, node: Node) -> OpEnv:
 
 
 class Executor:
-    """One model on one config in one precision; :meth:`run` maps inputs to outputs.
+    """One compiled model in one precision; :meth:`run` maps inputs to outputs.
 
     ``act_ranges`` (int8 post-training quantization) gives each activation's calibrated max |x|;
     ``None`` runs unquantized layers in fp32. A range becomes a scale at the width of the port it
@@ -64,7 +61,6 @@ class Executor:
     def __init__(
         self,
         compiled: Compiled,
-        cfg: AcceleratorConfig,
         *,
         act_ranges: Mapping[str, float] | None = None,
         literal: bool = False,
@@ -72,13 +68,14 @@ class Executor:
     ) -> None:
         self.compiled = compiled
         self.graph = compiled.graph
-        self.cfg = cfg
+        self.cfg = compiled.program.config
         self.act_ranges = act_ranges
-        self.array = ArrayRunner(cfg, literal=literal, tile_hook=tile_hook)
-        self.anchors: dict[str, Workload] = {}
-        for w in compiled.lowered.workloads:
+        self.array = ArrayRunner(self.cfg, literal=literal, tile_hook=tile_hook)
+        self.anchors: dict[str, LayerSchedule] = {}
+        for layer in compiled.program.layers:
+            w = layer.workload
             if w.kind is Kind.GEMM:
-                self.anchors[w.nodes[0] if w.nodes else w.name] = w
+                self.anchors[w.nodes[0] if w.nodes else w.name] = layer
         self.producers = self.graph.producers()
 
     # ------------------------------------------------------------------------------------ driver
@@ -111,9 +108,7 @@ class Executor:
         return {name: values[name] for name in graph.outputs}
 
     def _reads(self, node: Node) -> list[str]:
-        names = [i for i in node.inputs if i]
-        for inner in node.attr("epilogue", ()):
-            names.extend(i for i in inner.inputs if i)
+        names = node.reads()
         # A QDQ layer reads the codes behind its DequantizeLinear inputs.
         if node.op_type in GEMM_OPS:
             for i in node.inputs[:2]:
@@ -138,9 +133,9 @@ class Executor:
         if value.dtype != np.dtype(info.dtype):
             value = value.astype(info.dtype)
         if tuple(value.shape) != tuple(info.shape):
-            raise UserError(
-                f"internal error: node '{node.name}' ({node.op_type}) computed '{name}' with shape"
-                f" {value.shape}, but the compiled graph says {info.shape}; please report this model"
+            raise InternalError(
+                f"node '{node.name}' ({node.op_type}) computed '{name}' with shape {value.shape},"
+                f" but the compiled graph says {info.shape}"
             )
         return value
 
@@ -157,7 +152,7 @@ class Executor:
                 out = kernel(_env(self.graph, node), xs)
         except NotImplementedError as e:
             raise UserError(f"node '{node.name}' ({node.op_type}): {e} is not supported by hwsim run") from None
-        except (ValueError, TypeError, IndexError, KeyError) as e:
+        except (ValueError, TypeError, IndexError, KeyError, ShapeError) as e:
             reason = str(e).splitlines()[0] if str(e) else e.__class__.__name__
             raise UserError(f"node '{node.name}' ({node.op_type}): cannot execute it on these inputs ({reason})") from None
         return out if isinstance(out, tuple) else (out,)
@@ -169,12 +164,12 @@ class Executor:
             on_array = False  # an Einsum the lowering could not view as a GEMM
         if not on_array:
             results = self._kernel(node, xs)
-            if not node.attr("epilogue"):
+            if not node.meta.epilogue:
                 return results
             result = results[0]
         else:
             result = self._array_layer(node, xs, values)
-        epilogue = node.attr("epilogue", ())
+        epilogue = node.meta.epilogue
         if not epilogue:
             return (self._requantize(node.outputs[0], result),)
         # The chain reads the GEMM's own (pre-epilogue) output under its original name.
@@ -192,16 +187,15 @@ class Executor:
 
     def _array_layer(self, node: Node, xs: list[np.ndarray | None], values: Mapping[str, np.ndarray]) -> np.ndarray:
         env = _env(self.graph, node)
-        workload = self.anchors.get(node.name)
-        shape = workload.gemm if workload is not None else None
-        cfg = self.cfg
+        layer = self.anchors.get(node.name)
+        shape = layer.workload.gemm if layer is not None else None
 
         def placements():
-            if workload is None:
+            if layer is None:
                 raise UserError(f"node '{node.name}' ({node.op_type}) was not lowered to the array; hwsim run cannot place it")
-            return schedule(workload, cfg).placements()
+            return layer.placements()
 
-        swap = swapped(node, self.graph.is_constant)
+        swap = gemm_view(node, self.graph).swapped
         if node.op_type in ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"):
             return self.array.run_qlinear(env, xs, shape, placements, swap)
         quantized = None if swap else self._qdq_operands(node, values)

@@ -9,7 +9,7 @@ Three numeric paths, chosen per node:
 - **post-training quantized** (``--precision int8``): the fp32 operands quantized with calibrated
   per-tensor activation scales and per-channel weight scales, run on the int8 array.
 
-Both integer paths accumulate with :func:`hwsim.golden.int_gemm` at the config's ``acc_bits``.
+Both integer paths accumulate with :func:`hwsim.core.golden.int_gemm` at the config's ``acc_bits``.
 """
 
 from __future__ import annotations
@@ -20,23 +20,18 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from compiler.graph import Node
-from compiler.program import Placement
-from compiler.workload import GemmShape
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+from compiler.kernels import OpEnv, requantize, signed, zero_point_correction
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.program import Placement
+from hwsim.core.workload import GemmShape
 
 from . import _operands as operands
-from ._env import OpEnv
 from ._operands import GemmProblem
-from ._qlinear import requantize, signed, zero_point_correction
 from ._quant import channel_scales, int_step, qmax, quantize
 from ._tiles import float_step, run_tiles
 
-__all__ = ["GEMM_OPS", "ArrayRunner", "TileHook", "QuantizedOperand", "qdq_weight_ok", "operand_inputs", "swapped"]
-
-GEMM_OPS = frozenset(
-    {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"}
-)
+__all__ = ["ArrayRunner", "TileHook", "QuantizedOperand", "qdq_weight_ok"]
 
 #: Called for every tile when given: (layer name, placement, A block, B block, accumulators before
 #: (``None`` for a fresh tile), accumulators after). Forces tile-by-tile execution.
@@ -51,23 +46,6 @@ class QuantizedOperand:
     scale: np.ndarray
     zero_point: np.ndarray
     axis: int = 1
-
-
-#: Operators whose product runs transposed when only the first operand is constant.
-_SWAPPABLE = frozenset({"Gemm", "MatMul", "Einsum", "MatMulInteger", "QLinearMatMul"})
-
-
-def operand_inputs(node: Node) -> tuple[int, int]:
-    """Indices of the node's inputs that are the product's first and second operands."""
-    return (0, 3) if node.op_type in ("QLinearConv", "QLinearMatMul") else (0, 1)
-
-
-def swapped(node: Node, is_constant: Callable[[str], bool]) -> bool:
-    """True when the lowering computes ``C^T = B^T A^T`` to keep the constant operand stationary."""
-    if node.op_type not in _SWAPPABLE:
-        return False
-    a, b = (node.inputs[i] for i in operand_inputs(node))
-    return is_constant(a) and not is_constant(b)
 
 
 def _build(env: OpEnv, a: np.ndarray, b: np.ndarray, shape: GemmShape | None, *, swap: bool = False, fill=0) -> GemmProblem:

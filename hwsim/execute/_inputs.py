@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from compiler.graph import Graph
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
 
 __all__ = ["load_array", "parse_input_args", "check_inputs", "calibration_samples", "npz_bytes"]
 

@@ -3,7 +3,7 @@
 Every builder returns a :class:`GemmProblem` with ``a`` of shape ``(groups, m, k)`` and ``b`` of
 shape ``(groups, k, n)`` — the matrices the tile program slices — and ``layout``, which turns the
 ``(groups, m, n)`` product into the node's output tensor. Shapes are checked against the lowering's
-:class:`~compiler.workload.GemmShape`, so a lowering that treats a grouped convolution as dense, drops
+:class:`~hwsim.core.workload.GemmShape`, so a lowering that treats a grouped convolution as dense, drops
 a padding or folds a batch wrongly is caught here rather than producing a plausible estimate.
 
 Convolution is im2col: ``m = batch * out_spatial``, ``k = in_ch / groups * kernel``, ``n = out_ch /
@@ -21,15 +21,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from compiler.workload import GemmShape
-
-from ._env import OpEnv, attr_ints
-from ._window import padded, spatial_pads, taps
+from compiler.kernels import OpEnv, attr_ints, padded, spatial_pads, taps
+from compiler.ops.gemm import einsum_roles
+from hwsim.core.errors import InternalError
+from hwsim.core.workload import GemmShape
 
 __all__ = ["GemmProblem", "LoweringMismatch", "conv", "conv_transpose", "gemm", "matmul", "einsum"]
 
 
-class LoweringMismatch(RuntimeError):
+class LoweringMismatch(InternalError):
     """The lowering's GEMM shape is not the product the node's ONNX semantics define (a compiler bug)."""
 
 
@@ -67,10 +67,7 @@ def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, f
     groups = int(env.attr("group", 1))
     strides, dilations = _conv_geometry(env, x.shape, kernel)
     begin, end = spatial_pads(env.attr("auto_pad", "NOTSET"), attr_ints(env, "pads"), x.shape[2:], kernel, strides, dilations)
-    out_size = tuple(
-        (size + b + e - ((k - 1) * d + 1)) // s + 1
-        for size, b, e, k, s, d in zip(x.shape[2:], begin, end, kernel, strides, dilations)
-    )
+    out_size = tuple(env.out_shape(0)[2:])  # the importer's shape inference settled it
     rank = len(kernel)
     # A is (groups, N, *out, C/groups, *kernel) in memory, so that (groups, m, k) is a plain reshape;
     # each kernel offset fills one strided slice of it from one strided view of the padded input.
@@ -199,16 +196,12 @@ def _matmul_problem(a: np.ndarray, b: np.ndarray) -> GemmProblem:
 
 
 def einsum(env: OpEnv, a: np.ndarray, b: np.ndarray, expected: GemmShape | None, swap: bool = False) -> GemmProblem:
-    """A two-operand Einsum as a GEMM: letters in both operands and the output are batch, in one
-    operand and the output ``m`` (A) or ``n`` (B), in both operands only ``k``."""
-    terms, out = _einsum_terms(str(env.attr("equation")), a.ndim, b.ndim)
-    ta, tb = terms
+    """A two-operand Einsum as a GEMM, with the letters' roles of :func:`compiler.ops.gemm.einsum_roles`."""
+    roles = einsum_roles(str(env.attr("equation")), (a.ndim, b.ndim), swap)
     if swap:
-        a, b, ta, tb = b, a, tb, ta
-    batch = [c for c in out if c in ta and c in tb]
-    ms = [c for c in ta if c in out and c not in tb]
-    ns = [c for c in tb if c in out and c not in ta]
-    ks = [c for c in ta if c in tb and c not in out]
+        a, b = b, a
+    ta, tb, out = roles.a, roles.b, roles.out
+    batch, ms, ks, ns = list(roles.batch), list(roles.m), list(roles.k), list(roles.n)
     size = {c: d for t, x in ((ta, a), (tb, b)) for c, d in zip(t, x.shape) if d != 1}
     dim = lambda c: size.get(c, 1)  # noqa: E731
     a_full = np.broadcast_to(np.transpose(a, [ta.index(c) for c in batch + ms + ks]), tuple(dim(c) for c in batch + ms + ks))
@@ -227,20 +220,3 @@ def einsum(env: OpEnv, a: np.ndarray, b: np.ndarray, expected: GemmShape | None,
         return np.transpose(t, [order.index(x) for x in out])
 
     return _check(env.node.name, GemmProblem(a3, b3, layout), expected)
-
-
-def _einsum_terms(equation: str, rank_a: int, rank_b: int) -> tuple[tuple[str, str], str]:
-    """Operand and output letters with ``...`` spelled out as fresh letters."""
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    terms = lhs.split(",")
-    fresh = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq]
-    spans = [rank - (len(t) - 3) if "..." in t else 0 for t, rank in zip(terms, (rank_a, rank_b))]
-    ell = "".join(fresh[: max(spans)])
-    terms = [t.replace("...", ell[len(ell) - span :]) if "..." in t else t for t, span in zip(terms, spans)]
-    if arrow:
-        out = rhs.replace("...", ell)
-    else:
-        letters = "".join(terms)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
-    return (terms[0], terms[1]), out

@@ -49,8 +49,8 @@ def channel_scales(b: np.ndarray, bits: int) -> np.ndarray:
 
 
 def int_step(acc_bits: int) -> Step:
-    """The array's integer multiply-accumulate: :func:`hwsim.golden.int_gemm`, one group at a time."""
-    from hwsim.golden import int_gemm
+    """The array's integer multiply-accumulate: :func:`hwsim.core.golden.int_gemm`, one group at a time."""
+    from hwsim.core.golden import int_gemm
 
     def step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.stack(

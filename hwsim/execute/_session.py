@@ -10,13 +10,17 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import onnx
 
-from hwsim.config import AcceleratorConfig
-from hwsim.errors import UserError
+from compiler.importer import declared_inputs, dims_text, load_model
+from compiler.lowering import lower
+from compiler.passes import default_pipeline
+from compiler.tiling import schedule_model
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
 
+from ._accuracy import OutputError, compare_outputs
 from ._executor import Compiled, Executor, dequantized_weights
 from ._gemm import TileHook
 from ._inputs import check_inputs
-from ._report import OutputError, compare_outputs
 
 __all__ = ["PRECISIONS", "RunResult", "compile_for_run", "calibrate", "run", "input_pins"]
 
@@ -33,51 +37,24 @@ class RunResult:
     errors: tuple[OutputError, ...] = ()
 
 
-def compile_for_run(source: str | Path | onnx.ModelProto, *, input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Compiled:
-    """Import with weights, apply the default passes and lower, as ``hwsim estimate`` does."""
-    from compiler.importer import load_model
-    from compiler.lowering import lower
-    from compiler.passes import default_pipeline
-
+def compile_for_run(source: str | Path | onnx.ModelProto, cfg: AcceleratorConfig, *,
+                    input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Compiled:
+    """Import with weights, apply the default passes, lower and schedule for ``cfg``, as ``hwsim
+    estimate`` does; the weights' quantization is read before the passes fold it away."""
     imported = load_model(source, input_shapes=input_shapes, load_weights=True)
     dequantized = dequantized_weights(imported)
     graph = default_pipeline(imported)
-    return Compiled(graph=graph, lowered=lower(graph, allow_unsupported=True), dequantized=dequantized)
+    program = schedule_model(lower(graph, allow_unsupported=True), cfg)
+    return Compiled(graph=graph, program=program, dequantized=dequantized)
 
 
-def _declared_inputs(source: str | Path) -> dict[str, tuple[str, list[int | str] | None]]:
-    """The model's run-time inputs: declared dtype and dims (``None`` for an unknown rank)."""
-    from compiler.ops import ShapeError
-    from compiler.ops.dtypes import onnx_to_numpy
-
-    try:
-        model = onnx.load(str(source), load_external_data=False)
-    except Exception:  # the importer reports unreadable models with its own message
-        return {}
-    initializers = {t.name for t in model.graph.initializer}
-    out: dict[str, tuple[str, list[int | str] | None]] = {}
-    for vi in model.graph.input:
-        if vi.name in initializers or not vi.type.HasField("tensor_type"):
-            continue
-        tt = vi.type.tensor_type
-        try:
-            dtype = onnx_to_numpy(tt.elem_type)
-        except ShapeError:
-            dtype = "?"
-        dims = None if not tt.HasField("shape") else [
-            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?") for d in tt.shape.dim
-        ]
-        out[vi.name] = (dtype, dims)
-    return out
-
-
-def _dims_text(dims: list[int | str] | None) -> str:
+def _dims_text(dims: tuple[int | str | None, ...] | None) -> str:
     """``2x3x224x224``, or ``[batch, sequence]`` when some dims are symbolic."""
     if dims is None:
         return "of unknown shape"
     if all(isinstance(d, int) for d in dims):
         return "x".join(map(str, dims)) or "scalar"
-    return "[" + ", ".join(map(str, dims)) + "]"
+    return dims_text(dims)
 
 
 def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
@@ -86,21 +63,19 @@ def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Ma
     An input the model needs but ``given`` lacks is a UserError here, before compilation would ask
     for its dims.
     """
-    declared = _declared_inputs(source)
-    if not declared:
-        return dict(explicit)
+    declared = {d.name: d for d in declared_inputs(source)}
     unknown = [name for name in given if name not in declared]
     if unknown:
         raise UserError(f"--input: the model has no input '{unknown[0]}'; its inputs are: {', '.join(declared)}")
     missing = [name for name in declared if name not in given]
     if missing:
-        shown = ", ".join(f"{n} ({declared[n][0]} {_dims_text(declared[n][1])})" for n in missing)
+        shown = ", ".join(f"{n} ({declared[n].dtype} {_dims_text(declared[n].dims)})" for n in missing)
         raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown}; give each as --input NAME=FILE.npy")
     pins = dict(explicit)
-    for name, (_, dims) in declared.items():
+    for name, decl in declared.items():
         if name in pins:
             continue
-        if dims is None or (any(isinstance(d, str) for d in dims) and len(dims) == given[name].ndim):
+        if decl.dims is None or (decl.dynamic and len(decl.dims) == given[name].ndim):
             pins[name] = tuple(int(d) for d in given[name].shape)
     return pins
 
@@ -121,10 +96,10 @@ class _Ranges:
         self.max_abs[name] = max(self.max_abs.get(name, 0.0), m)
 
 
-def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.ndarray]]], cfg: AcceleratorConfig) -> dict[str, float]:
+def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.ndarray]]]) -> dict[str, float]:
     """Every activation's max |x| over fp32 runs of labelled samples (the ranges int8 scales come from)."""
     ranges = _Ranges()
-    fp32 = Executor(compiled, cfg)
+    fp32 = Executor(compiled)
     for label, sample in samples:
         fp32.run(check_inputs(compiled.graph, sample, where=f"--calibrate {label}:"), observe=ranges)
     return ranges.max_abs
@@ -133,14 +108,13 @@ def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.n
 def run(
     compiled: Compiled,
     inputs: Mapping[str, np.ndarray],
-    cfg: AcceleratorConfig,
     *,
     precision: str = "fp32",
     calibration: Sequence[tuple[str, Mapping[str, np.ndarray]]] | None = None,
     literal: bool = False,
     tile_hook: TileHook | None = None,
 ) -> RunResult:
-    """Execute ``compiled`` on ``inputs``.
+    """Execute ``compiled`` on ``inputs`` on the accelerator it was compiled for.
 
     ``int8`` quantizes every fp32 array layer (scales calibrated on ``calibration`` samples, or on
     ``inputs`` when none are given), runs it on the integer array, and reports the error against
@@ -151,10 +125,10 @@ def run(
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     feeds = check_inputs(compiled.graph, inputs)
     if precision == "fp32":
-        outputs = Executor(compiled, cfg, literal=literal, tile_hook=tile_hook).run(feeds)
+        outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
         return RunResult(outputs=outputs, precision=precision)
     ranges = _Ranges()
-    reference = Executor(compiled, cfg).run(feeds, observe=None if calibration else ranges)
-    act_ranges = calibrate(compiled, calibration, cfg) if calibration else ranges.max_abs
-    outputs = Executor(compiled, cfg, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
+    reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
+    act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
+    outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
     return RunResult(outputs=outputs, precision=precision, reference=reference, errors=compare_outputs(reference, outputs))

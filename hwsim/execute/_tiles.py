@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from compiler.program import Placement
+from hwsim.core.errors import InternalError
+from hwsim.core.program import Placement
 
 __all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step"]
 
@@ -24,7 +25,7 @@ __all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step"]
 Step = Callable[[np.ndarray | None, np.ndarray, np.ndarray], np.ndarray]
 
 
-class TileProgramError(RuntimeError):
+class TileProgramError(InternalError):
     """The tile program does not compute the GEMM exactly once (a tiler bug)."""
 
 
@@ -141,7 +142,7 @@ def run_tiles(
 
     ``literal`` (implied by ``on_tile``) issues every tile on its own, in order.
 
-    >>> from compiler.program import Tile
+    >>> from hwsim.core.program import Tile
     >>> a = np.arange(6.0, dtype=np.float32).reshape(1, 2, 3); b = np.ones((1, 3, 1), np.float32)
     >>> tiles = [Placement(0, 0, 0, 0, Tile(2, 2, 1, False, False)), Placement(0, 0, 2, 0, Tile(2, 1, 1, True, True))]
     >>> run_tiles(a, b, tiles, float_step)[0, :, 0].tolist()

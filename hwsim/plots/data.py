@@ -1,7 +1,7 @@
 """What the plots read from a report: a validated view of the ``--json`` dict, layer grouping, the roofline.
 
 The plots take the report as plain data (``Report.to_dict()`` or a ``--json`` file read back), so
-everything they use is checked here once, with a one-line :class:`~hwsim.errors.UserError` naming the
+everything they use is checked here once, with a one-line :class:`~hwsim.core.errors.UserError` naming the
 file and the field, before any drawing starts.
 
 >>> rf = roofline(AcceleratorConfig(rows=16, cols=16, clock_mhz=1000.0, dram_gbps=16.0))
@@ -17,8 +17,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..config import AcceleratorConfig
-from ..errors import UserError
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
 
 __all__ = ["DEFAULT_TOP", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
 

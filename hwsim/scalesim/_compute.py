@@ -25,9 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.workload import Workload
-
-from ..config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import Workload
 
 __all__ = ["FoldMap", "compute_cycles", "fold_map", "groups", "layer_fold_map"]
 

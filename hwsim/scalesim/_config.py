@@ -20,11 +20,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import AcceleratorConfig
-from .._io import read_text
-from ..errors import UserError
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.files import read_text
 
-__all__ = ["ScaleSimOptions", "load_config"]
+__all__ = ["ScaleSimOptions", "load_scalesim_config"]
 
 #: SCALE-Sim's word: one byte for every operand (its ``word_size`` is hard-wired to 1).
 WORD_BYTES = 1
@@ -32,7 +32,7 @@ WORD_BYTES = 1
 
 @dataclass(frozen=True)
 class ScaleSimOptions:
-    """What a SCALE-Sim config says beyond :class:`~hwsim.config.AcceleratorConfig`.
+    """What a SCALE-Sim config says beyond :class:`~hwsim.core.config.AcceleratorConfig`.
 
     Bandwidths are in words (bytes) per cycle. In ``USER`` mode SCALE-Sim 3.0 fills the ifmap and
     filter buffers at their *SRAM bank* bandwidths and drains the ofmap buffer at the first
@@ -171,7 +171,7 @@ _FIELD_KEYS = {
 }
 
 
-def load_config(path: str | Path) -> tuple[AcceleratorConfig, ScaleSimOptions]:
+def load_scalesim_config(path: str | Path) -> tuple[AcceleratorConfig, ScaleSimOptions]:
     """Read a SCALE-Sim ``.cfg``: the accelerator (one-byte words, hwsim's default clock and
     energy table) and the SCALE-Sim settings. Every error names the file, the line and the key.
 

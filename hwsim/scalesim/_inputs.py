@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.workload import LoweredModel
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import LoweredModel
 
-from ..config import AcceleratorConfig
-from ._config import load_config
+from ._config import load_scalesim_config
 from ._topology import load_topology
 
 __all__ = ["estimate_inputs"]
@@ -18,8 +18,8 @@ def estimate_inputs(topology_path: str | Path, cfg_path: str | Path) -> tuple[Ac
 
     The model is named after the topology file; its GEMM workloads carry SCALE-Sim's operand
     mapping (:func:`hwsim.scalesim.load_topology`). For the SCALE-Sim timing options (bandwidth
-    mode, buffer bandwidths) call :func:`hwsim.scalesim.load_config` as well.
+    mode, buffer bandwidths) call :func:`hwsim.scalesim.load_scalesim_config` as well.
     """
-    cfg, _ = load_config(cfg_path)
+    cfg, _ = load_scalesim_config(cfg_path)
     layers = load_topology(topology_path)
     return cfg, LoweredModel(name=Path(topology_path).stem, workloads=layers)

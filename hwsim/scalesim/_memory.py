@@ -38,12 +38,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.workload import Workload
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import Workload
 
-from ..config import AcceleratorConfig
 from ._compute import FoldMap, groups, layer_fold_map
 from ._config import ScaleSimOptions
-from ._topology import ConvGeometry
+from ._topology import ConvGeometry, ConvLayer
 
 __all__ = ["layer_stalls", "stall_cycles"]
 
@@ -526,12 +526,12 @@ def layer_stalls(cfg: AcceleratorConfig, fm: FoldMap, m: int, k: int, n: int, op
 def stall_cycles(cfg: AcceleratorConfig, layer: Workload, options: ScaleSimOptions | None = None) -> int:
     """SCALE-Sim 3.0's "Stall Cycles" for a GEMM layer, from the analytic model above.
 
-    ``options`` come with a ``.cfg`` (:func:`hwsim.scalesim.load_config`); without them the
+    ``options`` come with a ``.cfg`` (:func:`hwsim.scalesim.load_scalesim_config`); without them the
     buffers move ``cfg.dram_bytes_per_cycle`` words per cycle (:meth:`ScaleSimOptions.for_config`).
     """
     fm = layer_fold_map(cfg, layer)
     opts = options if options is not None else ScaleSimOptions.for_config(cfg)
     g = layer.gemm
     assert g is not None  # layer_fold_map rejects other kinds
-    geometry = getattr(layer, "geometry", None)  # ConvLayer from a topology file
+    geometry = layer.geometry if isinstance(layer, ConvLayer) else None
     return groups(layer) * layer_stalls(cfg, fm, g.m, g.k, g.n, opts, geometry)

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.workload import GemmShape, Kind, Workload
-
-from .._io import read_text
-from ..errors import UserError
+from hwsim.core.errors import UserError
+from hwsim.core.files import read_text
+from hwsim.core.workload import GemmShape, Kind, Workload
 
 __all__ = ["CONV_FIELDS", "GEMM_FIELDS", "ConvGeometry", "ConvLayer", "load_topology", "topology_form"]
 
@@ -105,7 +104,7 @@ class ConvLayer(Workload):
 
 
 def load_topology(path: str | Path, *, form: str | None = None) -> tuple[Workload, ...]:
-    """Every layer of a SCALE-Sim topology file as a GEMM :class:`~compiler.workload.Workload`.
+    """Every layer of a SCALE-Sim topology file as a GEMM :class:`~hwsim.core.workload.Workload`.
 
     ``form`` is ``"conv"`` or ``"gemm"``; by default the header decides (``M, N, K`` columns mean
     GEMM), as SCALE-Sim's ``-i gemm`` switch would. Every error names the file, line and field.

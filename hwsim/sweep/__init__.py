@@ -4,29 +4,38 @@
 
     space = DesignSpace.around(base, rows=(8, 16), cols=(8, 16), dataflows=("ws", "os"))
     job = SweepJob(base, (SweepModel.of("resnet50", compiler.compile_model("resnet50.onnx")),))
-    with contextlib.closing(LocalExecutor(2)) as executor:
-        run = run_sweep(space, job, Path("out"), executor=executor)
+    with contextlib.closing(ProcessPool(2)) as pool:
+        run = run_sweep(space, job, Path("out"), pool=pool)
     results = build_results(run, space, OBJECTIVES["edp"])
 
-The plots live in :mod:`hwsim.sweep.plots` (imported on use: matplotlib is slow to load).
+The plots (:mod:`hwsim.sweep.plots`) load on first use, with matplotlib.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from hwsim.core.lazy import exports
+
 from .area import AsicArea, AsicAreaTable, asic_area
-from .executors import EXECUTORS, DaskExecutor, Executor, InlineExecutor, LocalExecutor, make_executor
 from .fpga import FpgaResources, fpga_resources
 from .objectives import OBJECTIVES, PARETO_AXES, Objective, pareto_mask
+from .pools import EXECUTORS, DaskPool, InlinePool, ProcessPool, WorkerPool, make_pool
 from .progress import ProgressBar
 from .results import SweepResults, build_results
 from .runner import SweepJob, SweepModel, SweepRun, run_sweep
 from .space import Design, DesignSpace, parse_dataflows, parse_int_axis, split_buffers
 
+if TYPE_CHECKING:
+    from .plots import heatmap_png, pareto_png
+
 __all__ = [
+    "heatmap_png", "pareto_png",
     "EXECUTORS", "OBJECTIVES", "PARETO_AXES",
-    "AsicArea", "AsicAreaTable", "DaskExecutor", "Design", "DesignSpace", "Executor", "FpgaResources",
-    "InlineExecutor", "LocalExecutor", "Objective", "ProgressBar", "SweepJob", "SweepModel", "SweepResults",
+    "AsicArea", "AsicAreaTable", "DaskPool", "Design", "DesignSpace", "WorkerPool", "FpgaResources",
+    "InlinePool", "ProcessPool", "Objective", "ProgressBar", "SweepJob", "SweepModel", "SweepResults",
     "SweepRun",
-    "asic_area", "build_results", "fpga_resources", "make_executor", "pareto_mask",
+    "asic_area", "build_results", "fpga_resources", "make_pool", "pareto_mask",
     "parse_dataflows", "parse_int_axis", "run_sweep", "split_buffers",
 ]
+__getattr__, __dir__ = exports(__name__, {"heatmap_png": "plots", "pareto_png": "plots"})

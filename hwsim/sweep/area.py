@@ -7,7 +7,7 @@ are NanGate 45 nm flip-flops; SRAM is the published 45 nm 6T bit cell over an as
 efficiency. The vector unit, the tile controller, skew buffers and the DMA engine are not counted:
 they are small next to the array and the buffers and barely change across a sweep.
 
-    >>> from hwsim.config import preset
+    >>> from hwsim.core.config import preset
     >>> a = asic_area(preset("gemmini-like"))
     >>> round(a.pe_um2), round(a.total_mm2, 3)
     (672, 1.468)
@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
 
 __all__ = ["AsicAreaTable", "AsicArea", "asic_area", "pe_register_bits"]
 

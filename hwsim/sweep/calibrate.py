@@ -20,7 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..config import AcceleratorConfig, preset
+import rtl
+from hwsim.core.config import AcceleratorConfig, preset
+from hwsim.core.files import write_output
+
 from .fpga import FIXED_FIELDS, FPGA_RESOURCES, TABLE, TERMS, features, rtl_key
 
 __all__ = ["FAMILY", "POINTS", "synthesize", "fit", "build_table", "main"]
@@ -50,8 +53,6 @@ def _config(point: tuple[str, int, int]) -> AcceleratorConfig:
 
 def synthesize(cfg: AcceleratorConfig) -> dict[str, Any]:
     """``cfg``'s FPGA resources as ``hwsim rtl --synth`` prints them (:func:`rtl.synthesize`), and Yosys's version."""
-    import rtl
-
     result = rtl.synthesize(cfg, (FAMILY,))
     f = result.fpga[0]
     return {"lut": f.luts, "lutram": f.lutram, "ff": f.flip_flops, "dsp": f.dsps, "bram": f.brams,
@@ -111,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = {"family": FAMILY, "yosys": ", ".join(sorted(versions)),
                 "flow": "rtl.synthesize: synth_xilinx, as hwsim rtl --synth"}
     table = build_table(measured, meta, preset(POINTS[0][0]))
-    from .._io import write_output
-
     write_output(args.out, json.dumps(table, indent=1) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -17,7 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
-from ..config import AcceleratorConfig
+import rtl
+from hwsim.core.config import AcceleratorConfig
 
 __all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info",
            "rtl_key", "features"]
@@ -53,8 +54,6 @@ class FpgaResources:
 
 def rtl_key(cfg: AcceleratorConfig) -> dict[str, int]:
     """The parameters the generated RTL depends on (rtl.params without the module name)."""
-    import rtl
-
     p = rtl.params(cfg)
     return {"rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "weight_bits": p.weight_bits,
             "acc_bits": p.acc_bits, "acc_depth": p.acc_depth, "k_max": p.k_max}

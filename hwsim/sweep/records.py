@@ -19,8 +19,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
-from ..config import AcceleratorConfig
-from ..errors import UserError
+import compiler
+from hwsim.core import __version__
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
 
 __all__ = ["RECORDS_FILE", "RecordStore", "record_key", "fingerprint", "code_fingerprint"]
 
@@ -35,10 +37,6 @@ def fingerprint(obj: Any) -> str:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """A hash of hwsim's version and of every Python source file of the hwsim and compiler packages."""
-    import compiler
-
-    from .. import __version__
-
     h = hashlib.sha256(__version__.encode())
     for package in (Path(__file__).resolve().parent.parent, Path(compiler.__file__).resolve().parent):
         for path in sorted(package.rglob("*.py")):

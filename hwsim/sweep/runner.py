@@ -1,7 +1,8 @@
-"""Run a sweep: every design of a space estimated on every model, resumable, through an executor.
+"""Run a sweep: every design of a space estimated on every model, resumable, through a worker pool.
 
-The models are imported and lowered once, by the caller; workers receive the lowered models and
-only schedule and simulate, which takes milliseconds per design. Each finished chunk is appended
+The models are imported and lowered once, by the caller; workers receive the lowered models and,
+per design, only make its tile program (:func:`compiler.tiling.schedule_model`) and simulate it,
+which takes milliseconds. Each finished chunk is appended
 to ``DIR/records.jsonl`` before the next is awaited (:mod:`.records`).
 """
 
@@ -12,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from compiler.workload import LoweredModel
+from compiler.tiling import schedule_model
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.errors import UserError
+from hwsim.core.workload import LoweredModel
+from hwsim.scalesim import ScaleSimTiming
+from hwsim.simulate import simulate
 
-from ..config import AcceleratorConfig
-from ..errors import UserError
-from ..simulate import simulate
-from .executors import Executor, InlineExecutor
+from .pools import InlinePool, WorkerPool
 from .records import RecordStore, code_fingerprint, fingerprint, record_key
 from .space import Design, DesignSpace
 
@@ -63,7 +66,8 @@ def evaluate_chunk(job: SweepJob, chunk: Chunk) -> list[dict[str, Any]]:
         cfg = design.config(job.base)
         for i in model_indices:
             model = job.models[i]
-            report = simulate(model.lowered, cfg, timing=job.timing)
+            timing = ScaleSimTiming() if job.timing == "scalesim" else None
+            report = simulate(schedule_model(model.lowered, cfg), scalesim=timing)
             t = report.totals
             out.append({
                 "model": model.name,
@@ -101,7 +105,7 @@ def _chunk_size(tasks: int, workers: int) -> int:
     return max(1, min(16, math.ceil(tasks / (4 * workers))))
 
 
-def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Executor | None = None,
+def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, pool: WorkerPool | None = None,
               fresh: bool = False, on_progress: Callable[[int, int], None] | None = None) -> SweepRun:
     """Estimate every design of ``space`` on every model of ``job``, resuming from ``out_dir``'s records.
 
@@ -146,11 +150,11 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, executor: Exe
             on_progress(done, len(designs))
         if not todo:
             return run
-        executor = executor or InlineExecutor()
-        size = _chunk_size(len(todo), executor.workers)
+        pool = pool or InlinePool()
+        size = _chunk_size(len(todo), pool.workers)
         chunks = [tuple(todo[i:i + size]) for i in range(0, len(todo), size)]
         by_name = {m.name: m for m in job.models}
-        for result in executor.map_unordered(evaluate_chunk, job, chunks):
+        for result in pool.map_unordered(evaluate_chunk, job, chunks):
             for record in result:
                 design = Design.from_dict(record["design"])
                 record["key"] = record_key(configs[design], by_name[record["model"]].fingerprint, job.timing, code)

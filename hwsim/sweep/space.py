@@ -14,7 +14,7 @@ item is one of
 Ranges include ``stop`` when a step lands on it and never pass it. Values are positive integers;
 the union of all items is sorted and duplicates dropped (``8,8-16/8`` is 8, 16). Anything else
 (0, negative numbers, fractions, empty items, ``stop < start``, a step of 0, a factor below 2) is a
-:class:`~hwsim.errors.UserError` naming the flag and the item.
+:class:`~hwsim.core.errors.UserError` naming the flag and the item.
 
     >>> parse_int_axis("8:64:x2,48", "--rows")
     (8, 16, 32, 48, 64)
@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DATAFLOWS, AcceleratorConfig
-from ..errors import UserError
+from hwsim.core.config import DATAFLOWS, AcceleratorConfig
+from hwsim.core.errors import UserError
 
 __all__ = ["Design", "DesignSpace", "parse_int_axis", "parse_dataflows", "split_buffers", "MAX_AXIS_VALUES"]
 

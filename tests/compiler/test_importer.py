@@ -9,12 +9,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from compiler import compile_model
+from compiler import lower_model
 from compiler.importer import load_model, parse_input_shape, parse_input_shapes
 from compiler.lowering import lower
 from compiler.passes import default_pipeline
 from compiler.zoo import bert, mobilenet_v2, ocr_det, ocr_rec, resnet18
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
 
 from .helpers import model, ort_session, weight
 
@@ -77,7 +77,7 @@ def test_corrupted_bytes_give_a_user_error_or_a_model(builder, pins):
         except Exception:  # noqa: BLE001 - the file check above covers unparsable bytes
             continue
         try:
-            compile_model(m, input_shapes=pins, allow_unsupported=True)
+            lower_model(m, input_shapes=pins, allow_unsupported=True)
             outcomes.add("ok")
         except UserError as exc:
             assert "\n" not in str(exc)
@@ -147,7 +147,7 @@ def test_symbols_pinned_on_one_input_pin_the_others():
 
 
 def test_pinning_overrides_a_static_batch():
-    assert compile_model(resnet18(), input_shapes={"input": (4, 3, 224, 224)}).macs == 4 * compile_model(resnet18()).macs
+    assert lower_model(resnet18(), input_shapes={"input": (4, 3, 224, 224)}).macs == 4 * lower_model(resnet18()).macs
 
 
 # ---------------------------------------------------------------------------- weights absent
@@ -169,7 +169,7 @@ def test_external_weights_with_the_data_file_deleted_estimate_like_the_full_mode
     assert data.stat().st_size > 100_000
     with_data = load_model(path, input_shapes=pins, load_weights=True)
     data.unlink()
-    assert compile_model(path, input_shapes=pins) == compile_model(full, input_shapes=pins)
+    assert lower_model(path, input_shapes=pins) == lower_model(full, input_shapes=pins)
     bare = load_model(path, input_shapes=pins)
     assert bare.tensors == load_model(full, input_shapes=pins).tensors
     assert "model.data" in _error(load_model, path, input_shapes=pins, load_weights=True)
@@ -255,7 +255,7 @@ def _if_model(cond_is_input: bool) -> onnx.ModelProto:
 
 
 def test_if_with_a_foldable_condition_is_inlined():
-    lowered = compile_model(_if_model(False))
+    lowered = lower_model(_if_model(False))
     assert [w.op for w in lowered.workloads] == ["MatMul"]  # 8 elements <= 100: the else branch
     assert lowered.workloads[0].gemm.n == 6
 
@@ -288,7 +288,7 @@ def test_loop_with_a_constant_trip_count_is_unrolled():
     y, scan = ort_session(m).run(None, {"x": x})
     graph = load_model(m)
     assert graph.shape("y") == y.shape == (2, 4) and graph.shape("scan") == scan.shape == (3, 2, 4)
-    lowered = compile_model(m)
+    lowered = lower_model(m)
     assert [w.op for w in lowered.workloads].count("MatMul+Mul") == 3 and lowered.macs == 3 * 2 * 4 * 4
 
 

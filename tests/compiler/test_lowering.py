@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from compiler import compile_model
+from compiler import lower_model
 from compiler.ops.costs import markdown
-from compiler.workload import GemmShape, Kind
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
+from hwsim.core.workload import GemmShape, Kind
 
 from .helpers import model, ort_macs, ort_session, random_feeds, weight
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _one(node, dims, inits=None, **kwargs):
-    lowered = compile_model(model([node], dims, [node.output[0]], inits=inits or {}), **kwargs)
+    lowered = lower_model(model([node], dims, [node.output[0]], inits=inits or {}), **kwargs)
     (workload,) = lowered.workloads
     return workload
 
@@ -70,7 +70,7 @@ def test_gemm_transposes_alpha_and_bias():
 def test_attention_matmuls_are_batched_with_activation_b():
     nodes = [helper.make_node("MatMul", ["q", "k"], ["s"]), helper.make_node("Softmax", ["s"], ["p"], axis=-1),
              helper.make_node("MatMul", ["p", "v"], ["o"])]
-    lowered = compile_model(model(nodes, {"q": [2, 4, 7, 16], "k": [2, 4, 16, 9], "v": [2, 4, 9, 16]}, ["o"]))
+    lowered = lower_model(model(nodes, {"q": [2, 4, 7, 16], "k": [2, 4, 16, 9], "v": [2, 4, 9, 16]}, ["o"]))
     qk, softmax, av = lowered.workloads
     assert qk.gemm == GemmShape(m=7, k=16, n=9, groups=8) and not qk.b_is_weight
     assert qk.input_elems == 2 * 4 * 7 * 16 + 2 * 4 * 16 * 9 and qk.weight_elems == 0
@@ -144,7 +144,7 @@ def test_random_gemm_operators_match_the_onnxruntime_count():
         node, dims, inits = _random_gemm_model(rng, i)
         m = model([node], dims, ["y"], inits=inits)
         feeds = random_feeds(ort_session(m), dims)
-        assert compile_model(m).macs == ort_macs(m, feeds), (node, dims)
+        assert lower_model(m).macs == ort_macs(m, feeds), (node, dims)
 
 
 # ------------------------------------------------------------------------- vector and movement
@@ -178,7 +178,7 @@ def test_element_counts_skip_parameters_and_unread_data():
     m = model(nodes, {"ids": [2, 3]}, ["y"], input_types={"ids": TensorProto.INT64},
               inits={"table": weight(100, 8), "starts": np.array([1], np.int64), "ends": np.array([3], np.int64),
                      "axes": np.array([1], np.int64), "shape": np.array([-1], np.int64)})
-    gather, slice_, reshape = compile_model(m).workloads
+    gather, slice_, reshape = lower_model(m).workloads
     assert (gather.input_elems, gather.weight_elems, gather.output_elems) == (6, 48, 48)  # 6 rows of 8
     assert (slice_.input_elems, slice_.output_elems) == (32, 32)
     assert (reshape.input_elems, reshape.weight_elems, reshape.kind) == (32, 0, Kind.VIEW)
@@ -193,8 +193,8 @@ def test_unsupported_standard_op_stops_or_is_skipped():
              helper.make_node("MatMul", ["h", "m"], ["y"])]
     m = model(nodes, {"x": [5, 1, 3]}, ["y"], inits={"w": weight(1, 16, 3), "r": weight(1, 16, 4), "m": weight(4, 2)})
     with pytest.raises(UserError, match=r"LSTM node 'rnn': unsupported operator.*--allow-unsupported"):
-        compile_model(m)
-    lowered = compile_model(m, allow_unsupported=True)
+        lower_model(m)
+    lowered = lower_model(m, allow_unsupported=True)
     assert lowered.skipped == ("LSTM rnn",) and [w.op for w in lowered.workloads] == ["Relu", "MatMul"]
 
 

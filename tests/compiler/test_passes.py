@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from compiler import compile_model
+from compiler import lower_model
 from compiler.graph import Graph
 from compiler.importer import load_model
-from compiler.passes import dead_code, default_pipeline, fold_batchnorm, fold_constants, fuse_activation, remove_identity
+from compiler.passes import (
+    dead_code,
+    default_pipeline,
+    fold_batchnorm,
+    fold_constants,
+    fuse_activation,
+    remove_identity,
+)
 
 from .helpers import model, ort_session, weight
 
@@ -44,8 +51,8 @@ def test_batchnorm_folds_into_its_producer_exactly(case):
 
     graph = fold_batchnorm.run(load_model(original, load_weights=True))
     (folded,) = graph.nodes
-    assert folded.name == "host" and folded.outputs == ("y",) and folded.attr("folded") == ("bn",)
-    attrs = {k: v for k, v in folded.attrs.items() if k != "folded"}
+    assert folded.name == "host" and folded.outputs == ("y",) and folded.meta.folded == ("bn",)
+    attrs = dict(folded.attrs)
     rebuilt = model([helper.make_node(folded.op_type, list(folded.inputs), ["y"], **attrs)], dims, ["y"],
                     inits={n: graph.constants[n] for n in folded.inputs[1:]})
     np.testing.assert_allclose(ort_session(rebuilt).run(None, feeds)[0], expected, rtol=1e-5, atol=1e-5)
@@ -54,7 +61,7 @@ def test_batchnorm_folds_into_its_producer_exactly(case):
     bare = fold_batchnorm.run(load_model(original))
     assert [(n.op_type, n.inputs, n.outputs) for n in bare.nodes] == [(n.op_type, n.inputs, n.outputs) for n in graph.nodes]
     assert all(bare.info(n) == graph.info(n) for n in folded.inputs)
-    assert compile_model(original).macs == compile_model(model([host], dims, ["h"], inits=inits)).macs
+    assert lower_model(original).macs == lower_model(model([host], dims, ["h"], inits=inits)).macs
 
 
 def test_batchnorm_is_kept_when_its_input_is_shared_or_not_a_gemm():
@@ -62,7 +69,7 @@ def test_batchnorm_is_kept_when_its_input_is_shared_or_not_a_gemm():
              helper.make_node("BatchNormalization", ["z", "scale", "shift", "mean", "var"], ["z2"])]
     graph = default_pipeline(load_model(model(nodes, {"x": [1, 2, 4, 4]}, ["z2"], inits={"w": weight(3, 2, 1, 1), **_bn_inits(3, 0)})))
     assert [n.op_type for n in graph.nodes] == ["Conv", "BatchNormalization", "Add", "BatchNormalization"]
-    ops = [w.op for w in compile_model(model(nodes, {"x": [1, 2, 4, 4]}, ["z2"],
+    ops = [w.op for w in lower_model(model(nodes, {"x": [1, 2, 4, 4]}, ["z2"],
                                             inits={"w": weight(3, 2, 1, 1), **_bn_inits(3, 0)})).workloads]
     assert ops.count("BatchNormalization") == 2
 
@@ -76,9 +83,9 @@ def test_activation_chain_fuses_into_the_gemm_epilogue():
                                                   "hi": np.float32(6)})
     graph = default_pipeline(load_model(m))
     (fused,) = graph.nodes
-    assert fused.outputs == ("y",) and fused.attr("gemm_output") == "mm"
-    assert [n.name for n in fused.attr("epilogue")] == ["bias_add", "relu6", "act"]
-    (w,) = compile_model(m).workloads
+    assert fused.outputs == ("y",) and fused.meta.gemm_output == "mm"
+    assert [n.name for n in fused.meta.epilogue] == ["bias_add", "relu6", "act"]
+    (w,) = lower_model(m).workloads
     assert w.op == "MatMul+Add+Clip+HardSwish" and w.nodes == ("fc", "bias_add", "relu6", "act")
     assert w.vector_ops == 24 * (1 + 2 + 5) and w.weight_elems == 32 + 4 and w.input_elems == 48
 
@@ -99,7 +106,7 @@ def test_shared_gemm_output_is_not_fused():
     nodes = [helper.make_node("Conv", ["x", "w"], ["h"]), helper.make_node("Sigmoid", ["h"], ["s"]),
              helper.make_node("Mul", ["h", "s"], ["y"])]  # SiLU reads the conv output twice
     m = model(nodes, {"x": [1, 2, 4, 4]}, ["y"], inits={"w": weight(2, 2, 1, 1)})
-    assert [w.op for w in compile_model(m).workloads] == ["Conv", "Sigmoid", "Mul"]
+    assert [w.op for w in lower_model(m).workloads] == ["Conv", "Sigmoid", "Mul"]
 
 
 def test_identity_dropout_and_noop_cast_are_removed():
@@ -131,7 +138,7 @@ def test_weight_transforms_fold_into_weights_with_or_without_bytes():
         assert ("wt" in graph.constants) == load_weights  # 5120 elements: beyond the small-tensor limit
     graph = fold_constants.run(load_model(m, load_weights=True))
     np.testing.assert_array_equal(graph.constants["wt"], (wq.astype(np.float32) * 0.01).T)
-    (w,) = compile_model(m).workloads
+    (w,) = lower_model(m).workloads
     assert w.b_is_weight and w.weight_elems == 64 * 80
 
 

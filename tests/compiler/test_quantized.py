@@ -9,10 +9,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from compiler import compile_model
+from compiler import lower_model
 from compiler.importer import load_model
-from compiler.workload import GemmShape, Kind
 from compiler.zoo import bert, resnet18
+from hwsim.core.workload import GemmShape, Kind
 
 from .helpers import model, ort_session
 
@@ -43,8 +43,8 @@ def test_qdq_resnet_estimates_like_the_float_model(tmp_path: Path):
                   and n.input[0] in {t.name for t in qdq.graph.initializer}]
     assert len(weight_dqs) >= 21  # every Conv/Gemm weight and bias went through DequantizeLinear
 
-    reference = compile_model(float_model)
-    lowered = compile_model(path)
+    reference = lower_model(float_model)
+    lowered = lower_model(path)
     assert lowered.macs == reference.macs
     gemms = [w for w in lowered.workloads if w.kind is Kind.GEMM]
     by_name = {w.name: (w.gemm, w.weight_elems) for w in reference.workloads if w.kind is Kind.GEMM}
@@ -60,8 +60,8 @@ def test_qdq_transformer_keeps_attention_batched(tmp_path: Path):
     float_model = bert(weights=True, layers=1, hidden=32, heads=4, vocab=40, max_positions=16, batch=1, seq=8)
     rng = np.random.default_rng(0)
     feeds = [{"input_ids": rng.integers(0, 40, (1, 8)), "attention_mask": np.ones((1, 8), np.int64)}]
-    lowered = compile_model(_quantize(float_model, feeds, tmp_path))
-    assert lowered.macs == compile_model(float_model).macs
+    lowered = lower_model(_quantize(float_model, feeds, tmp_path))
+    assert lowered.macs == lower_model(float_model).macs
     attention = [w for w in lowered.workloads if w.gemm and w.gemm.groups == 4]
     assert len(attention) == 2 and not any(w.b_is_weight for w in attention)
 
@@ -84,7 +84,7 @@ def test_qlinear_conv():
              "wz": np.zeros(6, np.int8), "ys": np.float32(0.1), "yz": np.uint8(120), "b": _ints(6, 2, np.int32)}
     m = model([node], {"x": [1, 4, 8, 8]}, ["y"], inits=inits, input_types={"x": TensorProto.UINT8})
     _check_runs(m, {"x": _ints((1, 4, 8, 8), 3, np.uint8)}, "y")
-    (w,) = compile_model(m).workloads
+    (w,) = lower_model(m).workloads
     assert w.gemm == GemmShape(m=16, k=18, n=3, groups=2)
     assert w.weight_elems == 6 * 18 + 6 and w.vector_ops == 96 * (1 + 3)  # bias, requantize
 
@@ -95,7 +95,7 @@ def test_qlinear_matmul():
              "bz": np.int8(0), "ys": np.float32(0.1), "yz": np.int8(3)}
     m = model([node], {"a": [2, 5, 16]}, ["y"], inits=inits, input_types={"a": TensorProto.INT8})
     _check_runs(m, {"a": _ints((2, 5, 16), 2)}, "y")
-    (w,) = compile_model(m).workloads
+    (w,) = lower_model(m).workloads
     assert w.gemm == GemmShape(m=10, k=16, n=8) and w.vector_ops == 80 * 3 and w.b_is_weight
 
 
@@ -108,7 +108,7 @@ def test_conv_integer_and_matmul_integer():
     inits = {"w": _ints((4, 3, 3, 3), 1, np.uint8), "xz": np.uint8(7), "m": _ints((36, 5), 2, np.uint8)}
     m = model(nodes, {"x": [2, 3, 5, 5]}, ["y"], inits=inits, input_types={"x": TensorProto.UINT8})
     _check_runs(m, {"x": _ints((2, 3, 5, 5), 3, np.uint8)}, "y")
-    conv, cast, flatten, dq, mm = compile_model(m).workloads
+    conv, cast, flatten, dq, mm = lower_model(m).workloads
     assert conv.gemm == GemmShape(m=18, k=27, n=4) and conv.vector_ops == 0
     assert mm.gemm == GemmShape(m=2, k=36, n=5) and load_model(m).info("y").dtype == "int32"
     assert (cast.kind, flatten.kind, dq.kind) == (Kind.VECTOR, Kind.VIEW, Kind.VECTOR)
@@ -122,5 +122,5 @@ def test_quantized_weight_through_dequantize_is_a_weight(axis):
     n = shape[axis]
     m = model(nodes, {"x": [1, 2, 6, 6]}, ["y"], inits={"wq": _ints(shape, 0), "s": np.full(n, 0.1, np.float32),
                                                       "z": np.zeros(n, np.int8)})
-    (w,) = compile_model(m).workloads
+    (w,) = lower_model(m).workloads
     assert w.op == "Conv" and w.weight_elems == 72 and w.gemm == GemmShape(m=16, k=18, n=4)

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from compiler import compile_model
+from compiler import lower_model
 from compiler.zoo import MODELS, bert, gpt, mobilenet_v2, ocr_cls, ocr_det, ocr_rec, resnet18, resnet50
 
 from .helpers import ort_macs, ort_session, random_feeds
@@ -41,7 +41,7 @@ def test_macs_equal_an_independent_count_from_onnxruntime_shapes(name):
     outputs = sess.run(None, feeds)
     assert all(np.isfinite(o).all() for o in outputs)
     pins = {k: v for k, v in shapes.items() if k != "attention_mask"}  # pinned through its symbols
-    lowered = compile_model(model, input_shapes=pins)
+    lowered = lower_model(model, input_shapes=pins)
     assert lowered.macs == ort_macs(model, feeds)
     assert not lowered.skipped
 
@@ -50,8 +50,8 @@ def test_macs_equal_an_independent_count_from_onnxruntime_shapes(name):
 def test_weightless_model_estimates_like_the_full_one(name):
     kwargs, shapes = SMALL[name]
     pins = {k: v for k, v in shapes.items() if k != "attention_mask"}
-    full = compile_model(MODELS[name](weights=True, **kwargs), input_shapes=pins)
-    bare = compile_model(MODELS[name](weights=False, **kwargs), input_shapes=pins)
+    full = lower_model(MODELS[name](weights=True, **kwargs), input_shapes=pins)
+    bare = lower_model(MODELS[name](weights=False, **kwargs), input_shapes=pins)
     assert bare == full
 
 
@@ -74,7 +74,7 @@ def test_weightless_models_reference_an_absent_data_file():
 # Published totals (torchvision's model cards list 1.81, 4.09 and 0.30 G multiply-adds at 224x224).
 @pytest.mark.parametrize("builder, published", [(resnet18, 1.81), (resnet50, 4.09), (mobilenet_v2, 0.30)])
 def test_imagenet_models_match_published_multiply_adds(builder, published):
-    assert round(compile_model(builder()).macs / 1e9, 2) == published
+    assert round(lower_model(builder()).macs / 1e9, 2) == published
 
 
 def _resnet_macs(blocks: list[int], bottleneck: bool, image: int = 224, classes: int = 1000) -> int:
@@ -97,43 +97,43 @@ def _resnet_macs(blocks: list[int], bottleneck: bool, image: int = 224, classes:
 
 
 def test_resnets_match_a_per_layer_count():
-    assert compile_model(resnet18()).macs == _resnet_macs([2, 2, 2, 2], False)
-    assert compile_model(resnet50()).macs == _resnet_macs([3, 4, 6, 3], True)
-    assert compile_model(resnet50(image=160, batch=2)).macs == 2 * _resnet_macs([3, 4, 6, 3], True, 160)
+    assert lower_model(resnet18()).macs == _resnet_macs([2, 2, 2, 2], False)
+    assert lower_model(resnet50()).macs == _resnet_macs([3, 4, 6, 3], True)
+    assert lower_model(resnet50(image=160, batch=2)).macs == 2 * _resnet_macs([3, 4, 6, 3], True, 160)
 
 
 @pytest.mark.parametrize("seq", [128, 384])
 def test_bert_base_matches_the_closed_form(seq):
     layers, hidden, inter = 12, 768, 3072
     per_layer = 4 * seq * hidden**2 + 2 * seq**2 * hidden + 2 * seq * hidden * inter
-    lowered = compile_model(bert(), input_shapes={"input_ids": (1, seq)})
+    lowered = lower_model(bert(), input_shapes={"input_ids": (1, seq)})
     assert lowered.macs == layers * per_layer + hidden**2
 
 
 def test_gpt2_small_matches_the_closed_form():
     seq, hidden, vocab = 64, 768, 50257
     per_layer = 12 * seq * hidden**2 + 2 * seq**2 * hidden
-    lowered = compile_model(gpt(), input_shapes={"input_ids": (2, seq)})
+    lowered = lower_model(gpt(), input_shapes={"input_ids": (2, seq)})
     assert lowered.macs == 2 * (12 * per_layer + seq * hidden * vocab)
 
 
 def test_ocr_models_estimate_at_pinned_sizes():
-    det = compile_model(ocr_det(), input_shapes={"x": (1, 3, 640, 640)})
+    det = lower_model(ocr_det(), input_shapes={"x": (1, 3, 640, 640)})
     ops = {w.op for w in det.workloads}
     assert {"ConvTranspose+Relu", "ConvTranspose+Sigmoid", "BatchNormalization", "Resize", "Conv+HardSigmoid"} <= ops
     # Every BatchNorm but the one after the Concat folded into its producer:
     assert sum(w.op == "BatchNormalization" for w in det.workloads) == 1
-    rec = compile_model(ocr_rec(), input_shapes={"x": (4, 3, 48, 320)})
+    rec = lower_model(ocr_rec(), input_shapes={"x": (4, 3, 48, 320)})
     head = [w for w in rec.workloads if w.op == "MatMul+Add"][-1]
     assert (head.gemm.m, head.gemm.k, head.gemm.n) == (4 * 80, 96, 6625)
-    cls = compile_model(ocr_cls(), input_shapes={"x": (1, 3, 48, 192)})
+    cls = lower_model(ocr_cls(), input_shapes={"x": (1, 3, 48, 192)})
     assert cls.workloads[-1].op == "Softmax"
 
 
 def test_saved_zoo_model_loads_from_disk(tmp_path: Path):
     path = tmp_path / "mnv2.onnx"
     onnx.save(mobilenet_v2(), path)
-    lowered = compile_model(path)
-    assert lowered.macs == compile_model(mobilenet_v2()).macs
+    lowered = lower_model(path)
+    assert lowered.macs == lower_model(mobilenet_v2()).macs
     depthwise = [w for w in lowered.workloads if w.gemm and w.gemm.groups > 1]
     assert len(depthwise) == 17 and all(w.gemm.k == 9 and w.gemm.n == 1 for w in depthwise)

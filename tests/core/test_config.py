@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.config import AcceleratorConfig, load_config, preset, preset_names
-from hwsim.errors import UserError
+from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
+from hwsim.core.errors import UserError
 
 
 def test_three_presets_with_distinct_arrays() -> None:

@@ -25,7 +25,7 @@ MODULES = _modules_with_examples()
 
 
 def test_examples_are_found() -> None:
-    assert {"compiler", "hwsim.scalesim._topology", "hwsim.timing", "rtl"} <= set(MODULES)
+    assert {"compiler", "hwsim.scalesim._topology", "hwsim.core.timing", "rtl"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.program import Tile
-from compiler.tiling import schedule
-from compiler.workload import GemmShape, Kind, LoweredModel, Workload
-from hwsim.config import AcceleratorConfig, preset
+from compiler.tiling import schedule, schedule_model
+from hwsim.core.config import AcceleratorConfig, preset
+from hwsim.core.program import Tile
+from hwsim.core.timing import tile_cycles
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 from hwsim.simulate import simulate
-from hwsim.timing import tile_cycles
 
 from .test_tiling import configs, gemms
 
@@ -27,7 +27,7 @@ def _gemm_model(g: GemmShape, b_is_weight: bool = True) -> LoweredModel:
 @given(g=gemms, cfg=configs, bw=st.sampled_from([0.5, 4.0, 64.0]), b_is_weight=st.booleans())
 def test_utilization_and_roofline_bounds(g: GemmShape, cfg: AcceleratorConfig, bw: float, b_is_weight: bool) -> None:
     cfg = cfg.replace(dram_gbps=bw * cfg.clock_mhz / 1000)
-    layer = simulate(_gemm_model(g, b_is_weight), cfg).layers[0]
+    layer = simulate(schedule_model(_gemm_model(g, b_is_weight), cfg)).layers[0]
     assert layer.macs == g.macs
     assert layer.macs <= layer.cycles * cfg.pes  # utilization <= 1
     dram = layer.dram_read_bytes + layer.dram_write_bytes
@@ -40,15 +40,15 @@ def test_utilization_and_roofline_bounds(g: GemmShape, cfg: AcceleratorConfig, b
 @settings(max_examples=200, deadline=None)
 @given(g=gemms, cfg=configs)
 def test_compute_cycles_are_the_tile_model_summed_over_placements(g: GemmShape, cfg: AcceleratorConfig) -> None:
-    layer = simulate(_gemm_model(g), cfg).layers[0]
+    layer = simulate(schedule_model(_gemm_model(g), cfg)).layers[0]
     s = schedule(_gemm_model(g).workloads[0], cfg)
     assert layer.compute_cycles == sum(tile_cycles(cfg, p.tile) for p in s.placements())
 
 
 def test_report_json_contract_and_determinism() -> None:
     model = _gemm_model(GemmShape(m=300, k=500, n=70, groups=2))
-    a = simulate(model, preset("gemmini-like")).to_json()
-    b = simulate(model, preset("gemmini-like")).to_json()
+    a = simulate(schedule_model(model, preset("gemmini-like"))).to_json()
+    b = simulate(schedule_model(model, preset("gemmini-like"))).to_json()
     assert a == b
     d = json.loads(a)
     assert set(d) == {"model", "config", "totals", "layers"}
@@ -67,17 +67,17 @@ def test_report_json_contract_and_determinism() -> None:
 def test_energy_is_event_counts_times_table() -> None:
     cfg = preset("gemmini-like").replace(energy={"array_reg_pj_per_byte": 0.0, "sram_pj_per_byte_ref": 0.0,
                                                  "dram_pj_per_byte": 0.0, "vector_op_pj": 0.0, "static_power_w": 0.0})
-    e = simulate(_gemm_model(GemmShape(m=64, k=64, n=64)), cfg).layers[0].energy
+    e = simulate(schedule_model(_gemm_model(GemmShape(m=64, k=64, n=64)), cfg)).layers[0].energy
     assert e.total == pytest.approx(64**3 * 0.3e-12)
     cfg2 = cfg.replace(energy={"mac_pj": 0.0, "dram_pj_per_byte": 160.0})
-    layer = simulate(_gemm_model(GemmShape(m=64, k=64, n=64)), cfg2).layers[0]
+    layer = simulate(schedule_model(_gemm_model(GemmShape(m=64, k=64, n=64)), cfg2)).layers[0]
     assert layer.energy.total == pytest.approx((layer.dram_read_bytes + layer.dram_write_bytes) * 160e-12)
 
 
 def test_single_buffering_serializes_transfers() -> None:
     g = GemmShape(m=256, k=256, n=256)
     cfg = preset("gemmini-like")
-    one = simulate(_gemm_model(g), cfg.replace(double_buffer=False)).layers[0]
+    one = simulate(schedule_model(_gemm_model(g), cfg.replace(double_buffer=False))).layers[0]
     assert one.stall_cycles == math.ceil((one.dram_read_bytes + one.dram_write_bytes) / cfg.dram_bytes_per_cycle)
 
 
@@ -86,7 +86,7 @@ def test_vector_and_move_layers() -> None:
     relu = Workload("r", "Relu", Kind.VECTOR, input_elems=1600, output_elems=1600, vector_ops=1600)
     move = Workload("t", "Transpose", Kind.MOVE, input_elems=1600, output_elems=1600)
     view = Workload("v", "Reshape", Kind.VIEW)
-    r = simulate(LoweredModel("m", (relu, move, view)), cfg)
+    r = simulate(schedule_model(LoweredModel("m", (relu, move, view)), cfg))
     assert [layer.name for layer in r.listed] == ["r", "t"]
     assert r.layers[0].compute_cycles == 100  # 1600 element ops on 16 lanes
     assert r.layers[0].stall_cycles == 200 - 100  # 3200 bytes at 16 B/cycle
@@ -110,5 +110,5 @@ def test_single_gemm_compute_cycles_equal_the_documented_closed_form(r: int, c: 
     k_last = k - (folds - 1) * r
     stream = min(k, r) + (max(0, folds - 2) * max(m, r) + max(m, k_last) if folds > 1 else 0)
     one_tile = stream + m + r + c + 1 + 3  # load + stream, last rows, drain through skew/array/de-skew, emit
-    layer = simulate(_gemm_model(GemmShape(m=m, k=k, n=n)), cfg).layers[0]
+    layer = simulate(schedule_model(_gemm_model(GemmShape(m=m, k=k, n=n)), cfg)).layers[0]
     assert layer.compute_cycles == -(-n // c) * one_tile

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler.tiling import TileSizes, candidate_sizes, schedule, tile_sizes
-from compiler.workload import GemmShape, Kind, Workload
-from hwsim.config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import GemmShape, Kind, Workload
 
 configs = st.builds(
     AcceleratorConfig,

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from hwsim.config import preset
+from hwsim.core.config import preset
 from hwsim.execute import compile_for_run, run
 
 #: docs/run.md: fp32 outputs equal onnxruntime's within |ours - ort| <= RTOL*|ort| + ATOL*max|ort|.
@@ -27,8 +27,8 @@ def ort_outputs(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> dict
 
 
 def hwsim_outputs(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], cfg=CFG, **kwargs) -> dict[str, np.ndarray]:
-    compiled = compile_for_run(model, input_shapes={k: np.shape(v) for k, v in feeds.items()})
-    return run(compiled, feeds, cfg, **kwargs).outputs
+    compiled = compile_for_run(model, cfg, input_shapes={k: np.shape(v) for k, v in feeds.items()})
+    return run(compiled, feeds, **kwargs).outputs
 
 
 def assert_fp32_equal(ours: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray]) -> None:

@@ -40,7 +40,7 @@ def test_outputs_match_the_api_and_are_byte_identical(files, capsys):
     assert code == 0 and err == ""
     assert _run(capsys, str(files / "net.onnx"), "--input", f"x={files / 'x.npy'}", "--output", str(b))[0] == 0
     assert a.read_bytes() == b.read_bytes()
-    want = run(compile_for_run(files / "net.onnx"), {"x": X}, CFG).outputs
+    want = run(compile_for_run(files / "net.onnx", CFG), {"x": X}).outputs
     with np.load(a) as saved:
         assert saved.files == list(want)
         for name, value in want.items():
@@ -57,8 +57,8 @@ def test_int8_prints_and_writes_the_error_report(files, capsys):
                           "--calibrate", str(calib), "--report", str(report))
     assert code == 0 and err == ""
     data = json.loads(report.read_text())
-    compiled = compile_for_run(files / "net.onnx")
-    result = run(compiled, {"x": X}, CFG, precision="int8", calibration=[(str(calib / "s0.npy"), {"x": X * 2})])
+    compiled = compile_for_run(files / "net.onnx", CFG)
+    result = run(compiled, {"x": X}, precision="int8", calibration=[(str(calib / "s0.npy"), {"x": X * 2})])
     assert data["outputs"] == [e.to_dict() for e in result.errors]
     assert "SNR dB" in out and "top-1" in out
     for e in result.errors:

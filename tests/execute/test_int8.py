@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_dynamic, quantize_static
 
+from hwsim.core.golden import int_gemm
 from hwsim.execute import compare_outputs, compile_for_run, run
-from hwsim.golden import int_gemm
 
 from .helpers import CFG, hwsim_outputs, ort_outputs
 from .models import conv_zoo, qdq_source
@@ -76,7 +76,7 @@ def test_qdq_layers_run_on_the_integer_array(tmp_path):
     """Every Conv/Gemm/MatMul of the QDQ model goes through the golden int8 GEMM, tile by tile."""
     model = _quantized(tmp_path, qdq_source(), QDQ_X, quant_format=QuantFormat.QDQ, per_channel=True)
     seen = []
-    run(compile_for_run(model), {"x": QDQ_X[0]}, CFG,
+    run(compile_for_run(model, CFG), {"x": QDQ_X[0]},
         tile_hook=lambda name, p, a, b, before, after: seen.append((name, a.dtype, b.dtype)))
     assert {name for name, *_ in seen} == {n.name for n in model.graph.node if n.op_type in ("Conv", "Gemm", "MatMul")}
     assert {(a, b) for _, a, b in seen} == {(np.dtype(np.int8), np.dtype(np.int8))}
@@ -103,10 +103,10 @@ def test_integer_operators_equal_onnxruntime(tmp_path):
 
 
 def test_post_training_int8_reports_its_error_against_fp32():
-    compiled = compile_for_run(conv_zoo())
+    compiled = compile_for_run(conv_zoo(), CFG)
     feeds = {"x": ZOO_X[0]}
-    result = run(compiled, feeds, CFG, precision="int8")
-    fp32 = run(compiled, feeds, CFG).outputs
+    result = run(compiled, feeds, precision="int8")
+    fp32 = run(compiled, feeds).outputs
     assert result.reference is not None and result.reference.keys() == fp32.keys()
     for name in fp32:
         np.testing.assert_array_equal(result.reference[name], fp32[name])
@@ -119,7 +119,7 @@ def test_post_training_int8_reports_its_error_against_fp32():
 
 
 def test_classifier_top1_agreement():
-    result = run(compile_for_run(qdq_source()), {"x": QDQ_X[0]}, CFG, precision="int8")
+    result = run(compile_for_run(qdq_source(), CFG), {"x": QDQ_X[0]}, precision="int8")
     (error,) = result.errors
     (name,) = result.outputs
     assert result.outputs[name].shape == (4, 10)
@@ -128,32 +128,31 @@ def test_classifier_top1_agreement():
 
 
 def test_calibration_samples_set_the_scales():
-    compiled = compile_for_run(conv_zoo())
+    compiled = compile_for_run(conv_zoo(), CFG)
     feeds = {"x": ZOO_X[0]}
-    on_input = run(compiled, feeds, CFG, precision="int8").outputs
-    wide = run(compiled, feeds, CFG, precision="int8", calibration=[("big", {"x": ZOO_X[1] * 4})]).outputs
-    again = run(compiled, feeds, CFG, precision="int8", calibration=[("big", {"x": ZOO_X[1] * 4})]).outputs
+    on_input = run(compiled, feeds, precision="int8").outputs
+    wide = run(compiled, feeds, precision="int8", calibration=[("big", {"x": ZOO_X[1] * 4})]).outputs
+    again = run(compiled, feeds, precision="int8", calibration=[("big", {"x": ZOO_X[1] * 4})]).outputs
     assert any(not np.array_equal(on_input[k], wide[k]) for k in on_input)
     for k in wide:
         np.testing.assert_array_equal(wide[k], again[k])
 
 
 def test_grouped_tiles_are_bit_identical_to_literal_tiles():
-    compiled = compile_for_run(conv_zoo())
     cfg = CFG.replace(rows=4, cols=4, ifmap_kib=0.25, filter_kib=0.25, ofmap_kib=0.25)
+    compiled = compile_for_run(conv_zoo(), cfg)
     feeds = {"x": ZOO_X[0]}
-    grouped = run(compiled, feeds, cfg, precision="int8").outputs
-    literal = run(compiled, feeds, cfg, precision="int8", literal=True).outputs
+    grouped = run(compiled, feeds, precision="int8").outputs
+    literal = run(compiled, feeds, precision="int8", literal=True).outputs
     for k in grouped:
         np.testing.assert_array_equal(grouped[k], literal[k])
 
 
 def test_accumulators_have_the_configured_width():
-    """With 16-bit accumulators the array's sums wrap exactly as hwsim.golden.int_gemm says."""
-    compiled = compile_for_run(conv_zoo())
+    """With 16-bit accumulators the array's sums wrap exactly as hwsim.core.golden.int_gemm says."""
     narrow = CFG.replace(acc_bits=16)
     tiles = []
-    run(compiled, {"x": ZOO_X[0]}, narrow, precision="int8",
+    run(compile_for_run(conv_zoo(), narrow), {"x": ZOO_X[0]}, precision="int8",
         tile_hook=lambda name, p, a, b, before, after: tiles.append((a, b, before, after)))
     wrapped = 0
     for a, b, before, after in tiles:
@@ -165,22 +164,21 @@ def test_accumulators_have_the_configured_width():
 
 
 def test_operand_widths_come_from_the_config():
-    compiled = compile_for_run(conv_zoo())
     feeds = {"x": ZOO_X[0]}
     narrow = CFG.replace(input_bits=4, weight_bits=4, acc_bits=16)
     codes = []
-    four = run(compiled, feeds, narrow, precision="int8",
+    four = run(compile_for_run(conv_zoo(), narrow), feeds, precision="int8",
                tile_hook=lambda name, p, a, b, before, after: codes.append((a.min(), a.max(), b.min(), b.max())))
     assert min(c[0] for c in codes) == min(c[2] for c in codes) == -7
     assert max(c[1] for c in codes) == max(c[3] for c in codes) == 7
-    eight = run(compiled, feeds, CFG, precision="int8")
+    eight = run(compile_for_run(conv_zoo(), CFG), feeds, precision="int8")
     for e4, e8 in zip(four.errors, eight.errors):
         assert e4.snr_db < e8.snr_db - 12  # about 6 dB per bit
 
 
 def test_a_quantized_model_needs_operands_as_wide_as_its_codes(tmp_path):
-    from hwsim.errors import UserError
+    from hwsim.core.errors import UserError
 
     model = _quantized(tmp_path, qdq_source(), QDQ_X, quant_format=QuantFormat.QDQ)
     with pytest.raises(UserError, match="input_bits is 4"):
-        run(compile_for_run(model), {"x": QDQ_X[0]}, CFG.replace(input_bits=4, acc_bits=16))
+        run(compile_for_run(model, CFG.replace(input_bits=4, acc_bits=16)), {"x": QDQ_X[0]})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.program import Placement
+from hwsim.core.golden import int_gemm
+from hwsim.core.program import Placement
 from hwsim.execute import compile_for_run, run
-from hwsim.golden import int_gemm
 from rtl._cosim import GemmCase, Simulator
 
 from .helpers import CFG
@@ -17,7 +17,7 @@ def test_a_run_tile_is_what_the_rtl_computes(tmp_path):
     cfg = CFG.replace(rows=4, cols=4)
     x = np.random.default_rng(2).standard_normal((2, 3, 33, 29)).astype(np.float32)
     tiles = []
-    run(compile_for_run(conv_zoo()), {"x": x}, cfg, precision="int8",
+    run(compile_for_run(conv_zoo(), cfg), {"x": x}, precision="int8",
         tile_hook=lambda name, p, a, b, before, after: tiles.append((p, a.copy(), b.copy(), before, after)))
     # The smallest tile that starts from zero and emits: the RTL streams out exactly its accumulators.
     fresh = [t for t in tiles if not t[0].tile.accumulate and t[0].tile.emit]

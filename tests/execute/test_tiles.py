@@ -7,14 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from compiler.program import Placement, Tile
 from compiler.tiling import schedule
-from compiler.workload import GemmShape, Kind, Workload
+from hwsim.core.golden import int_gemm
+from hwsim.core.program import Placement, Tile
+from hwsim.core.workload import GemmShape, Kind, Workload
 from hwsim.execute import compile_for_run, run
 from hwsim.execute._operands import LoweringMismatch
 from hwsim.execute._quant import int_step
 from hwsim.execute._tiles import TileProgramError, float_step, run_tiles
-from hwsim.golden import int_gemm
 
 from .helpers import CFG
 from .models import conv_zoo
@@ -78,14 +78,13 @@ def test_a_broken_tile_program_is_an_error(damage):
 
 
 def test_a_lowering_that_ignores_groups_is_caught():
-    compiled = compile_for_run(conv_zoo())
-    grouped = next(w for w in compiled.lowered.workloads if w.gemm is not None and w.gemm.groups == 4)
-    g = grouped.gemm
-    dense = dataclasses.replace(grouped, gemm=GemmShape(m=g.m, k=g.k * 4, n=g.n * 4))
-    lowered = dataclasses.replace(
-        compiled.lowered, workloads=tuple(dense if w is grouped else w for w in compiled.lowered.workloads)
-    )
-    broken = dataclasses.replace(compiled, lowered=lowered)
+    compiled = compile_for_run(conv_zoo(), CFG)
+    program = compiled.program
+    layer = next(s for s in program.layers if s.workload.gemm is not None and s.workload.gemm.groups == 4)
+    g = layer.workload.gemm
+    dense = dataclasses.replace(layer, workload=dataclasses.replace(layer.workload, gemm=GemmShape(m=g.m, k=g.k * 4, n=g.n * 4)))
+    broken = dataclasses.replace(compiled, program=dataclasses.replace(
+        program, layers=tuple(dense if s is layer else s for s in program.layers)))
     x = np.zeros((2, 3, 33, 29), np.float32)
-    with pytest.raises(LoweringMismatch, match=grouped.name):
-        run(broken, {"x": x}, CFG)
+    with pytest.raises(LoweringMismatch, match=layer.workload.name):
+        run(broken, {"x": x})

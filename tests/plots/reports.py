@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hwsim.config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
 
 COMPONENTS = ("mac", "array_reg", "ifmap_sram", "filter_sram", "ofmap_sram", "dram", "vector", "static")
 

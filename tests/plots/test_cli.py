@@ -11,11 +11,10 @@ import pytest
 
 from hwsim.cli import main
 from hwsim.cli.plot import PLOT_FILES, write_summary_plot
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
 from hwsim.plots import cycles_png, energy_png, roofline_png, summary_png
 
 from .reports import make_report
-
 
 TOP = ["--top", "6"]  # 12 layers: six named, the rest summed
 

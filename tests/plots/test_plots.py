@@ -11,12 +11,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from compiler.workload import GemmShape, Kind, LoweredModel, Workload
-from hwsim.config import AcceleratorConfig, preset
-from hwsim.errors import UserError
+from hwsim.core.config import AcceleratorConfig, preset
+from hwsim.core.errors import UserError
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 from hwsim.plots import cycles_png, energy_png, read_report, roofline, roofline_png, select_top, summary_png
 from hwsim.plots.panels import draw_cycles, draw_energy, draw_roofline
 from hwsim.plots.render import DPI
+from compiler.tiling import schedule_model
 from hwsim.simulate import simulate
 
 from .reports import make_report
@@ -258,7 +259,7 @@ def _small_cnn() -> LoweredModel:
 
 def test_plots_of_a_simulated_report() -> None:
     cfg = preset("fpga-edge")
-    report = simulate(_small_cnn(), cfg).to_dict()
+    report = simulate(schedule_model(_small_cnn(), cfg)).to_dict()
     view = read_report(report, "small-cnn.json")
     assert [layer.name for layer in view.layers] == ["conv1", "pool1", "conv2", "conv3", "fc"]
     fig, ax = _axes()

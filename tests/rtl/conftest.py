@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from hwsim.config import AcceleratorConfig, preset
+from hwsim.core.config import AcceleratorConfig, preset
 from rtl import CosimResult, GemmCase, Simulator, check, random_case
 
 

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-
-from hwsim import timing
 from hwsim.cli import main
+from hwsim.core import timing
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -50,7 +49,7 @@ def test_rtl_errors_leave_nothing_behind(tmp_path):
 
 def test_rtl_failing_synthesis_leaves_no_manifest(tmp_path, monkeypatch, capsys):
     import rtl
-    from hwsim.errors import UserError
+    from hwsim.core.errors import UserError
 
     def fail(*args, **kwargs):
         raise UserError("yosys is unavailable")

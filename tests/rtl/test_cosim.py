@@ -1,13 +1,13 @@
-"""The generated Verilog under Icarus (cocotb): every output equals hwsim.golden.int_gemm and every
-tile takes exactly hwsim.timing.tile_cycles, for the tile programs compiler.tiling produces."""
+"""The generated Verilog under Icarus (cocotb): every output equals hwsim.core.golden.int_gemm and every
+tile takes exactly hwsim.core.timing.tile_cycles, for the tile programs compiler.tiling produces."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from compiler.program import Placement, Tile
-from hwsim.timing import tile_cycles
+from hwsim.core.program import Placement, Tile
+from hwsim.core.timing import tile_cycles
 from rtl import GemmCase, check
 
 from .conftest import case, check_cases, config
@@ -119,7 +119,7 @@ def test_stream_phase_completes_rows_x_cols_macs_every_cycle(simulator):
 
 def test_gemm_returns_the_hardware_accumulators(simulator):
     """What hwsim run's int8 mode compares with: the RTL's own int32 results for a GEMM."""
-    from hwsim.golden import int_gemm
+    from hwsim.core.golden import int_gemm
 
     cfg = config(2, 2)
     rng = np.random.default_rng(16)

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from hwsim.config import preset
-from hwsim.errors import UserError
+from hwsim.core.config import preset
+from hwsim.core.errors import UserError
 from rtl import generate_verilog, params, ports
 
 from .conftest import config

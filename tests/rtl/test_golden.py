@@ -1,11 +1,11 @@
-"""hwsim.golden.int_gemm: the exact wrapped accumulators, against Python's unbounded integers."""
+"""hwsim.core.golden.int_gemm: the exact wrapped accumulators, against Python's unbounded integers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hwsim.golden import int_gemm, wrap
+from hwsim.core.golden import int_gemm, wrap
 
 
 def _reference(a, b, acc_bits, acc=None):

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from hwsim.config import preset
+from hwsim.core.config import preset
 from rtl import FAMILIES, synthesize
 
 from .conftest import case, check_cases, config

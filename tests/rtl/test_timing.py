@@ -1,4 +1,4 @@
-"""hwsim.timing.ws_tile_cycles, the closed form, against a cycle-by-cycle replay of the tile
+"""hwsim.core.timing.ws_tile_cycles, the closed form, against a cycle-by-cycle replay of the tile
 controller's issue rules (rtl/_controller.py) for many more tiles than the RTL runs."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import itertools
 
 import pytest
 
-from compiler.program import Tile
-from hwsim.timing import ws_tile_cycles
+from hwsim.core.program import Tile
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.timing import ws_tile_cycles
 
 
 def replay(rows: int, cols: int, tile: Tile) -> int:
@@ -39,12 +40,12 @@ def replay(rows: int, cols: int, tile: Tile) -> int:
 def test_closed_form_equals_the_controller_schedule(rows, cols):
     for m, k, emit in itertools.product([1, 2, 3, 7, 16, 17, 40], range(1, 4 * rows + 3), (False, True)):
         tile = Tile(m=m, k=k, n=cols, accumulate=k > 5, emit=emit)
-        assert ws_tile_cycles(rows, cols, tile) == replay(rows, cols, tile), (m, k, emit)
+        assert ws_tile_cycles(AcceleratorConfig(rows=rows, cols=cols), tile) == replay(rows, cols, tile), (m, k, emit)
 
 
 def test_long_tiles_stream_folds_back_to_back():
     # With m >= rows every fold after the first adds exactly m cycles: no bubbles between folds.
-    one = ws_tile_cycles(8, 8, Tile(m=50, k=8, n=8))
-    assert ws_tile_cycles(8, 8, Tile(m=50, k=8 * 6, n=8)) - one == 5 * 50
+    one = ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=50, k=8, n=8))
+    assert ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=50, k=8 * 6, n=8)) - one == 5 * 50
     # A short stream is bound by the one-row-per-cycle weight port instead: rows cycles per fold.
-    assert ws_tile_cycles(8, 8, Tile(m=3, k=8 * 6, n=8)) - ws_tile_cycles(8, 8, Tile(m=3, k=8, n=8)) == 5 * 8
+    assert ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=3, k=8 * 6, n=8)) - ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=3, k=8, n=8)) == 5 * 8

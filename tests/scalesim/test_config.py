@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.errors import UserError
-from hwsim.scalesim import ScaleSimOptions, load_config
+from hwsim.core.errors import UserError
+from hwsim.scalesim import ScaleSimOptions, load_scalesim_config
 
 DATA = Path(__file__).parent / "data"
 
 
 def test_shipped_scale_cfg() -> None:
-    cfg, opts = load_config(DATA / "scale.cfg")
+    cfg, opts = load_scalesim_config(DATA / "scale.cfg")
     assert (cfg.name, cfg.rows, cfg.cols, cfg.dataflow) == ("scale_example_run_32x32_ws", 32, 32, "ws")
     assert (cfg.ifmap_kib, cfg.filter_kib, cfg.ofmap_kib) == (64.0, 64.0, 64.0)
     assert (cfg.input_bits, cfg.weight_bits, cfg.double_buffer) == (8, 8, True)
@@ -27,7 +27,7 @@ def test_shipped_scale_cfg() -> None:
 
 
 def test_shipped_google_cfg() -> None:
-    cfg, opts = load_config(DATA / "google.cfg")
+    cfg, opts = load_scalesim_config(DATA / "google.cfg")
     assert (cfg.rows, cfg.cols, cfg.ifmap_kib, cfg.filter_kib, cfg.ofmap_kib) == (256, 256, 6144.0, 6144.0, 2048.0)
     assert opts.bandwidth_mode == "USER" and opts.reads_stall
     assert opts.write_bandwidth(cfg.cols) == 10
@@ -39,7 +39,7 @@ def test_older_configs_take_scalesim_defaults(tmp_path) -> None:
     f.write_text("[general]\nrun_name = old\n\n[architecture_presets]\nArrayHeight: 12\nArrayWidth: 14\n"
                  "IfmapSramSzkB: 36\nFilterSramSzkB: 36\nOfmapSramSzkB: 36\nDataflow = os\nBandwidth : 5,7\n"
                  "MemoryBanks: 1\n\n[run_presets]\nInterfaceBandwidth: USER\nSRAM_row_size: 2\n")
-    cfg, opts = load_config(f)
+    cfg, opts = load_scalesim_config(f)
     assert (cfg.rows, cfg.cols, cfg.dataflow, cfg.dram_gbps) == (12, 14, "os", 5.0)
     assert opts.bandwidth_words == (5, 7)
     assert opts == ScaleSimOptions(run_name="old", bandwidth_words=(5, 7))
@@ -70,7 +70,7 @@ def test_malformed_cfg_names_file_line_and_key(tmp_path, old: str, new: str, lin
     f = tmp_path / "bad.cfg"
     f.write_text(GOOD.replace(old, new))
     with pytest.raises(UserError) as e:
-        load_config(f)
+        load_scalesim_config(f)
     msg = str(e.value)
     assert msg.startswith(f"{f}:{line}: "), msg
     assert needle in msg
@@ -81,23 +81,23 @@ def test_missing_key_names_its_section(tmp_path) -> None:
     f = tmp_path / "bad.cfg"
     f.write_text(GOOD.replace("ArrayWidth:     32\n", ""))
     with pytest.raises(UserError, match=rf"^{f}:4: bad.cfg has no ArrayWidth"):
-        load_config(f)
+        load_scalesim_config(f)
 
 
 def test_user_mode_needs_bandwidth(tmp_path) -> None:
     f = tmp_path / "bad.cfg"
     f.write_text(GOOD.replace("Bandwidth : 10\n", "").replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER"))
     with pytest.raises(UserError, match="has no Bandwidth"):
-        load_config(f)
+        load_scalesim_config(f)
 
 
 def test_key_before_any_section(tmp_path) -> None:
     f = tmp_path / "bad.cfg"
     f.write_text("ArrayHeight: 8\n" + GOOD)
     with pytest.raises(UserError, match=rf"^{f}:1: ArrayHeight comes before any \[section\]"):
-        load_config(f)
+        load_scalesim_config(f)
 
 
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(UserError, match="SCALE-Sim config file not found"):
-        load_config(tmp_path / "absent.cfg")
+        load_scalesim_config(tmp_path / "absent.cfg")

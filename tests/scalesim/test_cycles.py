@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from compiler.workload import GemmShape, Kind, Workload
-from hwsim.config import AcceleratorConfig
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.workload import GemmShape, Kind, Workload
 from hwsim.scalesim import (
     ScaleSimOptions,
     compute_cycles,
-    load_config,
+    load_scalesim_config,
     load_topology,
     stall_cycles,
 )
@@ -35,7 +35,7 @@ def _runs():
 
 def _setup(fixture: dict, run: str):
     dataflow, mode = run.split("/")
-    cfg, options = load_config(HERE / "data" / fixture["config"])
+    cfg, options = load_scalesim_config(HERE / "data" / fixture["config"])
     layers = load_topology(HERE / "data" / fixture["topology"], form="gemm" if fixture["gemm_form"] else "conv")
     return cfg.replace(dataflow=dataflow), dataclasses.replace(options, bandwidth_mode=mode), layers
 
@@ -96,7 +96,7 @@ def _random_cases(tmp_path: Path):
     for i, case in enumerate(fixture["cases"]):
         (tmp_path / f"c{i}.cfg").write_text(case["config"])
         (tmp_path / f"t{i}.csv").write_text(case["topology"])
-        cfg, options = load_config(tmp_path / f"c{i}.cfg")
+        cfg, options = load_scalesim_config(tmp_path / f"c{i}.cfg")
         (layer,) = load_topology(tmp_path / f"t{i}.csv")
         yield cfg, options, layer, case["layer"]
 

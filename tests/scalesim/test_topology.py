@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.workload import GemmShape, Kind
-from hwsim.errors import UserError
+from hwsim.core.errors import UserError
+from hwsim.core.workload import GemmShape, Kind
 from hwsim.scalesim import estimate_inputs, load_topology, topology_form
 
 DATA = Path(__file__).parent / "data"

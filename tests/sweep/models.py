@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compiler.workload import GemmShape, Kind, LoweredModel, Workload
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 
 
 def gemm(name: str, m: int, k: int, n: int, groups: int = 1) -> Workload:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.config import AcceleratorConfig, preset
+from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.sweep.area import AsicAreaTable, asic_area, pe_register_bits
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.config import preset
+from hwsim.core.config import preset
 from hwsim.sweep.calibrate import POINTS, fit
 from hwsim.sweep.fpga import FPGA_RESOURCES, TABLE, TERMS, features, fpga_resources, rtl_key
 

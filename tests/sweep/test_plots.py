@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwsim.config import preset
+from hwsim.core.config import preset
 from hwsim.sweep import OBJECTIVES, DesignSpace, SweepJob, SweepModel, build_results, run_sweep
 from hwsim.sweep.plots import heatmap_png, pareto_png
 

@@ -6,9 +6,18 @@ from pathlib import Path
 import pytest
 
 import hwsim.sweep.runner as runner
-from hwsim.config import preset
-from hwsim.sweep import (OBJECTIVES, Design, DesignSpace, InlineExecutor, LocalExecutor, SweepJob, SweepModel,
-                         build_results, run_sweep)
+from hwsim.core.config import preset
+from hwsim.sweep import (
+    OBJECTIVES,
+    Design,
+    DesignSpace,
+    InlinePool,
+    ProcessPool,
+    SweepJob,
+    SweepModel,
+    build_results,
+    run_sweep,
+)
 from hwsim.sweep.records import RECORDS_FILE
 from hwsim.sweep.results import COLUMNS, OVERALL
 
@@ -25,10 +34,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Design]]:
     seen: list[tuple[str, Design]] = []
     real = runner.simulate
 
-    def counting(lowered, cfg, **kw):
-        seen.append((lowered.name, Design(cfg.rows, cfg.cols, cfg.dataflow,
+    def counting(program, **kw):
+        cfg = program.config
+        seen.append((program.name, Design(cfg.rows, cfg.cols, cfg.dataflow,
                                           cfg.ifmap_kib + cfg.filter_kib + cfg.ofmap_kib)))
-        return real(lowered, cfg, **kw)
+        return real(program, **kw)
 
     monkeypatch.setattr(runner, "simulate", counting)
     return seen
@@ -147,16 +157,16 @@ def test_results_table(tmp_path: Path) -> None:
 
 
 def test_process_pool_matches_in_process(tmp_path: Path) -> None:
-    executor = LocalExecutor(2)
+    pool = ProcessPool(2)
     try:
-        pooled = _csv(tmp_path / "pool", executor=executor)
+        pooled = _csv(tmp_path / "pool", pool=pool)
     finally:
-        executor.close()
-    assert pooled == _csv(tmp_path / "inline", executor=InlineExecutor())
+        pool.close()
+    assert pooled == _csv(tmp_path / "inline", pool=InlinePool())
 
 
 def test_two_sweeps_cannot_share_a_directory(tmp_path: Path) -> None:
-    from hwsim.errors import UserError
+    from hwsim.core.errors import UserError
     from hwsim.sweep.records import RecordStore
 
     with RecordStore(tmp_path):

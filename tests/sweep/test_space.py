@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.config import AcceleratorConfig, preset
-from hwsim.errors import UserError
+from hwsim.core.config import AcceleratorConfig, preset
+from hwsim.core.errors import UserError
 from hwsim.sweep import Design, DesignSpace, parse_dataflows, parse_int_axis, split_buffers
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
-from compiler.graph import Node, TensorInfo
+from ..graph import Node, TensorInfo
+from ..ops.dtypes import onnx_to_numpy
 
-__all__ = ["OpEnv", "Kernel", "Outputs", "attr_ints", "np_dtype", "registry"]
+__all__ = ["OpEnv", "Kernel", "Outputs", "attr_ints", "np_dtype"]
 
 Outputs = Union[np.ndarray, tuple[np.ndarray, ...]]
 
@@ -60,17 +61,4 @@ def attr_ints(env: OpEnv, key: str, default: Sequence[int] | None = None) -> tup
 
 def np_dtype(onnx_type: int) -> np.dtype:
     """numpy dtype of an ONNX ``TensorProto`` element type number (Cast's ``to``)."""
-    from onnx import helper
-
-    return np.dtype(helper.tensor_dtype_to_np_dtype(int(onnx_type)))
-
-
-def registry(*tables: Mapping[str, Kernel]) -> dict[str, Kernel]:
-    """One kernel table from several; an operator defined twice is a programming error."""
-    merged: dict[str, Kernel] = {}
-    for table in tables:
-        overlap = merged.keys() & table.keys()
-        if overlap:
-            raise ValueError(f"kernels defined twice: {sorted(overlap)}")
-        merged.update(table)
-    return merged
+    return np.dtype(onnx_to_numpy(int(onnx_type)))

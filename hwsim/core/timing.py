@@ -7,19 +7,20 @@ and the cocotb benches assert that its measured cycles equal :func:`tile_cycles`
 
 from __future__ import annotations
 
-from compiler.program import Tile
+from dataclasses import replace
 
 from .config import AcceleratorConfig
+from .program import Tile
 
 __all__ = ["tile_cycles", "ws_tile_cycles", "os_tile_cycles", "is_tile_cycles"]
 
 
-def ws_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
+def ws_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     """Weight-stationary tile, from the cycle its command is accepted to the cycle ``done`` rises.
 
-    With ``F = ceil(k / rows)`` folds of ``k_f = min(rows, k - f * rows)`` rows of K each::
+    With ``F = cfg.folds(k)`` folds of ``k_f = min(rows, k - f * rows)`` rows of K each::
 
-        cycles = k_0 + sum(max(m, k_f) for f in 1 .. F-1) + m + rows + cols + 1 + 3 * emit
+        cycles = k_0 + sum(max(m, k_f) for f in 1 .. F-1) + m + rows + cols + 1 + out_latency * emit
 
     ``n`` and ``accumulate`` do not matter. This is exactly what the RTL's tile controller does
     (docs/rtl.md#timing has the diagram). Counting from the command's cycle 0:
@@ -34,25 +35,27 @@ def ws_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
       output de-skew to the accumulator stage, which adds the stored partial sums and writes the
       row back; ``done`` rises the cycle after.
     * Emit: an emitting tile's result rows stream out while the array drains, through an output
-      register and a two-cycle output queue, so the last one leaves 3 cycles after the
-      accumulator stage, not m cycles after.
+      register and a two-cycle output queue (:attr:`~AcceleratorConfig.out_latency`), so the last
+      one leaves 3 cycles after the accumulator stage, not m cycles after.
 
     All folds but the last are whole, so for F >= 2 the sum is ``(F - 2) * max(m, rows) +
     max(m, k_last)``. With ``m >= rows`` the folds stream back to back: ``rows x cols`` MACs
     complete every cycle of the stream.
 
-    >>> ws_tile_cycles(16, 16, Tile(m=64, k=100, n=16))  # folds of 16,16,16,16,16,16,4 rows
+    >>> ws_tile_cycles(AcceleratorConfig(rows=16, cols=16), Tile(m=64, k=100, n=16))  # folds of 16 x 6, 4
     500
-    >>> ws_tile_cycles(8, 8, Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold: load, fill, drain
+    >>> ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold
     26
     """
-    folds = -(-tile.k // rows)
+    rows = cfg.rows
+    folds = cfg.folds(tile.k)
     last = tile.k - (folds - 1) * rows
     later = (folds - 2) * max(tile.m, rows) + max(tile.m, last) if folds > 1 else 0
-    return min(tile.k, rows) + later + tile.m + rows + cols + 1 + (3 if tile.emit else 0)
+    emit = cfg.out_latency if tile.emit else 0
+    return min(tile.k, rows) + later + tile.m + rows + cfg.cols + 1 + emit
 
 
-def os_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
+def os_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     """Output-stationary tile (analytic; the RTL implements weight-stationary only).
 
     PE ``(i, j)`` accumulates output ``(i, j)``; row ``i`` of A enters from the left ``i`` cycles
@@ -64,14 +67,14 @@ def os_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
     return tile.k + tile.m + tile.n - 2 + tile.m
 
 
-def is_tile_cycles(rows: int, cols: int, tile: Tile) -> int:
+def is_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     """Input-stationary tile: weight-stationary with the roles of A and B exchanged.
 
     ``C = A B`` is ``C^T = B^T A^T``: the array holds a ``k x m`` block of A^T (K on rows, M on
     columns) and streams the ``n`` columns of B, so the weight-stationary pipeline applies with
     ``m`` and ``n`` swapped. (Analytic; the RTL implements weight-stationary only.)
     """
-    return ws_tile_cycles(rows, cols, Tile(m=tile.n, k=tile.k, n=tile.m, accumulate=tile.accumulate, emit=tile.emit))
+    return ws_tile_cycles(cfg, replace(tile, m=tile.n, n=tile.m))
 
 
 _BY_DATAFLOW = {"ws": ws_tile_cycles, "os": os_tile_cycles, "is": is_tile_cycles}
@@ -79,4 +82,4 @@ _BY_DATAFLOW = {"ws": ws_tile_cycles, "os": os_tile_cycles, "is": is_tile_cycles
 
 def tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     """Cycles for ``tile`` on ``cfg``'s array with its dataflow."""
-    return _BY_DATAFLOW[cfg.dataflow](cfg.rows, cfg.cols, tile)
+    return _BY_DATAFLOW[cfg.dataflow](cfg, tile)

@@ -7,7 +7,7 @@ zero points are taken out of the accumulators afterwards, as integer accelerator
 
     Σ_k (a - za)(b - zb) = Σ a·b − za·Σ_k b − zb·Σ_k a + K·za·zb
 
-The first term is what the array computes (:func:`hwsim.golden.int_gemm`); the rest is the vector
+The first term is what the array computes (:func:`hwsim.core.golden.int_gemm`); the rest is the vector
 unit's exact integer correction.
 """
 

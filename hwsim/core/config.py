@@ -30,8 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._io import read_text
 from .errors import UserError
+from .files import read_text
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
 
@@ -95,7 +95,8 @@ class AcceleratorConfig:
     def __post_init__(self) -> None:
         _validate(self, where="config")
 
-    # Derived quantities live here so that every user computes them the same way.
+    # Every quantity derived from the fields lives here, so that the tiler, the simulator, the energy
+    # model and the RTL compute it the same way (docs/architecture.md#derived-quantities).
     @property
     def input_bytes(self) -> int:
         return math.ceil(self.input_bits / 8)
@@ -121,10 +122,55 @@ class AcceleratorConfig:
         return self.dram_gbps * 1e9 / self.clock_hz
 
     @property
+    def buffer_parts(self) -> int:
+        """Parts each buffer is split into: 2 when double buffered (one fills while the other is used)."""
+        return 2 if self.double_buffer else 1
+
+    @property
+    def ifmap_part_bytes(self) -> int:
+        """Bytes of the input buffer one tile may use: half of it when double buffered, else all."""
+        return _kib_bytes(self.ifmap_kib) // self.buffer_parts
+
+    @property
+    def filter_part_bytes(self) -> int:
+        """Bytes of the weight buffer one tile may use (see :attr:`ifmap_part_bytes`)."""
+        return _kib_bytes(self.filter_kib) // self.buffer_parts
+
+    @property
+    def ofmap_part_bytes(self) -> int:
+        """Bytes of the accumulator memory one tile may use (see :attr:`ifmap_part_bytes`)."""
+        return _kib_bytes(self.ofmap_kib) // self.buffer_parts
+
+    @property
+    def ifmap_part_elems(self) -> int:
+        """Input elements one tile's part of the input buffer holds."""
+        return self.ifmap_part_bytes // self.input_bytes
+
+    @property
+    def filter_part_elems(self) -> int:
+        """Weight elements one tile's part of the weight buffer holds."""
+        return self.filter_part_bytes // self.weight_bytes
+
+    @property
     def acc_depth(self) -> int:
-        """Rows of ``cols`` accumulators that the output buffer holds (one bank's worth if double buffered)."""
-        usable = self.ofmap_kib * 1024 / (2 if self.double_buffer else 1)
-        return max(1, int(usable // (self.cols * self.acc_bytes)))
+        """Rows of ``cols`` accumulators in one tile's part of the accumulator memory: a tile's longest stream."""
+        return max(1, self.ofmap_part_bytes // (self.cols * self.acc_bytes))
+
+    @property
+    def k_max(self) -> int:
+        """The longest K a weight-stationary tile may have: as many whole folds of ``rows`` as one
+        column of B fills in a tile's part of the weight buffer, and never less than one fold."""
+        return max(self.rows, self.filter_part_elems // self.rows * self.rows)
+
+    def folds(self, k: int) -> int:
+        """Passes of ``rows`` rows of K through the array that a reduction of length ``k`` takes."""
+        return -(-k // self.rows)
+
+    @property
+    def out_latency(self) -> int:
+        """Cycles from a result row leaving the accumulator stage to it being offered on the output
+        stream: one output register, then the two of the output queue (docs/rtl.md#timing)."""
+        return 3
 
     @property
     def module_name(self) -> str:
@@ -184,6 +230,11 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
 _TOP_LEVEL = ("name", "preset", "description")
 
 
+def _kib_bytes(kib: float) -> int:
+    """Whole bytes in ``kib`` KiB."""
+    return int(kib * 1024)
+
+
 def _validate(cfg: AcceleratorConfig, where: str) -> None:
     def bad(key: str, rule: str) -> UserError:
         return UserError(f"{where}: {key} {rule}, got {getattr(cfg, key)!r}")
@@ -214,15 +265,14 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
             raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
     if cfg.energy.sram_ref_kib <= 0:
         raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {cfg.energy.sram_ref_kib!r}")
-    # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer half.
-    half = 2 if cfg.double_buffer else 1
-    for key, need in (
-        ("ifmap_kib", cfg.rows * cfg.input_bytes),
-        ("filter_kib", cfg.rows * cfg.cols * cfg.weight_bytes),
-        ("ofmap_kib", cfg.cols * cfg.acc_bytes),
+    # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer part.
+    for key, part, need in (
+        ("ifmap_kib", cfg.ifmap_part_bytes, cfg.rows * cfg.input_bytes),
+        ("filter_kib", cfg.filter_part_bytes, cfg.rows * cfg.cols * cfg.weight_bytes),
+        ("ofmap_kib", cfg.ofmap_part_bytes, cfg.cols * cfg.acc_bytes),
     ):
-        if getattr(cfg, key) * 1024 / half < need:
-            raise bad(key, f"is too small for one {cfg.rows}x{cfg.cols} array fold (needs {need * half} bytes)")
+        if part < need:
+            raise bad(key, f"is too small for one {cfg.rows}x{cfg.cols} array fold (needs {need * cfg.buffer_parts} bytes)")
 
 
 def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig | None = None) -> AcceleratorConfig:

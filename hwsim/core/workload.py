@@ -1,7 +1,7 @@
 """What each layer asks of the hardware, before tiling: GEMMs for the array, element work for the
 vector unit, data movement, and free views.
 
-Workloads count elements, not bytes: widths belong to the :class:`~hwsim.config.AcceleratorConfig`.
+Workloads count elements, not bytes: widths belong to the :class:`~hwsim.core.config.AcceleratorConfig`.
 """
 
 from __future__ import annotations

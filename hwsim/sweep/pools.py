@@ -1,6 +1,6 @@
 """Where a sweep's chunks of designs run: this process, a local process pool, or a Dask cluster.
 
-An executor maps ``fn(shared, item)`` over items and yields the results as they finish, in any
+A worker pool maps ``fn(shared, item)`` over items and yields the results as they finish, in any
 order. ``shared`` (the lowered models and the base config) is sent to the workers once per task
 by the process pool and once per worker by Dask (``Client.scatter(broadcast=True)``); the items
 are small chunks of designs. Scheduling is the library's own (``concurrent.futures``,
@@ -13,9 +13,9 @@ import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
-from ..errors import UserError
+from hwsim.core.errors import UserError
 
-__all__ = ["Executor", "InlineExecutor", "LocalExecutor", "DaskExecutor", "make_executor", "EXECUTORS"]
+__all__ = ["WorkerPool", "InlinePool", "ProcessPool", "DaskPool", "make_pool", "EXECUTORS"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -24,7 +24,7 @@ R = TypeVar("R")
 EXECUTORS = ("local", "dask")
 
 
-class Executor(Protocol):
+class WorkerPool(Protocol):
     """Runs ``fn(shared, item)`` for every item; ``close`` releases workers and cancels what is left."""
 
     #: Concurrent workers, used to size the chunks.
@@ -35,7 +35,7 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class InlineExecutor:
+class InlinePool:
     """Runs every item in this process, in order: ``--jobs 1``, and the easiest to debug."""
 
     workers = 1
@@ -54,7 +54,7 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class LocalExecutor:
+class ProcessPool:
     """A pool of ``jobs`` worker processes on this machine (``concurrent.futures``)."""
 
     def __init__(self, jobs: int) -> None:
@@ -76,7 +76,7 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
+class DaskPool:
     """A ``dask.distributed`` cluster: the scheduler at ``address``, or a LocalCluster of ``jobs`` workers.
 
     ``processes=False`` runs the local cluster's workers as threads of this process (fast to start,
@@ -119,12 +119,12 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def make_executor(kind: str, jobs: int, scheduler: str | None = None) -> Executor:
-    """The executor the command line asks for (``--executor``, ``--jobs``, ``--scheduler``)."""
+def make_pool(kind: str, jobs: int, scheduler: str | None = None) -> WorkerPool:
+    """The worker pool the command line asks for (``--executor``, ``--jobs``, ``--scheduler``)."""
     if kind not in EXECUTORS:
         raise UserError(f"--executor {kind!r}: choose one of {', '.join(EXECUTORS)}")
     if scheduler is not None and kind != "dask":
         raise UserError("--scheduler needs --executor dask")
     if kind == "dask":
-        return DaskExecutor(scheduler, jobs)
-    return InlineExecutor() if jobs == 1 else LocalExecutor(jobs)
+        return DaskPool(scheduler, jobs)
+    return InlinePool() if jobs == 1 else ProcessPool(jobs)

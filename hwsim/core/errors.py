@@ -1,8 +1,8 @@
-"""The one exception type the command line turns into ``error: ...`` and exit code 2."""
+"""The two exception types the command line turns into exit codes: 2 for the user's input, 3 for a bug."""
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "InternalError"]
 
 
 class UserError(Exception):
@@ -17,3 +17,12 @@ class UserError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class InternalError(Exception):
+    """hwsim contradicted itself (a bug, not the user's fault): the command line exits with status 3.
+
+    Raise it where a check between two parts of hwsim fails (the executor computing a shape the
+    compiler did not predict, a tile program that does not cover its GEMM), so the message says
+    which invariant broke.
+    """

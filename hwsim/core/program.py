@@ -1,9 +1,13 @@
-"""The tiled program: what the array's tile controller runs, in order, for each layer.
+"""The tile program: the one stage between the compiler and everything downstream of it.
+
+``compiler.compile_model`` (or ``compiler.schedule_model`` on lowered workloads) produces one
+:class:`Program` for one :class:`~hwsim.core.config.AcceleratorConfig`; the simulator, the numeric
+executor, the RTL co-simulation and the sweep all consume it, and none of them tiles anything itself.
 
 A :class:`Tile` is one start-to-done run of the tile controller: ``m`` rows of A streamed against a
 ``k x n`` block of B. The simulator needs only how many tiles of each shape there are
-(:attr:`LayerSchedule.runs`); the RTL test benches need each tile's place in the matrices
-(:meth:`LayerSchedule.placements`).
+(:attr:`LayerSchedule.runs`); the executor and the RTL test benches need each tile's place in the
+matrices (:meth:`LayerSchedule.placements`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from .config import AcceleratorConfig
 from .workload import Workload
 
 __all__ = ["Tile", "TileRun", "Placement", "Traffic", "LayerSchedule", "Program"]
@@ -62,8 +67,6 @@ class Traffic:
     dram_read_ifmap: int = 0
     dram_read_filter: int = 0
     dram_write_ofmap: int = 0
-    #: Accumulator spills and refills when partial sums leave the chip (0 when they fit).
-    dram_read_ofmap: int = 0
     ifmap_reads: int = 0
     ifmap_writes: int = 0
     filter_reads: int = 0
@@ -75,7 +78,7 @@ class Traffic:
 
     @property
     def dram_read(self) -> int:
-        return self.dram_read_ifmap + self.dram_read_filter + self.dram_read_ofmap
+        return self.dram_read_ifmap + self.dram_read_filter
 
     @property
     def dram_write(self) -> int:
@@ -91,15 +94,16 @@ class LayerSchedule:
     """
 
     workload: Workload
-    dataflow: str
     tile_m: int = 0
     tile_k: int = 0
     tile_n: int = 0
     runs: tuple[TileRun, ...] = ()
     traffic: Traffic = Traffic()
-    #: Number of DRAM transfer steps that can overlap compute (tile boundaries where the next
-    #: operands are fetched while the current tile computes).
-    steps: int = 0
+
+    @property
+    def tiles(self) -> int:
+        """How many tiles the layer issues."""
+        return sum(run.count for run in self.runs)
 
     def placements(self) -> Iterator[Placement]:
         """Every tile in issue order with its position (GEMM workloads only)."""
@@ -119,7 +123,16 @@ class LayerSchedule:
 
 @dataclass(frozen=True)
 class Program:
-    """Every layer of a model, scheduled, in execution order."""
+    """Every layer of a model scheduled for ``config``, in execution order.
+
+    ``skipped`` holds one ``"OpType node_name"`` string per node that ``--allow-unsupported`` left out.
+    """
 
     name: str
+    config: AcceleratorConfig
     layers: tuple[LayerSchedule, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.workload.macs for layer in self.layers)

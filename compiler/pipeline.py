@@ -1,0 +1,54 @@
+"""The compiler's stages end to end: a model in, its graph, its workloads, its tile program out.
+
+``load_model`` (import) → ``default_pipeline`` (passes) → ``lower`` (workloads) → ``schedule_model``
+(the tile program for one accelerator). :func:`lower_model` stops before the accelerator enters,
+so a sweep lowers a model once and schedules it for every design; :func:`compile_model` goes all
+the way, and its :class:`~hwsim.core.program.Program` is what the simulator, the executor and the
+RTL co-simulation consume.
+
+>>> from hwsim.core.config import preset
+>>> from compiler.zoo import resnet50
+>>> program = compile_model(resnet50(), preset("gemmini-like"))
+>>> program.macs, len(program.layers)
+(4089184256, 89)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import onnx
+
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import Program
+from hwsim.core.workload import LoweredModel
+
+from .graph import Graph
+from .importer import load_model
+from .lowering import lower
+from .passes import default_pipeline
+from .tiling import schedule_model
+
+__all__ = ["compile_graph", "lower_model", "compile_model"]
+
+Source = str | Path | onnx.ModelProto
+
+
+def compile_graph(source: Source, *, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                  load_weights: bool = False) -> Graph:
+    """Import ``source`` (weights only if ``load_weights``) and run :func:`default_pipeline` on it."""
+    return default_pipeline(load_model(source, input_shapes=input_shapes, load_weights=load_weights))
+
+
+def lower_model(source: Source, *, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                allow_unsupported: bool = False) -> LoweredModel:
+    """The model's workloads, independent of any accelerator (import without weights, passes, lowering)."""
+    return lower(compile_graph(source, input_shapes=input_shapes), allow_unsupported=allow_unsupported)
+
+
+def compile_model(source: Source, cfg: AcceleratorConfig, *,
+                  input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                  allow_unsupported: bool = False) -> Program:
+    """The tile program of ``source`` on ``cfg``."""
+    return schedule_model(lower_model(source, input_shapes=input_shapes, allow_unsupported=allow_unsupported), cfg)
