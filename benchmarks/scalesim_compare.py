@@ -35,8 +35,8 @@ from scalesim_fixtures import DATA, FIXTURES, _write_config  # type: ignore[impo
 
 from compiler.tiling import schedule_model
 from hwsim import scalesim
-from hwsim.scalesim import ScaleSimTiming
 from hwsim.core.workload import LoweredModel
+from hwsim.scalesim import ScaleSimTiming
 from hwsim.simulate import simulate
 
 FIXTURES_SCRIPT = ROOT / "benchmarks" / "scalesim_fixtures.py"

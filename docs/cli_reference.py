@@ -19,28 +19,26 @@ the user asked for fails (`verify`), and 3 on an internal error (a bug; `HWSIM_D
 traceback). `python -m hwsim` is the same program.
 """
 
-JSON = """## The JSON report (`hwsim estimate --json PATH|-`)
-One object; the same input gives byte-identical output.
-
-```
-{"model": str,
- "config": {...the effective AcceleratorConfig, every field (docs/config.md)...},
- "totals": {"macs", "cycles", "latency_s", "energy_j", "utilization",
-            "dram_read_bytes", "dram_write_bytes"},
- "layers": [{"name", "op", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization",
-             "energy_j", "energy_breakdown_j": {"mac", "array_reg", "ifmap_sram", "filter_sram",
-                                                "ofmap_sram", "dram", "vector", "static"},
-             "dram_read_bytes", "dram_write_bytes",
-             "gemm": {"m", "k", "n", "groups"} | null}]}
-```
+JSON_NOTES = """## The JSON report (`hwsim estimate --json PATH|-`)
+One object; the same input gives byte-identical output. Its schema is below (`hwsim.report.SCHEMA`,
+JSON Schema draft 2020-12); the tests validate every report they make against it.
 
 * `macs` counts multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul only (bias adds
   excluded), exactly. `cycles = compute_cycles + stall_cycles`; `latency_s = cycles / clock`.
 * `layers` lists every workload but free views (Reshape, Flatten, ...), in execution order; a fused
   layer's `op` joins its ops with `+` (e.g. `Conv+Relu`). Units: bytes, cycles, joules, seconds.
+* `config` is the effective accelerator config with every field (docs/config.md).
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
-  final `TOTAL` row. docs/model.md gives every formula.
+  final `TOTAL` row. docs/model.md gives every formula; docs/architecture.md which file owns each.
 """
+
+
+def json_section() -> str:
+    import json
+
+    from hwsim.report import SCHEMA
+
+    return JSON_NOTES + "\n```json\n" + json.dumps(SCHEMA, indent=2) + "\n```\n"
 
 
 def help_text(argv: list[str]) -> str:
@@ -64,7 +62,7 @@ def reference() -> str:
     for name in (module.__name__.rsplit(".", 1)[-1] for module in COMMANDS):
         parts += [f"## hwsim {name}\n", "```\n" + help_text([name]) + "```\n"]
         if name == "estimate":
-            parts.append(JSON)
+            parts.append(json_section())
     return "\n".join(parts)
 
 

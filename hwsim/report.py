@@ -1,11 +1,15 @@
-"""Simulation results and their renderings: the table, the JSON contract and CSV."""
+"""Simulation results and their renderings: the table, the JSON report and CSV.
+
+:data:`SCHEMA` is the JSON report's contract (a JSON Schema that docs/cli.md prints and the tests
+validate every report against); the sweep and the plots take their field names from here.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from hwsim.core.config import AcceleratorConfig
@@ -13,7 +17,64 @@ from hwsim.core.workload import GemmShape, Kind
 
 from .energy import EnergyBreakdown
 
-__all__ = ["LayerResult", "Totals", "Report"]
+__all__ = ["LayerResult", "Totals", "Report", "SCHEMA", "LAYER_FIELDS", "TOTAL_FIELDS", "SUMMARY_FIELDS",
+           "ENERGY_COMPONENTS"]
+
+#: Energy components of ``energy_breakdown_j``, in order.
+ENERGY_COMPONENTS = tuple(f.name for f in fields(EnergyBreakdown))
+
+_COUNT = {"type": "integer", "minimum": 0}
+_NUMBER = {"type": "number", "minimum": 0}
+_GEMM = {"type": "object", "additionalProperties": False, "required": ["m", "k", "n", "groups"],
+         "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "k", "n", "groups")}}
+
+#: The ``--json`` report as a JSON Schema (draft 2020-12). Units: bytes, cycles, joules, seconds.
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "hwsim estimate report",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["model", "config", "totals", "layers"],
+    "properties": {
+        "model": {"type": "string", "description": "the model's (graph's) name"},
+        "config": {"type": "object", "description": "the effective AcceleratorConfig, every field (docs/config.md)"},
+        "totals": {
+            "type": "object", "additionalProperties": False,
+            "required": ["macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes", "dram_write_bytes"],
+            "properties": {"macs": _COUNT, "cycles": _COUNT, "latency_s": _NUMBER, "energy_j": _NUMBER,
+                           "utilization": {"type": "number", "minimum": 0, "maximum": 1},
+                           "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT},
+        },
+        "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"},
+                   "description": "every workload but free views, in execution order"},
+    },
+    "$defs": {
+        "layer": {
+            "type": "object", "additionalProperties": False,
+            "required": ["name", "op", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization", "energy_j",
+                         "energy_breakdown_j", "dram_read_bytes", "dram_write_bytes", "gemm"],
+            "properties": {
+                "name": {"type": "string"},
+                "op": {"type": "string", "description": "the ONNX op, fused ops joined by '+' (Conv+Relu)"},
+                "macs": _COUNT, "cycles": _COUNT, "compute_cycles": _COUNT, "stall_cycles": _COUNT,
+                "utilization": {"type": "number", "minimum": 0, "maximum": 1},
+                "energy_j": _NUMBER,
+                "energy_breakdown_j": {"type": "object", "additionalProperties": False,
+                                       "required": list(ENERGY_COMPONENTS),
+                                       "properties": {c: _NUMBER for c in ENERGY_COMPONENTS}},
+                "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT,
+                "gemm": {"oneOf": [_GEMM, {"type": "null"}]},
+            },
+        },
+    },
+}
+#: Fields of every layer object, in order.
+LAYER_FIELDS: tuple[str, ...] = tuple(SCHEMA["$defs"]["layer"]["required"])
+#: Fields of the ``totals`` object, in order.
+TOTAL_FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"]["totals"]["required"])
+#: What :meth:`Report.summary` gives: the totals plus how the cycles split and the energy breakdown.
+SUMMARY_FIELDS: tuple[str, ...] = ("macs", "cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_j",
+                                   "energy_breakdown_j", "utilization", "dram_read_bytes", "dram_write_bytes")
 
 
 @dataclass(frozen=True)
@@ -86,8 +147,17 @@ class Report:
             dram_write_bytes=sum(layer.dram_write_bytes for layer in self.layers),
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The whole model's figures, keyed by :data:`SUMMARY_FIELDS` (what a sweep records per design)."""
+        t = self.totals
+        values = {"macs": t.macs, "cycles": t.cycles, "compute_cycles": t.compute_cycles,
+                  "stall_cycles": t.stall_cycles, "latency_s": t.latency_s, "energy_j": t.energy.total,
+                  "utilization": t.utilization, "dram_read_bytes": t.dram_read_bytes,
+                  "dram_write_bytes": t.dram_write_bytes, "energy_breakdown_j": t.energy.as_dict()}
+        return {key: values[key] for key in SUMMARY_FIELDS}
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` object, exactly as the contract in DESIGN.md."""
+        """The ``--json`` object, as :data:`SCHEMA` describes it."""
         t = self.totals
         pes = self.config.pes
         return {

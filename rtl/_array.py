@@ -50,53 +50,53 @@ class SystolicArray(wiring.Component):
     def __init__(self, p: Params) -> None:
         self._p = p
         super().__init__({
-            "a_data": In(signed(p.input_bits)).array(p.rows),
-            "a_valid": In(1).array(p.rows),
+            "a_data": In(signed(p.cfg.input_bits)).array(p.cfg.rows),
+            "a_valid": In(1).array(p.cfg.rows),
             "a_bank": In(1),
             "w_data": In(p.weight_layout),
             "w_row": In(p.array_row_bits),
             "w_bank": In(1),
             "w_valid": In(1),
-            "p_out": Out(signed(p.acc_bits)).array(p.cols),
+            "p_out": Out(signed(p.cfg.acc_bits)).array(p.cfg.cols),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self._p
-        pe = [[ProcessingElement(p.input_bits, p.weight_bits, p.acc_bits) for _ in range(p.cols)]
-              for _ in range(p.rows)]
-        for r in range(p.rows):
-            for c in range(p.cols):
+        pe = [[ProcessingElement(p.cfg.input_bits, p.cfg.weight_bits, p.cfg.acc_bits) for _ in range(p.cfg.cols)]
+              for _ in range(p.cfg.rows)]
+        for r in range(p.cfg.rows):
+            for c in range(p.cfg.cols):
                 m.submodules[f"pe_{r}_{c}"] = pe[r][c]
 
         # Input skew: row r's activation enters r + 1 registers later.
-        for r in range(p.rows):
-            lane = Signal(activation_layout(p.input_bits), name=f"act_{r}")
+        for r in range(p.cfg.rows):
+            lane = Signal(activation_layout(p.cfg.input_bits), name=f"act_{r}")
             m.d.comb += [lane.a.eq(self.a_data[r]), lane.v.eq(self.a_valid[r]), lane.b.eq(self.a_bank)]
             m.d.comb += pe[r][0].x_in.eq(delayed(m, lane, r + 1, f"act_{r}"))
 
         # Weight skew: column c's weight reaches the column c + 1 cycles after issue, then is
         # broadcast down the column to the row it addresses.
-        for c in range(p.cols):
+        for c in range(p.cfg.cols):
             col = Signal(data.StructLayout({
-                "w": signed(p.weight_bits), "row": unsigned(p.array_row_bits), "bank": 1, "valid": 1,
+                "w": signed(p.cfg.weight_bits), "row": unsigned(p.array_row_bits), "bank": 1, "valid": 1,
             }), name=f"wt_{c}")
             m.d.comb += [col.w.eq(self.w_data[c]), col.row.eq(self.w_row), col.bank.eq(self.w_bank),
                          col.valid.eq(self.w_valid)]
             col = delayed(m, col, c + 1, f"wt_{c}")
-            for r in range(p.rows):
+            for r in range(p.cfg.rows):
                 m.d.comb += [pe[r][c].w_en.eq(col.valid & (col.row == r)), pe[r][c].w_bank.eq(col.bank),
                              pe[r][c].w_data.eq(col.w)]
 
         # Activations move right, partial sums move down; row 0 starts from zero.
-        for r in range(p.rows):
-            for c in range(1, p.cols):
+        for r in range(p.cfg.rows):
+            for c in range(1, p.cfg.cols):
                 m.d.comb += pe[r][c].x_in.eq(pe[r][c - 1].x_out)
-        for r in range(1, p.rows):
-            for c in range(p.cols):
+        for r in range(1, p.cfg.rows):
+            for c in range(p.cfg.cols):
                 m.d.comb += pe[r][c].p_in.eq(pe[r - 1][c].p_out)
 
         # Output de-skew: column c finishes c cycles after column 0; delay it cols - 1 - c cycles.
-        for c in range(p.cols):
-            m.d.comb += self.p_out[c].eq(delayed(m, pe[p.rows - 1][c].p_out, p.cols - 1 - c, f"sum_{c}"))
+        for c in range(p.cfg.cols):
+            m.d.comb += self.p_out[c].eq(delayed(m, pe[p.cfg.rows - 1][c].p_out, p.cfg.cols - 1 - c, f"sum_{c}"))
         return m

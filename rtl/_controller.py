@@ -59,18 +59,18 @@ class TileController(wiring.Component):
     @property
     def out_queue_depth(self) -> int:
         """Enough for every row between issue and output, so a ready consumer never holds the issue."""
-        return self._p.rows + self._p.cols + self._p.out_latency + 2
+        return self._p.cfg.rows + self._p.cfg.cols + self._p.cfg.out_latency + 2
 
     def elaborate(self, platform) -> Module:
         p = self._p
-        R, C = p.rows, p.cols
+        R, C = p.cfg.rows, p.cfg.cols
         m = Module()
         m.submodules.mesh = mesh = SystolicArray(p)
         # The accumulator: one memory per column (acc_depth x acc_bits each), so that each lane
         # is its own word (see SystolicArray on why lanes stay separate).
         wrs, rds = [], []
         for c in range(C):
-            mem = m.submodules[f"acc_{c}"] = Memory(shape=signed(p.acc_bits), depth=p.acc_depth, init=[])
+            mem = m.submodules[f"acc_{c}"] = Memory(shape=signed(p.cfg.acc_bits), depth=p.cfg.acc_depth, init=[])
             wrs.append(mem.write_port())
             rds.append(mem.read_port(transparent_for=(wrs[-1],)))
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
@@ -145,7 +145,7 @@ class TileController(wiring.Component):
         ahead, at = stages[R + C - 1], stages[R + C]
         totals = []
         for c in range(C):
-            total = Signal(signed(p.acc_bits), name=f"total_{c}")
+            total = Signal(signed(p.cfg.acc_bits), name=f"total_{c}")
             m.d.comb += [rds[c].addr.eq(ahead.row), rds[c].en.eq(1),
                          total.eq(mesh.p_out[c] + Mux(at.first, 0, rds[c].data)),
                          wrs[c].addr.eq(at.row), wrs[c].data.eq(total), wrs[c].en.eq(at.valid)]

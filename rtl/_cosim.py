@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from cocotb_tools.runner import get_runner
 
 from hwsim.core import timing
 from hwsim.core.config import AcceleratorConfig
@@ -109,19 +110,17 @@ class Simulator:
         if shutil.which("iverilog") is None or shutil.which("vvp") is None:
             raise UserError("Icarus Verilog (iverilog) is not installed; install it with "
                             "'apt-get install iverilog' or run through bin/hwsim, which installs it")
-        from cocotb_tools.runner import get_runner
-
         self.cfg = cfg
         self.params = params(cfg)
         self.build_dir = Path(build_dir).resolve()
         self.build_dir.mkdir(parents=True, exist_ok=True)
-        source = self.build_dir / f"{self.params.module_name}.v"
+        source = self.build_dir / f"{self.params.cfg.module_name}.v"
         source.write_text(verilog if verilog is not None else generate_verilog(cfg))
         self._runner = get_runner("icarus")
         self._runner.log.setLevel(logging.ERROR)
         self._runs = 0
         try:
-            self._runner.build(sources=[source], hdl_toplevel=self.params.module_name, build_dir=self.build_dir,
+            self._runner.build(sources=[source], hdl_toplevel=self.params.cfg.module_name, build_dir=self.build_dir,
                                always=True, timescale=TIMESCALE, log_file=self.build_dir / "build.log")
         except (RuntimeError, SystemExit) as e:
             raise RuntimeError(f"iverilog failed ({e}): {_tail(self.build_dir / 'build.log')}") from None
@@ -143,7 +142,7 @@ class Simulator:
                                    case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n], junk)
                 tiles.append({"cmd": words.cmd, "weights": words.weights, "acts": words.acts})
         budget = sum(timing.tile_cycles(self.cfg, pl.tile) for case in cases for pl in case.placements)
-        spec = {"tiles": tiles, "rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "probe": probe,
+        spec = {"tiles": tiles, "rows": p.cfg.rows, "cols": p.cfg.cols, "input_bits": p.cfg.input_bits, "probe": probe,
                 "stall": stall, "seed": seed, "max_cycles": int(budget * (1 + 20 * stall)) * 2 + 1000}
         self._runs += 1
         run_dir = self.build_dir / f"run{self._runs}"
@@ -151,7 +150,7 @@ class Simulator:
         spec_path, out_path = run_dir / "program.json", run_dir / "observed.json"
         spec_path.write_text(json.dumps(spec))
         try:
-            self._runner.test(test_module="rtl._bench", hdl_toplevel=self.params.module_name,
+            self._runner.test(test_module="rtl._bench", hdl_toplevel=self.params.cfg.module_name,
                               build_dir=self.build_dir, test_dir=run_dir, timescale=TIMESCALE,
                               results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log",
                               extra_env={"HWSIM_BENCH_IN": str(spec_path), "HWSIM_BENCH_OUT": str(out_path)})
@@ -207,13 +206,13 @@ def check(cfg: AcceleratorConfig, case: GemmCase, observed: dict[str, Any], firs
                                 case.b[pl.k0 : pl.k0 + t.k, pl.n0 : pl.n0 + t.n],
                                 acc_bits=cfg.acc_bits, acc=partial.get(key) if t.accumulate else None)
         words = obs["outputs"]
-        rows = np.array([unpack(w or 0, cfg.acc_bits, p.cols) for w in words], dtype=np.int64).reshape(-1, p.cols)
+        rows = np.array([unpack(w or 0, cfg.acc_bits, p.cfg.cols) for w in words], dtype=np.int64).reshape(-1, p.cfg.cols)
         known = np.array([w is not None for w in words], dtype=bool)
         expected = t.m if t.emit else 0
         ok = min(len(rows), expected)
         wrong = (rows[:ok, : t.n] != partial[key][:ok]) | ~known[:ok, None]
         bad = int(wrong.sum()) + (expected - ok) * t.n
-        tile_stray = int(((rows[:ok, t.n :] != 0) | ~known[:ok, None]).sum()) + (len(rows) - ok) * p.cols
+        tile_stray = int(((rows[:ok, t.n :] != 0) | ~known[:ok, None]).sum()) + (len(rows) - ok) * p.cfg.cols
         rows[~known] = 0
         got[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = rows[:ok, : t.n]
         emitted[pl.m0 : pl.m0 + ok, pl.n0 : pl.n0 + t.n] = known[:ok, None]

@@ -39,7 +39,7 @@ PROTOCOL: dict[str, str] = {
 def generate_verilog(cfg: AcceleratorConfig) -> str:
     """The Verilog of the design for ``cfg``: top module ``cfg.module_name``, no source paths, no dates."""
     p = params(cfg)
-    return verilog.convert(TileController(p), name=p.module_name, emit_src=False)
+    return verilog.convert(TileController(p), name=p.cfg.module_name, emit_src=False)
 
 
 def _describe(shape: Any) -> dict[str, Any]:
@@ -70,9 +70,9 @@ def manifest(cfg: AcceleratorConfig, files: dict[str, bytes]) -> dict[str, Any]:
     p = params(cfg)
     return {
         "generator": f"hwsim {__version__}",
-        "module": p.module_name,
+        "module": p.cfg.module_name,
         "config": cfg.to_dict(),
-        "limits": {"acc_depth": p.acc_depth, "k_max": p.k_max, "n_max": p.cols},
+        "limits": {"acc_depth": p.cfg.acc_depth, "k_max": p.cfg.k_max, "n_max": p.cfg.cols},
         "ports": ports(p),
         "protocol": PROTOCOL,
         "files": {name: {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)} for name, blob in files.items()},

@@ -27,70 +27,34 @@ class Params:
     cfg: AcceleratorConfig
 
     @property
-    def module_name(self) -> str:
-        return self.cfg.module_name
-
-    @property
-    def rows(self) -> int:
-        return self.cfg.rows
-
-    @property
-    def cols(self) -> int:
-        return self.cfg.cols
-
-    @property
-    def input_bits(self) -> int:
-        return self.cfg.input_bits
-
-    @property
-    def weight_bits(self) -> int:
-        return self.cfg.weight_bits
-
-    @property
-    def acc_bits(self) -> int:
-        return self.cfg.acc_bits
-
-    @property
-    def acc_depth(self) -> int:
-        return self.cfg.acc_depth
-
-    @property
-    def k_max(self) -> int:
-        return self.cfg.k_max
-
-    @property
-    def out_latency(self) -> int:
-        return self.cfg.out_latency
-
-    @property
     def m_bits(self) -> int:
         """A tile's m: 1 .. acc_depth."""
-        return _bits_for(self.acc_depth)
+        return _bits_for(self.cfg.acc_depth)
 
     @property
     def k_bits(self) -> int:
         """A tile's k: 1 .. k_max."""
-        return _bits_for(self.k_max)
+        return _bits_for(self.cfg.k_max)
 
     @property
     def n_bits(self) -> int:
         """A tile's n: 1 .. cols."""
-        return _bits_for(self.cols)
+        return _bits_for(self.cfg.cols)
 
     @property
     def acc_addr_bits(self) -> int:
         """An accumulator row address: 0 .. acc_depth - 1."""
-        return max(1, ceil_log2(self.acc_depth))
+        return max(1, ceil_log2(self.cfg.acc_depth))
 
     @property
     def array_row_bits(self) -> int:
         """A PE row index (which row a weight word loads into): 0 .. rows - 1."""
-        return max(1, ceil_log2(self.rows))
+        return max(1, ceil_log2(self.cfg.rows))
 
     @property
     def fold_bits(self) -> int:
         """Fold counter: up to ``cfg.folds(k_max)`` folds, plus one for 'past the last fold'."""
-        return _bits_for(self.cfg.folds(self.k_max) + 1)
+        return _bits_for(self.cfg.folds(self.cfg.k_max) + 1)
 
     @property
     def cmd_layout(self) -> data.StructLayout:
@@ -100,15 +64,15 @@ class Params:
 
     @property
     def weight_layout(self) -> data.ArrayLayout:
-        return data.ArrayLayout(data.signed(self.weight_bits), self.cols)
+        return data.ArrayLayout(data.signed(self.cfg.weight_bits), self.cfg.cols)
 
     @property
     def act_layout(self) -> data.ArrayLayout:
-        return data.ArrayLayout(data.signed(self.input_bits), self.rows)
+        return data.ArrayLayout(data.signed(self.cfg.input_bits), self.cfg.rows)
 
     @property
     def out_layout(self) -> data.ArrayLayout:
-        return data.ArrayLayout(data.signed(self.acc_bits), self.cols)
+        return data.ArrayLayout(data.signed(self.cfg.acc_bits), self.cfg.cols)
 
 
 def params(cfg: AcceleratorConfig) -> Params:

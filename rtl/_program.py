@@ -46,10 +46,10 @@ def unpack(word: int, bits: int, lanes: int) -> list[int]:
 
 def check_tile(p: Params, tile: Tile) -> None:
     """The tile controller's command limits (docs/rtl.md#protocol)."""
-    if not (1 <= tile.m <= p.acc_depth and 1 <= tile.k <= p.k_max and 1 <= tile.n <= p.cols):
+    if not (1 <= tile.m <= p.cfg.acc_depth and 1 <= tile.k <= p.cfg.k_max and 1 <= tile.n <= p.cfg.cols):
         raise UserError(
-            f"tile m={tile.m} k={tile.k} n={tile.n} does not fit the {p.module_name} tile controller "
-            f"(1 <= m <= {p.acc_depth}, 1 <= k <= {p.k_max}, 1 <= n <= {p.cols})"
+            f"tile m={tile.m} k={tile.k} n={tile.n} does not fit the {p.cfg.module_name} tile controller "
+            f"(1 <= m <= {p.cfg.acc_depth}, 1 <= k <= {p.cfg.k_max}, 1 <= n <= {p.cfg.cols})"
         )
 
 
@@ -81,8 +81,8 @@ def tile_words(p: Params, tile: Tile, a: np.ndarray, b: np.ndarray, rng: np.rand
 
     cmd = p.cmd_layout.const({"m": tile.m, "k": tile.k, "n": tile.n, "accumulate": int(tile.accumulate),
                               "emit": int(tile.emit)}).as_value().value
-    weights = tuple(pack(row, p.weight_bits) for row in padded(b, p.cols, p.weight_bits))
+    weights = tuple(pack(row, p.cfg.weight_bits) for row in padded(b, p.cfg.cols, p.cfg.weight_bits))
     acts: list[int] = []
-    for k0 in range(0, tile.k, p.rows):
-        acts.extend(pack(row, p.input_bits) for row in padded(a[:, k0 : k0 + p.rows], p.rows, p.input_bits))
+    for k0 in range(0, tile.k, p.cfg.rows):
+        acts.extend(pack(row, p.cfg.input_bits) for row in padded(a[:, k0 : k0 + p.cfg.rows], p.cfg.rows, p.cfg.input_bits))
     return TileWords(cmd=cmd, weights=weights, acts=tuple(acts))

@@ -24,7 +24,6 @@ from hwsim.core.errors import UserError
 from hwsim.core.fpga import FAMILIES
 
 from ._emit import generate_verilog
-from ._params import params
 
 __all__ = ["FAMILIES", "GenericStats", "FpgaStats", "SynthResult", "synthesize", "synthesize_verilog",
            "gate_level_netlist"]
@@ -245,7 +244,7 @@ def synthesize(cfg: AcceleratorConfig, families: Sequence[str] = ("xilinx",)) ->
 
     Takes from seconds (small arrays) to a few minutes (16 x 16) because Yosys runs as WebAssembly.
     """
-    return synthesize_verilog(generate_verilog(cfg), params(cfg).module_name, families)
+    return synthesize_verilog(generate_verilog(cfg), cfg.module_name, families)
 
 
 def gate_level_netlist(verilog: str, top: str, family: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..graph import Graph, Node, NodeMeta
+from ..graph import Graph, Node
 from ..ops.gemm import GEMM_OPS
 from ..ops.shapes import broadcast
 

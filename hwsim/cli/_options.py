@@ -32,12 +32,14 @@ def add_config_options(parser: argparse.ArgumentParser, dataflow: bool = True) -
     group.add_argument("--cols", type=positive_int, metavar="C", help="override the array's PE columns")
     if dataflow:
         group.add_argument("--dataflow", choices=DATAFLOWS, help="override the dataflow")
+    else:
+        parser.set_defaults(dataflow=None)
 
 
 def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
     """The config the flags describe: preset or file, then --rows/--cols/--dataflow on top."""
-    cfg = load_config(args.config) if getattr(args, "config", None) else preset(getattr(args, "preset", None) or "gemmini-like")
-    changes = {key: getattr(args, key, None) for key in ("rows", "cols", "dataflow")}
+    cfg = load_config(args.config) if args.config else preset(args.preset or "gemmini-like")
+    changes = {key: getattr(args, key) for key in ("rows", "cols", "dataflow")}
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         return cfg

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: exists and is not a folder")
     p = rtl.params(cfg)
     # Everything is computed before the folder is touched, so a failure leaves it as it was.
-    files: dict[str, bytes] = {f"{p.module_name}.v": rtl.generate_verilog(cfg).encode()}
-    files["files.f"] = f"{p.module_name}.v\n".encode()
+    files: dict[str, bytes] = {f"{p.cfg.module_name}.v": rtl.generate_verilog(cfg).encode()}
+    files["files.f"] = f"{p.cfg.module_name}.v\n".encode()
     result = None
     if args.synth or args.family:
         result = rtl.synthesize(cfg, args.family or ["xilinx"])
@@ -70,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
         write_output(out / name, blob)
     write_output(out / "manifest.json", manifest)
 
-    print(f"wrote {out / (p.module_name + '.v')} ({len(files[p.module_name + '.v'])} bytes), "
+    print(f"wrote {out / (p.cfg.module_name + '.v')} ({len(files[p.cfg.module_name + '.v'])} bytes), "
           f"{', '.join(str(out / n) for n in files if not n.endswith('.v'))}, {out / 'manifest.json'}")
-    print(f"top module {p.module_name}: {p.rows}x{p.cols} PEs, int{p.input_bits} x int{p.weight_bits} -> "
-          f"int{p.acc_bits}, accumulator {p.acc_depth} rows, tiles up to m={p.acc_depth} k={p.k_max} n={p.cols}")
+    print(f"top module {p.cfg.module_name}: {p.cfg.rows}x{p.cfg.cols} PEs, int{p.cfg.input_bits} x int{p.cfg.weight_bits} -> "
+          f"int{p.cfg.acc_bits}, accumulator {p.cfg.acc_depth} rows, tiles up to m={p.cfg.acc_depth} k={p.cfg.k_max} n={p.cfg.cols}")
     if result is not None:
         print(_synth_table(result), end="")
         if result.generic.latches:

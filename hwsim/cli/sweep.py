@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a directory")
     # Everything cheap is checked before the models are imported.
-    base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config))
+    base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config, rows=None, cols=None, dataflow=None))
     space = _space(args, base)
     objective = OBJECTIVES[args.objective]
     pool = make_pool(args.executor, args.jobs, args.scheduler)

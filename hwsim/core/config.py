@@ -349,6 +349,9 @@ def load_config(path: str | Path) -> AcceleratorConfig:
     """Read an accelerator config from a TOML file; every error names the file and the key."""
     p = Path(path)
     text = read_text(p, "config file")
+    if "[architecture_presets]" in text:
+        raise UserError(f"{p}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it as "
+                        f"--scalesim-config {p}, or read it with hwsim.scalesim.load_scalesim_config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

@@ -11,16 +11,44 @@ quantization, or a quantized model's own parameters) and accumulate exactly as t
 
 from __future__ import annotations
 
-from ._accuracy import OutputError, compare_outputs, format_errors
-from ._executor import Compiled, Executor
-from ._gemm import TileHook
-from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
-from ._operands import LoweringMismatch
-from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
-from ._tiles import TileProgramError
+from typing import TYPE_CHECKING
+
+from hwsim.core.lazy import exports
+
+if TYPE_CHECKING:
+    from ._accuracy import OutputError, compare_outputs, format_errors
+    from ._executor import Compiled, Executor
+    from ._gemm import TileHook
+    from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
+    from ._operands import LoweringMismatch
+    from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
+    from ._tiles import TileProgramError
 
 __all__ = [
     "PRECISIONS", "Compiled", "Executor", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
     "TileProgramError", "calibrate", "calibration_samples", "check_inputs", "compare_outputs", "compile_for_run",
     "format_errors", "input_pins", "load_array", "npz_bytes", "parse_input_args", "run",
 ]
+
+# numpy, ONNX and the kernels load on first use, not when the command line starts.
+__getattr__, __dir__ = exports(__name__, {
+    "OutputError": "_accuracy",
+    "compare_outputs": "_accuracy",
+    "format_errors": "_accuracy",
+    "Compiled": "_executor",
+    "Executor": "_executor",
+    "TileHook": "_gemm",
+    "calibration_samples": "_inputs",
+    "check_inputs": "_inputs",
+    "load_array": "_inputs",
+    "npz_bytes": "_inputs",
+    "parse_input_args": "_inputs",
+    "LoweringMismatch": "_operands",
+    "PRECISIONS": "_session",
+    "RunResult": "_session",
+    "calibrate": "_session",
+    "compile_for_run": "_session",
+    "input_pins": "_session",
+    "run": "_session",
+    "TileProgramError": "_tiles",
+})

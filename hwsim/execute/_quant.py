@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.core.golden import int_gemm
+
 from ._tiles import Step
 
 __all__ = ["qmax", "symmetric_scale", "quantize", "channel_scales", "int_step", "int_dtype"]
@@ -50,8 +52,6 @@ def channel_scales(b: np.ndarray, bits: int) -> np.ndarray:
 
 def int_step(acc_bits: int) -> Step:
     """The array's integer multiply-accumulate: :func:`hwsim.core.golden.int_gemm`, one group at a time."""
-    from hwsim.core.golden import int_gemm
-
     def step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.stack(
             [int_gemm(a[g], b[g], acc_bits=acc_bits, acc=None if acc is None else acc[g]) for g in range(a.shape[0])]

@@ -19,12 +19,14 @@ from typing import Any, Mapping, Sequence
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
+from hwsim.report import LAYER_FIELDS, TOTAL_FIELDS
 
 __all__ = ["DEFAULT_TOP", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
 
-# The fields a layer must carry for the plots: a subset of the --json contract (docs/cli.md).
+# The report's fields the plots use; hwsim.report.SCHEMA defines them.
 _LAYER_NUMBERS = ("macs", "cycles", "compute_cycles", "stall_cycles", "energy_j", "dram_read_bytes", "dram_write_bytes")
 _TOTAL_NUMBERS = ("macs", "cycles", "latency_s", "energy_j")
+assert set(_LAYER_NUMBERS) <= set(LAYER_FIELDS) and set(_TOTAL_NUMBERS) <= set(TOTAL_FIELDS)
 _HOW_TO_MAKE = "write one with 'hwsim estimate MODEL --json FILE'"
 #: Layers a bar chart names before it sums the rest into "other (N layers)".
 DEFAULT_TOP = 25

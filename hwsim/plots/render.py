@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from .data import DEFAULT_TOP, ReportView, read_report, select_top
 from .panels import MIN_BAR_SLOTS, draw_cycles, draw_energy, draw_roofline
 
-__all__ = ["DPI", "cycles_png", "energy_png", "roofline_png", "summary_png"]
+__all__ = ["DPI", "cycles_png", "energy_png", "roofline_png", "summary_png", "new_figure", "png_bytes"]
 
 DPI = 100
 _BAR_WIDTH_IN = 11.0
@@ -27,40 +27,40 @@ _ROOFLINE_IN = (11.5, 7.5)
 def cycles_png(report: Any, *, top: int = DEFAULT_TOP, where: str = "report") -> bytes:
     """Per-layer cycles (compute + stall) of the ``--json`` report dict ``report``, as PNG bytes."""
     view = read_report(report, where)
-    fig = _figure(_BAR_WIDTH_IN, _bar_height(view, top, key="cycles"))
+    fig = new_figure(_BAR_WIDTH_IN, _bar_height(view, top, key="cycles"))
     draw_cycles(fig.add_subplot(), view, top)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def energy_png(report: Any, *, top: int = DEFAULT_TOP, where: str = "report") -> bytes:
     """Per-layer energy stacked by component, as PNG bytes."""
     view = read_report(report, where)
-    fig = _figure(_BAR_WIDTH_IN, _bar_height(view, top, key="energy_j"))
+    fig = new_figure(_BAR_WIDTH_IN, _bar_height(view, top, key="energy_j"))
     draw_energy(fig.add_subplot(), view, top)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def roofline_png(report: Any, *, where: str = "report") -> bytes:
     """The configured accelerator's roofline with every array layer placed on it, as PNG bytes."""
     view = read_report(report, where)
-    fig = _figure(*_ROOFLINE_IN)
+    fig = new_figure(*_ROOFLINE_IN)
     draw_roofline(fig.add_subplot(), view)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def summary_png(report: Any, *, top: int = DEFAULT_TOP, where: str = "report") -> bytes:
     """One PNG with all three panels: cycles and energy side by side, the roofline below (``estimate --plot``)."""
     view = read_report(report, where)
     bars_in = max(_bar_height(view, top, key="cycles"), _bar_height(view, top, key="energy_j"))
-    fig = _figure(2 * _BAR_WIDTH_IN, bars_in + _ROOFLINE_IN[1])
+    fig = new_figure(2 * _BAR_WIDTH_IN, bars_in + _ROOFLINE_IN[1])
     grid = fig.add_gridspec(2, 4, height_ratios=(bars_in, _ROOFLINE_IN[1]))
     draw_cycles(fig.add_subplot(grid[0, :2]), view, top)
     draw_energy(fig.add_subplot(grid[0, 2:]), view, top)
     draw_roofline(fig.add_subplot(grid[1, 1:3]), view)
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def new_figure(width_in: float, height_in: float) -> Figure:
     fig = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained", facecolor="white")
     FigureCanvasAgg(fig)
     return fig
@@ -73,7 +73,7 @@ def _bar_height(view: ReportView, top: int, key: str) -> float:
     return 2.0 + 0.26 * max(bars, MIN_BAR_SLOTS)
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()

@@ -55,7 +55,8 @@ class FoldMap:
         return _ceil(self.sc, self.cols)
 
     @property
-    def folds(self) -> int:
+    def all_folds(self) -> int:
+        """Row folds times column folds: how many times SCALE-Sim refills the array."""
         return self.row_folds * self.col_folds
 
     @property
@@ -67,7 +68,7 @@ class FoldMap:
     @property
     def lines(self) -> int:
         """Demand lines of the whole layer."""
-        return self.folds * self.fold_cycles
+        return self.all_folds * self.fold_cycles
 
     @property
     def compute_cycles(self) -> int:

@@ -373,8 +373,8 @@ class _Writes:
             h = np.minimum(R, fm.sr - fr * R)
             u0 = k - 1 + (R - h)  # the block's rows come out flipped after T - 1 idle lines
         else:
-            h = np.full(fm.folds, m if fm.dataflow == "ws" else n)
-            u0 = np.full(fm.folds, 2 * R - 1)
+            h = np.full(fm.all_folds, m if fm.dataflow == "ws" else n)
+            u0 = np.full(fm.all_folds, 2 * R - 1)
         self.h, self.w, self.u0 = h.tolist(), cv.tolist(), u0.tolist()
         self.fold_len = fm.fold_cycles
         self.cum = np.cumsum(h * cv).tolist()

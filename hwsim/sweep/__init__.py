@@ -3,7 +3,7 @@
 ``hwsim sweep`` (hwsim/cli/sweep.py) is the front end; docs/sweep.md is the tutorial. In code::
 
     space = DesignSpace.around(base, rows=(8, 16), cols=(8, 16), dataflows=("ws", "os"))
-    job = SweepJob(base, (SweepModel.of("resnet50", compiler.compile_model("resnet50.onnx")),))
+    job = SweepJob(base, (SweepModel.of("resnet50", compiler.lower_model("resnet50.onnx")),))
     with contextlib.closing(ProcessPool(2)) as pool:
         run = run_sweep(space, job, Path("out"), pool=pool)
     results = build_results(run, space, OBJECTIVES["edp"])

@@ -55,8 +55,8 @@ class FpgaResources:
 def rtl_key(cfg: AcceleratorConfig) -> dict[str, int]:
     """The parameters the generated RTL depends on (rtl.params without the module name)."""
     p = rtl.params(cfg)
-    return {"rows": p.rows, "cols": p.cols, "input_bits": p.input_bits, "weight_bits": p.weight_bits,
-            "acc_bits": p.acc_bits, "acc_depth": p.acc_depth, "k_max": p.k_max}
+    return {"rows": p.cfg.rows, "cols": p.cfg.cols, "input_bits": p.cfg.input_bits, "weight_bits": p.cfg.weight_bits,
+            "acc_bits": p.cfg.acc_bits, "acc_depth": p.cfg.acc_depth, "k_max": p.cfg.k_max}
 
 
 def features(key: Mapping[str, int]) -> dict[str, float]:

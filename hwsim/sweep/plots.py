@@ -15,7 +15,8 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from ..plots.render import _figure, _png
+from hwsim.plots.render import new_figure, png_bytes
+
 from .objectives import PARETO_AXES, Objective
 from .results import SweepResults
 
@@ -58,7 +59,7 @@ def pareto_png(results: SweepResults, scope: str | None = None) -> bytes:
     """Latency against energy for every design, coloured by ASIC area; Pareto-optimal designs ringed."""
     scope = scope or results.headline
     rows = results.scopes[scope]
-    fig = _figure(9.0, 6.5)
+    fig = new_figure(9.0, 6.5)
     ax = fig.add_subplot()
     lat = np.array([r["latency_s"] * 1e3 for r in rows])
     energy = np.array([r["energy_j"] * 1e3 for r in rows])
@@ -102,7 +103,7 @@ def pareto_png(results: SweepResults, scope: str | None = None) -> bytes:
     ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
     ax.set_title(f"{scope}: {len(rows)} designs, {len(front)} Pareto-optimal over "
                  f"{', '.join(a.rsplit('_', 1)[0] for a in PARETO_AXES)}", loc="left", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _best_per_cell(rows: list[dict[str, Any]], objective: Objective) -> dict[tuple[int, int], dict[str, Any]]:
@@ -126,7 +127,7 @@ def heatmap_png(results: SweepResults, scope: str | None = None, objective: Obje
     grid = np.full((len(row_values), len(col_values)), np.nan)
     for (r, c), row in best.items():
         grid[row_values.index(r), col_values.index(c)] = row[objective.column] * objective.scale
-    fig = _figure(min(13.0, max(6.0, 1.3 * len(col_values) + 3.0)), min(10.0, max(4.5, 0.9 * len(row_values) + 2.2)))
+    fig = new_figure(min(13.0, max(6.0, 1.3 * len(col_values) + 3.0)), min(10.0, max(4.5, 0.9 * len(row_values) + 2.2)))
     ax = fig.add_subplot()
     finite = grid[np.isfinite(grid)]
     norm = _norm(finite.tolist())
@@ -149,4 +150,4 @@ def heatmap_png(results: SweepResults, scope: str | None = None, objective: Obje
     ax.set_xlabel("array columns")
     ax.set_ylabel("array rows")
     ax.set_title(f"{scope}: best {objective.description} per array shape", loc="left", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)

@@ -16,7 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
+from hwsim.core import __version__
+from hwsim.report import SUMMARY_FIELDS
+
 from .area import AsicAreaTable, asic_area
 from .fpga import FPGA_RESOURCES, fpga_resources, fpga_table_info
 from .objectives import OBJECTIVES, PARETO_AXES, Objective, competition_ranks, pareto_mask
@@ -34,8 +36,8 @@ COLUMNS = (
     "dram_read_bytes", "dram_write_bytes", "area_mm2", "array_area_mm2", "sram_area_mm2",
     *(f"fpga_{r}" for r in FPGA_RESOURCES), "fpga_source", "throughput_per_area", "pareto", "rank",
 )
-_SUMMED = ("macs", "cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_j", "dram_read_bytes",
-           "dram_write_bytes")
+#: The per-model figures that add up over models (all of a report's summary but ratios and breakdowns).
+_SUMMED = tuple(f for f in SUMMARY_FIELDS if f not in ("utilization", "energy_breakdown_j"))
 
 
 @dataclass(frozen=True)

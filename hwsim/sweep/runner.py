@@ -68,21 +68,7 @@ def evaluate_chunk(job: SweepJob, chunk: Chunk) -> list[dict[str, Any]]:
             model = job.models[i]
             timing = ScaleSimTiming() if job.timing == "scalesim" else None
             report = simulate(schedule_model(model.lowered, cfg), scalesim=timing)
-            t = report.totals
-            out.append({
-                "model": model.name,
-                "design": design.to_dict(),
-                "macs": t.macs,
-                "cycles": t.cycles,
-                "compute_cycles": t.compute_cycles,
-                "stall_cycles": t.stall_cycles,
-                "latency_s": t.latency_s,
-                "energy_j": t.energy.total,
-                "energy_breakdown_j": t.energy.as_dict(),
-                "utilization": t.utilization,
-                "dram_read_bytes": t.dram_read_bytes,
-                "dram_write_bytes": t.dram_write_bytes,
-            })
+            out.append({"model": model.name, "design": design.to_dict(), **report.summary()})
     return out
 
 

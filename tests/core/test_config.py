@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
@@ -59,3 +61,9 @@ def test_derived_quantities() -> None:
     assert cfg.dram_bytes_per_cycle == 16.0
     assert cfg.replace(double_buffer=False).acc_depth == 1024
     assert cfg.energy.sram_pj_per_byte(32.0) == pytest.approx(2.5)  # Horowitz: 32 KiB, 20 pJ / 64 bit
+
+
+def test_a_scalesim_cfg_given_as_a_config_says_what_it_is():
+    cfg = Path(__file__).resolve().parents[1] / "scalesim" / "data" / "scale.cfg"
+    with pytest.raises(UserError, match="a SCALE-Sim .cfg, not an hwsim config.*--scalesim-config"):
+        load_config(cfg)

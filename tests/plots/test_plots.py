@@ -11,13 +11,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from compiler.tiling import schedule_model
 from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.core.errors import UserError
 from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 from hwsim.plots import cycles_png, energy_png, read_report, roofline, roofline_png, select_top, summary_png
 from hwsim.plots.panels import draw_cycles, draw_energy, draw_roofline
 from hwsim.plots.render import DPI
-from compiler.tiling import schedule_model
 from hwsim.simulate import simulate
 
 from .reports import make_report

@@ -32,10 +32,9 @@ def test_top_module_ports_are_the_manifest_ports(verilog):
     for direction, width, port in re.findall(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", body, re.M):
         declared[port] = (direction, int(width) + 1 if width else 1)
     assert declared == {p["name"]: (p["direction"], p["width"]) for p in ports(params(CFG))}
-    p = params(CFG)
-    assert declared["a__payload"] == ("input", p.rows * p.input_bits)
-    assert declared["w__payload"] == ("input", p.cols * p.weight_bits)
-    assert declared["o__payload"] == ("output", p.cols * p.acc_bits)
+    assert declared["a__payload"] == ("input", CFG.rows * CFG.input_bits)
+    assert declared["w__payload"] == ("input", CFG.cols * CFG.weight_bits)
+    assert declared["o__payload"] == ("output", CFG.cols * CFG.acc_bits)
 
 
 def test_no_source_paths_or_dates(verilog):
@@ -68,7 +67,7 @@ def test_every_width_comes_from_the_config():
     assert by_name["w__payload"]["width"] == 8 * 6
     assert by_name["o__payload"]["width"] == 8 * 20
     fields = {f["name"]: f["width"] for f in by_name["cmd__payload"]["fields"]}
-    assert fields == {"m": cfg.acc_depth.bit_length(), "k": p.k_max.bit_length(), "n": 4, "accumulate": 1, "emit": 1}
+    assert fields == {"m": cfg.acc_depth.bit_length(), "k": cfg.k_max.bit_length(), "n": 4, "accumulate": 1, "emit": 1}
 
 
 def test_other_dataflows_are_refused():

@@ -8,7 +8,7 @@ import json
 
 import rtl
 from hwsim.cli import main
-from rtl import FAMILIES, FpgaStats, GenericStats, SynthResult, params
+from rtl import FAMILIES, FpgaStats, GenericStats, SynthResult
 
 from .conftest import config
 
@@ -18,7 +18,7 @@ TINY_TOML = "[array]\nrows = 2\ncols = 3\n[memory]\nofmap_kib = 0.09375\n"
 
 
 def test_synthesis_figures(tmp_path, capsys):
-    assert params(TINY).acc_depth == 4
+    assert TINY.acc_depth == 4
     (tmp_path / "tiny.toml").write_text(TINY_TOML)
     out = tmp_path / "d"
     assert main(["rtl", "--config", str(tmp_path / "tiny.toml"), "--out", str(out),

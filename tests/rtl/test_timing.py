@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from hwsim.core.program import Tile
 from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import Tile
 from hwsim.core.timing import ws_tile_cycles
 
 
