@@ -44,7 +44,7 @@ def _child(what: str, repeat: int, image: int) -> dict:
         out = session.run(None, {"input": x})[0]
         np.save(os.environ["HWSIM_BENCH_REF"], out)
         return {"run_s": _best(lambda: session.run(None, {"input": x}), repeat)}
-    from compiler.tiling import schedule
+    from compiler.schedule import schedule
     from hwsim.execute import compile_for_run, run
 
     cfg = preset("gemmini-like")

@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from scalesim_fixtures import DATA, FIXTURES, _write_config  # type: ignore[import-not-found]  # no SCALE-Sim needed
 
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim import scalesim
 from hwsim.core.workload import LoweredModel
 from hwsim.scalesim import ScaleSimTiming

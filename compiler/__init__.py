@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from .lowering import lower
     from .passes import default_pipeline
     from .pipeline import compile_graph, compile_model, lower_model
-    from .tiling import schedule, schedule_model
+    from .schedule import schedule, schedule_model
 
 __all__ = ["compile_model", "lower_model", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes",
            "default_pipeline", "lower", "schedule", "schedule_model", "Graph", "Node", "NodeMeta", "TensorInfo"]
@@ -30,6 +30,6 @@ __all__ = ["compile_model", "lower_model", "compile_graph", "load_model", "parse
 __getattr__, __dir__ = exports(__name__, {
     "compile_model": "pipeline", "lower_model": "pipeline", "compile_graph": "pipeline",
     "load_model": "importer", "parse_input_shape": "importer", "parse_input_shapes": "importer",
-    "default_pipeline": "passes", "lower": "lowering", "schedule": "tiling", "schedule_model": "tiling",
+    "default_pipeline": "passes", "lower": "lowering", "schedule": "schedule", "schedule_model": "schedule",
     "Graph": "graph", "Node": "graph", "NodeMeta": "graph", "TensorInfo": "graph",
 }, submodules=("zoo",))

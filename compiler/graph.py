@@ -40,12 +40,14 @@ class NodeMeta:
     """What compiler passes record about a node, kept apart from its ONNX attributes.
 
     ``epilogue``: the element-wise nodes fused into a GEMM's store path
-    (:mod:`compiler.passes.fuse_activation`), in order; the first reads ``gemm_output``, the GEMM's
-    own result, each later one the previous one's output. ``folded``: names of the nodes folded
-    into this one (a BatchNormalization folded into its Conv).
+    (:mod:`compiler.passes.fuse_epilogue`), in order, and ``families`` their store-path families
+    (``hwsim.core.workload.STORE_PATH_FAMILIES``); the first reads ``gemm_output``, the GEMM's own
+    result, each later one the previous one's output. ``folded``: names of the nodes folded into
+    this one (a BatchNormalization folded into its Conv).
     """
 
     epilogue: tuple[Node, ...] = ()
+    families: tuple[str, ...] = ()
     gemm_output: str = ""
     folded: tuple[str, ...] = ()
 

@@ -1,7 +1,7 @@
 """Graph -> :class:`~hwsim.core.workload.LoweredModel`: one workload per remaining node.
 
 GEMM operators become :attr:`Kind.GEMM` workloads through :mod:`compiler.ops.gemm`, with their fused
-epilogue (see :mod:`compiler.passes.fuse_activation`) charged on the vector unit. Every other operator
+epilogue (see :mod:`compiler.passes.fuse_epilogue`) charged on the vector unit. Every other operator
 is classified by :data:`compiler.ops.costs.TABLE` as vector work, data movement or a free view;
 anything else is unsupported: a :class:`~hwsim.core.errors.UserError`, or with ``allow_unsupported``
 a line in :attr:`LoweredModel.skipped`.
@@ -17,18 +17,18 @@ operator's cost per element of its first output times that output's size.
 >>> from compiler.zoo import resnet18
 >>> lowered = lower(default_pipeline(load_model(resnet18())))
 >>> lowered.macs, lowered.workloads[0].op, lowered.workloads[0].gemm
-(1814073344, 'Conv+Relu', GemmShape(m=12544, k=147, n=64, groups=1))
+(1814073344, 'Conv+Relu+MaxPool', GemmShape(m=12544, k=147, n=64, groups=1))
 """
 
 from __future__ import annotations
 
 from hwsim.core.errors import UserError
-from hwsim.core.workload import Kind, LoweredModel, Workload
+from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, TensorRef, Workload
 
 from .graph import Graph, Node
 from .ops import ShapeError
-from .ops.costs import PARTIAL_READ, OpClass, classify, ops_per_output, unit_cost
-from .ops.gemm import gemm_view
+from .ops.costs import ALIASES, PARTIAL_READ, OpClass, classify, ops_per_output, unit_cost
+from .ops.gemm import a_footprint, gemm_view
 
 __all__ = ["lower"]
 
@@ -37,13 +37,14 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
     """Lower every node of ``graph`` (normally after :func:`compiler.passes.default_pipeline`)."""
     workloads: list[Workload] = []
     skipped: list[str] = []
+    roots = _Roots(graph)
     for node in graph.nodes:
         entry = classify(node)
         reason = "" if entry is not None else "unsupported operator (see docs/ops.md)"
         workload = None
         if entry is not None:
             try:
-                workload = _gemm(node, graph) if entry.kind is Kind.GEMM else _other(node, entry, graph)
+                workload = _gemm(node, graph, roots) if entry.kind is Kind.GEMM else _other(node, entry, graph, roots)
             except ShapeError as exc:
                 reason = str(exc)
         if workload is not None:
@@ -54,23 +55,44 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
             domain = f" (domain '{node.domain}')" if node.domain else ""
             raise UserError(f"{graph.name}: {node.op_type}{domain} node '{node.name}': {reason}; rerun with"
                             " --allow-unsupported to estimate the rest of the model without it")
-    return LoweredModel(graph.name, tuple(workloads), tuple(skipped))
+    return LoweredModel(graph.name, tuple(workloads), tuple(skipped), tuple(roots(o) for o in graph.outputs))
 
 
-def _split(names: list[str], graph: Graph, counts: dict[str, int] | None = None) -> tuple[int, int]:
-    """(activation elements, constant elements) over distinct names."""
-    acts = consts = 0
-    for name in dict.fromkeys(names):
-        size = counts.get(name, graph.info(name).size) if counts else graph.info(name).size
-        if graph.is_constant(name):
-            consts += size
-        else:
-            acts += size
-    return acts, consts
+class _Roots:
+    """The tensor whose bytes a value shares: views (Reshape, Flatten, ...) alias their input."""
+
+    def __init__(self, graph: Graph) -> None:
+        self._producers = graph.producers()
+
+    def __call__(self, name: str) -> str:
+        node = self._producers.get(name)
+        while node is not None and node.op_type in ALIASES and not node.domain and node.inputs and node.inputs[0]:
+            name = node.inputs[0]
+            node = self._producers.get(name)
+        return name
 
 
-def _outputs(node: Node, graph: Graph) -> int:
-    return sum(graph.info(o).size for o in node.outputs if o)
+def _ref(name: str, graph: Graph, roots: _Roots, role: str, elems: int | None = None) -> TensorRef:
+    size = graph.info(name).size
+    return TensorRef(roots(name), size if elems is None else elems, size, role)
+
+
+def _consts(names: list[str], graph: Graph, counts: dict[str, int] | None = None) -> int:
+    """Elements of the distinct constant operands among ``names`` (``counts`` overrides a read size)."""
+    return sum((counts or {}).get(n, graph.info(n).size) for n in dict.fromkeys(names) if graph.is_constant(n))
+
+
+def _activations(refs: list[TensorRef]) -> tuple[TensorRef, ...]:
+    """Each activation tensor once per role, in order (a GEMM reading ``x`` as A and again as its
+    residual reads it twice)."""
+    seen: dict[tuple[str, str], TensorRef] = {}
+    for r in refs:
+        seen.setdefault((r.name, r.role), r)
+    return tuple(seen.values())
+
+
+def _outputs(node: Node, graph: Graph, roots: _Roots) -> tuple[TensorRef, ...]:
+    return tuple(_ref(o, graph, roots, "data") for o in node.outputs if o)
 
 
 def _data_inputs(node: Node, entry: OpClass) -> list[tuple[int, str]]:
@@ -78,48 +100,66 @@ def _data_inputs(node: Node, entry: OpClass) -> list[tuple[int, str]]:
             if name and (entry.data is None or i in entry.data)]
 
 
-def _gemm(node: Node, graph: Graph) -> Workload:
+def _gemm(node: Node, graph: Graph, roots: _Roots) -> Workload:
     view = gemm_view(node, graph)
-    operands = [view.a, view.b] + ([view.bias] if view.bias else [])
+    names = [view.a, view.b] + ([view.bias] if view.bias else [])
+    refs = [_ref(view.a, graph, roots, "a", a_footprint(node, graph)) if not graph.is_constant(view.a) else None]
+    if not graph.is_constant(view.b):
+        refs.append(_ref(view.b, graph, roots, "b"))
     vector_ops = sum(unit_cost(op) * elems for op, elems in view.implied)
-    epilogue = node.meta.epilogue
+    steps: list[EpilogueStep] = []
     previous = node.meta.gemm_output
-    for inner in epilogue:
+    for inner, kind in zip(node.meta.epilogue, node.meta.families):
         entry = classify(inner)
         assert entry is not None, inner.op_type  # fusion only absorbs tabled operators
-        operands += [name for _, name in _data_inputs(inner, entry) if name != previous]
-        vector_ops += ops_per_output(inner, graph) * graph.info(inner.outputs[0]).size
+        for _, name in _data_inputs(inner, entry):
+            if name != previous:
+                names.append(name)
+                if not graph.is_constant(name):
+                    refs.append(_ref(name, graph, roots, "extra"))
+        ops = ops_per_output(inner, graph) * graph.info(inner.outputs[0]).size
+        vector_ops += ops
+        steps.append(EpilogueStep(inner.op_type, kind, ops))
         previous = inner.outputs[0]
-    acts, consts = _split(operands, graph)
+    inputs = _activations([r for r in refs if r is not None])
+    outputs = _outputs(node, graph, roots)
     return Workload(
         name=node.name,
-        op="+".join([node.op_type] + [e.op_type for e in epilogue]),
+        op="+".join([node.op_type] + [e.op_type for e in node.meta.epilogue]),
         kind=Kind.GEMM,
         gemm=view.shape,
-        input_elems=acts,
-        weight_elems=consts,
-        output_elems=_outputs(node, graph),
+        input_elems=sum(r.elems for r in inputs),
+        weight_elems=_consts(names, graph),
+        output_elems=sum(r.elems for r in outputs),
         vector_ops=vector_ops,
         b_is_weight=view.b_is_weight(graph),
-        nodes=(node.name, *node.meta.folded, *(e.name for e in epilogue)),
+        nodes=(node.name, *node.meta.folded, *(e.name for e in node.meta.epilogue)),
+        inputs=inputs,
+        outputs=outputs,
+        epilogue=tuple(steps),
     )
 
 
-def _other(node: Node, entry: OpClass, graph: Graph) -> Workload:
+def _other(node: Node, entry: OpClass, graph: Graph, roots: _Roots) -> Workload:
     inputs = _data_inputs(node, entry)
     first_out = graph.info(node.outputs[0]).size
-    counts = {name: min(graph.info(name).size, first_out)
-              for i, name in inputs if i == 0 and node.op_type in PARTIAL_READ}
-    acts, consts = _split([name for _, name in inputs], graph, counts)
+    # The gather-like movers read only as many data elements as they write.
+    partial = {name: min(graph.info(name).size, first_out) for i, name in inputs
+               if i == 0 and node.op_type in PARTIAL_READ}
+    refs = [_ref(name, graph, roots, "data", partial.get(name)) for i, name in inputs if not graph.is_constant(name)]
     kind = entry.kind
     per_output = ops_per_output(node, graph) if kind is Kind.VECTOR else 0
+    acts = _activations(refs)
+    outputs = _outputs(node, graph, roots)
     return Workload(
         name=node.name,
         op=node.op_type,
         kind=kind,
-        input_elems=acts,
-        weight_elems=consts,
-        output_elems=_outputs(node, graph),
+        input_elems=sum(r.elems for r in acts),
+        weight_elems=_consts([name for _, name in inputs], graph, partial),
+        output_elems=sum(r.elems for r in outputs),
         vector_ops=per_output * first_out,
         nodes=(node.name,),
+        inputs=acts,
+        outputs=outputs,
     )

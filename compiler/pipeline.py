@@ -10,7 +10,7 @@ RTL co-simulation consume.
 >>> from compiler.zoo import resnet50
 >>> program = compile_model(resnet50(), preset("gemmini-like"))
 >>> program.macs, len(program.layers)
-(4089184256, 89)
+(4089184256, 56)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .graph import Graph
 from .importer import load_model
 from .lowering import lower
 from .passes import default_pipeline
-from .tiling import schedule_model
+from .schedule import schedule_model
 
 __all__ = ["compile_graph", "lower_model", "compile_model"]
 

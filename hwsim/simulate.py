@@ -1,15 +1,17 @@
 """The cycle-approximate simulator: a tile program in, per-layer cycles, traffic and energy out.
 
 Inside the array, each tile costs exactly :func:`hwsim.core.timing.tile_cycles` (the RTL-proven
-model). Above the array the model is analytic (docs/model.md#memory): DRAM transfers run at the
-configured bandwidth and, with double buffering, overlap the compute of the previous tile; what does
-not hide is a stall. Cost grows with the number of distinct tile shapes, not with cycles or tile count.
+model). Above the array the model is analytic (:mod:`hwsim.core.memory`, docs/model.md#stalls): DRAM
+transfers run at the configured bandwidth and latency and, with double buffering, overlap the
+compute of the previous tile; what does not hide is a stall. Where tensors live and how operands
+move is the program's (the compiler decided it). Cost grows with the number of distinct tile
+shapes, not with cycles or tile count.
 
 >>> from compiler import compile_model
 >>> from compiler.zoo import resnet18
 >>> from hwsim.core.config import preset
 >>> simulate(compile_model(resnet18(), preset("gemmini-like"))).totals.cycles
-7690611
+7354840
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import math
 from typing import TYPE_CHECKING, Callable
 
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.program import LayerSchedule, Program, Tile
+from hwsim.core.memory import LayerTraffic, gemm_stall, stream_stall
+from hwsim.core.program import LayerSchedule, Program
 from hwsim.core.timing import tile_cycles
 from hwsim.core.workload import Kind
 
@@ -35,40 +38,20 @@ CycleModel = Callable[[LayerSchedule, AcceleratorConfig], tuple[int, int]]
 
 
 def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
-    """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#memory)."""
-    bw = cfg.dram_bytes_per_cycle
+    """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#stalls): the array's tiles, the
+    memory system around them (:func:`hwsim.core.memory.gemm_stall`, what the mapper ranked by)."""
     t = s.traffic
-    compute = sum(r.count * tile_cycles(cfg, r.tile) for r in s.runs)
-    dram_bytes = t.dram_read + t.dram_write
-    if not cfg.double_buffer:
-        stall = math.ceil(dram_bytes / bw)
-    else:
-        # Each tile's share of the layer's DRAM bytes (by MACs) moves while the previous tile
-        # computes; the first tile's operands and the last tile's results cannot overlap anything.
-        total_macs = s.workload.macs
-        stall_f = 0.0
-        for r in s.runs:
-            transfer = dram_bytes * r.tile.macs / total_macs / bw
-            stall_f += r.count * max(0.0, transfer - tile_cycles(cfg, r.tile))
-        first, last = s.runs[0].tile, s.runs[-1].tile
-        stall_f += _tile_in_bytes(first, cfg) / bw + last.m * last.n * cfg.input_bytes / bw
-        stall = math.ceil(stall_f)
-    # The fused epilogue runs on the vector unit as results stream out; only its excess stalls.
-    epilogue = math.ceil(s.workload.vector_ops / cfg.vector_lanes)
-    return compute, stall + max(0, epilogue - compute)
-
-
-def _tile_in_bytes(tile: Tile, cfg: AcceleratorConfig) -> int:
-    return tile.m * tile.k * cfg.input_bytes + tile.k * tile.n * cfg.weight_bytes
+    shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in s.runs]
+    moved = t.dram_read + t.dram_write - s.unfused_dram_bytes
+    return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out),
+                      s.workload.vector_ops - s.unfused_ops, s.unfused_ops, s.unfused_dram_bytes)
 
 
 def _stream_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) of vector and data-movement work: the vector unit races DRAM."""
     w = s.workload
     compute = math.ceil(w.vector_ops / cfg.vector_lanes) if w.kind is Kind.VECTOR else 0
-    transfer = math.ceil((s.traffic.dram_read + s.traffic.dram_write) / cfg.dram_bytes_per_cycle)
-    stall = max(0, transfer - compute) if cfg.double_buffer else transfer
-    return compute, stall
+    return compute, stream_stall(cfg, compute, s.traffic.dram_read + s.traffic.dram_write)
 
 
 def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleModel = gemm_cycles) -> LayerResult:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 from hwsim.core.program import Placement, Tile

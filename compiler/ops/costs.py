@@ -21,7 +21,7 @@ from hwsim.core.workload import Kind
 from ..graph import Graph, Node
 from .gemm import GEMM_OPS
 
-__all__ = ["OpClass", "TABLE", "classify", "ops_per_output", "unit_cost", "markdown"]
+__all__ = ["OpClass", "TABLE", "ALIASES", "PARTIAL_READ", "classify", "ops_per_output", "unit_cost", "markdown"]
 
 Cost = Callable[[Node, Graph], int]
 
@@ -148,6 +148,9 @@ _add("Data movement", "Slice", M, 0, "0 (reads only the slice)", (0,))
 _add("Data movement", "Gather GatherElements GatherND", M, 0, "0 (reads only the gathered elements)")
 _add("View", "Reshape Flatten Squeeze Unsqueeze Identity Dropout", W, 0, "0", (0,))
 _add("View", "Shape Size ConstantOfShape Range EyeLike NonZero", W, 0, "0 (folded at compile time)", ())
+
+#: Views whose output shares its input's bytes (a reshaped tensor is the same tensor on chip).
+ALIASES = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
 
 #: Inputs the gather-like movers read only partly: they read as many data elements as they write.
 PARTIAL_READ = frozenset({"Slice", "Gather", "GatherElements", "GatherND"})

@@ -27,11 +27,12 @@ from typing import Callable, Sequence
 from hwsim.core.workload import GemmShape
 
 from ..graph import Graph, Node
+from ..kernels import spatial_pads
 from . import ShapeError
 from .shapes import broadcast
 
 __all__ = ["GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "operand_inputs", "stationary_swap",
-           "einsum_terms", "einsum_roles"]
+           "einsum_terms", "einsum_roles", "a_footprint", "product_output"]
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,20 @@ def _opt(node: Node, index: int | None) -> str | None:
     return node.inputs[index]
 
 
+def product_output(node: Node) -> str:
+    """The value the product itself computes: the node's output, or, once an epilogue is fused
+    (which may pool it), the result before the epilogue."""
+    return node.meta.gemm_output or node.outputs[0]
+
+
 def _out_size(node: Node, graph: Graph) -> int:
-    return graph.info(node.outputs[0]).size
+    return graph.info(product_output(node)).size
 
 
 def _conv(node: Node, graph: Graph) -> GemmView:
     op = GEMM_OPS[node.op_type]
     w = graph.shape(node.inputs[op.b])
-    out = graph.shape(node.outputs[0])
+    out = graph.shape(product_output(node))
     group = int(node.attr("group", 1))
     shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * math.prod(w[2:]), n=w[0] // group, groups=group)
     bias = _opt(node, op.bias)
@@ -128,6 +135,38 @@ def _conv(node: Node, graph: Graph) -> GemmView:
     if node.op_type == "QLinearConv":
         implied.append(("QuantizeLinear", size))
     return GemmView(shape, node.inputs[op.a], node.inputs[op.b], bias, False, tuple(implied))
+
+
+def a_footprint(node: Node, graph: Graph) -> int:
+    """Elements of the streamed operand A that the product reads at least once.
+
+    A convolution reads only the input pixels some window touches: along each spatial axis, the
+    positions ``o * stride + j * dilation - pad_begin`` inside the input, for every output ``o`` and
+    kernel tap ``j``. A 1x1 convolution of stride 2 reads a quarter of its input; a 3x3 one of
+    stride 1 reads all of it. Every other GEMM operator reads all of A.
+
+    >>> from compiler.graph import Graph, Node, TensorInfo
+    >>> t = {"x": TensorInfo("x", (1, 64, 56, 56), "float32"), "w": TensorInfo("w", (128, 64, 1, 1), "float32"),
+    ...      "y": TensorInfo("y", (1, 128, 28, 28), "float32")}
+    >>> node = Node("down", "Conv", ("x", "w"), ("y",), {"strides": (2, 2)})
+    >>> a_footprint(node, Graph("g", ("x",), ("y",), (node,), t, weights=frozenset({"w"})))
+    50176
+    """
+    op = GEMM_OPS[node.op_type]
+    x = graph.shape(node.inputs[op.a])
+    if node.op_type not in ("Conv", "QLinearConv", "ConvInteger"):
+        return graph.info(node.inputs[op.a]).size
+    kernel = graph.shape(node.inputs[op.b])[2:]
+    rank = len(kernel)
+    strides = tuple(node.attr("strides") or (1,) * rank)
+    dilations = tuple(node.attr("dilations") or (1,) * rank)
+    begin, _ = spatial_pads(node.attr("auto_pad", "NOTSET"), node.attr("pads"), x[2:], kernel, strides, dilations)
+    out = graph.shape(product_output(node))[2:]
+    touched = 1
+    for size, k, s, d, b, o in zip(x[2:], kernel, strides, dilations, begin, out):
+        positions = {i * s + j * d - b for i in range(o) for j in range(k)}
+        touched *= sum(1 for p in positions if 0 <= p < size)
+    return x[0] * x[1] * touched
 
 
 def _conv_transpose(node: Node, graph: Graph) -> GemmView:

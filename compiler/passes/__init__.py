@@ -8,13 +8,13 @@ depends on whether the weights were available.
 from __future__ import annotations
 
 from ..graph import Graph
-from . import dead_code, fold_batchnorm, fold_constants, fuse_activation, remove_identity
+from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, remove_identity
 
 __all__ = ["PIPELINE", "default_pipeline", "dead_code", "fold_batchnorm", "fold_constants",
-           "fuse_activation", "remove_identity"]
+           "fuse_epilogue", "remove_identity"]
 
 #: The passes of :func:`default_pipeline`, in order.
-PIPELINE = (fold_constants, remove_identity, fold_batchnorm, fuse_activation, dead_code)
+PIPELINE = (fold_constants, remove_identity, fold_batchnorm, fuse_epilogue, dead_code)
 
 
 def default_pipeline(graph: Graph) -> Graph:
@@ -24,7 +24,7 @@ def default_pipeline(graph: Graph) -> Graph:
     >>> from compiler.zoo import resnet18
     >>> g = default_pipeline(load_model(resnet18()))
     >>> [n.op_type for n in g.nodes][:3], len(g.nodes)
-    (['Conv', 'MaxPool', 'Conv'], 40)
+    (['Conv', 'Conv', 'Conv'], 23)
     """
     for stage in PIPELINE:
         graph = stage.run(graph)

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from .errors import UserError
 from .files import read_text
+from .workload import STORE_PATH_FAMILIES
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
 
@@ -79,17 +80,34 @@ class AcceleratorConfig:
     weight_bits: int = 8
     acc_bits: int = 32
     clock_mhz: float = 1000.0
-    #: Input-activation buffer (SCALE-Sim's IFMAP SRAM), KiB.
+    #: Activation buffer, KiB: the A operand's tiles and the activations kept on chip between layers
+    #: (SCALE-Sim's IFMAP SRAM; TPUv1's unified buffer).
     ifmap_kib: float = 128.0
-    #: Weight buffer (SCALE-Sim's filter SRAM), KiB.
+    #: Weight buffer, KiB (SCALE-Sim's filter SRAM; TPUv1's weight FIFO).
     filter_kib: float = 128.0
-    #: Output buffer: the accumulator memory holding acc_bits partial sums, KiB.
+    #: Accumulator memory holding acc_bits partial sums, KiB.
     ofmap_kib: float = 64.0
+    #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
+    #: The activation and weight buffers are one scratchpad (Gemmini's): the mapper splits its
+    #: ifmap_kib + filter_kib between activations and weights layer by layer.
+    shared_buffer: bool = False
+    #: Activations may stay in the activation buffer from the layer that writes them to the layers
+    #: that read them, instead of a round trip through DRAM.
+    residency: bool = True
+    #: First-byte latency of one DRAM request, ns.
+    dram_latency_ns: float = 0.0
+    #: DRAM transfers move whole bursts of this many bytes.
+    dram_burst_bytes: int = 1
+    #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
+    command_cycles: int = 0
     #: Vector unit: elements processed per cycle.
     vector_lanes: int = 16
+    #: What the store path can apply to results as they leave the accumulator (STORE_PATH_FAMILIES);
+    #: a fused operator of another family costs a separate pass on the vector unit.
+    store_path: tuple[str, ...] = STORE_PATH_FAMILIES
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
@@ -120,6 +138,17 @@ class AcceleratorConfig:
     @property
     def dram_bytes_per_cycle(self) -> float:
         return self.dram_gbps * 1e9 / self.clock_hz
+
+    @property
+    def dram_latency_cycles(self) -> int:
+        """DRAM request latency in whole cycles of the accelerator's clock."""
+        return math.ceil(self.dram_latency_ns * self.clock_mhz / 1000 - 1e-9)
+
+    @property
+    def activation_buffer_bytes(self) -> int:
+        """Bytes that activations (resident tensors and A tiles) may occupy: the activation buffer,
+        or the whole scratchpad when it is shared with the weights."""
+        return _kib_bytes(self.ifmap_kib) + (_kib_bytes(self.filter_kib) if self.shared_buffer else 0)
 
     @property
     def buffer_parts(self) -> int:
@@ -207,7 +236,9 @@ class AcceleratorConfig:
         if not isinstance(energy, Mapping) or set(energy) != energy_keys:
             raise UserError(f"{where}: energy must hold exactly the fields {', '.join(sorted(energy_keys))}")
         try:
-            return cls(**{**data, "energy": EnergyTable(**energy)})
+            store_path = data["store_path"]
+            store_path = tuple(store_path) if isinstance(store_path, (list, tuple)) else store_path
+            return cls(**{**data, "energy": EnergyTable(**energy), "store_path": store_path})
         except UserError as e:
             raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
 
@@ -216,15 +247,17 @@ class AcceleratorConfig:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = dataclasses.asdict(value) if f.name == "energy" else value
+            out[f.name] = dataclasses.asdict(value) if f.name == "energy" else list(value) if f.name == "store_path" else value
         return out
 
 
 # TOML section -> keys it may hold (section-less keys are top level).
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz"),
-    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer"),
-    "vector": ("lanes",),
+    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
+               "dram_latency_ns", "dram_burst_bytes"),
+    "control": ("command_cycles",),
+    "vector": ("lanes", "store_path"),
     "energy": tuple(f.name for f in fields(EnergyTable)),
 }
 _TOP_LEVEL = ("name", "preset", "description")
@@ -255,8 +288,19 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise bad(key, "must be a positive number")
-    if not isinstance(cfg.double_buffer, bool):
-        raise bad("double_buffer", "must be true or false")
+    for key in ("double_buffer", "shared_buffer", "residency"):
+        if not isinstance(getattr(cfg, key), bool):
+            raise bad(key, "must be true or false")
+    if isinstance(cfg.dram_latency_ns, bool) or not isinstance(cfg.dram_latency_ns, (int, float)) \
+            or not math.isfinite(cfg.dram_latency_ns) or not 0 <= cfg.dram_latency_ns <= 1e6:
+        raise bad("dram_latency_ns", "must be a number of nanoseconds from 0 to 1e6")
+    for key, top in (("dram_burst_bytes", 1 << 20), ("command_cycles", 1 << 20)):
+        v = getattr(cfg, key)
+        if not isinstance(v, int) or isinstance(v, bool) or not (1 if key == "dram_burst_bytes" else 0) <= v <= top:
+            raise bad(key, f"must be an integer from {1 if key == 'dram_burst_bytes' else 0} to {top}")
+    if not isinstance(cfg.store_path, tuple) or not all(f in STORE_PATH_FAMILIES for f in cfg.store_path) \
+            or len(set(cfg.store_path)) != len(cfg.store_path):
+        raise bad("store_path", f"must list distinct families from {', '.join(STORE_PATH_FAMILIES)}")
     if not isinstance(cfg.name, str) or not cfg.name:
         raise bad("name", "must be a non-empty string")
     for f in fields(EnergyTable):
@@ -289,6 +333,11 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                     raise UserError(f"{where}: unknown key {key}.{sub}; [{key}] accepts {allowed}")
                 if key == "energy":
                     energy[sub] = subvalue
+                elif (key, sub) == ("vector", "store_path"):
+                    if not isinstance(subvalue, list) or not all(isinstance(v, str) for v in subvalue):
+                        raise UserError(f"{where}: vector.store_path must be a list of family names, e.g. "
+                                        f"{list(STORE_PATH_FAMILIES)}")
+                    flat["store_path"] = tuple(subvalue)
                 else:
                     flat["vector_lanes" if (key, sub) == ("vector", "lanes") else sub] = subvalue
         elif key in _TOP_LEVEL:

@@ -18,7 +18,7 @@ from typing import Iterator
 from .config import AcceleratorConfig
 from .workload import Workload
 
-__all__ = ["Tile", "TileRun", "Placement", "Traffic", "LayerSchedule", "Program"]
+__all__ = ["Tile", "TileRun", "Placement", "Traffic", "GemmMapping", "TensorPlace", "LayerSchedule", "Program"]
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,49 @@ class Traffic:
 
 
 @dataclass(frozen=True)
-class LayerSchedule:
-    """One workload cut into tiles, with the loop order that :meth:`placements` follows.
+class GemmMapping:
+    """How a GEMM layer's operands move between DRAM and the buffers (docs/model.md#mapping).
 
-    For GEMM workloads the loops are, outermost first: group, n tile, m tile, k tile, each stepping
-    by ``tile_m``/``tile_k``/``tile_n``; the last step of a loop may be shorter.
+    The layer is cut into blocks of ``block_m`` rows of A and ``block_n`` columns of B, each block
+    into array tiles. ``order`` names the outer block loop: ``"n"`` keeps a block of B in the weight
+    buffer while A streams past it (A is fetched once per B block unless all of it stays in the
+    activation buffer); ``"m"`` keeps a block of A while B streams past it. ``a_bytes`` and
+    ``b_bytes`` are the buffer bytes given to one part of each operand's blocks (the split of a
+    shared scratchpad).
+    """
+
+    order: str
+    block_m: int
+    block_n: int
+    a_bytes: int
+    b_bytes: int
+
+
+@dataclass(frozen=True)
+class TensorPlace:
+    """Where a tensor a layer reads or writes lives: ``on_chip`` in the activation buffer, ``dram``
+    in DRAM (an output may be both: kept for a later layer and written out as a model output)."""
+
+    name: str
+    bytes: int
+    on_chip: bool
+    dram: bool
+
+
+@dataclass(frozen=True)
+class LayerSchedule:
+    """One workload cut into tiles, with where its tensors live and how its operands move.
+
+    For GEMM workloads the loops are, outermost first: group, the block loops in ``mapping.order``,
+    then within a block n tile, m tile, k tile, each stepping by ``tile_m``/``tile_k``/``tile_n``;
+    the last step of a loop may be shorter. ``reads``/``writes`` say where each activation tensor
+    lives; ``spills`` are resident tensors this layer evicts to DRAM to make room. ``resident_bytes``
+    is what resident tensors hold of the activation buffer while the layer runs; ``compulsory_bytes``
+    the DRAM bytes if every operand byte that is not on chip moved exactly once. ``first_in`` and
+    ``last_out`` are the DRAM bytes the first tile waits for and the last tile's results store.
+    ``unfused_ops`` counts the vector operations of fused operators the store path cannot apply,
+    which run as a separate pass over the results, and ``unfused_dram_bytes`` that pass's DRAM round
+    trip (part of ``traffic``).
     """
 
     workload: Workload
@@ -99,6 +137,16 @@ class LayerSchedule:
     tile_n: int = 0
     runs: tuple[TileRun, ...] = ()
     traffic: Traffic = Traffic()
+    mapping: GemmMapping | None = None
+    reads: tuple[TensorPlace, ...] = ()
+    writes: tuple[TensorPlace, ...] = ()
+    spills: tuple[TensorPlace, ...] = ()
+    resident_bytes: int = 0
+    compulsory_bytes: int = 0
+    first_in: int = 0
+    last_out: int = 0
+    unfused_ops: int = 0
+    unfused_dram_bytes: int = 0
 
     @property
     def tiles(self) -> int:
@@ -110,15 +158,21 @@ class LayerSchedule:
         g = self.workload.gemm
         if g is None:
             return
+        mapping = self.mapping or GemmMapping("n", g.m, g.n, 0, 0)
+        m_blocks = [(m0, min(mapping.block_m, g.m - m0)) for m0 in range(0, g.m, mapping.block_m)]
+        n_blocks = [(n0, min(mapping.block_n, g.n - n0)) for n0 in range(0, g.n, mapping.block_n)]
+        pairs = ([(mb, nb) for nb in n_blocks for mb in m_blocks] if mapping.order == "n"
+                 else [(mb, nb) for mb in m_blocks for nb in n_blocks])
         for group in range(g.groups):
-            for n0 in range(0, g.n, self.tile_n):
-                n = min(self.tile_n, g.n - n0)
-                for m0 in range(0, g.m, self.tile_m):
-                    m = min(self.tile_m, g.m - m0)
-                    for k0 in range(0, g.k, self.tile_k):
-                        k = min(self.tile_k, g.k - k0)
-                        tile = Tile(m=m, k=k, n=n, accumulate=k0 > 0, emit=k0 + k == g.k)
-                        yield Placement(group=group, m0=m0, k0=k0, n0=n0, tile=tile)
+            for (bm0, bm), (bn0, bn) in pairs:
+                for n0 in range(bn0, bn0 + bn, self.tile_n):
+                    n = min(self.tile_n, bn0 + bn - n0)
+                    for m0 in range(bm0, bm0 + bm, self.tile_m):
+                        m = min(self.tile_m, bm0 + bm - m0)
+                        for k0 in range(0, g.k, self.tile_k):
+                            k = min(self.tile_k, g.k - k0)
+                            tile = Tile(m=m, k=k, n=n, accumulate=k0 > 0, emit=k0 + k == g.k)
+                            yield Placement(group=group, m0=m0, k0=k0, n0=n0, tile=tile)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GemmShape", "Workload", "LoweredModel"]
+__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel"]
+
+#: What a GEMM's store path can do to results as they leave the accumulator, by family:
+#: ``activation`` (Relu, Clip, Sigmoid, ...), ``scale`` (a per-channel or scalar multiply/add:
+#: bias, BatchNormalization), ``requantize`` (QuantizeLinear), ``residual`` (an element-wise add or
+#: multiply with another activation tensor, read as the results stream out), ``pool`` (max or
+#: average pooling of the results).
+STORE_PATH_FAMILIES = ("activation", "scale", "requantize", "residual", "pool")
 
 
 class Kind(str, enum.Enum):
@@ -47,14 +54,42 @@ class GemmShape:
 
 
 @dataclass(frozen=True)
+class TensorRef:
+    """An activation tensor a layer reads or writes: its name in the graph (views resolved to the
+    tensor whose bytes they share), the elements this layer moves (``elems``) and the tensor's whole
+    size (``size``, what keeping it on chip costs). ``role`` says what a GEMM reads it as: ``a``
+    (the streamed operand), ``b`` (an activation as the second operand: attention's K and V),
+    ``extra`` (an operand of the fused epilogue, a residual); other layers' inputs are ``data``."""
+
+    name: str
+    elems: int
+    size: int
+    role: str = "data"
+
+
+@dataclass(frozen=True)
+class EpilogueStep:
+    """One element-wise operator fused after a GEMM: its op type, its store-path family (one of
+    :data:`STORE_PATH_FAMILIES`) and its vector-unit element operations."""
+
+    op: str
+    family: str
+    vector_ops: int
+
+
+@dataclass(frozen=True)
 class Workload:
     """One layer as the hardware sees it.
 
-    ``input_elems`` counts the unique activation elements read (the input feature map, not its
-    im2col expansion); ``weight_elems`` the constant operands (weights and bias); ``output_elems``
-    the elements produced. ``vector_ops`` counts element operations on the vector unit, including a
-    GEMM's fused epilogue (bias, activation). ``b_is_weight`` is false when a GEMM's second operand
-    is itself an activation (attention's QK^T and AV).
+    ``input_elems`` counts the unique activation elements read (for a convolution, the input pixels
+    some window touches, not its im2col expansion); ``weight_elems`` the constant operands (weights
+    and bias); ``output_elems`` the elements produced. ``vector_ops`` counts element operations on
+    the vector unit, including a GEMM's fused epilogue (``epilogue`` itemizes the fused operators).
+    ``b_is_weight`` is false when a GEMM's second operand is itself an activation (attention's QK^T
+    and AV). ``inputs`` and ``outputs`` name the activation tensors, so that the program builder
+    can keep them on chip between layers; a workload without them (a SCALE-Sim topology row, a
+    hand-made GEMM) reads and writes DRAM. When ``inputs`` or ``outputs`` are given, their
+    ``elems`` add up to ``input_elems`` and ``output_elems``.
     """
 
     name: str
@@ -68,10 +103,25 @@ class Workload:
     b_is_weight: bool = True
     #: ONNX node names this workload covers, the anchor first and fused followers after it.
     nodes: tuple[str, ...] = ()
+    inputs: tuple[TensorRef, ...] = ()
+    outputs: tuple[TensorRef, ...] = ()
+    epilogue: tuple[EpilogueStep, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.kind is Kind.GEMM) != (self.gemm is not None):
             raise ValueError(f"workload {self.name!r}: a gemm shape goes with kind GEMM and only with it")
+        for refs, total, what in ((self.inputs, self.input_elems, "input"), (self.outputs, self.output_elems, "output")):
+            if refs and sum(r.elems for r in refs) != total:
+                raise ValueError(f"workload {self.name!r}: its {what} tensors hold {sum(r.elems for r in refs)} "
+                                 f"elements but {what}_elems is {total}")
+        for step in self.epilogue:
+            if step.family not in STORE_PATH_FAMILIES:
+                raise ValueError(f"workload {self.name!r}: epilogue family {step.family!r} is not one of "
+                                 f"{', '.join(STORE_PATH_FAMILIES)}")
+
+    def operand(self, role: str) -> tuple[TensorRef, ...]:
+        """The input tensors read in ``role`` (``a``, ``b``, ``extra``, ``data``)."""
+        return tuple(r for r in self.inputs if r.role == role)
 
     @property
     def macs(self) -> int:
@@ -82,12 +132,14 @@ class Workload:
 class LoweredModel:
     """A whole model as workloads in execution order, plus what ``--allow-unsupported`` skipped.
 
-    ``skipped`` holds one ``"OpType node_name"`` string per node that was not estimated.
+    ``skipped`` holds one ``"OpType node_name"`` string per node that was not estimated;
+    ``outputs`` names the model's output tensors (they end in DRAM).
     """
 
     name: str
     workloads: tuple[Workload, ...]
     skipped: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
 
     @property
     def macs(self) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 from compiler.graph import Graph, Node, TensorInfo
 from compiler.kernels import KERNELS, OpEnv
 from compiler.ops import ShapeError
-from compiler.ops.gemm import GEMM_OPS, gemm_view
+from compiler.ops.gemm import GEMM_OPS, gemm_view, product_output
 from hwsim.core.errors import InternalError, UserError
 from hwsim.core.program import LayerSchedule, Program
 from hwsim.core.workload import Kind
@@ -173,9 +173,7 @@ class Executor:
         if not epilogue:
             return (self._requantize(node.outputs[0], result),)
         # The chain reads the GEMM's own (pre-epilogue) output under its original name.
-        first = epilogue[0]
-        current = next(i for i in first.inputs if i and not self.graph.is_constant(i))
-        local = {current: result}
+        local = {product_output(node): result}
         for inner in epilogue:
             inner_xs = [local[i] if i in local else (values[i] if i else None) for i in inner.inputs]
             out = self._kernel(inner, inner_xs)[0]
@@ -186,7 +184,8 @@ class Executor:
         return (self._requantize(node.outputs[0], last),)
 
     def _array_layer(self, node: Node, xs: list[np.ndarray | None], values: Mapping[str, np.ndarray]) -> np.ndarray:
-        env = _env(self.graph, node)
+        # The product's own output, which a fused epilogue (pooling, say) may reshape.
+        env = OpEnv(node, self.graph.opset, (self.graph.tensors[product_output(node)],))
         layer = self.anchors.get(node.name)
         shape = layer.workload.gemm if layer is not None else None
 

@@ -13,7 +13,7 @@ import onnx
 from compiler.importer import declared_inputs, dims_text, load_model
 from compiler.lowering import lower
 from compiler.passes import default_pipeline
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 

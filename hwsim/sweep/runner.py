@@ -1,7 +1,7 @@
 """Run a sweep: every design of a space estimated on every model, resumable, through a worker pool.
 
 The models are imported and lowered once, by the caller; workers receive the lowered models and,
-per design, only make its tile program (:func:`compiler.tiling.schedule_model`) and simulate it,
+per design, only make its tile program (:func:`compiler.schedule.schedule_model`) and simulate it,
 which takes milliseconds. Each finished chunk is appended
 to ``DIR/records.jsonl`` before the next is awaited (:mod:`.records`).
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 from hwsim.core.workload import LoweredModel

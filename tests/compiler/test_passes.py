@@ -14,7 +14,7 @@ from compiler.passes import (
     default_pipeline,
     fold_batchnorm,
     fold_constants,
-    fuse_activation,
+    fuse_epilogue,
     remove_identity,
 )
 
@@ -91,7 +91,8 @@ def test_activation_chain_fuses_into_the_gemm_epilogue():
 
 
 @pytest.mark.parametrize("follower, extra_inits", [
-    (helper.make_node("Add", ["h", "x2"], ["y"]), {}),  # residual: the other operand is an activation
+    (helper.make_node("Sub", ["x2", "h"], ["y"]), {}),  # other - x: the result is not the minuend
+    (helper.make_node("Div", ["h", "x2"], ["y"]), {}),  # dividing by an activation is no store-path step
     (helper.make_node("Sub", ["c", "h"], ["y"]), {"c": np.float32(1)}),  # const - x
     (helper.make_node("Add", ["h", "c"], ["y"]), {"c": weight(2, 3, 4)}),  # broadcasting grows the output
     (helper.make_node("Softmax", ["h"], ["y"]), {}),  # not element-wise
@@ -100,6 +101,32 @@ def test_non_epilogues_are_not_fused(follower, extra_inits):
     nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), follower]
     m = model(nodes, {"x": [3, 4], "x2": [3, 4]}, ["y"], inits={"w": weight(4, 4), **extra_inits})
     assert len(default_pipeline(load_model(m)).nodes) == 2
+
+
+def test_a_residual_add_and_its_activation_are_fused_when_the_shortcut_is_ready():
+    # A ResNet block's end: the shortcut (the block's input) was computed before the last conv.
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], name="conv"), helper.make_node("Add", ["h", "x"], ["s"], name="add"),
+             helper.make_node("Relu", ["s"], ["y"], name="relu")]
+    m = model(nodes, {"x": [1, 2, 4, 4]}, ["y"], inits={"w": weight(2, 2, 1, 1)})
+    (fused,) = default_pipeline(load_model(m)).nodes
+    assert fused.meta.families == ("residual", "activation")
+    (w,) = lower_model(m).workloads
+    assert w.op == "Conv+Add+Relu" and [r.role for r in w.inputs] == ["a", "extra"]  # x twice: A and the residual
+    # a shortcut computed after the GEMM cannot be fused into it: the later producer fuses the add instead
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], name="main"), helper.make_node("Conv", ["x", "w2"], ["d"], name="down"),
+             helper.make_node("Add", ["h", "d"], ["y"], name="add")]
+    m = model(nodes, {"x": [1, 2, 4, 4]}, ["y"], inits={"w": weight(2, 2, 1, 1), "w2": weight(2, 2, 1, 1, seed=1)})
+    assert [w.op for w in lower_model(m).workloads] == ["Conv", "Conv+Add"]
+
+
+def test_pooling_is_fused_and_the_product_keeps_its_own_shape():
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2])]
+    m = model(nodes, {"x": [1, 3, 8, 8]}, ["y"], inits={"w": weight(4, 3, 3, 3)})
+    (w,) = lower_model(m).workloads
+    # the GEMM is the convolution's (64 pixels x 27 x 4); the layer writes the pooled 4 x 4 x 4
+    assert w.op == "Conv+Relu+MaxPool" and (w.gemm.m, w.gemm.k, w.gemm.n) == (64, 27, 4) and w.output_elems == 64
+    assert [s.family for s in w.epilogue] == ["activation", "pool"]
 
 
 def test_shared_gemm_output_is_not_fused():
@@ -152,6 +179,6 @@ def test_passes_do_not_modify_their_input():
     graph = load_model(model([helper.make_node("Conv", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
                              {"x": [1, 1, 3, 3]}, ["y"], inits={"w": weight(1, 1, 1, 1)}))
     before = [(n.op_type, dict(n.attrs)) for n in graph.nodes]
-    fused = fuse_activation.run(graph)
+    fused = fuse_epilogue.run(graph)
     assert isinstance(fused, Graph) and len(fused.nodes) == 1
     assert [(n.op_type, dict(n.attrs)) for n in graph.nodes] == before

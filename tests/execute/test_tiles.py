@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from compiler.tiling import schedule
+from compiler.schedule import schedule
 from hwsim.core.golden import int_gemm
 from hwsim.core.program import Placement, Tile
 from hwsim.core.workload import GemmShape, Kind, Workload

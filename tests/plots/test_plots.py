@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.core.errors import UserError
 from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload

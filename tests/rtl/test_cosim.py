@@ -104,8 +104,8 @@ def test_stream_phase_completes_rows_x_cols_macs_every_cycle(simulator):
     """Counting the PEs that do a MAC in each cycle (their registered valid bits) on a long tile."""
     cfg = config(4, 8)
     m, k, n = 40, 16, 8  # four whole folds, all columns, m > rows: folds stream back to back
-    c = case(cfg, m, k, n, seed=13)
-    assert [p.tile for p in c.placements] == [Tile(m, k, n)]
+    operands = case(cfg, m, k, n, seed=13)
+    c = GemmCase(operands.a, operands.b, (Placement(0, 0, 0, 0, Tile(m, k, n)),))  # one long tile
     observed = simulator(cfg).observe([c], probe=True)
     assert check(cfg, c, observed).passed
     busy = observed["busy"]

@@ -1,0 +1,257 @@
+"""The mapping search: for one GEMM layer, the array tiles, the buffer blocks and the loop order that
+cost the fewest cycles on the config, given where the layer's tensors live (docs/model.md#mapping).
+
+Contract: :func:`map_gemm` returns the cheapest :class:`Choice` by ``(DRAM bytes, cycles, buffer
+footprint, fewer K cuts)``: the least traffic, then the fewest cycles, where cycles are the array's
+(:func:`hwsim.core.timing.tile_cycles`) plus the memory system's
+(:func:`hwsim.core.memory.gemm_stall`) — the same functions the simulator reports with. Traffic
+comes first because it is what buffer space buys: with more buffer the candidates are a superset
+and each one's traffic can only fall, so more memory never makes the chosen traffic grow. Every candidate fits the buffers: one part (half, when double buffered) of the
+activation buffer for A's blocks, of the weight buffer for B's (of one shared scratchpad for both,
+split per candidate), and the accumulator for a tile's results. The search tries a few dozen
+candidates per distinct layer shape, whatever the number of tiles.
+
+Candidates, per array tiling from :func:`compiler.tiling.candidate_sizes`:
+
+- K whole in a tile, order ``n``: a block of B columns as wide as the weight buffer allows stays
+  while A streams past it; A comes from DRAM once per B block, or once if it all fits its part.
+- K whole, order ``m``: a block of A rows stays while B streams past it; B comes once per A block,
+  or once if it all fits.
+- K split across tiles: blocks are single tiles (partial sums stay in the accumulator while K
+  completes); B comes once per m tile; A once per n tile, or once if all of A (order ``n``) or one
+  row block of A (order ``m``) fits its part.
+
+An operand already on chip (a resident activation) costs no DRAM bytes and no staging space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.memory import LayerTraffic, gemm_stall
+from hwsim.core.program import GemmMapping, TileRun, Traffic
+from hwsim.core.timing import tile_cycles
+from hwsim.core.workload import GemmShape, Workload
+
+from .tiling import TileSizes, candidate_sizes, runs, steps
+
+__all__ = ["Operands", "Choice", "map_gemm", "unfused"]
+
+@dataclass(frozen=True)
+class Operands:
+    """Where a GEMM layer's tensors live, as the program builder decided.
+
+    ``a_on_chip``: A is in the activation buffer already (no DRAM reads, no staging); likewise
+    ``b_on_chip`` for a B that is an activation. ``out_dram``: the results go to DRAM;
+    ``out_chip``: they stay on chip (both for a model output that a later layer reads).
+    ``free_bytes``: the activation buffer (the whole scratchpad when shared) not held by resident
+    tensors, for staging. ``extra_dram_bytes``: epilogue operands (a residual) read from DRAM;
+    ``extra_chip_bytes`` the ones read from the activation buffer. ``spill_bytes``: resident
+    tensors the layer writes to DRAM to make room.
+    """
+
+    a_on_chip: bool = False
+    b_on_chip: bool = False
+    out_dram: bool = True
+    out_chip: bool = False
+    free_bytes: int = 0
+    extra_dram_bytes: int = 0
+    extra_chip_bytes: int = 0
+    spill_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One mapping and what it costs, cycles split as the simulator reports them; ``compulsory`` is
+    the DRAM traffic if every operand byte that is not on chip moved exactly once."""
+
+    tiles: TileSizes
+    runs: tuple[TileRun, ...]
+    mapping: GemmMapping
+    traffic: Traffic
+    first_in: int
+    last_out: int
+    compute: int
+    stall: int
+    footprint: int
+    compulsory: int
+    unfused_ops: int
+    unfused_dram_bytes: int
+
+    @property
+    def cycles(self) -> int:
+        return self.compute + self.stall
+
+
+def unfused(w: Workload, cfg: AcceleratorConfig) -> tuple[int, int]:
+    """(vector ops, elements of the intermediate result) of the epilogue steps from the first one
+    ``cfg``'s store path cannot apply: they run as a separate pass over the results."""
+    first = next((i for i, step in enumerate(w.epilogue) if step.family not in cfg.store_path), None)
+    if first is None or w.gemm is None:
+        return 0, 0
+    later = w.epilogue[first:]
+    # A pooling step still to come means the intermediate is the product's full-size result.
+    inter = w.gemm.groups * w.gemm.m * w.gemm.n if any(s.family == "pool" for s in later) else w.output_elems
+    return sum(s.vector_ops for s in later), inter
+
+
+def _a_unique(w: Workload, g: GemmShape, b_elems: int) -> int:
+    """Elements of A that come from memory: the input a convolution's windows touch (im2col expands
+    it on chip), or, for a workload without named tensors, its input count less an activation B."""
+    if w.operand("a"):
+        return w.operand("a")[0].elems
+    if w.input_elems:
+        return w.input_elems if w.b_is_weight else max(0, w.input_elems - b_elems)
+    return g.groups * g.m * g.k
+
+
+def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
+    """The cheapest mapping of GEMM workload ``w`` on ``cfg`` with its tensors where ``ops`` says."""
+    g = w.gemm
+    assert g is not None
+    ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
+    parts = cfg.buffer_parts
+    pool = ops.free_bytes // parts  # one part of the free activation buffer (or shared scratchpad)
+    weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
+    b_elems = g.groups * g.k * g.n
+    a_total = _a_unique(w, g, b_elems) * ib
+    b_total = b_elems * wb
+    a_staged = not ops.a_on_chip
+    b_staged = w.b_is_weight or not ops.b_on_chip
+    bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
+    out_bytes = w.output_elems * ib if ops.out_dram else 0
+    unfused_ops, inter = unfused(w, cfg)
+    # Without room on chip, the pass over the results writes the intermediate out and reads it back.
+    round_trip = 2 * inter * ib if unfused_ops and not ops.out_chip else 0
+    fixed = bias_bytes + ops.extra_dram_bytes + out_bytes + ops.spill_bytes + round_trip
+    compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
+                  + ops.extra_dram_bytes + out_bytes)
+    best: tuple[tuple[int, int, int, int], Choice] | None = None
+    for t in candidate_sizes(g, cfg):
+        a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
+        staged = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
+        if cfg.shared_buffer:
+            if staged > pool:
+                continue
+        elif (a_staged and a_tile > pool) or (b_staged and b_tile > weight_part):
+            continue
+        tile_runs = runs(g, t)
+        shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in tile_runs]
+        t_m, t_n = -(-g.m // t.m), -(-g.n // t.n)
+        first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
+        last = tile_runs[-1].tile
+        last_out = last.m * last.n * ib if ops.out_dram else 0
+        for mapping, a_reads, b_reads, a_used, b_used in _blocks(g, t, cfg, ops, pool, weight_part, a_total,
+                                                                  b_total, t_m, t_n):
+            a_dram = a_total * a_reads if a_staged else 0
+            b_dram = b_total * b_reads if b_staged else 0
+            moved = a_dram + b_dram + fixed
+            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - round_trip, first_in, last_out),
+                                        w.vector_ops - unfused_ops, unfused_ops, round_trip)
+            footprint = ((a_used if a_staged else 0) + ((b_used if b_staged else 0) if cfg.shared_buffer else 0)) * parts
+            traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
+                               inter * ib if unfused_ops else 0, round_trip)
+            choice = Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint,
+                            compulsory, unfused_ops, round_trip)
+            key = (moved, choice.cycles, footprint, -t.k)
+            if best is None or key < best[0]:
+                best = (key, choice)
+    if best is None:
+        raise AssertionError(f"no mapping of {w.name} fits {cfg.name}; the config's validation should prevent it")
+    return best[1]
+
+
+def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:
+    """The largest multiple of ``step`` (or ``total``) whose ``bytes_per_unit`` per unit fit ``limit_bytes``;
+    at least ``step``."""
+    if total * bytes_per_unit <= limit_bytes:
+        return total
+    return max(step, limit_bytes // bytes_per_unit // step * step)
+
+
+def _widths(step: int, total: int) -> list[int]:
+    """Block widths to try: ``step`` doubled until ``total``, and ``total``."""
+    out, w = [], step
+    while w < total:
+        out.append(w)
+        w *= 2
+    out.append(total)
+    return out
+
+
+_Block = tuple[GemmMapping, int, int, int, int]
+
+
+def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, pool: int, weight_part: int,
+            a_total: int, b_total: int, t_m: int, t_n: int) -> Iterator[_Block]:
+    """``(mapping, A fetches, B fetches, A part bytes used, B part bytes used)`` per candidate block plan."""
+    ib, wb = cfg.input_bytes, cfg.weight_bytes
+    a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
+    if t.k < g.k:  # K split: blocks are tiles; partial sums wait in the accumulator
+        a_part = pool - b_tile if cfg.shared_buffer else pool
+        whole_a = ops.a_on_chip or a_total <= a_part
+        yield (GemmMapping("n", g.m if whole_a else t.m, t.n, a_part, b_tile),
+               1 if whole_a else t_n, t_m, a_total if whole_a else a_tile, b_tile)
+        row_block = t.m * g.k * ib  # one m tile's rows of A, all of K
+        rows_fit = row_block <= a_part
+        yield (GemmMapping("m", t.m, t.n, a_part, b_tile),
+               1 if rows_fit else t_n, t_m, row_block if rows_fit else a_tile, b_tile)
+        return
+    col = g.k * wb  # bytes of one column of B, all of K
+    row = g.k * ib  # bytes of one row of A, all of K
+    if not cfg.shared_buffer:
+        bn = _largest(t.n, g.n, weight_part, col)
+        whole_a = ops.a_on_chip or a_total <= pool
+        yield (GemmMapping("n", g.m if whole_a else t.m, bn, pool, weight_part),
+               1 if whole_a else -(-g.n // bn), 1, a_total if whole_a else a_tile, bn * col)
+        bm = g.m if ops.a_on_chip else _largest(t.m, g.m, pool, row)
+        whole_b = b_total <= weight_part
+        yield (GemmMapping("m", bm, g.n if whole_b else t.n, pool, weight_part),
+               1, 1 if whole_b else -(-g.m // bm), bm * row, b_total if whole_b else b_tile)
+        return
+    for bn in _widths(t.n, g.n):  # order n: B blocks of bn columns, the rest of the pool for A
+        b_used = min(bn * col, b_total)
+        a_part = pool - b_used
+        if b_used > pool or (a_part < a_tile and not ops.a_on_chip):
+            continue
+        whole_a = ops.a_on_chip or a_total <= a_part
+        yield (GemmMapping("n", g.m if whole_a else t.m, bn, a_part, b_used),
+               1 if whole_a else -(-g.n // bn), 1, a_total if whole_a else a_tile, b_used)
+    for bm in ([g.m] if ops.a_on_chip else _widths(t.m, g.m)):  # order m: A blocks of bm rows, the rest for B
+        a_used = 0 if ops.a_on_chip else bm * row
+        b_part = pool - a_used
+        if b_part < b_tile:
+            continue
+        whole_b = b_total <= b_part
+        yield (GemmMapping("m", bm, g.n if whole_b else t.n, a_used, b_part),
+               1, 1 if whole_b else -(-g.m // bm), a_used, b_total if whole_b else b_tile)
+
+
+def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,
+             bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int) -> Traffic:
+    """Bytes moved between DRAM, the buffers and the array (docs/model.md#traffic)."""
+    ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
+    a_streamed = g.groups * g.m * g.k  # im2col-expanded A, as the array consumes it
+    b_elems = g.groups * g.k * g.n
+    outputs = g.groups * g.m * g.n
+    # The accumulator: every fold writes its partial sums; every fold after the first reads them back,
+    # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K).
+    folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in steps(g.k, t.k))
+    resident_out = w.output_elems * ib if ops.out_chip else 0
+    return Traffic(
+        dram_read_ifmap=a_dram + ops.extra_dram_bytes + round_trip // 2,
+        dram_read_filter=b_dram + bias_bytes,
+        dram_write_ofmap=out_bytes + ops.spill_bytes + round_trip // 2,
+        # The activation buffer: DRAM fills, results kept on chip, the unfused pass's intermediate;
+        # A streamed into the array once per n tile, epilogue operands read as results leave.
+        ifmap_writes=a_dram + ops.extra_dram_bytes + resident_out + separate_pass,
+        ifmap_reads=a_streamed * ib * t_n + ops.extra_chip_bytes + ops.extra_dram_bytes + separate_pass,
+        filter_writes=b_dram + bias_bytes,
+        filter_reads=b_elems * wb * t_m,
+        ofmap_writes=outputs * folds * ab,
+        ofmap_reads=outputs * folds * ab,
+        # Every MAC passes an operand and a partial sum to a neighbour; weights shift in once per load.
+        array_reg_bytes=g.macs * (ib + ab) + b_elems * wb * t_m,
+    )

@@ -1,0 +1,101 @@
+"""Which activations stay on chip between layers: a liveness-based allocation of the activation
+buffer over the layers in execution order (docs/model.md#residency).
+
+Contract: :func:`plan` returns, per workload, where each tensor it reads and writes lives and which
+resident tensors it evicts. At every layer the bytes of resident tensors plus the staging space
+the layer reserves for its operands (``reserve``) never exceed ``cfg.activation_buffer_bytes``.
+A tensor stays on chip from the layer that writes it to its last reader when it fits; when it does
+not, the tensor whose next use lies furthest ahead leaves first (Belady's rule), written to DRAM
+once if it has no copy there, and its later readers read it back from DRAM. Model inputs start in
+DRAM and model outputs are written to DRAM (they may also stay on chip for later readers). With
+``cfg.residency`` off, or for tensors without a name (SCALE-Sim topologies), everything moves
+through DRAM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import TensorPlace
+from hwsim.core.workload import Kind, LoweredModel
+
+__all__ = ["LayerResidency", "plan"]
+
+
+@dataclass(frozen=True)
+class LayerResidency:
+    """Where one layer's tensors live; ``resident_bytes`` is the activation buffer resident
+    tensors hold while it runs (its resident inputs and kept outputs included)."""
+
+    reads: tuple[TensorPlace, ...] = ()
+    writes: tuple[TensorPlace, ...] = ()
+    spills: tuple[TensorPlace, ...] = ()
+    resident_bytes: int = 0
+
+
+def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int]) -> list[LayerResidency]:
+    """Residency for every workload of ``lowered``; ``reserve[i]`` is the staging space workload ``i``
+    keeps free in the activation buffer for operands that come from DRAM."""
+    ib = cfg.input_bytes
+    workloads = lowered.workloads
+    capacity = cfg.activation_buffer_bytes if cfg.residency else 0
+    uses: dict[str, list[int]] = {}
+    for i, w in enumerate(workloads):
+        if w.kind is not Kind.VIEW:
+            for r in w.inputs:
+                uses.setdefault(r.name, []).append(i)
+    outputs = set(lowered.outputs)
+
+    def next_use(name: str, after: int) -> int | None:
+        return next((j for j in uses.get(name, ()) if j > after), None)
+
+    resident: dict[str, int] = {}  # tensor -> bytes held on chip
+    in_dram: set[str] = set()
+    result: list[LayerResidency] = []
+    for i, w in enumerate(workloads):
+        if w.kind is Kind.VIEW:
+            result.append(LayerResidency(resident_bytes=sum(resident.values())))
+            continue
+        spills: list[TensorPlace] = []
+
+        def evict(name: str) -> None:
+            size = resident.pop(name)
+            if name not in in_dram:
+                spills.append(TensorPlace(name, size, on_chip=False, dram=True))
+                in_dram.add(name)
+
+        read_now = {r.name for r in w.inputs}
+        # Make room for the layer's staging: evict what is needed furthest ahead, this layer's own
+        # inputs last (those it then reads back from DRAM).
+        while resident and sum(resident.values()) + reserve[i] > capacity:
+            evict(max(resident, key=lambda n: (n not in read_now, next_use(n, i) or len(workloads), n)))
+        reads = tuple(TensorPlace(r.name, r.elems * ib, on_chip=r.name in resident, dram=r.name not in resident)
+                      for r in w.inputs)
+        writes: list[TensorPlace] = []
+        for out in w.outputs:
+            size = out.size * ib
+            later = next_use(out.name, i)
+            keep = later is not None and capacity > 0
+            # It must stay beside the staging of every layer up to its reader, not just this one's.
+            room = max(reserve[i:later + 1]) if keep else 0
+            while keep and sum(resident.values()) + size + room > capacity:
+                victims = [n for n in resident if n not in read_now]
+                victim = max(victims, key=lambda n: (next_use(n, i) or len(workloads), n), default=None)
+                if victim is None or (next_use(victim, i) or len(workloads)) <= later:
+                    keep = False  # the new tensor is the one needed furthest ahead: it goes to DRAM
+                else:
+                    evict(victim)
+            to_dram = not keep or out.name in outputs
+            if keep:
+                resident[out.name] = size
+            if to_dram:
+                in_dram.add(out.name)
+            writes.append(TensorPlace(out.name, size, on_chip=keep, dram=to_dram))
+        held = sum(resident.values())
+        result.append(LayerResidency(reads, tuple(writes), tuple(spills), held))
+        for name in list(resident):
+            if next_use(name, i) is None:
+                del resident[name]  # dead: its last reader has run
+    return result

@@ -1,0 +1,115 @@
+"""The program builder: a lowered model and an accelerator config in, the tile program out.
+
+Contract: :func:`schedule_model` returns the :class:`~hwsim.core.program.Program` everything
+downstream consumes. For every layer it decides where the layer's tensors live
+(:mod:`compiler.residency`), then maps GEMM layers onto the array and the buffers
+(:mod:`compiler.mapping`) with the staging space residency leaves, and prices everything else as a
+stream through the vector unit. The steps of a fused epilogue that the config's store path cannot
+apply run as a separate pass over the results. Mappings are searched once per distinct layer shape
+and placement, so a network's cost grows with its distinct shapes, not with its tiles or cycles.
+"""
+
+from __future__ import annotations
+
+from hwsim.core.config import AcceleratorConfig
+from hwsim.core.program import LayerSchedule, Program, TensorPlace, Traffic
+from hwsim.core.workload import Kind, LoweredModel, Workload
+
+from .mapping import Choice, Operands, map_gemm
+from .residency import LayerResidency, plan
+
+__all__ = ["schedule", "schedule_model"]
+
+
+def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig) -> Program:
+    """The tile program of a whole model on ``cfg``: residency decided, every layer mapped, in order."""
+    choices: dict[tuple[object, ...], Choice] = {}
+    capacity = cfg.activation_buffer_bytes
+    reserve = [_staging(w, cfg, capacity, choices) for w in lowered.workloads]
+    residency = plan(lowered, cfg, reserve)
+    layers = tuple(_layer(w, cfg, res, capacity, choices) for w, res in zip(lowered.workloads, residency))
+    return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped)
+
+
+def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
+    """One workload on its own: its tensors in DRAM, the whole activation buffer for its staging."""
+    return _layer(workload, cfg, _in_dram(workload, cfg), cfg.activation_buffer_bytes, {})
+
+
+def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
+    """Every tensor of ``w`` in DRAM; a workload without named tensors reads ``input_elems`` and
+    writes ``output_elems`` as one tensor each."""
+    ib = cfg.input_bytes
+    reads = [TensorPlace(r.name, r.elems * ib, False, True) for r in w.inputs]
+    writes = [TensorPlace(r.name, r.size * ib, False, True) for r in w.outputs]
+    if not w.inputs and w.input_elems:
+        reads.append(TensorPlace(f"{w.name}:input", w.input_elems * ib, False, True))
+    if not w.outputs and w.output_elems:
+        writes.append(TensorPlace(f"{w.name}:output", w.output_elems * ib, False, True))
+    return LayerResidency(tuple(reads), tuple(writes))
+
+
+def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: dict[tuple[object, ...], Choice]) -> Choice:
+    # Layers of one shape and placement map alike (ResNet-50's 53 convolutions have 20 shapes).
+    key = (w.gemm, w.b_is_weight, w.input_elems, w.weight_elems, w.output_elems, w.vector_ops,
+           tuple((r.role, r.elems) for r in w.inputs), ops)
+    if key not in choices:
+        choices[key] = map_gemm(w, cfg, ops)
+    return choices[key]
+
+
+def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: dict[tuple[object, ...], Choice]) -> int:
+    """Activation-buffer bytes a layer keeps for staging when its operands come from DRAM: its best
+    mapping's footprint with the whole buffer. Residency may use only the rest."""
+    if w.kind is not Kind.GEMM:
+        return 0
+    return _map(w, cfg, _operands(w, cfg, _in_dram(w, cfg), capacity), choices).footprint
+
+
+def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int) -> Operands:
+    ib = cfg.input_bytes
+    on_chip = {p.name for p in res.reads if p.on_chip}
+    extra = w.operand("extra")
+    return Operands(
+        a_on_chip=any(r.name in on_chip for r in w.operand("a")),
+        b_on_chip=any(r.name in on_chip for r in w.operand("b")),
+        out_dram=any(p.dram for p in res.writes) or not res.writes,
+        out_chip=any(p.on_chip for p in res.writes),
+        free_bytes=max(0, capacity - res.resident_bytes),
+        extra_dram_bytes=sum(r.elems * ib for r in extra if r.name not in on_chip),
+        extra_chip_bytes=sum(r.elems * ib for r in extra if r.name in on_chip),
+        spill_bytes=sum(p.bytes for p in res.spills),
+    )
+
+
+def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int,
+           choices: dict[tuple[object, ...], Choice]) -> LayerSchedule:
+    ib = cfg.input_bytes
+    if not (w.inputs or w.outputs):
+        res = _in_dram(w, cfg)
+    spilled = sum(p.bytes for p in res.spills)
+    common = dict(workload=w, reads=res.reads, writes=res.writes, spills=res.spills, resident_bytes=res.resident_bytes)
+    if w.kind is Kind.VIEW:
+        return LayerSchedule(**common)
+    if w.kind is not Kind.GEMM:
+        read_dram = sum(p.bytes for p in res.reads if p.dram) + w.weight_elems * ib
+        write_dram = sum(p.bytes for p in res.writes if p.dram)
+        traffic = Traffic(dram_read_ifmap=read_dram, dram_write_ofmap=write_dram + spilled,
+                          ifmap_writes=read_dram + sum(p.bytes for p in res.writes if p.on_chip),
+                          ifmap_reads=sum(p.bytes for p in res.reads) + w.weight_elems * ib)
+        return LayerSchedule(**common, traffic=traffic, compulsory_bytes=read_dram + write_dram)
+    choice = _map(w, cfg, _operands(w, cfg, res, capacity), choices)
+    return LayerSchedule(
+        **common,
+        tile_m=choice.tiles.m,
+        tile_k=choice.tiles.k,
+        tile_n=choice.tiles.n,
+        runs=choice.runs,
+        traffic=choice.traffic,
+        mapping=choice.mapping,
+        compulsory_bytes=choice.compulsory,
+        first_in=choice.first_in,
+        last_out=choice.last_out,
+        unfused_ops=choice.unfused_ops,
+        unfused_dram_bytes=choice.unfused_dram_bytes,
+    )

@@ -1,0 +1,106 @@
+"""Cycles the memory system adds to a layer: DRAM transfers, their latency and bursts, command issue.
+
+The analytic model of docs/model.md#stalls, written once: the compiler's mapper ranks mappings with
+it and the simulator reports with it, so the two can never disagree. Inside the array a tile costs
+:func:`hwsim.core.timing.tile_cycles`; this module prices what happens around the tiles.
+
+With double buffering, a tile's share of the layer's DRAM bytes moves while the previous tile
+computes, so a tile stalls only for what its transfer takes beyond its compute; the first tile's
+operands and the last tile's results overlap nothing, and the first request waits one DRAM latency.
+Without double buffering nothing overlaps.
+
+>>> from hwsim.core.config import AcceleratorConfig
+>>> cfg = AcceleratorConfig(dram_gbps=16.0, clock_mhz=1000.0, dram_latency_ns=50.0)
+>>> transfer_cycles(cfg, 1600)   # 50 cycles of latency + 1600 B at 16 B/cycle
+150.0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+from .config import AcceleratorConfig
+
+__all__ = ["burst_bytes", "transfer_cycles", "LayerTraffic", "overlap_stall", "stream_stall", "gemm_stall"]
+
+
+def burst_bytes(cfg: AcceleratorConfig, nbytes: float) -> float:
+    """The bytes DRAM moves for a transfer of ``nbytes``: whole bursts of ``dram_burst_bytes``."""
+    if nbytes <= 0:
+        return 0.0
+    return math.ceil(nbytes / cfg.dram_burst_bytes - 1e-9) * cfg.dram_burst_bytes
+
+
+def transfer_cycles(cfg: AcceleratorConfig, nbytes: float) -> float:
+    """Cycles one DMA transfer of ``nbytes`` takes on its own: the request latency, then whole bursts
+    at the DRAM bandwidth."""
+    if nbytes <= 0:
+        return 0.0
+    return cfg.dram_latency_cycles + burst_bytes(cfg, nbytes) / cfg.dram_bytes_per_cycle
+
+
+@dataclass(frozen=True)
+class LayerTraffic:
+    """What the stall model needs of a layer: its DRAM bytes, the bytes its first tile must load
+    before it can start, and the bytes its last tile stores after it finishes."""
+
+    dram_bytes: int
+    first_in: int
+    last_out: int
+
+
+def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], traffic: LayerTraffic) -> int:
+    """Stall cycles of a tiled layer: ``tiles`` are ``(count, compute cycles, MACs)`` per tile shape.
+
+    Each tile's share of the DRAM bytes (by MACs) is fetched while the previous tile computes; what
+    does not hide is a stall, and so are the first tile's operands, the last tile's results and
+    the first request's latency. Without double buffering every byte stalls. Every tile command
+    costs ``command_cycles`` of issue on top.
+    """
+    runs = list(tiles)
+    total_macs = sum(count * macs for count, _, macs in runs)
+    count = sum(c for c, _, _ in runs)
+    bw = cfg.dram_bytes_per_cycle
+    issue = cfg.command_cycles * count
+    if traffic.dram_bytes <= 0:
+        return issue
+    moved = burst_bytes(cfg, traffic.dram_bytes)
+    if not cfg.double_buffer:
+        return math.ceil(moved / bw + cfg.dram_latency_cycles * count - 1e-9) + issue
+    stall = 0.0
+    for n, cycles, macs in runs:
+        share = moved * macs / total_macs / bw if total_macs else moved / count / bw
+        stall += n * max(0.0, share - cycles)
+    stall += burst_bytes(cfg, traffic.first_in) / bw + burst_bytes(cfg, traffic.last_out) / bw
+    if traffic.first_in or traffic.last_out:
+        stall += cfg.dram_latency_cycles
+    return math.ceil(stall - 1e-9) + issue
+
+
+def stream_stall(cfg: AcceleratorConfig, compute: int, dram_bytes: int) -> int:
+    """Stall cycles of a vector or data-movement layer whose ``compute`` cycles race its DRAM traffic."""
+    if dram_bytes <= 0:
+        return 0
+    transfer = math.ceil(transfer_cycles(cfg, dram_bytes) - 1e-9)
+    return max(0, transfer - compute) if cfg.double_buffer else transfer
+
+
+def gemm_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], traffic: LayerTraffic,
+               epilogue_ops: int, unfused_ops: int, round_trip: int) -> tuple[int, int]:
+    """``(compute, stall)`` cycles of a GEMM layer: ``tiles`` as for :func:`overlap_stall`.
+
+    The store path's ``epilogue_ops`` run on the vector unit as results stream out, hidden behind
+    the array unless longer. Fused operators the store path cannot apply (``unfused_ops``) run as a
+    separate pass over the results afterwards: their vector cycles are compute, and the pass's DRAM
+    ``round_trip`` (writing the intermediate out and reading it back, when it cannot stay on chip)
+    races them like any vector layer's traffic. ``traffic`` excludes the round trip.
+    """
+    runs = list(tiles)
+    array = sum(count * cycles for count, cycles, _ in runs)
+    stall = overlap_stall(cfg, runs, traffic)
+    epilogue = -(-epilogue_ops // cfg.vector_lanes)
+    stall += max(0, epilogue - array)
+    extra = -(-unfused_ops // cfg.vector_lanes)
+    return array + extra, stall + stream_stall(cfg, extra, round_trip)

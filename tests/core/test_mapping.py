@@ -1,0 +1,187 @@
+"""The program builder: tiles that cover every GEMM once and fit, mappings that never move less than
+the compulsory traffic and reach it when everything fits, residency that never overflows a buffer."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import onnx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+
+from compiler import lower_model, schedule_model
+from compiler.schedule import schedule
+from compiler.zoo import resnet18
+from hwsim.core.config import AcceleratorConfig, preset
+from hwsim.core.workload import GemmShape, Kind, LoweredModel, TensorRef, Workload
+from hwsim.simulate import simulate
+
+configs = st.builds(
+    AcceleratorConfig,
+    rows=st.integers(1, 48),
+    cols=st.integers(1, 48),
+    dataflow=st.sampled_from(["ws", "os", "is"]),
+    ifmap_kib=st.sampled_from([8.0, 32.0, 128.0]),
+    filter_kib=st.sampled_from([8.0, 32.0, 128.0]),
+    ofmap_kib=st.sampled_from([16.0, 64.0]),
+    double_buffer=st.booleans(),
+    shared_buffer=st.booleans(),
+)
+gemms = st.builds(GemmShape, m=st.integers(1, 700), k=st.integers(1, 3000), n=st.integers(1, 300), groups=st.integers(1, 3))
+
+
+def _gemm(g: GemmShape, name: str = "x") -> Workload:
+    return Workload(name, "MatMul", Kind.GEMM, gemm=g, input_elems=g.groups * g.m * g.k,
+                    weight_elems=g.groups * g.k * g.n, output_elems=g.groups * g.m * g.n)
+
+
+@settings(max_examples=150, deadline=None)
+@given(g=gemms, cfg=configs)
+def test_tiles_cover_the_gemm_once_and_fit(g: GemmShape, cfg: AcceleratorConfig) -> None:
+    s = schedule(_gemm(g), cfg)
+    placements = list(s.placements())
+    assert Counter(p.tile for p in placements) == Counter({r.tile: r.count for r in s.runs})
+    assert sum(p.tile.macs for p in placements) == g.macs
+    assert len({(p.group, p.m0, p.n0, p.k0) for p in placements}) == len(placements)
+    bounds = {"ws": (cfg.acc_depth, cfg.cols), "os": (cfg.rows, cfg.cols), "is": (cfg.cols, cfg.acc_depth)}
+    max_m, max_n = bounds[cfg.dataflow]
+    ib, wb = cfg.input_bytes, cfg.weight_bytes
+    pool = cfg.activation_buffer_bytes // cfg.buffer_parts
+    for p in placements:
+        t = p.tile
+        assert t.m <= max_m and t.n <= max_n
+        # every K tile but the last is whole folds, so folds never straddle tiles
+        if not t.emit and cfg.dataflow != "os":
+            assert t.k % cfg.rows == 0
+        a, b = t.m * t.k * ib, t.k * t.n * wb
+        fold_a, fold_b = cfg.rows * t.m * ib, cfg.rows * t.n * wb  # one fold always fits (the config checks)
+        if cfg.shared_buffer:
+            assert a + b <= max(pool, fold_a + fold_b)
+        else:
+            assert b <= max(cfg.filter_part_bytes, fold_b) and a <= max(pool, fold_a)
+        # accumulate exactly when the tile does not start K, emit exactly when it ends K
+        assert t.accumulate == (p.k0 > 0)
+        assert t.emit == (p.k0 + t.k == g.k)
+    # the K tiles of one output tile follow each other: partial sums wait in the accumulator only
+    done: set[tuple[int, int, int]] = set()
+    current = None
+    for p in placements:
+        key = (p.group, p.m0, p.n0)
+        if key != current:
+            assert key not in done
+            if current is not None:
+                done.add(current)
+            current = key
+
+
+@settings(max_examples=150, deadline=None)
+@given(g=gemms, cfg=configs)
+def test_dram_traffic_is_at_least_compulsory_and_more_memory_never_adds_to_it(g: GemmShape, cfg: AcceleratorConfig):
+    s = schedule(_gemm(g), cfg)
+    moved = s.traffic.dram_read + s.traffic.dram_write
+    ib, wb = cfg.input_bytes, cfg.weight_bytes
+    # every input, weight and output byte once, counted by hand
+    compulsory = g.groups * (g.m * g.k * ib + g.k * g.n * wb + g.m * g.n * ib)
+    assert s.compulsory_bytes == compulsory
+    assert moved >= compulsory
+    bigger = cfg.replace(ifmap_kib=cfg.ifmap_kib * 4, filter_kib=cfg.filter_kib * 4)
+    more = schedule(_gemm(g), bigger)
+    assert more.traffic.dram_read + more.traffic.dram_write <= moved
+
+
+@settings(max_examples=60, deadline=None)
+@given(g=gemms, cfg=configs)
+def test_when_everything_fits_the_mapping_reaches_the_compulsory_traffic(g: GemmShape, cfg: AcceleratorConfig):
+    ib, wb = cfg.input_bytes, cfg.weight_bytes
+    need = g.groups * (g.m * g.k * ib + g.k * g.n * wb)
+    roomy = cfg.replace(ifmap_kib=2 * need / 1024 + cfg.ifmap_kib, filter_kib=2 * need / 1024 + cfg.filter_kib)
+    s = schedule(_gemm(g), roomy)
+    assert s.traffic.dram_read + s.traffic.dram_write == g.groups * (g.m * g.k * ib + g.k * g.n * wb + g.m * g.n * ib)
+
+
+def test_a_memory_bound_resnet_layer_reads_its_weights_once():
+    cfg = AcceleratorConfig(rows=16, cols=16, ifmap_kib=128, filter_kib=128, ofmap_kib=64)
+    g = GemmShape(m=49, k=4608, n=512)
+    s = schedule(_gemm(g), cfg)
+    # A (49 x 4608 = 225,792 bytes) does not fit a 64 KiB half, so it streams once per block of B;
+    # a 64 KiB half holds 16 columns of all of K (73,728 bytes) only with K cut, so B's blocks are
+    # its 32 column tiles, each read once: A 32 times, B once, the results once.
+    assert s.traffic.dram_read_ifmap == 49 * 4608 * 32
+    assert s.traffic.dram_read_filter == 4608 * 512
+    assert s.traffic.dram_write_ofmap == 49 * 512
+    layer = simulate(schedule_model(LoweredModel("one", (_gemm(g),)), cfg)).layers[0]
+    # memory bound: the cycles are at least the DRAM time at 16 bytes per cycle
+    assert layer.cycles >= (49 * 4608 * 32 + 4608 * 512 + 49 * 512) / 16
+
+
+def _conv_model(stride: int) -> onnx.ModelProto:
+    w = helper.make_tensor("w", TensorProto.FLOAT, [128, 64, 1, 1], [0.0] * 128 * 64)
+    out = 56 // stride
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], strides=[stride, stride])], "down",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 56, 56])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 128, out, out])], [w])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_strided_1x1_convolution_reads_exactly_the_pixels_it_uses():
+    cfg = preset("gemmini-like")
+    (layer,) = schedule_model(lower_model(_conv_model(2)), cfg).layers
+    # 28 x 28 of the 56 x 56 pixels, 64 channels, int8; the weights once: 128 x 64
+    assert layer.traffic.dram_read_ifmap == 28 * 28 * 64
+    assert layer.traffic.dram_read_filter == 128 * 64
+    (dense,) = schedule_model(lower_model(_conv_model(1)), cfg).layers
+    assert dense.traffic.dram_read_ifmap == 56 * 56 * 64
+
+
+def _chain(sizes: list[int], batch: int) -> LoweredModel:
+    """A chain of GEMMs (an MLP): layer i reads t{i} and writes t{i+1}."""
+    workloads = []
+    for i, (k, n) in enumerate(zip(sizes, sizes[1:])):
+        g = GemmShape(m=batch, k=k, n=n)
+        workloads.append(Workload(f"fc{i}", "MatMul", Kind.GEMM, gemm=g, input_elems=batch * k, weight_elems=k * n,
+                                  output_elems=batch * n, inputs=(TensorRef(f"t{i}", batch * k, batch * k, "a"),),
+                                  outputs=(TensorRef(f"t{i + 1}", batch * n, batch * n),)))
+    return LoweredModel("chain", tuple(workloads), outputs=(f"t{len(sizes) - 1}",))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(8, 600), min_size=2, max_size=6), batch=st.integers(1, 300), cfg=configs)
+def test_residency_never_overflows_the_activation_buffer(sizes: list[int], batch: int, cfg: AcceleratorConfig):
+    program = schedule_model(_chain(sizes, batch), cfg)
+    for layer in program.layers:
+        assert layer.resident_bytes <= cfg.activation_buffer_bytes
+        # what stays on chip is only what a later layer reads; the model's output reaches DRAM
+    ib = cfg.input_bytes
+    last = program.layers[-1]
+    assert [p.dram for p in last.writes] == [True]
+    # a tensor kept on chip is read on chip by the next layer; one that went to DRAM is read from it
+    for layer, nxt in zip(program.layers, program.layers[1:]):
+        (out,) = layer.writes
+        (inp,) = nxt.reads
+        assert inp.bytes == out.bytes == nxt.workload.gemm.m * nxt.workload.gemm.k * ib
+        assert inp.on_chip == out.on_chip and inp.dram == out.dram
+    # every layer moves at least its compulsory bytes, given where its tensors live
+    for layer in program.layers:
+        assert layer.traffic.dram_read + layer.traffic.dram_write >= layer.compulsory_bytes
+
+
+def test_resnet18_fuses_residuals_and_pooling_without_changing_macs():
+    lowered = lower_model(resnet18())
+    assert lowered.macs == 1_814_073_344
+    ops = [w.op for w in lowered.workloads]
+    assert ops[0] == "Conv+Relu+MaxPool"
+    assert sum(op.endswith("Add+Relu") for op in ops) == 8  # every basic block's shortcut add
+    assert not any(op in ("Add", "Relu", "MaxPool") for op in ops)
+
+
+def test_an_unsupported_store_path_step_costs_a_separate_pass():
+    lowered = lower_model(resnet18())
+    full = simulate(schedule_model(lowered, preset("gemmini-like")))
+    no_pool = simulate(schedule_model(lowered, preset("gemmini-like").replace(
+        store_path=("activation", "scale", "requantize", "residual"))))
+    first, first_np = full.layers[0], no_pool.layers[0]
+    assert first.op == first_np.op == "Conv+Relu+MaxPool"
+    # the pass pools 112 x 112 x 64 results: 8 comparisons per output (3 x 3 window) over 16 lanes
+    assert first_np.compute_cycles - first.compute_cycles == -(-56 * 56 * 64 * 8 // 16)
+    assert no_pool.totals.cycles > full.totals.cycles
