@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwsim.core.config import AcceleratorConfig
+from .config import AcceleratorConfig
 
 __all__ = ["AsicAreaTable", "AsicArea", "asic_area", "pe_register_bits"]
 
