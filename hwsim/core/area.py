@@ -89,7 +89,8 @@ class AsicArea:
 
 
 def asic_area(cfg: AcceleratorConfig, table: AsicAreaTable = AsicAreaTable()) -> AsicArea:
-    """The 45 nm area of ``cfg``'s PE array and its ifmap, filter and ofmap buffers."""
+    """The 45 nm area of ``cfg``'s PE array and its ifmap, filter and ofmap buffers (a floating-point
+    ``number_format`` gets the integer multiplier and adder of the same widths)."""
     pe = (table.mult_um2(cfg.input_bits, cfg.weight_bits) + table.add_um2(cfg.acc_bits)
           + pe_register_bits(cfg) * table.flop_um2)
     return AsicArea(pe_um2=pe, pes=cfg.pes, sram_kib=cfg.ifmap_kib + cfg.filter_kib + cfg.ofmap_kib,
