@@ -41,6 +41,7 @@ def section() -> str:
     """The markdown of the worked example, every number computed here and by the tool."""
     import compiler
     from hwsim.core.config import preset
+    from hwsim.energy import sram_port_bits
     from hwsim.simulate import simulate
 
     cfg = preset(PRESET)
@@ -61,21 +62,26 @@ def section() -> str:
     cycles = tiles * tile + stall
     macs = M * K * N
     reg_bytes = macs * (1 + 4) + b_bytes
-    sram = e.sram_pj_per_byte
+    ports = dict(zip(("ifmap", "filter", "ofmap"), sram_port_bits(cfg)))
+
+    def sram(buffer: str) -> float:
+        return e.sram_pj_per_byte(getattr(cfg, f"{buffer}_kib"), ports[buffer])
+
     acc_bytes = M * N * folds * 4
+    mac = e.mac_energy_pj(cfg.number_format, cfg.input_bits, cfg.weight_bits, cfg.acc_bits)
     parts = {
-        "mac": (f"{macs:,} MACs × {e.mac_pj} pJ", macs * e.mac_pj * 1e-12),
-        "array_reg": (f"({macs:,} × (1 + 4) + {b_bytes:,}) B × {e.array_reg_pj_per_byte} pJ",
-                      reg_bytes * e.array_reg_pj_per_byte * 1e-12),
-        "ifmap_sram": (f"({a_bytes:,} × {tiles} reads + {a_bytes:,} writes) B × {sram(cfg.ifmap_kib):.4g} pJ",
-                       (a_bytes * tiles + a_bytes) * sram(cfg.ifmap_kib) * 1e-12),
-        "filter_sram": (f"({b_bytes:,} reads + {b_bytes:,} writes) B × {sram(cfg.filter_kib):.4g} pJ",
-                        2 * b_bytes * sram(cfg.filter_kib) * 1e-12),
-        "ofmap_sram": (f"2 × {M}·{N}·{folds} folds·4 B = {2 * acc_bytes:,} B × {sram(cfg.ofmap_kib):.6g} pJ",
-                       2 * acc_bytes * sram(cfg.ofmap_kib) * 1e-12),
+        "mac": (f"{macs:,} MACs × {mac:.3g} pJ (8×8-bit multiply 0.2 + 32-bit add 0.1)", macs * mac * 1e-12),
+        "array_reg": (f"({macs:,} × (1 + 4) + {b_bytes:,}) B × {e.register_pj_per_byte} pJ",
+                      reg_bytes * e.register_pj_per_byte * 1e-12),
+        "ifmap_sram": (f"({a_bytes:,} × {tiles} reads + {a_bytes:,} writes) B × {sram('ifmap'):.4g} pJ ({cfg.ifmap_kib:g} KiB)",
+                       (a_bytes * tiles + a_bytes) * sram("ifmap") * 1e-12),
+        "filter_sram": (f"({b_bytes:,} reads + {b_bytes:,} writes) B × {sram('filter'):.4g} pJ ({cfg.filter_kib:g} KiB)",
+                        2 * b_bytes * sram("filter") * 1e-12),
+        "ofmap_sram": (f"2 × {M}·{N}·{folds} folds·4 B = {2 * acc_bytes:,} B × {sram('ofmap'):.6g} pJ ({cfg.ofmap_kib:g} KiB)",
+                       2 * acc_bytes * sram("ofmap") * 1e-12),
         "dram": (f"{dram:,} B × {e.dram_pj_per_byte:g} pJ", dram * e.dram_pj_per_byte * 1e-12),
         "vector": ("no epilogue", 0.0),
-        "static": (f"{e.static_power_w} W × {cycles:,} cycles / {cfg.clock_mhz:g} MHz",
+        "static": (f"{e.static_power_w} W (the FPGA's `static_power_w`) × {cycles:,} cycles / {cfg.clock_mhz:g} MHz",
                    e.static_power_w * cycles / cfg.clock_hz),
     }
     lines = [

@@ -76,10 +76,13 @@ class Params:
 
 
 def params(cfg: AcceleratorConfig) -> Params:
-    """The RTL parameters for ``cfg``; the RTL is weight-stationary only."""
+    """The RTL parameters for ``cfg``; the RTL is weight-stationary and integer only."""
     if cfg.dataflow != "ws":
         raise UserError(
             f"the RTL generator builds weight-stationary arrays only, but the config has dataflow "
             f"{cfg.dataflow!r}; use a ws preset or set dataflow = \"ws\""
         )
+    if cfg.number_format != "int":
+        raise UserError(f"the RTL generator builds integer arrays only, but the config has number_format "
+                        f"{cfg.number_format!r}; set number_format = \"int\"")
     return Params(cfg)

@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-" and args.report == "-":
         raise UserError("--output - and --report - cannot both use standard output")
     cfg = config_from_args(args)
+    if args.precision == "int8" and cfg.number_format != "int":
+        raise UserError(f"--precision int8 runs on an integer array, but {cfg.name} has number_format "
+                        f"{cfg.number_format!r}")
     given = execute.parse_input_args(args.input)
     pins = execute.input_pins(args.model, given, compiler.parse_input_shapes(args.input_shape))
     compiled = execute.compile_for_run(args.model, cfg, input_shapes=pins)

@@ -13,11 +13,12 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
 
     name = "my-array"
     preset = "gemmini-like"
-    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz
+    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format
     [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer
     [vector]  lanes
-    [energy]  mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
-              sram_size_exponent, sram_write_factor, dram_pj_per_byte, vector_op_pj, static_power_w
+    [energy]  node_nm, mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
+              sram_size_exponent, sram_fixed_fraction, sram_write_factor, dram_pj_per_byte,
+              vector_op_pj, logic_leakage_mw_per_mm2, sram_leakage_mw_per_mm2, static_power_w
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, Mapping
 
 from .errors import UserError
 from .files import read_text
+from .tech import NANGATE_FA_X1, NODES, NUMBER_FORMATS, mac_pj, node_energy_factor
 from .workload import STORE_PATH_FAMILIES
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
@@ -41,10 +43,16 @@ DATAFLOWS = ("ws", "os", "is")
 
 @dataclass(frozen=True)
 class EnergyTable:
-    """Energy per event, in picojoules (static power in watts). Sources: docs/model.md#energy."""
+    """What each event costs: picojoules at 45 nm, scaled to ``node_nm``; static power in watts.
 
-    #: One int8 x int8 multiply (0.2 pJ) plus one 32-bit add (0.1 pJ): Horowitz, ISSCC 2014, 45 nm.
-    mac_pj: float = 0.3
+    Every ``*_pj*`` figure is a 45 nm figure that :attr:`node_factor` scales to ``node_nm``, except
+    DRAM, which is off chip. Sources, and what is verified or assumed: docs/model.md#energy.
+    """
+
+    #: CMOS node in nm (one of ``tech.NODES``): dynamic energies scale by Stillmaker and Baas's factor.
+    node_nm: int = 45
+    #: One MAC, overriding the Horowitz figure for the config's widths and number format (mac_energy_pj).
+    mac_pj: float | None = None
     #: A byte written to or read from a PE pipeline register: 32-bit register file access 1 pJ / 4 B.
     array_reg_pj_per_byte: float = 0.25
     #: SRAM access energy per byte at ``sram_ref_kib``: 8 KiB SRAM, 64-bit access, 10 pJ / 8 B.
@@ -52,18 +60,57 @@ class EnergyTable:
     sram_ref_kib: float = 8.0
     #: SRAM energy grows as (capacity / ref) ** exponent; 0.5 fits Horowitz's 8 KiB/32 KiB/1 MiB points.
     sram_size_exponent: float = 0.5
+    #: Share of a 64-bit access that does not grow with the port width (decoders, word line, control).
+    sram_fixed_fraction: float = 0.0
     #: Write energy relative to read energy for the same SRAM.
     sram_write_factor: float = 1.0
-    #: DRAM: 640 pJ per 32-bit access (Horowitz 2014, as tabulated by Han et al., ISCA 2016).
+    #: DRAM: 640 pJ per 32-bit access (Horowitz 2014, as tabulated by Han et al., ISCA 2016); not node-scaled.
     dram_pj_per_byte: float = 160.0
     #: One vector-unit element operation: 32-bit floating-point add, 0.9 pJ (Horowitz 2014).
     vector_op_pj: float = 0.9
-    #: Leakage and clock tree, charged for the whole latency (an assumption per preset, see docs).
-    static_power_w: float = 0.05
+    #: Leakage of the PE array per mm² of its area: NanGate FreePDK45 FA_X1, 75.76 nW over 4.256 µm².
+    logic_leakage_mw_per_mm2: float = NANGATE_FA_X1[0] / NANGATE_FA_X1[1]
+    #: Leakage of the SRAM per mm² of macro area: assumed equal to the logic's (docs/model.md#energy).
+    sram_leakage_mw_per_mm2: float = NANGATE_FA_X1[0] / NANGATE_FA_X1[1]
+    #: Static power of the whole device, replacing the area-based leakage (FPGAs: the datasheet figure).
+    static_power_w: float | None = None
 
-    def sram_pj_per_byte(self, capacity_kib: float) -> float:
-        """Read energy per byte of an SRAM of ``capacity_kib``, scaled from the reference size."""
-        return self.sram_pj_per_byte_ref * (capacity_kib / self.sram_ref_kib) ** self.sram_size_exponent
+    @property
+    def node_factor(self) -> float:
+        """Energy per operation at ``node_nm`` relative to 45 nm."""
+        return node_energy_factor(self.node_nm)
+
+    def mac_energy_pj(self, number_format: str, input_bits: int, weight_bits: int, acc_bits: int) -> float:
+        """One MAC: an input x weight multiply and an add at the accumulator width (``tech.mac_pj``)."""
+        pj = mac_pj(number_format, input_bits, weight_bits, acc_bits) if self.mac_pj is None else self.mac_pj
+        return pj * self.node_factor
+
+    @property
+    def register_pj_per_byte(self) -> float:
+        """A byte through a PE pipeline register at ``node_nm``."""
+        return self.array_reg_pj_per_byte * self.node_factor
+
+    @property
+    def vector_pj(self) -> float:
+        """One vector-unit element operation at ``node_nm``."""
+        return self.vector_op_pj * self.node_factor
+
+    def sram_pj_per_byte(self, capacity_kib: float, width_bits: int = 64) -> float:
+        """Read energy per byte of an SRAM of ``capacity_kib`` with a ``width_bits`` port, at ``node_nm``.
+
+        Capacity: the square-root law through Horowitz's 64-bit accesses. Width: a 64-bit access's
+        energy is a fixed part ``sram_fixed_fraction`` plus a part per bit, so a wider port spreads
+        the fixed part over more bytes (with the default fraction 0, energy per byte is width-free).
+        """
+        per_byte_64 = self.sram_pj_per_byte_ref * (capacity_kib / self.sram_ref_kib) ** self.sram_size_exponent
+        width = self.sram_fixed_fraction * 64 / width_bits + (1 - self.sram_fixed_fraction)
+        return per_byte_64 * width * self.node_factor
+
+    def static_power(self, array_mm2: float, sram_mm2: float) -> float:
+        """Watts of static power: ``static_power_w`` if given, else leakage density times area."""
+        if self.static_power_w is not None:
+            return self.static_power_w
+        return (self.logic_leakage_mw_per_mm2 * array_mm2 + self.sram_leakage_mw_per_mm2 * sram_mm2) * 1e-3
 
 
 @dataclass(frozen=True)
@@ -79,6 +126,8 @@ class AcceleratorConfig:
     input_bits: int = 8
     weight_bits: int = 8
     acc_bits: int = 32
+    #: Operand format: "int" (any widths), or "fp16", "bf16", "fp32" with those formats' widths.
+    number_format: str = "int"
     clock_mhz: float = 1000.0
     #: Activation buffer, KiB: the A operand's tiles and the activations kept on chip between layers
     #: (SCALE-Sim's IFMAP SRAM; TPUv1's unified buffer).
@@ -253,7 +302,7 @@ class AcceleratorConfig:
 
 # TOML section -> keys it may hold (section-less keys are top level).
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz"),
+    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
                "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles",),
@@ -280,8 +329,16 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         v = getattr(cfg, key)
         if not isinstance(v, int) or isinstance(v, bool) or not 2 <= v <= 64:
             raise bad(key, "must be an integer from 2 to 64")
-    if cfg.acc_bits < cfg.input_bits + cfg.weight_bits:
+    if cfg.number_format not in NUMBER_FORMATS:
+        raise bad("number_format", f"must be one of {', '.join(NUMBER_FORMATS)}")
+    if cfg.number_format == "int" and cfg.acc_bits < cfg.input_bits + cfg.weight_bits:
         raise bad("acc_bits", f"must be at least input_bits + weight_bits ({cfg.input_bits + cfg.weight_bits})")
+    if cfg.number_format != "int":
+        bits = 32 if cfg.number_format == "fp32" else 16
+        if (cfg.input_bits, cfg.weight_bits) != (bits, bits) or cfg.acc_bits not in (bits, 32):
+            accs = "32" if bits == 32 else "16 or 32"
+            raise UserError(f"{where}: number_format {cfg.number_format!r} needs input_bits = weight_bits = {bits} "
+                            f"and acc_bits {accs}, got {cfg.input_bits}, {cfg.weight_bits} and {cfg.acc_bits}")
     if cfg.dataflow not in DATAFLOWS:
         raise bad("dataflow", f"must be one of {', '.join(DATAFLOWS)}")
     for key in ("clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"):
@@ -303,12 +360,7 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         raise bad("store_path", f"must list distinct families from {', '.join(STORE_PATH_FAMILIES)}")
     if not isinstance(cfg.name, str) or not cfg.name:
         raise bad("name", "must be a non-empty string")
-    for f in fields(EnergyTable):
-        v = getattr(cfg.energy, f.name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
-    if cfg.energy.sram_ref_kib <= 0:
-        raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {cfg.energy.sram_ref_kib!r}")
+    _validate_energy(cfg.energy, where)
     # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer part.
     for key, part, need in (
         ("ifmap_kib", cfg.ifmap_part_bytes, cfg.rows * cfg.input_bytes),
@@ -317,6 +369,25 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
     ):
         if part < need:
             raise bad(key, f"is too small for one {cfg.rows}x{cfg.cols} array fold (needs {need * cfg.buffer_parts} bytes)")
+
+
+def _validate_energy(e: EnergyTable, where: str) -> None:
+    for f in fields(EnergyTable):
+        v = getattr(e, f.name)
+        if f.name == "node_nm" or (v is None and "None" in str(f.type)):
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
+    if isinstance(e.node_nm, bool) or not isinstance(e.node_nm, int) or e.node_nm not in NODES:
+        raise UserError(f"{where}: energy.node_nm must be one of {', '.join(map(str, NODES))} (the nodes with "
+                        f"checked Stillmaker-Baas energy factors, docs/model.md#energy), got {e.node_nm!r}")
+    if e.node_nm != 45 and e.static_power_w is None:
+        raise UserError(f"{where}: energy.node_nm = {e.node_nm} needs energy.static_power_w: the leakage densities "
+                        f"and the area model are 45 nm figures")
+    if e.sram_ref_kib <= 0:
+        raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {e.sram_ref_kib!r}")
+    if e.sram_fixed_fraction > 1:
+        raise UserError(f"{where}: energy.sram_fixed_fraction must be from 0 to 1, got {e.sram_fixed_fraction!r}")
 
 
 def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig | None = None) -> AcceleratorConfig:
@@ -359,8 +430,9 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
         expected = type(getattr(base, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             flat[key] = float(value)
+    floats = {f.name for f in fields(EnergyTable) if "float" in str(f.type)}
     for key, value in energy.items():
-        if isinstance(value, int) and not isinstance(value, bool):
+        if key in floats and isinstance(value, int) and not isinstance(value, bool):
             energy[key] = float(value)
     try:
         cfg = base.replace(**flat, energy=energy)

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from hwsim.core.lazy import exports
 
-from .area import AsicArea, AsicAreaTable, asic_area
 from .fpga import FpgaResources, fpga_resources
 from .objectives import OBJECTIVES, PARETO_AXES, Objective, pareto_mask
 from .pools import EXECUTORS, DaskPool, InlinePool, ProcessPool, WorkerPool, make_pool
@@ -32,10 +31,10 @@ if TYPE_CHECKING:
 __all__ = [
     "heatmap_png", "pareto_png",
     "EXECUTORS", "OBJECTIVES", "PARETO_AXES",
-    "AsicArea", "AsicAreaTable", "DaskPool", "Design", "DesignSpace", "WorkerPool", "FpgaResources",
+    "DaskPool", "Design", "DesignSpace", "WorkerPool", "FpgaResources",
     "InlinePool", "ProcessPool", "Objective", "ProgressBar", "SweepJob", "SweepModel", "SweepResults",
     "SweepRun",
-    "asic_area", "build_results", "fpga_resources", "make_pool", "pareto_mask",
+    "build_results", "fpga_resources", "make_pool", "pareto_mask",
     "parse_dataflows", "parse_int_axis", "run_sweep", "split_buffers",
 ]
 __getattr__, __dir__ = exports(__name__, {"heatmap_png": "plots", "pareto_png": "plots"})

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwsim.core import __version__
+from hwsim.core.area import AsicAreaTable, asic_area
 from hwsim.report import SUMMARY_FIELDS
 
-from .area import AsicAreaTable, asic_area
 from .fpga import FPGA_RESOURCES, fpga_resources, fpga_table_info
 from .objectives import OBJECTIVES, PARETO_AXES, Objective, competition_ranks, pareto_mask
 from .runner import SweepRun

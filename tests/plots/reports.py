@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from hwsim.core.area import asic_area
 from hwsim.core.config import AcceleratorConfig
 
 COMPONENTS = ("mac", "array_reg", "ifmap_sram", "filter_sram", "ofmap_sram", "dram", "vector", "static")
@@ -62,16 +63,16 @@ def _layer(i: int, n_layers: int, cfg: AcceleratorConfig) -> dict[str, Any]:
         vector_ops = elems
     stall = max(0, math.ceil((read + write) / cfg.dram_bytes_per_cycle) - compute)
     cycles = compute + stall
-    e = cfg.energy
+    e, area = cfg.energy, asic_area(cfg)
     breakdown = {
-        "mac": macs * e.mac_pj * 1e-12,
-        "array_reg": 3 * macs * e.array_reg_pj_per_byte * 1e-12,
+        "mac": macs * e.mac_energy_pj(cfg.number_format, cfg.input_bits, cfg.weight_bits, cfg.acc_bits) * 1e-12,
+        "array_reg": 3 * macs * e.register_pj_per_byte * 1e-12,
         "ifmap_sram": (read + macs // max(cfg.cols, 1)) * e.sram_pj_per_byte(cfg.ifmap_kib) * 1e-12,
         "filter_sram": (gemm["k"] * gemm["n"] if gemm else 0) * e.sram_pj_per_byte(cfg.filter_kib) * 1e-12,
         "ofmap_sram": 4 * write * e.sram_pj_per_byte(cfg.ofmap_kib) * 1e-12,
         "dram": (read + write) * e.dram_pj_per_byte * 1e-12,
-        "vector": vector_ops * e.vector_op_pj * 1e-12,
-        "static": e.static_power_w * cycles / cfg.clock_hz,
+        "vector": vector_ops * e.vector_pj * 1e-12,
+        "static": e.static_power(area.array_mm2, area.sram_mm2) * cycles / cfg.clock_hz,
     }
     return {
         "name": f"/stage{stage + 1}/block{i}/{op.lower()}_{i}",

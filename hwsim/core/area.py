@@ -15,10 +15,10 @@ they are small next to the array and the buffers and barely change across a swee
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from hwsim.core.config import AcceleratorConfig
+from .config import AcceleratorConfig
+from .tech import power_law
 
 __all__ = ["AsicAreaTable", "AsicArea", "asic_area", "pe_register_bits"]
 
@@ -44,13 +44,11 @@ class AsicAreaTable:
 
     def mult_um2(self, a_bits: int, b_bits: int) -> float:
         """An ``a_bits x b_bits`` multiplier: the power law in ``a*b`` through the 8x8 and 32x32 points."""
-        exponent = math.log(self.mult32_um2 / self.mult8_um2) / math.log((32 * 32) / (8 * 8))
-        return self.mult8_um2 * (a_bits * b_bits / 64) ** exponent
+        return power_law(a_bits * b_bits, 8 * 8, self.mult8_um2, 32 * 32, self.mult32_um2)
 
     def add_um2(self, bits: int) -> float:
         """A ``bits``-wide adder: the power law in width through the 8- and 32-bit points."""
-        exponent = math.log(self.add32_um2 / self.add8_um2) / math.log(32 / 8)
-        return self.add8_um2 * (bits / 8) ** exponent
+        return power_law(bits, 8, self.add8_um2, 32, self.add32_um2)
 
     @property
     def sram_um2_per_kib(self) -> float:
@@ -91,7 +89,8 @@ class AsicArea:
 
 
 def asic_area(cfg: AcceleratorConfig, table: AsicAreaTable = AsicAreaTable()) -> AsicArea:
-    """The 45 nm area of ``cfg``'s PE array and its ifmap, filter and ofmap buffers."""
+    """The 45 nm area of ``cfg``'s PE array and its ifmap, filter and ofmap buffers (a floating-point
+    ``number_format`` gets the integer multiplier and adder of the same widths)."""
     pe = (table.mult_um2(cfg.input_bits, cfg.weight_bits) + table.add_um2(cfg.acc_bits)
           + pe_register_bits(cfg) * table.flop_um2)
     return AsicArea(pe_um2=pe, pes=cfg.pes, sram_kib=cfg.ifmap_kib + cfg.filter_kib + cfg.ofmap_kib,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from hwsim.core.config import AcceleratorConfig, preset
-from hwsim.sweep.area import AsicAreaTable, asic_area, pe_register_bits
+from hwsim.core.area import AsicAreaTable, asic_area, pe_register_bits
 
 
 def test_published_points_are_reproduced_exactly() -> None:
