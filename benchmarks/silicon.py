@@ -120,7 +120,7 @@ FIGURES: tuple[Figure, ...] = (
 
 
 def _fmt(metric: str, value: float, published: bool = False) -> str:
-    """Published figures as printed in their source; hwsim's to a comparable precision."""
+    """Published figures without trailing zeros; hwsim's to a comparable precision."""
     if metric == "inferences/s":
         return f"{value:,.0f}"
     if published:
