@@ -93,6 +93,16 @@ def ort_macs(m: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> int:
     return total
 
 
+def checked_run(m: onnx.ModelProto, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Check ``m`` fully, run it in onnxruntime on :func:`random_feeds` and require finite outputs;
+    returns the feeds (for :func:`ort_macs`)."""
+    onnx.checker.check_model(m, full_check=True)
+    sess = ort_session(m)
+    feeds = random_feeds(sess, shapes)
+    assert all(np.isfinite(o).all() for o in sess.run(None, feeds))
+    return feeds
+
+
 def random_feeds(sess, shapes: Mapping[str, tuple[int, ...]], seed: int = 0, high: int = 10) -> dict[str, np.ndarray]:
     """Inputs for ``sess``: normal floats, ints in [0, high), masks of ones."""
     rng = np.random.default_rng(seed)

@@ -1,0 +1,214 @@
+"""Published accelerator figures beside hwsim's estimates, one config per chip (docs/validation.md).
+
+Every (chip, workload) pair runs through the public path, ``compiler.compile_model(model, cfg)`` then
+``hwsim.simulate.simulate(program)``, on that chip's one config in ``benchmarks/silicon/*.toml``:
+no per-workload factor anywhere. The table gives the published value, hwsim's, their ratio
+(hwsim / published) and the source; docs/validation.md says why each figure is comparable::
+
+    .venv/bin/python benchmarks/silicon.py                 # the table, plus hwsim's cycle split
+    .venv/bin/python benchmarks/silicon.py --markdown      # the table as docs/validation.md has it
+    .venv/bin/python benchmarks/silicon.py --update-docs   # rewrite that table in docs/validation.md
+
+The exit status is 0 whatever the ratios (it is a report); a pair that fails to compile or simulate
+shows ``error`` in its row. Ratios: a published lower bound ("> 80") is compared with the bound; a
+published range gives 1.00 inside it and hwsim / the nearer end outside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import onnx  # noqa: E402
+
+from compiler import compile_model  # noqa: E402
+from compiler.zoo import resnet50  # noqa: E402
+from compiler.zoo.published import googlenet, tpu_cnn0, tpu_lstm0, tpu_lstm1, tpu_mlp0, tpu_mlp1  # noqa: E402
+from hwsim.core.config import AcceleratorConfig, load_config  # noqa: E402
+from hwsim.report import Report  # noqa: E402
+from hwsim.simulate import simulate  # noqa: E402
+
+CONFIGS = ROOT / "benchmarks" / "silicon"
+DOC = ROOT / "docs" / "validation.md"
+BEGIN = "<!-- silicon-table:begin (generated: .venv/bin/python benchmarks/silicon.py --update-docs) -->"
+END = "<!-- silicon-table:end -->"
+
+#: Each chip's one config.
+CHIPS: dict[str, Path] = {
+    "TPUv1": CONFIGS / "tpuv1.toml",
+    "Gemmini (default)": CONFIGS / "gemmini-default.toml",
+    "Tesla FSD NPU": CONFIGS / "tesla-fsd-npu.toml",
+}
+
+JOUPPI = "Jouppi et al., ISCA 2017"
+#: TPUv1 Table 5: host interaction, % of TPU time, MLP0 (applied to both MLP0 rows of Table 4).
+MLP0_HOST_SHARE = 0.21
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One published figure and how hwsim's matching number is computed."""
+
+    chip: str
+    workload: str
+    model: str          #: key of :data:`MODELS`
+    batch: int
+    metric: str         #: "TOPS", "inferences/s" or "utilization %"
+    published: float
+    source: str
+    high: float | None = None   #: a published range [published, high]
+    bound: bool = False         #: the published figure is a lower bound ("> published")
+    host_share: float = 0.0     #: published host time per accelerator time, added to hwsim's latency
+
+    def shown(self) -> str:
+        if self.high is not None:
+            return f"{_fmt(self.metric, self.published, True)}–{_fmt(self.metric, self.high, True)}"
+        return ("> " if self.bound else "") + _fmt(self.metric, self.published, True)
+
+    def value(self, report: Report) -> float:
+        t = report.totals
+        if self.metric == "TOPS":  # 2 ops per MAC, as Table 3 counts them (92 TOPS peak = 65,536 x 2 x 0.7 GHz)
+            return 2 * t.macs / t.latency_s / 1e12
+        if self.metric == "inferences/s":
+            return self.batch / (t.latency_s * (1 + self.host_share))
+        if self.metric == "utilization %":
+            return 100 * t.utilization
+        raise ValueError(self.metric)
+
+    def ratio(self, hwsim: float) -> float:
+        if self.high is not None:
+            return hwsim / min(max(hwsim, self.published), self.high)
+        return hwsim / self.published
+
+
+#: Models by key: (builder, batch) -> ONNX model.
+MODELS: dict[str, Callable[[int], onnx.ModelProto]] = {
+    "mlp0": lambda batch: tpu_mlp0(batch=batch),
+    "mlp1": lambda batch: tpu_mlp1(batch=batch),
+    "lstm0": lambda batch: tpu_lstm0(batch=batch),
+    "lstm1": lambda batch: tpu_lstm1(batch=batch),
+    "cnn0": lambda batch: tpu_cnn0(batch=batch),
+    "resnet50": lambda batch: resnet50(batch=batch),
+    "googlenet": lambda batch: googlenet(batch=batch),
+}
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("TPUv1", "MLP0", "mlp0", 200, "TOPS", 12.3, f"{JOUPPI}, Table 3 row 9"),
+    Figure("TPUv1", "MLP1", "mlp1", 168, "TOPS", 9.7, f"{JOUPPI}, Table 3 row 9"),
+    Figure("TPUv1", "LSTM0", "lstm0", 64, "TOPS", 3.7, f"{JOUPPI}, Table 3 row 9"),
+    Figure("TPUv1", "LSTM1", "lstm1", 96, "TOPS", 2.8, f"{JOUPPI}, Table 3 row 9"),
+    Figure("TPUv1", "CNN0", "cnn0", 8, "TOPS", 86.0, f"{JOUPPI}, Table 3 row 9"),
+    Figure("TPUv1", "MLP0", "mlp0", 200, "inferences/s", 225_000,
+           f"{JOUPPI}, Table 4 (with host; Table 5: +21 %)", host_share=MLP0_HOST_SHARE),
+    Figure("TPUv1", "MLP0", "mlp0", 250, "inferences/s", 280_000,
+           f"{JOUPPI}, Table 4 (with host; Table 5: +21 %)", host_share=MLP0_HOST_SHARE),
+    Figure("TPUv1", "ResNet-50", "resnet50", 8, "utilization %", 22.5,
+           f"{JOUPPI}, Table 3 row 2: CNN1 – CNN0", high=78.2),
+    Figure("Gemmini (default)", "ResNet-50", "resnet50", 4, "utilization %", 51.0,
+           "ucb-bar/gemmini PR #90 (2021-03-24)"),
+    Figure("Tesla FSD NPU", "GoogLeNet", "googlenet", 1, "utilization %", 80.0,
+           "Talpes et al., IEEE Micro 2020, abstract", bound=True),
+)
+
+
+def _fmt(metric: str, value: float, published: bool = False) -> str:
+    """Published figures without trailing zeros; hwsim's to a comparable precision."""
+    if metric == "inferences/s":
+        return f"{value:,.0f}"
+    if published:
+        return f"{value:g}"
+    return f"{value:.1f}" if metric == "utilization %" else f"{value:.2f}"
+
+
+@lru_cache(maxsize=None)
+def config(chip: str) -> AcceleratorConfig:
+    return load_config(CHIPS[chip])
+
+
+@lru_cache(maxsize=None)
+def report(chip: str, model: str, batch: int) -> Report:
+    return simulate(compile_model(MODELS[model](batch), config(chip)))
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: Figure
+    hwsim: float | None       #: None when hwsim failed on this pair
+    error: str = ""
+    stall_share: float = 0.0  #: hwsim's stall cycles / cycles
+
+    def cells(self) -> list[str]:
+        f = self.figure
+        if self.hwsim is None:
+            value, ratio = "error", "–"
+        else:
+            value, ratio = _fmt(f.metric, self.hwsim), f"{f.ratio(self.hwsim):.2f}"
+        return [f.chip, f.workload, str(f.batch), f.metric, f.shown(), value, ratio, f.source]
+
+
+HEADER = ["chip", "workload", "batch", "metric", "published", "hwsim", "ratio", "source"]
+
+
+def rows() -> list[Row]:
+    out = []
+    for f in FIGURES:
+        try:
+            r = report(f.chip, f.model, f.batch)
+        except Exception as e:  # a report, not a gate: show the failure and go on
+            out.append(Row(f, None, f"{type(e).__name__}: {e}"))
+            continue
+        t = r.totals
+        out.append(Row(f, f.value(r), stall_share=t.stall_cycles / t.cycles if t.cycles else 0.0))
+    return out
+
+
+def markdown(table: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in table]
+    return "\n".join(lines) + "\n"
+
+
+def plain(table: list[Row]) -> str:
+    header = HEADER[:-1] + ["stalls", "source"]
+    body = [r.cells()[:-1] + ["–" if r.hwsim is None else f"{100 * r.stall_share:.0f} %", r.cells()[-1]]
+            for r in table]
+    widths = [max(len(x) for x in col) for col in zip(header, *body)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    lines += [f"error in {r.figure.chip} / {r.figure.workload}: {r.error}" for r in table if r.error]
+    lines.append("ratio = hwsim / published; stalls = hwsim's stall cycles / all its cycles (docs/validation.md)")
+    return "\n".join(lines) + "\n"
+
+
+def update_docs(table_md: str, path: Path = DOC) -> None:
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(BEGIN) + r"\n.*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{path}: no table markers ({BEGIN} ... {END})")
+    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{table_md}{END}", text), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--markdown", action="store_true", help="print the table as docs/validation.md has it")
+    group.add_argument("--update-docs", action="store_true", help="rewrite the table in docs/validation.md")
+    args = parser.parse_args(argv)
+    table = rows()
+    if args.update_docs:
+        update_docs(markdown(table))
+        print(f"updated {DOC.relative_to(ROOT)}")
+    else:
+        sys.stdout.write(markdown(table) if args.markdown else plain(table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
