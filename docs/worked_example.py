@@ -41,7 +41,6 @@ def section() -> str:
     """The markdown of the worked example, every number computed here and by the tool."""
     import compiler
     from hwsim.core.config import preset
-    from hwsim.energy import sram_port_bits
     from hwsim.simulate import simulate
 
     cfg = preset(PRESET)
@@ -62,7 +61,7 @@ def section() -> str:
     cycles = tiles * tile + stall
     macs = M * K * N
     reg_bytes = macs * (1 + 4) + b_bytes
-    ports = dict(zip(("ifmap", "filter", "ofmap"), sram_port_bits(cfg)))
+    ports = dict(zip(("ifmap", "filter", "ofmap"), cfg.sram_port_bits))
 
     def sram(buffer: str) -> float:
         return e.sram_pj_per_byte(getattr(cfg, f"{buffer}_kib"), ports[buffer])

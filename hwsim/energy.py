@@ -8,7 +8,7 @@ from hwsim.core.area import asic_area
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import Traffic
 
-__all__ = ["EnergyBreakdown", "layer_energy", "sram_port_bits"]
+__all__ = ["EnergyBreakdown", "layer_energy"]
 
 _PJ = 1e-12
 
@@ -37,17 +37,14 @@ class EnergyBreakdown:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def sram_port_bits(cfg: AcceleratorConfig) -> tuple[int, int, int]:
-    """Port widths of the ifmap, filter and ofmap buffers: what the array takes or gives per cycle,
-    a row of inputs, a row of weights and a row of accumulators."""
-    return cfg.rows * cfg.input_bits, cfg.cols * cfg.weight_bits, cfg.cols * cfg.acc_bits
-
-
 def layer_energy(cfg: AcceleratorConfig, macs: int, vector_ops: int, traffic: Traffic, cycles: int) -> EnergyBreakdown:
     """Energy of one layer from its MACs, vector operations, bytes moved and latency."""
     e = cfg.energy
-    ifmap_bits, filter_bits, ofmap_bits = sram_port_bits(cfg)
+    ifmap_bits, filter_bits, ofmap_bits = cfg.sram_port_bits
     area = asic_area(cfg)
+    # A shared scratchpad is one SRAM: activations and weights pay its size's energy per access.
+    act_kib = cfg.activation_buffer_bytes / 1024
+    weight_kib = act_kib if cfg.shared_buffer else cfg.filter_kib
 
     def sram(capacity_kib: float, width_bits: int, reads: int, writes: int) -> float:
         return (reads + writes * e.sram_write_factor) * e.sram_pj_per_byte(capacity_kib, width_bits) * _PJ
@@ -55,8 +52,8 @@ def layer_energy(cfg: AcceleratorConfig, macs: int, vector_ops: int, traffic: Tr
     return EnergyBreakdown(
         mac=macs * e.mac_energy_pj(cfg.number_format, cfg.input_bits, cfg.weight_bits, cfg.acc_bits) * _PJ,
         array_reg=traffic.array_reg_bytes * e.register_pj_per_byte * _PJ,
-        ifmap_sram=sram(cfg.ifmap_kib, ifmap_bits, traffic.ifmap_reads, traffic.ifmap_writes),
-        filter_sram=sram(cfg.filter_kib, filter_bits, traffic.filter_reads, traffic.filter_writes),
+        ifmap_sram=sram(act_kib, ifmap_bits, traffic.ifmap_reads, traffic.ifmap_writes),
+        filter_sram=sram(weight_kib, filter_bits, traffic.filter_reads, traffic.filter_writes),
         ofmap_sram=sram(cfg.ofmap_kib, ofmap_bits, traffic.ofmap_reads, traffic.ofmap_writes),
         dram=(traffic.dram_read + traffic.dram_write) * e.dram_pj_per_byte * _PJ,
         vector=vector_ops * e.vector_pj * _PJ,

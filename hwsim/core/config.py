@@ -200,6 +200,12 @@ class AcceleratorConfig:
         return _kib_bytes(self.ifmap_kib) + (_kib_bytes(self.filter_kib) if self.shared_buffer else 0)
 
     @property
+    def sram_port_bits(self) -> tuple[int, int, int]:
+        """Port widths of the activation, weight and accumulator buffers: what the array takes or
+        gives per cycle, a row of inputs, a row of weights and a row of accumulators."""
+        return self.rows * self.input_bits, self.cols * self.weight_bits, self.cols * self.acc_bits
+
+    @property
     def buffer_parts(self) -> int:
         """Parts each buffer is split into: 2 when double buffered (one fills while the other is used)."""
         return 2 if self.double_buffer else 1
