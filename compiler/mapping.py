@@ -1,12 +1,14 @@
 """The mapping search: for one GEMM layer, the array tiles, the buffer blocks and the loop order that
 cost the fewest cycles on the config, given where the layer's tensors live (docs/model.md#mapping).
 
-Contract: :func:`map_gemm` returns the cheapest :class:`Choice` by ``(DRAM bytes, cycles, buffer
-footprint, fewer K cuts)``: the least traffic, then the fewest cycles, where cycles are the array's
+Contract: :func:`map_gemm` returns the cheapest :class:`Choice` by the config's
+``mapping_objective``: ``"cycles"`` orders candidates by ``(cycles, DRAM bytes, buffer footprint,
+fewer K cuts)``, ``"dram"`` by ``(DRAM bytes, cycles, ...)``. Cycles are the array's
 (:func:`hwsim.core.timing.tile_cycles`) plus the memory system's
-(:func:`hwsim.core.memory.gemm_stall`) — the same functions the simulator reports with. Traffic
-comes first because it is what buffer space buys: with more buffer the candidates are a superset
-and each one's traffic can only fall, so more memory never makes the chosen traffic grow. Every candidate fits the buffers: one part (half, when double buffered) of the
+(:func:`hwsim.core.memory.gemm_stall`), the same functions the simulator reports with. With more
+buffer the candidates are a superset, so more memory never makes the chosen objective grow: the
+cycles under ``"cycles"``, the traffic under ``"dram"`` (which may buy its bytes with cycles, e.g.
+short m tiles that keep all of B on chip). Every candidate fits the buffers: one part (half, when double buffered) of the
 activation buffer for A's blocks, of the weight buffer for B's (of one shared scratchpad for both,
 split per candidate), and the accumulator for a tile's results. The search tries a few dozen
 candidates per distinct layer shape, whatever the number of tiles.
@@ -18,8 +20,8 @@ Candidates, per array tiling from :func:`compiler.tiling.candidate_sizes`:
 - K whole, order ``m``: a block of A rows stays while B streams past it; B comes once per A block,
   or once if it all fits.
 - K split across tiles: blocks are single tiles (partial sums stay in the accumulator while K
-  completes); B comes once per m tile; A once per n tile, or once if all of A (order ``n``) or one
-  row block of A (order ``m``) fits its part.
+  completes); B comes once per m tile, or once if all of it fits its part; A once per n tile, or
+  once if all of A (order ``n``) or one row block of A (order ``m``) fits its part.
 
 An operand already on chip (a resident activation) costs no DRAM bytes and no staging space.
 """
@@ -117,7 +119,9 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
     b_elems = g.groups * g.k * g.n
     a_total = _a_unique(w, g, b_elems) * ib
-    b_total = b_elems * wb
+    fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
+    # A weight FIFO moves whole array tiles, padded (TPUv1's 600 x 600 LSTM weights are 9 tiles).
+    b_total = (g.groups * cfg.folds(g.k) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
     a_staged = not ops.a_on_chip
     b_staged = w.b_is_weight or not ops.b_on_chip
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
@@ -128,14 +132,17 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     fixed = bias_bytes + ops.extra_dram_bytes + out_bytes + ops.spill_bytes + round_trip
     compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
                   + ops.extra_dram_bytes + out_bytes)
+    by_cycles = cfg.mapping_objective == "cycles"
     best: tuple[tuple[int, int, int, int], Choice] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
+        if fifo:
+            b_tile = min(t.k, cfg.rows) * t.n * wb  # only the first fold's weights wait in the FIFO
         staged = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         if cfg.shared_buffer:
             if staged > pool:
                 continue
-        elif (a_staged and a_tile > pool) or (b_staged and b_tile > weight_part):
+        elif (a_staged and a_tile > pool) or (b_staged and not fifo and b_tile > weight_part):
             continue
         tile_runs = runs(g, t)
         shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in tile_runs]
@@ -143,19 +150,23 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         last = tile_runs[-1].tile
         last_out = last.m * last.n * ib if ops.out_dram else 0
-        for mapping, a_reads, b_reads, a_used, b_used in _blocks(g, t, cfg, ops, pool, weight_part, a_total,
-                                                                  b_total, t_m, t_n):
+        plans = _fifo_blocks(g, t, ops, pool, a_total, t_m, t_n, ib) if fifo else \
+            _blocks(g, t, cfg, ops, pool, weight_part, a_total, b_total, t_m, t_n)
+        for mapping, a_reads, b_reads, a_used, b_used in plans:
             a_dram = a_total * a_reads if a_staged else 0
             b_dram = b_total * b_reads if b_staged else 0
             moved = a_dram + b_dram + fixed
-            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - round_trip, first_in, last_out),
+            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - round_trip, first_in, last_out, last.m),
                                         w.vector_ops - unfused_ops, unfused_ops, round_trip)
-            footprint = ((a_used if a_staged else 0) + ((b_used if b_staged else 0) if cfg.shared_buffer else 0)) * parts
+            # A held whole is loaded once and needs no second part to fill while the first is used.
+            a_parts = 1 if a_used == a_total else parts
+            footprint = ((a_used * a_parts if a_staged else 0)
+                         + ((b_used if b_staged else 0) * parts if cfg.shared_buffer else 0))
             traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
                                inter * ib if unfused_ops else 0, round_trip)
             choice = Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint,
                             compulsory, unfused_ops, round_trip)
-            key = (moved, choice.cycles, footprint, -t.k)
+            key = ((choice.cycles, moved) if by_cycles else (moved, choice.cycles)) + (footprint, -t.k)
             if best is None or key < best[0]:
                 best = (key, choice)
     if best is None:
@@ -198,6 +209,14 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
         rows_fit = row_block <= a_part
         yield (GemmMapping("m", t.m, t.n, a_part, b_tile),
                1 if rows_fit else t_n, t_m, row_block if rows_fit else a_tile, b_tile)
+        # All of B kept (beside all of A, or A streaming once per n tile): B comes once.
+        b_room = pool if cfg.shared_buffer else weight_part
+        if t_m > 1 and b_total <= b_room:
+            a_part = pool - b_total if cfg.shared_buffer else pool
+            if ops.a_on_chip or a_tile <= a_part:
+                whole_a = ops.a_on_chip or a_total <= a_part
+                yield (GemmMapping("n", g.m if whole_a else t.m, g.n, a_part, b_total),
+                       1 if whole_a else t_n, 1, a_total if whole_a else a_tile, b_total)
         return
     col = g.k * wb  # bytes of one column of B, all of K
     row = g.k * ib  # bytes of one row of A, all of K
@@ -227,6 +246,15 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
         whole_b = b_total <= b_part
         yield (GemmMapping("m", bm, g.n if whole_b else t.n, a_used, b_part),
                1, 1 if whole_b else -(-g.m // bm), a_used, b_total if whole_b else b_tile)
+
+
+def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: int, t_m: int, t_n: int,
+                 ib: int) -> Iterator[_Block]:
+    """Through a weight FIFO, B streams once per m tile whatever the order; A comes once if it all
+    fits its part (or is on chip), else once per n tile."""
+    whole_a = ops.a_on_chip or a_total <= pool
+    yield (GemmMapping("n", g.m if whole_a else t.m, t.n, pool, 0),
+           1 if whole_a else t_n, t_m, a_total if whole_a else t.m * t.k * ib, 0)
 
 
 def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,

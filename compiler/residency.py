@@ -35,9 +35,11 @@ class LayerResidency:
     resident_bytes: int = 0
 
 
-def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int]) -> list[LayerResidency]:
-    """Residency for every workload of ``lowered``; ``reserve[i]`` is the staging space workload ``i``
-    keeps free in the activation buffer for operands that come from DRAM."""
+def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
+         reserve_on_chip: Sequence[int]) -> list[LayerResidency]:
+    """Residency for every workload of ``lowered``: ``reserve[i]`` is the staging space workload ``i``
+    keeps free in the activation buffer when its streamed operand comes from DRAM,
+    ``reserve_on_chip[i]`` when that operand is already on chip."""
     ib = cfg.input_bytes
     workloads = lowered.workloads
     capacity = cfg.activation_buffer_bytes if cfg.residency else 0
@@ -50,6 +52,13 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int]) 
 
     def next_use(name: str, after: int) -> int | None:
         return next((j for j in uses.get(name, ()) if j > after), None)
+
+    streamed = [next((r.name for r in w.inputs if r.role == "a"), None) for w in workloads]
+
+    def staging(j: int, kept: str | None = None) -> int:
+        """Layer ``j``'s reserve, given what is on chip now (and ``kept``, about to be)."""
+        on_chip = streamed[j] is not None and (streamed[j] in resident or streamed[j] == kept)
+        return reserve_on_chip[j] if on_chip else reserve[j]
 
     resident: dict[str, int] = {}  # tensor -> bytes held on chip
     in_dram: set[str] = set()
@@ -69,7 +78,7 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int]) 
         read_now = {r.name for r in w.inputs}
         # Make room for the layer's staging: evict what is needed furthest ahead, this layer's own
         # inputs last (those it then reads back from DRAM).
-        while resident and sum(resident.values()) + reserve[i] > capacity:
+        while resident and sum(resident.values()) + staging(i) > capacity:
             evict(max(resident, key=lambda n: (n not in read_now, next_use(n, i) or len(workloads), n)))
         reads = tuple(TensorPlace(r.name, r.elems * ib, on_chip=r.name in resident, dram=r.name not in resident)
                       for r in w.inputs)
@@ -79,7 +88,7 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int]) 
             later = next_use(out.name, i)
             keep = later is not None and capacity > 0
             # It must stay beside the staging of every layer up to its reader, not just this one's.
-            room = max(reserve[i:later + 1]) if keep else 0
+            room = max(staging(j, out.name) for j in range(i, later + 1)) if keep else 0
             while keep and sum(resident.values()) + size + room > capacity:
                 victims = [n for n in resident if n not in read_now]
                 victim = max(victims, key=lambda n: (next_use(n, i) or len(workloads), n), default=None)

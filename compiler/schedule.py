@@ -11,6 +11,8 @@ and placement, so a network's cost grows with its distinct shapes, not with its 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import LayerSchedule, Program, TensorPlace, Traffic
 from hwsim.core.workload import Kind, LoweredModel, Workload
@@ -25,8 +27,9 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig) -> Program:
     """The tile program of a whole model on ``cfg``: residency decided, every layer mapped, in order."""
     choices: dict[tuple[object, ...], Choice] = {}
     capacity = cfg.activation_buffer_bytes
-    reserve = [_staging(w, cfg, capacity, choices) for w in lowered.workloads]
-    residency = plan(lowered, cfg, reserve)
+    reserve = [_staging(w, cfg, capacity, choices, a_on_chip=False) for w in lowered.workloads]
+    reserve_on_chip = [_staging(w, cfg, capacity, choices, a_on_chip=True) for w in lowered.workloads]
+    residency = plan(lowered, cfg, reserve, reserve_on_chip)
     layers = tuple(_layer(w, cfg, res, capacity, choices) for w, res in zip(lowered.workloads, residency))
     return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped)
 
@@ -58,12 +61,14 @@ def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: dict[tuple
     return choices[key]
 
 
-def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: dict[tuple[object, ...], Choice]) -> int:
-    """Activation-buffer bytes a layer keeps for staging when its operands come from DRAM: its best
-    mapping's footprint with the whole buffer. Residency may use only the rest."""
-    if w.kind is not Kind.GEMM:
+def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: dict[tuple[object, ...], Choice], *,
+             a_on_chip: bool) -> int:
+    """Activation-buffer bytes a layer keeps for staging, its streamed operand A in DRAM or on chip:
+    its best mapping's footprint with the whole buffer. Residency may use only the rest."""
+    if w.kind is not Kind.GEMM or (a_on_chip and not w.operand("a")):
         return 0
-    return _map(w, cfg, _operands(w, cfg, _in_dram(w, cfg), capacity), choices).footprint
+    ops = replace(_operands(w, cfg, _in_dram(w, cfg), capacity), a_on_chip=a_on_chip)
+    return _map(w, cfg, ops, choices).footprint
 
 
 def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int) -> Operands:

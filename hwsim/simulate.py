@@ -11,7 +11,7 @@ shapes, not with cycles or tile count.
 >>> from compiler.zoo import resnet18
 >>> from hwsim.core.config import preset
 >>> simulate(compile_model(resnet18(), preset("gemmini-like"))).totals.cycles
-7354840
+7379790
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     t = s.traffic
     shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in s.runs]
     moved = t.dram_read + t.dram_write - s.unfused_dram_bytes
-    return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out),
+    return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out, s.runs[-1].tile.m),
                       s.workload.vector_ops - s.unfused_ops, s.unfused_ops, s.unfused_dram_bytes)
 
 

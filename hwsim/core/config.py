@@ -146,12 +146,19 @@ class AcceleratorConfig:
     #: Activations may stay in the activation buffer from the layer that writes them to the layers
     #: that read them, instead of a round trip through DRAM.
     residency: bool = True
+    #: The weight buffer is a FIFO (TPUv1's): weights stream from DRAM through it fold by fold, in
+    #: whole rows x cols tiles (partial tiles padded), once per m tile, so a tile's K is not
+    #: bounded by the buffer and weights are never kept for reuse.
+    weight_fifo: bool = False
     #: First-byte latency of one DRAM request, ns.
     dram_latency_ns: float = 0.0
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
     #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
     command_cycles: int = 0
+    #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
+    #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
+    mapping_objective: str = "cycles"
     #: Vector unit: elements processed per cycle.
     vector_lanes: int = 16
     #: What the store path can apply to results as they leave the accumulator (STORE_PATH_FAMILIES);
@@ -310,12 +317,16 @@ class AcceleratorConfig:
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
-               "dram_latency_ns", "dram_burst_bytes"),
+               "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles",),
+    "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
     "energy": tuple(f.name for f in fields(EnergyTable)),
 }
 _TOP_LEVEL = ("name", "preset", "description")
+# (section, key) -> config field, where the field name says more than the key.
+_FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective"}
+MAPPING_OBJECTIVES = ("cycles", "dram")
 
 
 def _kib_bytes(kib: float) -> int:
@@ -351,9 +362,13 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise bad(key, "must be a positive number")
-    for key in ("double_buffer", "shared_buffer", "residency"):
+    for key in ("double_buffer", "shared_buffer", "residency", "weight_fifo"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")
+    if cfg.mapping_objective not in MAPPING_OBJECTIVES:
+        raise bad("mapping_objective", f"must be one of {', '.join(MAPPING_OBJECTIVES)}")
+    if cfg.weight_fifo and cfg.shared_buffer:
+        raise bad("weight_fifo", "needs a weight buffer of its own: a FIFO cannot share the scratchpad (shared_buffer)")
     if isinstance(cfg.dram_latency_ns, bool) or not isinstance(cfg.dram_latency_ns, (int, float)) \
             or not math.isfinite(cfg.dram_latency_ns) or not 0 <= cfg.dram_latency_ns <= 1e6:
         raise bad("dram_latency_ns", "must be a number of nanoseconds from 0 to 1e6")
@@ -416,7 +431,7 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                                         f"{list(STORE_PATH_FAMILIES)}")
                     flat["store_path"] = tuple(subvalue)
                 else:
-                    flat["vector_lanes" if (key, sub) == ("vector", "lanes") else sub] = subvalue
+                    flat[_FLAT_NAMES.get((key, sub), sub)] = subvalue
         elif key in _TOP_LEVEL:
             if key == "name":
                 flat["name"] = value

@@ -44,19 +44,22 @@ def transfer_cycles(cfg: AcceleratorConfig, nbytes: float) -> float:
 @dataclass(frozen=True)
 class LayerTraffic:
     """What the stall model needs of a layer: its DRAM bytes, the bytes its first tile must load
-    before it can start, and the bytes its last tile stores after it finishes."""
+    before it can start, and the bytes its last tile stores, which leave as its ``last_rows`` result
+    rows stream out of the accumulator."""
 
     dram_bytes: int
     first_in: int
     last_out: int
+    last_rows: int = 0
 
 
 def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], traffic: LayerTraffic) -> int:
     """Stall cycles of a tiled layer: ``tiles`` are ``(count, compute cycles, MACs)`` per tile shape.
 
     Each tile's share of the DRAM bytes (by MACs) is fetched while the previous tile computes; what
-    does not hide is a stall, and so are the first tile's operands, the last tile's results and
-    the first request's latency. Without double buffering every byte stalls. Every tile command
+    does not hide is a stall, and so are the first tile's operands, the part of the last tile's
+    results that DRAM cannot take while they stream out (one row a cycle), and the first
+    request's latency. Without double buffering every byte stalls. Every tile command
     costs ``command_cycles`` of issue on top.
     """
     runs = list(tiles)
@@ -73,7 +76,8 @@ def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]],
     for n, cycles, macs in runs:
         share = moved * macs / total_macs / bw if total_macs else moved / count / bw
         stall += n * max(0.0, share - cycles)
-    stall += burst_bytes(cfg, traffic.first_in) / bw + burst_bytes(cfg, traffic.last_out) / bw
+    stall += burst_bytes(cfg, traffic.first_in) / bw
+    stall += max(0.0, burst_bytes(cfg, traffic.last_out) / bw - traffic.last_rows)
     if traffic.first_in or traffic.last_out:
         stall += cfg.dram_latency_cycles
     return math.ceil(stall - 1e-9) + issue

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rtl
-from compiler.tiling import schedule_model
+from compiler.schedule import schedule_model
 from hwsim.core.area import asic_area
 from hwsim.core.config import AcceleratorConfig, EnergyTable, load_config, preset
 from hwsim.core.errors import UserError
@@ -21,7 +21,7 @@ from hwsim.core.workload import GemmShape
 from hwsim.simulate import simulate
 
 from .test_simulate import _gemm_model
-from .test_tiling import configs
+from .test_mapping import configs
 
 ROOT = Path(__file__).resolve().parents[2]
 E = EnergyTable()

@@ -319,4 +319,4 @@ def test_reading_a_report_round_trips_the_config() -> None:
     cfg = preset("tpu-v1-like")
     view = read_report(make_report(2, cfg))
     assert view.config == cfg
-    assert math.isclose(roofline(view.config).ridge, 65536 / (30e9 / 700e6), rel_tol=1e-12)
+    assert math.isclose(roofline(view.config).ridge, 65536 / (34e9 / 700e6), rel_tol=1e-12)
