@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GemmShape", "Workload", "LoweredModel"]
+__all__ = ["Kind", "GemmShape", "Workload", "LoweredModel", "Skipped"]
 
 
 class Kind(str, enum.Enum):
@@ -79,15 +79,30 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A node that ``--allow-unsupported`` left out of the estimate, and why."""
+
+    name: str
+    op: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.name}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "op": self.op, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class LoweredModel:
     """A whole model as workloads in execution order, plus what ``--allow-unsupported`` skipped.
 
-    ``skipped`` holds one ``"OpType node_name"`` string per node that was not estimated.
+    ``skipped`` holds one :class:`Skipped` per node that was not estimated.
     """
 
     name: str
     workloads: tuple[Workload, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def macs(self) -> int:
