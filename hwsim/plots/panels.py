@@ -266,7 +266,7 @@ def short_name(name: str, limit: int = _NAME_CHARS) -> str:
     >>> short_name("/layer2/layer2.0/downsample/downsample.0/Conv")
     'layer2.0/downsample.0/Conv'
     >>> short_name("/encoder/layer.11/attention/output/dense/MatMul_with_a_very_long_tail", 30)
-    'encoder/layer.1…_very_long_tail'
+    'encoder/layer.…_very_long_tail'
     """
     parts = [p for p in name.strip("/").split("/") if p]
     kept = [p for i, p in enumerate(parts) if not (i + 1 < len(parts) and parts[i + 1].startswith(p + "."))]
