@@ -327,16 +327,3 @@ def _ws_config(config: ConfigSource, what: str, overrides: Mapping[str, Any]) ->
                         f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
     return cfg
 
-
-class _CallablePackage(type(_sweep)):  # type: ignore[misc]
-    """The ``hwsim.sweep`` package, callable as :func:`sweep`.
-
-    ``hwsim.sweep`` names both the function of this module and the package of design-space code;
-    importing the package sets ``hwsim.sweep`` to it, so the package forwards calls to the function.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> _sweep.SweepResults:
-        return sweep(*args, **kwargs)
-
-
-_sweep.__class__ = _CallablePackage
