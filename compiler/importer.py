@@ -43,7 +43,7 @@ from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
 
 __all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "parse_input_shape", "parse_input_shapes",
-           "parse_input_values", "NON_TENSOR_OPS"]
+           "parse_input_values", "named_arguments", "NON_TENSOR_OPS"]
 
 #: Initializers up to this many elements are converted to numpy even without ``load_weights``:
 #: shape tensors, scalars, quantization parameters.
@@ -96,6 +96,20 @@ def parse_input_shapes(texts: Sequence[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def named_arguments(texts: Sequence[str], flag: str, form: str, example: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of repeated ``flag NAME=VALUE`` arguments; a malformed one or a name given
+    twice is a UserError showing ``form`` and ``example``."""
+    out: dict[str, str] = {}
+    for text in texts:
+        name, sep, body = text.partition("=")
+        if not sep or not name or not body:
+            raise UserError(f"{flag} {text!r}: expected {form}, {example}")
+        if name in out:
+            raise UserError(f"{flag} names input '{name}' twice")
+        out[name] = body
+    return list(out.items())
+
+
 def parse_input_values(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Parse repeated ``--input-value NAME=1,3,224,224`` values (a shape-like input's run-time value).
 
@@ -104,12 +118,8 @@ def parse_input_values(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """
     values: dict[str, np.ndarray] = {}
     example = "e.g. --input-value shape=1,3,224,224"
-    for text in texts:
-        name, sep, body = text.rpartition("=")
-        if not sep or not name or not body:
-            raise UserError(f"--input-value {text!r}: expected NAME=V,V,..., {example}")
-        if name in values:
-            raise UserError(f"--input-value names input '{name}' twice")
+    for name, body in named_arguments(texts, "--input-value", "NAME=V,V,...", example):
+        text = f"{name}={body}"
         parts = [p.strip() for p in body.split(",")]
         try:
             numbers = [int(p) for p in parts] if all(re.fullmatch(r"-?[0-9]+", p) for p in parts) \

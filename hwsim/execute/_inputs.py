@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from compiler.graph import Graph
+from compiler.importer import named_arguments
 from hwsim.core.errors import UserError
 
 __all__ = ["load_array", "parse_input_args", "check_inputs", "calibration_samples", "npz_bytes"]
@@ -41,15 +42,8 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
 
 def parse_input_args(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """``NAME=FILE.npy`` command-line values to arrays; each name at most once."""
-    out: dict[str, np.ndarray] = {}
-    for text in texts:
-        name, sep, path = text.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--input {text!r}: expected NAME=FILE.npy, e.g. --input input=image.npy")
-        if name in out:
-            raise UserError(f"--input names input '{name}' twice")
-        out[name] = load_array(path, f"--input {name}")
-    return out
+    pairs = named_arguments(texts, "--input", "NAME=FILE.npy", "e.g. --input input=image.npy")
+    return {name: load_array(path, f"--input {name}") for name, path in pairs}
 
 
 def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--input") -> dict[str, np.ndarray]:
