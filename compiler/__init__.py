@@ -18,18 +18,19 @@ from hwsim.core.lazy import exports
 if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
     from . import zoo
     from .graph import Graph, Node, NodeMeta, TensorInfo
-    from .importer import load_model, parse_input_shape, parse_input_shapes
+    from .importer import load_model, parse_input_shape, parse_input_shapes, parse_input_values
     from .lowering import lower
     from .passes import default_pipeline
     from .pipeline import compile_graph, compile_model, lower_model
     from .schedule import schedule, schedule_model
 
-__all__ = ["compile_model", "lower_model", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes",
+__all__ = ["compile_model", "lower_model", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes", "parse_input_values",
            "default_pipeline", "lower", "schedule", "schedule_model", "Graph", "Node", "NodeMeta", "TensorInfo"]
 
 __getattr__, __dir__ = exports(__name__, {
     "compile_model": "pipeline", "lower_model": "pipeline", "compile_graph": "pipeline",
     "load_model": "importer", "parse_input_shape": "importer", "parse_input_shapes": "importer",
+    "parse_input_values": "importer",
     "default_pipeline": "passes", "lower": "lowering", "schedule": "schedule", "schedule_model": "schedule",
     "Graph": "graph", "Node": "graph", "NodeMeta": "graph", "TensorInfo": "graph",
 }, submodules=("zoo",))

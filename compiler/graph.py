@@ -14,6 +14,8 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from hwsim.core.workload import Skipped
+
 __all__ = ["TensorInfo", "NodeMeta", "Node", "Graph"]
 
 
@@ -100,6 +102,8 @@ class Graph:
     constants: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
     weights: frozenset[str] = frozenset()
     opset: int = 17
+    #: Nodes the importer left out under ``allow_unsupported`` (Sequence operators, ...).
+    skipped: tuple[Skipped, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tensors", _freeze(self.tensors))

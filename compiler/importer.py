@@ -34,6 +34,7 @@ from onnx import AttributeProto, TensorProto, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
 from hwsim.core.errors import UserError
+from hwsim.core.workload import Skipped
 
 from .graph import Graph, Node, TensorInfo
 from .kernels import KERNELS, SHAPE_ONLY, evaluate
@@ -41,7 +42,8 @@ from .ops import ShapeError
 from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
 
-__all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "parse_input_shape", "parse_input_shapes"]
+__all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "parse_input_shape", "parse_input_shapes",
+           "parse_input_values", "named_arguments", "NON_TENSOR_OPS"]
 
 #: Initializers up to this many elements are converted to numpy even without ``load_weights``:
 #: shape tensors, scalars, quantization parameters.
@@ -49,7 +51,15 @@ SMALL_TENSOR = 4096
 #: Without ``load_weights``, folded values larger than this are not materialized (shapes still are).
 FOLD_LIMIT = 1 << 20
 
-_CONTROL_FLOW = {"Scan", "SequenceMap"}
+_CONTROL_FLOW = {"Scan"}
+#: Operators on sequences and optionals: hwsim's graph holds tensors only, so these are unsupported
+#: (and, with ``allow_unsupported``, skipped when no tensor of the rest of the graph depends on them).
+NON_TENSOR_OPS = frozenset({
+    "SequenceConstruct", "SequenceEmpty", "SequenceAt", "SequenceInsert", "SequenceErase", "SequenceLength",
+    "SplitToSequence", "ConcatFromSequence", "SequenceMap", "Optional", "OptionalGetElement", "OptionalHasElement",
+})
+#: Most elements an ``--input-value`` may pin: these are shape-like inputs, not data.
+MAX_INPUT_VALUE = 64
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
 #: What a kernel raises on inputs it cannot evaluate; folding then leaves the values to run time.
@@ -86,20 +96,64 @@ def parse_input_shapes(texts: Sequence[str]) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def named_arguments(texts: Sequence[str], flag: str, form: str, example: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of repeated ``flag NAME=VALUE`` arguments; a malformed one or a name given
+    twice is a UserError showing ``form`` and ``example``."""
+    out: dict[str, str] = {}
+    for text in texts:
+        name, sep, body = text.partition("=")
+        if not sep or not name or not body:
+            raise UserError(f"{flag} {text!r}: expected {form}, {example}")
+        if name in out:
+            raise UserError(f"{flag} names input '{name}' twice")
+        out[name] = body
+    return list(out.items())
+
+
+def parse_input_values(texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Parse repeated ``--input-value NAME=1,3,224,224`` values (a shape-like input's run-time value).
+
+    >>> parse_input_values(["shape=1,3,224,224"])["shape"].tolist()
+    [1, 3, 224, 224]
+    """
+    values: dict[str, np.ndarray] = {}
+    example = "e.g. --input-value shape=1,3,224,224"
+    for name, body in named_arguments(texts, "--input-value", "NAME=V,V,...", example):
+        text = f"{name}={body}"
+        parts = [p.strip() for p in body.split(",")]
+        try:
+            numbers = [int(p) for p in parts] if all(re.fullmatch(r"-?[0-9]+", p) for p in parts) \
+                else [float(p) for p in parts]
+        except ValueError:
+            raise UserError(f"--input-value {text!r}: values must be numbers separated by ',', {example}") from None
+        if len(numbers) > MAX_INPUT_VALUE:
+            raise UserError(f"--input-value {name}: {len(numbers)} values; it pins small shape-like inputs"
+                            f" (up to {MAX_INPUT_VALUE} values), give data inputs to 'hwsim run --input'")
+        values[name] = np.array(numbers)
+    return values
+
+
 def load_model(
     source: str | Path | onnx.ModelProto,
     *,
     input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    input_values: Mapping[str, np.ndarray] | None = None,
     load_weights: bool = False,
+    allow_unsupported: bool = False,
 ) -> Graph:
     """Import an ONNX model (path or ``ModelProto``) as a :class:`Graph` with static shapes.
 
-    ``input_shapes`` pins graph inputs (``{"input_ids": (1, 128)}``). With ``load_weights`` every
-    initializer's data is loaded (external data from next to the file) into ``Graph.constants``;
-    otherwise only small tensors are, which is all estimation needs.
+    ``input_shapes`` pins graph inputs (``{"input_ids": (1, 128)}``); ``input_values`` pins the value
+    of small shape-like inputs (``{"shape": np.array([1, 3, 224, 224])}``), so that what depends on
+    them folds. With ``load_weights`` every initializer's data is loaded (external data from next to
+    the file) into ``Graph.constants``; otherwise only small tensors are, which is all estimation
+    needs. With ``allow_unsupported`` operators on sequences (:data:`NON_TENSOR_OPS`) are left out
+    and listed in ``Graph.skipped`` instead of stopping the import. A model read from a file is named
+    after the file (exporters name every graph alike: PyTorch's are all ``main_graph``).
     """
     model, label, base_dir = _read(source)
-    return _Importer(model, label, base_dir, load_weights).run(dict(input_shapes or {}))
+    importer = _Importer(model, label, base_dir, load_weights, allow_unsupported)
+    return importer.run(dict(input_shapes or {}), dict(input_values or {}))
 
 
 def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
@@ -213,8 +267,16 @@ def _example(dims: Sequence[int | None] | None) -> str:
 
 
 class _Importer:
-    def __init__(self, model: onnx.ModelProto, label: str, base_dir: str, load_weights: bool) -> None:
+    def __init__(self, model: onnx.ModelProto, label: str, base_dir: str, load_weights: bool,
+                 allow_unsupported: bool = False) -> None:
         self.model = model
+        self.allow_unsupported = allow_unsupported
+        self.skipped: list[Skipped] = []
+        #: Outputs of skipped nodes -> the node that would have made them.
+        self.unavailable: dict[str, str] = {}
+        #: Value name -> the inputs of the node that made it (to trace run-time values to graph inputs).
+        self.sources: dict[str, tuple[str, ...]] = {}
+        self.input_names: set[str] = set()
         self.label = label
         self.base_dir = base_dir
         self.load_weights = load_weights
@@ -232,7 +294,7 @@ class _Importer:
 
     # ---------------------------------------------------------------------------------- driver
 
-    def run(self, input_shapes: dict[str, tuple[int, ...]]) -> Graph:
+    def run(self, input_shapes: dict[str, tuple[int, ...]], input_values: dict[str, np.ndarray] | None = None) -> Graph:
         graph = self.model.graph
         self._check_text(graph.name, *(vi.name for vi in graph.input), *(vi.name for vi in graph.output),
                          *(vi.name for vi in graph.value_info), *(o.domain for o in self.model.opset_import))
@@ -241,15 +303,16 @@ class _Importer:
         for tensor in graph.initializer:
             self._add_initializer(tensor, {}, "")
         inputs = [vi for vi in graph.input if vi.name not in self.infos]
-        self._add_inputs(inputs, input_shapes)
+        self._add_inputs(inputs, input_shapes, input_values or {})
         with np.errstate(all="ignore"):  # folding arbitrary constants must not warn
             self._visit(graph.node, {}, "")
-        outputs = tuple(vi.name for vi in graph.output)
+        # Outputs of skipped nodes are not estimated: the rest of the graph is.
+        outputs = tuple(vi.name for vi in graph.output if vi.name not in self.unavailable)
         for name in outputs:
             if name not in self.infos:
                 raise UserError(f"{self.label}: graph output '{name}' is not produced by any node (incomplete model?)")
         return Graph(
-            name=graph.name or Path(self.label).stem,
+            name=Path(self.label).stem if self.base_dir else graph.name or "model",
             inputs=tuple(vi.name for vi in inputs),
             outputs=outputs,
             nodes=tuple(self.nodes),
@@ -257,6 +320,7 @@ class _Importer:
             constants=self.values,
             weights=frozenset(self.weights),
             opset=self.opset,
+            skipped=tuple(self.skipped),
         )
 
     # ------------------------------------------------------------------------------- constants
@@ -329,13 +393,28 @@ class _Importer:
 
     # ---------------------------------------------------------------------------------- inputs
 
-    def _add_inputs(self, inputs: list[onnx.ValueInfoProto], given: dict[str, tuple[int, ...]]) -> None:
+    def _add_inputs(self, inputs: list[onnx.ValueInfoProto], given: dict[str, tuple[int, ...]],
+                    values: dict[str, np.ndarray]) -> None:
         names = [vi.name for vi in inputs]
-        for name in given:
-            if name not in names:
-                raise UserError(f"{self.label}: --input-shape names '{name}', which is not an input of the model;"
-                                f" its inputs are: {', '.join(names) or '(none)'}")
+        self.input_names = set(names)
+        for flag, pinned in (("--input-shape", given), ("--input-value", values)):
+            for name in pinned:
+                if name not in names:
+                    raise UserError(f"{self.label}: {flag} names '{name}', which is not an input of the model;"
+                                    f" its inputs are: {', '.join(names) or '(none)'}")
         declared = {vi.name: _declared(vi, self.label).dims for vi in inputs}
+        given = dict(given)
+        for name, value in values.items():
+            dims = declared[name]
+            shape = tuple(value.shape)
+            if dims is not None and len(dims) == 0 and value.size == 1:
+                shape = ()
+            elif dims is not None and all(isinstance(d, int) for d in dims) and math.prod(dims) == value.size:
+                shape = tuple(dims)  # type: ignore[arg-type]
+            if name in given and tuple(given[name]) != shape:
+                raise UserError(f"{self.label}: --input-value {name} has {value.size} values, but --input-shape"
+                                f" gives {name} the shape {'x'.join(map(str, given[name])) or 'scalar'}")
+            given[name] = shape
         symbols: dict[str, int] = {}
         for name, shape in given.items():
             dims = declared[name]
@@ -363,6 +442,11 @@ class _Importer:
             except ShapeError as exc:
                 raise UserError(f"{self.label}: input '{vi.name}': {exc}") from None
             self.infos[vi.name] = TensorInfo(vi.name, shape, dtype)
+            if vi.name in values:
+                value = values[vi.name]
+                if np.dtype(dtype).kind in "iub" and value.dtype.kind == "f":
+                    raise UserError(f"--input-value {vi.name}: the input is {dtype}; give integers")
+                self.values[vi.name] = value.astype(dtype).reshape(shape)
 
     # ----------------------------------------------------------------------------------- nodes
 
@@ -398,6 +482,8 @@ class _Importer:
                 self._inline_if(proto, name, rename, scope, where)
             elif proto.op_type == "Loop" and proto.domain in ("", "ai.onnx"):
                 self._unroll_loop(proto, name, rename, scope, where)
+            elif proto.op_type in NON_TENSOR_OPS and proto.domain in ("", "ai.onnx"):
+                self._skip(proto, name, where, "a sequence or optional operator: hwsim models tensors only")
             elif proto.op_type in _CONTROL_FLOW:
                 raise UserError(f"{where}: {proto.op_type} (control flow) is not supported; only If and Loop whose"
                                 " conditions and trip counts fold to constants can be estimated")
@@ -440,8 +526,52 @@ class _Importer:
                             stack.append((j, False))
         return order
 
+    def _skip(self, proto: onnx.NodeProto, name: str, where: str, reason: str) -> None:
+        """Leave out an unsupported node (with ``allow_unsupported``), or stop with an error naming it."""
+        if not self.allow_unsupported:
+            raise UserError(f"{where}: unsupported ({reason}); rerun with --allow-unsupported to estimate the"
+                            " rest of the model without it")
+        self.skipped.append(Skipped(name, proto.op_type, reason))
+        for out in proto.output:
+            if out:
+                self.unavailable[out] = f"{proto.op_type} node '{name}'"
+
+    def _runtime_inputs(self, names: Sequence[str]) -> list[str]:
+        """The model inputs whose run-time values ``names`` depend on (traced through their producers)."""
+        found: list[str] = []
+        seen: set[str] = set()
+        stack = [n for n in names if n and n not in self.values]
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in self.input_names:
+                found.append(name)
+            stack.extend(n for n in self.sources.get(name, ()) if n and n not in self.values)
+        return sorted(found)
+
+    def _pin_hint(self, names: Sequence[str]) -> str:
+        """How to pin the model inputs a shape depends on, or "" when it depends on none."""
+        hints = []
+        for name in self._runtime_inputs(names):
+            info = self.infos[name]
+            if np.dtype(info.dtype).kind not in "iu" or info.size > MAX_INPUT_VALUE:
+                continue
+            example = ",".join(str(v) for v in (1, 3, 224, 224, 1, 1, 1, 1)[: max(1, info.size)])
+            hints.append(f"--input-value {name}={example}")
+        if not hints:
+            return ""
+        inputs = ", ".join(f"'{h.split()[1].split('=')[0]}'" for h in hints)
+        return (f"; it depends on the value of model input {inputs}, known only at run time: pin it with"
+                f" {' '.join(hints)} (the values it will have)")
+
     def _add_node(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
         inputs = tuple([rename.get(i, i) if i else "" for i in proto.input])
+        for i in inputs:
+            if i in self.unavailable:
+                raise UserError(f"{where}: reads '{i}', an output of the unsupported {self.unavailable[i]}, so it"
+                                " cannot be estimated without it either (hwsim models tensors only)")
         for i in inputs:
             if i and i not in self.infos:
                 raise UserError(f"{where}: input '{i}' is not produced by any node, initializer or graph input"
@@ -455,7 +585,7 @@ class _Importer:
         try:
             result = shape_rules.infer(node, ins, vals)
         except ShapeError as exc:
-            raise UserError(f"{where}: {exc}") from None
+            raise UserError(f"{where}: {exc}{self._pin_hint(inputs)}") from None
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
             raise UserError(f"{where}: invalid inputs or attributes ({exc})") from None
         if result is None:
@@ -465,6 +595,7 @@ class _Importer:
         for out, (shape, dtype) in zip(outputs, result):
             if out:
                 self.infos[out] = TensorInfo(out, tuple(int(d) for d in shape), dtype)
+                self.sources[out] = inputs
         self._fold(node, ins, vals)
         self.nodes.append(node)
 
@@ -520,7 +651,8 @@ class _Importer:
                 if schema is None:
                     raise UserError(f"{where}: unknown operator (domain '{node.domain or 'ai.onnx'}') and the model"
                                     f" does not declare the shape of its output '{out}'")
-                raise UserError(f"{where}: cannot infer a static shape for output '{out}' (it depends on run-time data)")
+                hint = self._pin_hint(node.inputs) or " (it depends on run-time data)"
+                raise UserError(f"{where}: cannot infer a static shape for output '{out}'{hint}")
             result.append(shape)
         return result
 

@@ -23,7 +23,7 @@ operator's cost per element of its first output times that output's size.
 from __future__ import annotations
 
 from hwsim.core.errors import UserError
-from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, TensorRef, Workload
+from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, Skipped, TensorRef, Workload
 
 from .graph import Graph, Node
 from .ops import ShapeError
@@ -36,7 +36,7 @@ __all__ = ["lower"]
 def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
     """Lower every node of ``graph`` (normally after :func:`compiler.passes.default_pipeline`)."""
     workloads: list[Workload] = []
-    skipped: list[str] = []
+    skipped: list[Skipped] = list(graph.skipped)
     roots = _Roots(graph)
     for node in graph.nodes:
         entry = classify(node)
@@ -50,7 +50,8 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
         if workload is not None:
             workloads.append(workload)
         elif allow_unsupported:
-            skipped.append(f"{node.op_type} {node.name}")
+            domain = f" in domain '{node.domain}'" if node.domain else ""
+            skipped.append(Skipped(node.name, node.op_type, f"{reason}{domain}"))
         else:
             domain = f" (domain '{node.domain}')" if node.domain else ""
             raise UserError(f"{graph.name}: {node.op_type}{domain} node '{node.name}': {reason}; rerun with"

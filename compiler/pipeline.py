@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import onnx
 
 from hwsim.core.config import AcceleratorConfig
@@ -35,20 +36,27 @@ __all__ = ["compile_graph", "lower_model", "compile_model"]
 Source = str | Path | onnx.ModelProto
 
 
-def compile_graph(source: Source, *, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
-                  load_weights: bool = False) -> Graph:
+Shapes = Mapping[str, tuple[int, ...]]
+Values = Mapping[str, np.ndarray]
+
+
+def compile_graph(source: Source, *, input_shapes: Shapes | None = None, input_values: Values | None = None,
+                  load_weights: bool = False, allow_unsupported: bool = False) -> Graph:
     """Import ``source`` (weights only if ``load_weights``) and run :func:`default_pipeline` on it."""
-    return default_pipeline(load_model(source, input_shapes=input_shapes, load_weights=load_weights))
+    return default_pipeline(load_model(source, input_shapes=input_shapes, input_values=input_values,
+                                       load_weights=load_weights, allow_unsupported=allow_unsupported))
 
 
-def lower_model(source: Source, *, input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+def lower_model(source: Source, *, input_shapes: Shapes | None = None, input_values: Values | None = None,
                 allow_unsupported: bool = False) -> LoweredModel:
     """The model's workloads, independent of any accelerator (import without weights, passes, lowering)."""
-    return lower(compile_graph(source, input_shapes=input_shapes), allow_unsupported=allow_unsupported)
+    graph = compile_graph(source, input_shapes=input_shapes, input_values=input_values,
+                          allow_unsupported=allow_unsupported)
+    return lower(graph, allow_unsupported=allow_unsupported)
 
 
-def compile_model(source: Source, cfg: AcceleratorConfig, *,
-                  input_shapes: Mapping[str, tuple[int, ...]] | None = None,
-                  allow_unsupported: bool = False) -> Program:
+def compile_model(source: Source, cfg: AcceleratorConfig, *, input_shapes: Shapes | None = None,
+                  input_values: Values | None = None, allow_unsupported: bool = False) -> Program:
     """The tile program of ``source`` on ``cfg``."""
-    return schedule_model(lower_model(source, input_shapes=input_shapes, allow_unsupported=allow_unsupported), cfg)
+    return schedule_model(lower_model(source, input_shapes=input_shapes, input_values=input_values,
+                                      allow_unsupported=allow_unsupported), cfg)

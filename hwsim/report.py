@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.workload import GemmShape, Kind
+from hwsim.core.errors import UserError
+from hwsim.core.workload import GemmShape, Kind, Skipped
 
 from .energy import EnergyBreakdown
 
@@ -34,10 +36,17 @@ SCHEMA: dict[str, Any] = {
     "title": "hwsim estimate report",
     "type": "object",
     "additionalProperties": False,
-    "required": ["model", "config", "totals", "layers"],
+    "required": ["model", "hwsim_version", "timing", "scalesim_bandwidth_mode", "config", "totals", "layers", "skipped"],
     "properties": {
-        "model": {"type": "string", "description": "the model's (graph's) name"},
-        "config": {"type": "object", "description": "the effective AcceleratorConfig, every field (docs/config.md)"},
+        "model": {"type": "string", "description": "the model's name: its file's stem (the graph's name for an "
+                  "in-memory model)"},
+        "hwsim_version": {"type": "string", "description": "the hwsim version that made the report"},
+        "timing": {"enum": ["hwsim", "scalesim"], "description": "the timing model of the cycles, stalls and "
+                   "GEMM layers' DRAM traffic: hwsim's own (docs/model.md) or SCALE-Sim 3.0's (docs/scalesim.md)"},
+        "scalesim_bandwidth_mode": {"enum": ["USER", "CALC", None], "description": "with timing scalesim: "
+                                    "SCALE-Sim's InterfaceBandwidth mode (the .cfg's, else USER); else null"},
+        "config": {"type": "object", "description": "the effective AcceleratorConfig, every field (docs/config.md); "
+                   "loads back as a config: --config REPORT.json, hwsim.estimate(model, report['config'])"},
         "totals": {
             "type": "object", "additionalProperties": False,
             "required": ["macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes", "dram_write_bytes"],
@@ -47,8 +56,15 @@ SCHEMA: dict[str, Any] = {
         },
         "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"},
                    "description": "every workload but free views, in execution order"},
+        "skipped": {"type": "array", "items": {"$ref": "#/$defs/skipped"},
+                    "description": "nodes --allow-unsupported left out of the estimate (not in any figure)"},
     },
     "$defs": {
+        "skipped": {
+            "type": "object", "additionalProperties": False, "required": ["name", "op", "reason"],
+            "properties": {"name": {"type": "string"}, "op": {"type": "string", "description": "the ONNX op type"},
+                           "reason": {"type": "string", "description": "why hwsim could not estimate it"}},
+        },
         "layer": {
             "type": "object", "additionalProperties": False,
             "required": ["name", "op", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization", "energy_j",
@@ -123,8 +139,14 @@ class Report:
     model: str
     config: AcceleratorConfig
     layers: tuple[LayerResult, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     timing: str = "hwsim"
+    #: With ``timing == "scalesim"``: SCALE-Sim's bandwidth mode (``USER`` or ``CALC``).
+    scalesim_bandwidth_mode: str | None = None
+
+    def with_provenance(self, *, scalesim_bandwidth_mode: str | None) -> Report:
+        """This report, saying which SCALE-Sim bandwidth mode produced its timing."""
+        return replace(self, scalesim_bandwidth_mode=scalesim_bandwidth_mode)
 
     @property
     def listed(self) -> tuple[LayerResult, ...]:
@@ -162,6 +184,9 @@ class Report:
         pes = self.config.pes
         return {
             "model": self.model,
+            "hwsim_version": __version__,
+            "timing": self.timing,
+            "scalesim_bandwidth_mode": self.scalesim_bandwidth_mode,
             "config": self.config.to_dict(),
             "totals": {
                 "macs": t.macs,
@@ -193,10 +218,25 @@ class Report:
                 }
                 for layer in self.listed
             ],
+            "skipped": [s.to_dict() for s in self.skipped],
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def to_dataframe(self) -> Any:
+        """The CSV's rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
+        try:
+            import pandas  # optional: only this method needs it
+        except ImportError:
+            raise UserError("Report.to_dataframe needs pandas; install it with 'pip install pandas'"
+                            " (or use to_csv() / to_dict())") from None
+        rows = list(csv.reader(io.StringIO(self.to_csv())))
+        frame = pandas.DataFrame(rows[1:-1], columns=rows[0])  # the layers, without the TOTAL row
+        for column in frame.columns[2:]:
+            values = pandas.to_numeric(frame[column].replace("", None))
+            frame[column] = values.astype("Int64") if column in ("m", "k", "n", "groups") else values
+        return frame
 
     def to_csv(self) -> str:
         """One row per listed layer, then a TOTAL row; energy components as columns."""
@@ -245,7 +285,8 @@ class Report:
         rule = "  ".join("-" * w for w in widths)
         lines = [
             f"model {self.model} on {cfg.name}: {cfg.rows}×{cfg.cols} {cfg.dataflow.upper()} array at "
-            f"{cfg.clock_mhz:g} MHz, {cfg.dram_gbps:g} GB/s DRAM, timing model {self.timing}",
+            f"{cfg.clock_mhz:g} MHz, {cfg.dram_gbps:g} GB/s DRAM, timing model {self.timing}"
+            + (f" ({self.scalesim_bandwidth_mode} bandwidth mode)" if self.scalesim_bandwidth_mode else ""),
             "",
             line(head),
             rule,
@@ -266,5 +307,5 @@ class Report:
             else f"latency {t.latency_s * 1e3:.3f} ms"
         )
         if self.skipped:
-            lines.append(f"skipped (unsupported, not estimated): {', '.join(self.skipped)}")
+            lines.append(f"skipped (unsupported, not estimated): {', '.join(map(str, self.skipped))}")
         return "\n".join(lines) + "\n"

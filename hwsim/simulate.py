@@ -82,8 +82,10 @@ def simulate(program: Program, *, scalesim: ScaleSimTiming | None = None) -> Rep
     """Simulate every layer of ``program`` on its config.
 
     With ``scalesim``, GEMM layers take their compute and stall cycles from SCALE-Sim 3.0's model
-    (:class:`hwsim.scalesim.ScaleSimTiming`); traffic and energy stay hwsim's.
+    (:class:`hwsim.scalesim.ScaleSimTiming`), and their DRAM traffic from the same model's demand.
     """
+    if scalesim is not None:
+        program = scalesim.with_traffic(program)  # DRAM bytes from the model that times the stalls
     cfg = program.config
     gemm_model = gemm_cycles if scalesim is None else scalesim.cycle_model()
     layers = tuple(simulate_layer(s, cfg, gemm_model) for s in program.layers)

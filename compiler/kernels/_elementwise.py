@@ -111,6 +111,9 @@ def _where(env: OpEnv, xs: Sequence[np.ndarray | None]) -> np.ndarray:
 
 def _prelu(env: OpEnv, xs: Sequence[np.ndarray | None]) -> np.ndarray:
     x, slope = xs[0], xs[1]
+    if env.opset < 7 and slope.ndim == 1 and x.ndim >= 2 and slope.shape[0] == x.shape[1]:
+        # Opset 6 gives one slope per channel (axis 1), not numpy broadcasting over the last axis.
+        slope = slope.reshape((-1,) + (1,) * (x.ndim - 2))
     return np.where(x < 0, x * slope, x)
 
 

@@ -122,7 +122,7 @@ _UNARY = (
 ).split()
 RULES.update({op: _same for op in _UNARY})
 
-_ARITH = "Add Sub Mul Div Pow Mod Max Min Sum Mean PRelu BitShift BitwiseAnd BitwiseOr BitwiseXor".split()
+_ARITH = "Add Sub Mul Div Pow Mod Max Min Sum Mean BitShift BitwiseAnd BitwiseOr BitwiseXor".split()
 _LOGIC = "Equal Less LessOrEqual Greater GreaterOrEqual And Or Xor".split()
 
 
@@ -132,6 +132,16 @@ def _arith(node: Node, ins: Infos, vals: Values) -> Result:
     if not present:
         raise ShapeError("no inputs")
     return [(broadcast(*(i.shape for i in present)), present[0].dtype)]
+
+
+@_rule("PRelu")
+def _prelu(node: Node, ins: Infos, vals: Values) -> Result:
+    """The slope broadcasts to X (opset 7+), or, as opset 6 defines it, is one value per channel (axis 1)."""
+    x, slope = _info(ins, 0), _info(ins, 1)
+    legacy = len(slope.shape) == 1 and len(x.shape) >= 2 and slope.shape[0] == x.shape[1]
+    if not legacy and broadcast(x.shape, slope.shape) != x.shape:
+        raise ShapeError(f"slope shape {slope.shape} does not broadcast to the input's {x.shape}")
+    return [(x.shape, x.dtype)]
 
 
 @_rule(*_LOGIC)

@@ -15,7 +15,7 @@ from typing import Sequence
 from hwsim.core import __version__
 from hwsim.core.errors import InternalError, UserError
 
-from . import estimate, plot, presets, rtl, run, sweep, verify
+from . import _clock, estimate, plot, presets, rtl, run, sweep, verify
 
 __all__ = ["main"]
 
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _clock.restart()
     try:
         args = build_parser().parse_args(argv)
         if not hasattr(args, "_run"):

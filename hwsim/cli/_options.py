@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from hwsim.core.config import DATAFLOWS, AcceleratorConfig, load_config, preset
+from hwsim.api import TIMINGS, resolve_config
+from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError
 
-__all__ = ["TIMINGS", "add_config_options", "config_from_args", "positive_int"]
-
-#: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
-TIMINGS = ("hwsim", "scalesim")
+__all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
 
 
 def positive_int(text: str) -> int:
@@ -27,7 +25,8 @@ def add_config_options(parser: argparse.ArgumentParser, dataflow: bool = True) -
     group = parser.add_argument_group("accelerator")
     source = group.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME", help="a shipped preset (see 'hwsim presets'); default gemmini-like")
-    source.add_argument("--config", metavar="FILE.toml", help="an accelerator config file (docs/config.md)")
+    source.add_argument("--config", metavar="FILE.toml",
+                        help="an accelerator config file (docs/config.md), or a --json report to reuse its config")
     group.add_argument("--rows", type=positive_int, metavar="R", help="override the array's PE rows")
     group.add_argument("--cols", type=positive_int, metavar="C", help="override the array's PE columns")
     if dataflow:
@@ -36,14 +35,21 @@ def add_config_options(parser: argparse.ArgumentParser, dataflow: bool = True) -
         parser.set_defaults(dataflow=None)
 
 
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress line (drawn only when standard error is a terminal anyway)")
+
+
+def config_source(args: argparse.Namespace) -> str | AcceleratorConfig:
+    """The --preset or --config the flags give (default gemmini-like)."""
+    if args.config:
+        if args.config.lower().endswith(".cfg"):
+            raise UserError(f"--config {args.config}: a SCALE-Sim .cfg; give it as --scalesim-config {args.config}")
+        return args.config
+    return preset(args.preset or "gemmini-like")
+
+
 def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
     """The config the flags describe: preset or file, then --rows/--cols/--dataflow on top."""
-    cfg = load_config(args.config) if args.config else preset(args.preset or "gemmini-like")
-    changes = {key: getattr(args, key) for key in ("rows", "cols", "dataflow")}
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if not changes:
-        return cfg
-    try:
-        return cfg.replace(**changes)
-    except UserError as e:
-        raise UserError(f"{e} (after applying --{' --'.join(changes)})") from None
+    changes = {key: getattr(args, key, None) for key in ("rows", "cols", "dataflow")}
+    return resolve_config(config_source(args), **changes)[0]

@@ -7,14 +7,11 @@ import sys
 from pathlib import Path
 
 import compiler
-from hwsim import plots, scalesim
-from hwsim.core.config import AcceleratorConfig
+from hwsim import api, plots
 from hwsim.core.errors import UserError
 from hwsim.core.files import write_output
-from hwsim.core.workload import LoweredModel
-from hwsim.simulate import simulate
 
-from ._options import TIMINGS, add_config_options, config_from_args, positive_int
+from ._options import TIMINGS, add_config_options, config_source, positive_int
 
 DEFAULT_MODEL = "resnet18"
 
@@ -30,45 +27,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_config_options(p)
     p.add_argument("--scalesim-config", metavar="FILE.cfg", help="take the accelerator from a SCALE-Sim .cfg file")
     p.add_argument("--timing", choices=TIMINGS, default="hwsim",
-                   help="hwsim: the RTL-proven tile timing (default); scalesim: SCALE-Sim 3.0's compute cycles")
+                   help="hwsim: the RTL-proven tile timing (default); scalesim: SCALE-Sim 3.0's cycles and DRAM traffic")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
                    help="pin a model input's shape (repeatable); needed for symbolic or -1 dims")
+    p.add_argument("--input-value", action="append", default=[], metavar="NAME=1,3,224,224",
+                   help="pin a small integer input's value (repeatable), e.g. the target shape of an Expand or Reshape")
     p.add_argument("--allow-unsupported", action="store_true",
                    help="estimate the supported layers and list the skipped ones instead of stopping")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for standard output)")
     p.add_argument("--csv", metavar="PATH", help="write the per-layer report as CSV")
-    p.add_argument("--plot", metavar="PATH.png", help="write cycles, energy and roofline plots to one PNG")
+    p.add_argument("--plot", metavar="PATH.png",
+                   help="write cycles, energy and roofline plots to one image (.png, .svg or .pdf, by its extension)")
     p.add_argument("--top", type=positive_int, metavar="N", help="list only the first N layers in the table")
     return p
-
-
-def _load(args: argparse.Namespace) -> tuple[LoweredModel, AcceleratorConfig, scalesim.ScaleSimOptions | None]:
-    """(lowered model, config, SCALE-Sim options or None) from the arguments."""
-    model = args.model
-    if model is not None and model.lower().endswith(".csv"):
-        if not args.scalesim_config and not (args.preset or args.config):
-            raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
-        if args.input_shape:
-            raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
-        lowered = LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
-    else:
-        shapes = compiler.parse_input_shapes(args.input_shape)
-        if model is None:
-            print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
-                  "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
-            source = compiler.zoo.MODELS[DEFAULT_MODEL](weights=False)
-        else:
-            source = Path(model)
-        lowered = compiler.lower_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)
-    if args.scalesim_config:
-        if args.preset or args.config:
-            raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
-        cfg, options = scalesim.load_scalesim_config(args.scalesim_config)
-        changes = {k: getattr(args, k) for k in ("rows", "cols", "dataflow") if getattr(args, k) is not None}
-        cfg = cfg.replace(**changes) if changes else cfg
-    else:
-        cfg, options = config_from_args(args), None
-    return lowered, cfg, options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,9 +49,21 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--{flag} {path}: is a directory; give a file name")
     if args.plot == "-" or args.csv == "-" and args.json == "-":
         raise UserError("only one output can go to standard output ('-')")
-    lowered, cfg, options = _load(args)
-    timing = scalesim.ScaleSimTiming(options) if args.timing == "scalesim" else None
-    report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing)
+    fmt = plots.image_format(args.plot) if args.plot else None
+    if args.scalesim_config and (args.preset or args.config):
+        raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
+    model = args.model
+    if model is None:
+        print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
+              "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
+        model = DEFAULT_MODEL
+    elif model.lower().endswith(".csv") and not (args.scalesim_config or args.preset or args.config):
+        raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+    report = api.estimate(
+        model, args.scalesim_config or config_source(args), timing=args.timing,
+        input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
+        input_values=compiler.parse_input_values(args.input_value) or None,
+        allow_unsupported=args.allow_unsupported, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
     # Render everything first so that a failure leaves no output file behind.
     outputs: list[tuple[str, str | bytes]] = []
     if args.json:
@@ -88,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         outputs.append((args.csv, report.to_csv()))
     if args.plot:
-        outputs.append((args.plot, plots.summary_png(report.to_dict())))
+        outputs.append((args.plot, plots.summary_image(report.to_dict(), fmt=fmt or "png")))
     for path, data in outputs:
         write_output(path, data)
     if "-" not in (args.json, args.csv):

@@ -4,16 +4,15 @@ synthesize it with Yosys for generic and FPGA resource figures."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import rtl
+from hwsim import api
 from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
 from hwsim.core.fpga import FAMILIES
 
-from ._options import add_config_options, config_from_args
+from ._options import add_config_options, add_quiet, config_from_args
+from ._progress import activity
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also run Yosys: generic cells, flip-flops, multipliers, and FPGA estimates (DIR/synth.json)")
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
+    add_quiet(p)
     return p
 
 
@@ -46,34 +46,23 @@ def _synth_table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    if cfg.dataflow != "ws":
-        raise UserError(f"hwsim rtl generates weight-stationary arrays only; the config has dataflow "
-                        f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
-    p = rtl.params(cfg)
+    synth = bool(args.synth or args.family)
+    what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
+            if synth else f"generating {cfg.module_name}")
     # Everything is computed before the folder is touched, so a failure leaves it as it was.
-    files: dict[str, bytes] = {f"{p.cfg.module_name}.v": rtl.generate_verilog(cfg).encode()}
-    files["files.f"] = f"{p.cfg.module_name}.v\n".encode()
-    result = None
-    if args.synth or args.family:
-        result = rtl.synthesize(cfg, args.family or ["xilinx"])
-        files["synth.json"] = (json.dumps(result.to_dict(), indent=2) + "\n").encode()
-    manifest = json.dumps(rtl.manifest(cfg, files), indent=2) + "\n"
-
-    out.mkdir(parents=True, exist_ok=True)
-    # The manifest goes last and names every file with its hash: a folder without one (or with
-    # one that does not match) is incomplete.
-    (out / "manifest.json").unlink(missing_ok=True)
-    for name, blob in files.items():
-        write_output(out / name, blob)
-    write_output(out / "manifest.json", manifest)
-
-    print(f"wrote {out / (p.cfg.module_name + '.v')} ({len(files[p.cfg.module_name + '.v'])} bytes), "
-          f"{', '.join(str(out / n) for n in files if not n.endswith('.v'))}, {out / 'manifest.json'}")
-    print(f"top module {p.cfg.module_name}: {p.cfg.rows}x{p.cfg.cols} PEs, int{p.cfg.input_bits} x int{p.cfg.weight_bits} -> "
-          f"int{p.cfg.acc_bits}, accumulator {p.cfg.acc_depth} rows, tiles up to m={p.cfg.acc_depth} k={p.cfg.k_max} n={p.cfg.cols}")
+    with activity(what, quiet=args.quiet):
+        design = api.rtl(cfg, synth=synth, families=args.family)
+    design.write(out)
+    verilog = f"{cfg.module_name}.v"
+    print(f"wrote {out / verilog} ({len(design.files[verilog])} bytes), "
+          f"{', '.join(str(out / n) for n in design.files if not n.endswith('.v') and n != 'manifest.json')}, "
+          f"{out / 'manifest.json'}")
+    print(f"top module {cfg.module_name}: {cfg.rows}x{cfg.cols} PEs, int{cfg.input_bits} x int{cfg.weight_bits} -> "
+          f"int{cfg.acc_bits}, accumulator {cfg.acc_depth} rows, tiles up to m={cfg.acc_depth} k={cfg.k_max} n={cfg.cols}")
+    result = design.synthesis
     if result is not None:
         print(_synth_table(result), end="")
         if result.generic.latches:

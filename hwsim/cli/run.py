@@ -9,11 +9,12 @@ import sys
 import numpy as np
 
 import compiler
-from hwsim import execute
+from hwsim import api, execute
 from hwsim.core.errors import UserError
 from hwsim.core.files import write_output
 
-from ._options import add_config_options, config_from_args
+from ._options import add_config_options, add_quiet, config_from_args
+from ._progress import activity
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="pin an input's dynamic dims (default: the given array's shape)")
     p.add_argument("--report", metavar="PATH|-", help="int8: write the error report as JSON")
     add_config_options(p)
+    add_quiet(p)
     return p
 
 
@@ -62,15 +64,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--precision int8 runs on an integer array, but {cfg.name} has number_format "
                         f"{cfg.number_format!r}")
     given = execute.parse_input_args(args.input)
-    pins = execute.input_pins(args.model, given, compiler.parse_input_shapes(args.input_shape))
-    compiled = execute.compile_for_run(args.model, cfg, input_shapes=pins)
-    calibration = None
-    if args.calibrate:
-        calibration = execute.calibration_samples(args.calibrate, compiled.graph.inputs)
-    try:
-        result = execute.run(compiled, given, precision=args.precision, calibration=calibration)
-    except MemoryError:
-        raise UserError(f"{args.model}: out of memory while running; try a smaller --input-shape") from None
+    what = (f"running {args.model} in int8" + (f", calibrated on {args.calibrate}" if args.calibrate else "")
+            if args.precision == "int8" else f"running {args.model} in fp32")
+    with activity(what, quiet=args.quiet):
+        result = api.run(args.model, given, cfg, precision=args.precision, calibration=args.calibrate,
+                         input_shapes=compiler.parse_input_shapes(args.input_shape))
     # Outputs are complete before anything is written, so a failed run leaves no file behind.
     if args.output:
         write_output(args.output, execute.npz_bytes(result.outputs))

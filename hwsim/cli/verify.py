@@ -9,14 +9,12 @@ import json
 import sys
 from pathlib import Path
 
-import rtl
+from hwsim import api
 from hwsim.core.errors import UserError
 from hwsim.core.files import write_output
 
-from ._options import add_config_options, config_from_args, positive_int
-
-#: Icarus simulates every PE; above this many the run takes too long to be useful.
-MAX_PES = 64 * 64
+from ._options import add_config_options, add_quiet, config_from_args, positive_int
+from ._progress import activity
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -33,17 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--n", type=positive_int, metavar="N", help="columns of B (default cols + 3: two column tiles)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed for the operands (default 0)")
     p.add_argument("--json", metavar="PATH|-", help="write {passed, mismatches, rtl_cycles, model_cycles, config}")
+    add_quiet(p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    if cfg.dataflow != "ws":
-        raise UserError(f"hwsim verify checks the weight-stationary RTL only; the config has dataflow "
-                        f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
-    if cfg.pes > MAX_PES:
-        raise UserError(f"a {cfg.rows}x{cfg.cols} array is too large to simulate in Icarus (up to {MAX_PES} PEs); "
-                        "verify a smaller instance of the same design with --rows/--cols")
     m = args.m or 2 * cfg.rows + 3
     k = args.k or 2 * cfg.rows + 5
     n = args.n or cfg.cols + 3
@@ -52,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.json)
         if path.is_dir() or not (path.parent if str(path.parent) else Path(".")).is_dir():
             raise UserError(f"--json {path}: give a file name in an existing folder")
-    result = rtl.verify(cfg, m, k, n, seed=args.seed)
+    with activity(f"co-simulating a {m}x{k}x{n} GEMM on {cfg.module_name} in Icarus", quiet=args.quiet):
+        result = api.verify(cfg, m=m, k=k, n=n, seed=args.seed)
 
     text = sys.stderr if args.json == "-" else sys.stdout
     print(f"verify {cfg.module_name}: GEMM {m}x{k}x{n} (seed {args.seed}), {len(result.tiles)} tiles", file=text)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .config import AcceleratorConfig
-from .workload import Workload
+from .workload import Skipped, Workload
 
 __all__ = ["Tile", "TileRun", "Placement", "Traffic", "GemmMapping", "TensorPlace", "LayerSchedule", "Program"]
 
@@ -179,13 +179,13 @@ class LayerSchedule:
 class Program:
     """Every layer of a model scheduled for ``config``, in execution order.
 
-    ``skipped`` holds one ``"OpType node_name"`` string per node that ``--allow-unsupported`` left out.
+    ``skipped`` holds one :class:`~hwsim.core.workload.Skipped` per node that ``--allow-unsupported`` left out.
     """
 
     name: str
     config: AcceleratorConfig
     layers: tuple[LayerSchedule, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
     @property
     def macs(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel"]
+__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel", "Skipped"]
 
 #: What a GEMM's store path can do to results as they leave the accumulator, by family:
 #: ``activation`` (Relu, Clip, Sigmoid, ...), ``scale`` (a per-channel or scalar multiply/add:
@@ -129,16 +129,31 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A node that ``--allow-unsupported`` left out of the estimate, and why."""
+
+    name: str
+    op: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.name}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "op": self.op, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class LoweredModel:
     """A whole model as workloads in execution order, plus what ``--allow-unsupported`` skipped.
 
-    ``skipped`` holds one ``"OpType node_name"`` string per node that was not estimated;
+    ``skipped`` holds one :class:`Skipped` per node that was not estimated;
     ``outputs`` names the model's output tensors (they end in DRAM).
     """
 
     name: str
     workloads: tuple[Workload, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
     outputs: tuple[str, ...] = ()
 
     @property

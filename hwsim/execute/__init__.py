@@ -21,13 +21,14 @@ if TYPE_CHECKING:
     from ._gemm import TileHook
     from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
     from ._operands import LoweringMismatch
-    from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run
+    from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run, shape_like
     from ._tiles import TileProgramError
 
 __all__ = [
     "PRECISIONS", "Compiled", "Executor", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
     "TileProgramError", "calibrate", "calibration_samples", "check_inputs", "compare_outputs", "compile_for_run",
     "format_errors", "input_pins", "load_array", "npz_bytes", "parse_input_args", "run",
+    "shape_like",
 ]
 
 # numpy, ONNX and the kernels load on first use, not when the command line starts.
@@ -50,5 +51,6 @@ __getattr__, __dir__ = exports(__name__, {
     "compile_for_run": "_session",
     "input_pins": "_session",
     "run": "_session",
+    "shape_like": "_session",
     "TileProgramError": "_tiles",
 })

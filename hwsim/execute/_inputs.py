@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from compiler.graph import Graph
+from compiler.importer import named_arguments
 from hwsim.core.errors import UserError
 
 __all__ = ["load_array", "parse_input_args", "check_inputs", "calibration_samples", "npz_bytes"]
@@ -28,6 +29,10 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
         value = np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         reason = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        if "allow_pickle" in reason:
+            raise UserError(f"{what}: {p}: holds Python objects (an array of dtype object, e.g. strings), which only"
+                            " pickle can read; save strings as a fixed-width text array instead:"
+                            " numpy.save(path, numpy.array(values, dtype=str))") from None
         raise UserError(f"{what}: {p}: not a readable .npy array ({reason}); save it with numpy.save") from None
     if isinstance(value, np.lib.npyio.NpzFile):
         value.close()
@@ -37,15 +42,8 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
 
 def parse_input_args(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """``NAME=FILE.npy`` command-line values to arrays; each name at most once."""
-    out: dict[str, np.ndarray] = {}
-    for text in texts:
-        name, sep, path = text.partition("=")
-        if not sep or not name or not path:
-            raise UserError(f"--input {text!r}: expected NAME=FILE.npy, e.g. --input input=image.npy")
-        if name in out:
-            raise UserError(f"--input names input '{name}' twice")
-        out[name] = load_array(path, f"--input {name}")
-    return out
+    pairs = named_arguments(texts, "--input", "NAME=FILE.npy", "e.g. --input input=image.npy")
+    return {name: load_array(path, f"--input {name}") for name, path in pairs}
 
 
 def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--input") -> dict[str, np.ndarray]:
@@ -63,8 +61,14 @@ def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--
     out = {}
     for name, info in expected.items():
         value = np.asarray(given[name])
+        if np.dtype(info.dtype) == np.dtype(object) and value.dtype.kind in "US":
+            value = value.astype(object)  # ONNX strings: .npy holds them as fixed-width text
         if value.dtype != np.dtype(info.dtype):
-            raise UserError(f"{where} {name}: expected dtype {info.dtype}, got {value.dtype}; convert it with .astype(np.{info.dtype})")
+            if np.dtype(info.dtype) == np.dtype(object):
+                raise UserError(f"{where} {name}: expected strings, got {value.dtype}; save the input as a text"
+                                " array: numpy.array(values, dtype=str)")
+            raise UserError(f"{where} {name}: expected dtype {info.dtype}, got {value.dtype}; convert it with"
+                            f" .astype(numpy.{np.dtype(info.dtype).name})")
         if tuple(value.shape) != tuple(info.shape):
             raise UserError(
                 f"{where} {name}: expected shape {_dims(info.shape)}, got {_dims(value.shape)}"

@@ -22,7 +22,11 @@ from ._executor import Compiled, Executor, dequantized_weights
 from ._gemm import TileHook
 from ._inputs import check_inputs
 
-__all__ = ["PRECISIONS", "RunResult", "compile_for_run", "calibrate", "run", "input_pins"]
+__all__ = ["PRECISIONS", "RunResult", "compile_for_run", "calibrate", "run", "input_pins", "shape_like"]
+
+#: Integer inputs up to this many elements are pinned by value when compiling a run: they are
+#: shape-like (an Expand's target, a Reshape's shape), and their value decides the graph's shapes.
+SHAPE_LIKE = 16
 
 PRECISIONS = ("fp32", "int8")
 
@@ -37,11 +41,18 @@ class RunResult:
     errors: tuple[OutputError, ...] = ()
 
 
+def shape_like(given: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The given inputs that are small integer arrays (:data:`SHAPE_LIKE`), to pin by value."""
+    return {name: v for name, v in given.items() if v.dtype.kind in "iu" and 0 < v.size <= SHAPE_LIKE}
+
+
 def compile_for_run(source: str | Path | onnx.ModelProto, cfg: AcceleratorConfig, *,
-                    input_shapes: Mapping[str, tuple[int, ...]] | None = None) -> Compiled:
+                    input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+                    input_values: Mapping[str, np.ndarray] | None = None) -> Compiled:
     """Import with weights, apply the default passes, lower and schedule for ``cfg``, as ``hwsim
-    estimate`` does; the weights' quantization is read before the passes fold it away."""
-    imported = load_model(source, input_shapes=input_shapes, load_weights=True)
+    estimate`` does; the weights' quantization is read before the passes fold it away.
+    ``input_values`` pins shape-like inputs to the values the run will give them."""
+    imported = load_model(source, input_shapes=input_shapes, input_values=input_values, load_weights=True)
     dequantized = dequantized_weights(imported)
     graph = default_pipeline(imported)
     program = schedule_model(lower(graph, allow_unsupported=True), cfg)
@@ -71,6 +82,11 @@ def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Ma
     if missing:
         shown = ", ".join(f"{n} ({declared[n].dtype} {_dims_text(declared[n].dims)})" for n in missing)
         raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown}; give each as --input NAME=FILE.npy")
+    for name, value in given.items():
+        if value.size == 0:
+            dims = "x".join(str(d) for d in value.shape)
+            raise UserError(f"--input {name}: the array is empty (shape {dims}); hwsim runs inputs with at least"
+                            " one element along every axis: give a non-empty array")
     pins = dict(explicit)
     for name, decl in declared.items():
         if name in pins:

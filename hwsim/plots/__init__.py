@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING
 
 from hwsim.core.lazy import exports
 
-from .data import DEFAULT_TOP, ReportView, Roofline, Selection, read_report, roofline, select_top
+from .data import DEFAULT_TOP, IMAGE_FORMATS, ReportView, Roofline, Selection, image_format, read_report, roofline, select_top
 
 if TYPE_CHECKING:
-    from .render import cycles_png, energy_png, roofline_png, summary_png
+    from .render import cycles_png, energy_png, figure_bytes, roofline_png, summary_image, summary_png
 
 __all__ = [
     "DEFAULT_TOP",
+    "IMAGE_FORMATS",
+    "figure_bytes",
+    "image_format",
+    "summary_image",
     "ReportView",
     "Roofline",
     "Selection",
@@ -33,4 +37,5 @@ __all__ = [
 ]
 
 # The renderers (and matplotlib with them) load on first use.
-__getattr__, __dir__ = exports(__name__, {name: "render" for name in ("cycles_png", "energy_png", "roofline_png", "summary_png")})
+__getattr__, __dir__ = exports(__name__, {name: "render" for name in ("cycles_png", "energy_png", "figure_bytes", "roofline_png",
+                                                                 "summary_image", "summary_png")})

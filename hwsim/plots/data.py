@@ -21,7 +21,7 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 from hwsim.report import LAYER_FIELDS, TOTAL_FIELDS
 
-__all__ = ["DEFAULT_TOP", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
+__all__ = ["DEFAULT_TOP", "IMAGE_FORMATS", "image_format", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
 
 # The report's fields the plots use; hwsim.report.SCHEMA defines them.
 _LAYER_NUMBERS = ("macs", "cycles", "compute_cycles", "stall_cycles", "energy_j", "dram_read_bytes", "dram_write_bytes")
@@ -30,6 +30,25 @@ assert set(_LAYER_NUMBERS) <= set(LAYER_FIELDS) and set(_TOTAL_NUMBERS) <= set(T
 _HOW_TO_MAKE = "write one with 'hwsim estimate MODEL --json FILE'"
 #: Layers a bar chart names before it sums the rest into "other (N layers)".
 DEFAULT_TOP = 25
+#: Image formats the plots write, by file extension.
+IMAGE_FORMATS = ("png", "svg", "pdf")
+
+
+def image_format(path: Any, flag: str = "--plot") -> str:
+    """The image format of ``path`` from its extension (``-``, standard output, is PNG).
+
+    >>> image_format("report.svg"), image_format("-")
+    ('svg', 'png')
+    """
+    text = str(path)
+    if text == "-":
+        return "png"
+    suffix = text.rsplit(".", 1)[-1].lower() if "." in text.rsplit("/", 1)[-1] else ""
+    if suffix not in IMAGE_FORMATS:
+        shown = f"'.{suffix}'" if suffix else "no extension"
+        raise UserError(f"{flag} {text}: {shown} is not an image format hwsim writes; end the file name in "
+                        f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
+    return suffix
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,17 @@ pyplot or global matplotlib state.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Callable, Sequence
 
 from matplotlib.axes import Axes
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import EngFormatter
+from matplotlib.transforms import Bbox
 
 from .data import DEFAULT_TOP, LayerView, ReportView, Selection, roofline, select_top
 
-__all__ = ["draw_cycles", "draw_energy", "draw_roofline", "COMPONENT_LABELS", "MIN_BAR_SLOTS"]
+__all__ = ["draw_cycles", "draw_energy", "draw_roofline", "settle", "short_name", "COMPONENT_LABELS", "MIN_BAR_SLOTS"]
 
 #: Legend names and colours of the energy components of the --json contract, in drawing order.
 COMPONENT_LABELS: dict[str, tuple[str, str]] = {
@@ -129,17 +132,21 @@ def draw_roofline(ax: Axes, report: ReportView) -> None:
     spots = _busiest_spots(placed, x_of, (lo, hi), (y_lo, y_hi))[:_ROOFLINE_LABELS]
     for k, (where, anchor, members) in enumerate(spots):
         letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[k]
-        # A letter beside one already placed steps right instead of printing over it.
-        crowd = sum(abs(w[0] - where[0]) < 0.03 and abs(w[1] - where[1]) < 0.03 for w, _, _ in spots[:k])
-        ax.annotate(letter, (x_of(anchor), anchor.attained),
-                    xytext=(math.sqrt(marker_area(anchor)) / 2 + 2 + 9 * crowd, 2),
-                    textcoords="offset points", fontsize=9, fontweight="bold",
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+        label = ax.annotate(letter, (x_of(anchor), anchor.attained),
+                            xytext=(math.sqrt(marker_area(anchor)) / 2 + 2, 2),
+                            textcoords="offset points", fontsize=9, fontweight="bold", va="bottom",
+                            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                  "alpha": 0.75},
+                            arrowprops={"arrowstyle": "-", "color": "0.4", "linewidth": 0.6, "shrinkA": 0,
+                                        "shrinkB": 0})
+        label.set_gid(_SPOT_LABEL)
+        label.arrow_patch.set_visible(False)  # a leader line only once settle() moves the letter away
+        _MARKER_RADIUS[label] = math.sqrt(marker_area(anchor)) / 2
         numbers = [str(layer.index + 1) for layer in members]
         which = ", ".join(numbers) if len(numbers) <= 3 else f"{numbers[0]}, {numbers[1]}, \u2026 ({len(numbers)} layers)"
         share = _share(sum(layer.cycles for layer in members), total_cycles)
         ax.plot([], [], linestyle="none",
-                label=f"{letter}: {which}  {_short(members[0].name, _NAME_CHARS)} ({share} of cycles)")
+                label=f"{letter}: {which}  {short_name(members[0].name, _NAME_CHARS)} ({share} of cycles)")
 
     ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
     ax.set_ylabel("attained throughput (MACs per cycle)")
@@ -154,6 +161,7 @@ def draw_roofline(ax: Axes, report: ReportView) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0.0,
               title="op; lettered: the spots with most cycles (layer numbers, first name)" if spots else "op", title_fontsize=8,
               alignment="left")
+    ax.set_gid(_ROOFLINE)
 
 
 def _busiest_spots(placed: Sequence[LayerView], x_of: Callable[[LayerView], float], xlim: tuple[float, float],
@@ -195,7 +203,7 @@ def _bars(ax: Axes, report: ReportView, top: int, key: Callable[[LayerView], flo
     layers = report.layers
     selection = select_top([key(layer) for layer in layers], top)
     rows = [[layers[i]] for i in selection.shown]
-    labels = [f"{layers[i].index + 1}  {_short(layers[i].name, _NAME_CHARS)}" for i in selection.shown]
+    labels = [f"{layers[i].index + 1}  {short_name(layers[i].name, _NAME_CHARS)}" for i in selection.shown]
     if selection.rest:
         rows.append([layers[i] for i in selection.rest])
         labels.append(f"other ({len(selection.rest)} layers)")
@@ -242,16 +250,84 @@ def _title(ax: Axes, what: str, metric: str, report: ReportView, selection: Sele
     legend_rows = -(-len(handles) // legend_columns)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=legend_columns, fontsize=8,
               frameon=False, borderaxespad=0.2)
+    # A first guess; settle() sets the pad to the legend's measured height.
     ax.set_title(f"{what}: {report.headline}\n{totals}\n{shown}", loc="left", fontsize=10,
                  pad=8 + 13 * legend_rows)
+    ax.set_gid(_BARS)
 
 
-def _short(name: str, limit: int) -> str:
-    """``name`` cut in the middle to ``limit`` characters: both ends of a layer path say the most."""
-    if len(name) <= limit:
-        return name
+def short_name(name: str, limit: int = _NAME_CHARS) -> str:
+    """A layer name for a label: exporters' repeated path parts dropped, then cut in the middle.
+
+    PyTorch names a module's node by its path with every parent repeated
+    (``/layer2/layer2.0/downsample/downsample.0/Conv``); a part that the next part begins with
+    (``layer2`` before ``layer2.0``) says nothing more. Both ends of what is left say the most.
+
+    >>> short_name("/layer2/layer2.0/downsample/downsample.0/Conv")
+    'layer2.0/downsample.0/Conv'
+    >>> short_name("/encoder/layer.11/attention/output/dense/MatMul_with_a_very_long_tail", 30)
+    'encoder/layer.…_very_long_tail'
+    """
+    parts = [p for p in name.strip("/").split("/") if p]
+    kept = [p for i, p in enumerate(parts) if not (i + 1 < len(parts) and parts[i + 1].startswith(p + "."))]
+    text = "/".join(kept) or name
+    if len(text) <= limit:
+        return text
     head = (limit - 1) // 2
-    return f"{name[:head]}\u2026{name[len(name) - (limit - 1 - head):]}"
+    return f"{text[:head]}\u2026{text[len(text) - (limit - 1 - head):]}"
+
+
+_BARS, _ROOFLINE, _SPOT_LABEL = "hwsim-bars", "hwsim-roofline", "hwsim-spot-label"
+#: Marker radius (points) behind each spot letter, for settle().
+_MARKER_RADIUS: weakref.WeakKeyDictionary[Annotation, float] = weakref.WeakKeyDictionary()
+
+
+def settle(ax: Axes) -> None:
+    """Finish a panel once its axes has its final place: the bar charts' title clears their legend,
+    and the roofline's letters move off each other and off the other labels. Idempotent; the
+    renderers call it from their layout, and a caller drawing into its own axes calls it after layout.
+    """
+    renderer = getattr(ax.figure.canvas, "get_renderer", None)
+    if renderer is None:
+        return
+    r = renderer()
+    if ax.get_gid() == _BARS and ax.get_legend() is not None:
+        height = ax.get_legend().get_window_extent(r).height * 72 / ax.figure.dpi
+        ax.set_title(ax.get_title(loc="left"), loc="left", fontsize=10, pad=height + 6)
+    elif ax.get_gid() == _ROOFLINE:
+        _place_letters(ax, r)
+
+
+def _place_letters(ax: Axes, renderer) -> None:
+    """Put each spot letter at the first place around its marker that overlaps no label placed so far."""
+    letters = [t for t in ax.texts if isinstance(t, Annotation) and t.get_gid() == _SPOT_LABEL]
+    # Text boxes only: an Annotation's own extent includes its leader line.
+    placed = [Text.get_window_extent(t, renderer) for t in ax.texts if t.get_gid() != _SPOT_LABEL]
+    frame = ax.get_window_extent(renderer)
+    scale = ax.figure.dpi / 72
+    for label in letters:
+        radius = _MARKER_RADIUS.get(label, 4.0)
+        for distance, dx, dy in _candidates(radius):
+            label.set_position((dx, dy))
+            label.set_horizontalalignment("left" if dx > 0 else "right" if dx < 0 else "center")
+            label.set_verticalalignment("bottom" if dy > 0 else "top" if dy < 0 else "center")
+            box = Text.get_window_extent(label, renderer)
+            pad = Bbox.from_extents(box.x0 - scale, box.y0 - scale, box.x1 + scale, box.y1 + scale)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(pad.overlaps(other) for other in placed):
+                break
+        label.arrow_patch.set_visible(distance > 1)
+        placed.append(Text.get_window_extent(label, renderer))
+
+
+def _candidates(radius: float) -> list[tuple[int, float, float]]:
+    """Offsets (points) around a marker: beside it first, then in rings further out (with a leader)."""
+    out = []
+    for ring in range(1, 6):
+        d = radius + 2 + (ring - 1) * 11
+        for ux, uy in ((1, 0.2), (-1, 0.2), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1)):
+            out.append((ring, ux * d, uy * d))
+    return out
 
 
 def _count(n: int, noun: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ._compute import compute_cycles
 from ._config import ScaleSimOptions, load_scalesim_config
 from ._inputs import estimate_inputs
-from ._memory import stall_cycles
+from ._memory import dram_words, stall_cycles
 from ._timing import ScaleSimTiming
 from ._topology import load_topology, topology_form
 
@@ -25,6 +25,7 @@ __all__ = [
            "ScaleSimOptions",
            "ScaleSimTiming",
            "compute_cycles",
+           "dram_words",
            "estimate_inputs",
            "load_scalesim_config",
            "load_topology",

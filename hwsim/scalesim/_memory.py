@@ -45,7 +45,7 @@ from ._compute import FoldMap, groups, layer_fold_map
 from ._config import ScaleSimOptions
 from ._topology import ConvGeometry, ConvLayer
 
-__all__ = ["layer_stalls", "stall_cycles"]
+__all__ = ["layer_stalls", "stall_cycles", "layer_traffic", "dram_words"]
 
 #: SCALE-Sim's buffers hand half their capacity to the array and prefetch into the other half.
 ACTIVE_FRACTION = 0.5
@@ -521,6 +521,57 @@ def layer_stalls(cfg: AcceleratorConfig, fm: FoldMap, m: int, k: int, n: int, op
             reads.append((*_moves(needs, window), window.move_cycles))
     writes = _Writes(fm, m, k, n)
     return _timeline(fm.lines, reads, writes, cfg.ofmap_kib, options.write_bandwidth(cfg.cols))
+
+
+def layer_traffic(cfg: AcceleratorConfig, fm: FoldMap, m: int, k: int, n: int, options: ScaleSimOptions,
+                  geometry: ConvGeometry | None = None) -> tuple[int, int, int]:
+    """Words one SCALE-Sim layer (one group) moves over DRAM: (ifmap read, filter read, ofmap written).
+
+    The ofmap buffer drains every word the array writes into it (ws writes its partial sums once
+    per row fold), in both modes. The reads follow the buffers of each mode:
+
+    * USER (read_buffer.py): the same window moves as the stalls. A buffer fetches its first window
+      (``na`` sets of ``eps`` words, at most the operand) and one prefetch half (``np`` sets) per move.
+    * CALC (read_buffer_estimate_bw.py): the buffer keeps the words last fetched and fetches only
+      those it misses, so an operand is read once if it fits the active half, else once per pass
+      over it (the streamed operand is passed once per fold of the other operand's dimension; the
+      stationary one once). Im2col copies of one input word count as words: an upper bound for
+      convolutions whose windows overlap.
+    """
+    if not options.reads_stall:
+        active_if = math.ceil(cfg.ifmap_kib * 1024 * ACTIVE_FRACTION)
+        active_fi = math.ceil(cfg.filter_kib * 1024 * ACTIVE_FRACTION)
+
+        def passes(words: int, folds: int, active: int) -> int:
+            return words * (folds if words > active else 1)
+
+        if fm.dataflow == "ws":
+            reads = passes(m * k, fm.col_folds, active_if), k * n
+        elif fm.dataflow == "os":
+            reads = passes(m * k, fm.col_folds, active_if), passes(k * n, fm.row_folds, active_fi)
+        else:
+            reads = m * k, passes(k * n, fm.col_folds, active_fi)
+        return reads[0], reads[1], _Writes(fm, m, k, n).total
+    total_if, total_fi = int(cfg.ifmap_kib * 1024), int(cfg.filter_kib * 1024)
+    eps_if, eps_fi = _ceil(total_if, 100), _ceil(total_fi, 100)
+    words = []
+    for (needs, valid), kib in zip(_read_needs(fm, m, k, n, eps_if, eps_fi, geometry), (cfg.ifmap_kib, cfg.filter_kib)):
+        window = _Window.of(kib, valid, 1)
+        moves = sum(_moves(needs, window)[1])
+        words.append(min(valid, window.na * window.eps) + moves * window.np_ * window.eps)
+    return words[0], words[1], _Writes(fm, m, k, n).total
+
+
+def dram_words(cfg: AcceleratorConfig, layer: Workload, options: ScaleSimOptions | None = None) -> tuple[int, int, int]:
+    """:func:`layer_traffic` for a GEMM layer, all its groups: (ifmap read, filter read, ofmap written)."""
+    opts = options if options is not None else ScaleSimOptions.for_config(cfg)
+    fm = layer_fold_map(cfg, layer)
+    g = layer.gemm
+    assert g is not None  # layer_fold_map rejects other kinds
+    geometry = layer.geometry if isinstance(layer, ConvLayer) else None
+    count = groups(layer)
+    ifmap, filt, ofmap = layer_traffic(cfg, fm, g.m, g.k, g.n, opts, geometry)
+    return count * ifmap, count * filt, count * ofmap
 
 
 def stall_cycles(cfg: AcceleratorConfig, layer: Workload, options: ScaleSimOptions | None = None) -> int:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.program import LayerSchedule
+from hwsim.core.program import LayerSchedule, Program
+from hwsim.core.workload import Kind
 
 from ._compute import compute_cycles
-from ._config import ScaleSimOptions
-from ._memory import stall_cycles
+from ._config import WORD_BYTES, ScaleSimOptions
+from ._memory import dram_words, stall_cycles
 from ._topology import ConvLayer
 
 __all__ = ["ScaleSimTiming"]
@@ -25,6 +26,24 @@ class ScaleSimTiming:
     """
 
     options: ScaleSimOptions | None = None
+    _words: dict[tuple[object, ...], tuple[int, int, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_traffic(self, program: Program) -> Program:
+        """``program`` with each GEMM layer's DRAM bytes replaced by SCALE-Sim's (the words its buffers
+        fetch and drain, :func:`hwsim.scalesim.dram_words`), so that a layer's stalls, DRAM bytes and
+        DRAM energy come from one model. Other layers, and the on-chip traffic, stay hwsim's."""
+        layers = []
+        for s in program.layers:
+            if s.workload.kind is Kind.GEMM:
+                w = s.workload
+                key = (program.config, w.gemm, w.geometry if isinstance(w, ConvLayer) else None)
+                if key not in self._words:
+                    self._words[key] = dram_words(program.config, w, self.options)
+                ifmap, filt, ofmap = self._words[key]
+                s = replace(s, traffic=replace(s.traffic, dram_read_ifmap=ifmap * WORD_BYTES,
+                                               dram_read_filter=filt * WORD_BYTES, dram_write_ofmap=ofmap * WORD_BYTES))
+            layers.append(s)
+        return replace(program, layers=tuple(layers))
 
     def cycle_model(self) -> Callable[[LayerSchedule, AcceleratorConfig], tuple[int, int]]:
         """``(compute, stall)`` per GEMM layer for :func:`hwsim.simulate.simulate`."""

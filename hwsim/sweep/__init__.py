@@ -13,7 +13,10 @@ The plots (:mod:`hwsim.sweep.plots`) load on first use, with matplotlib.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 from hwsim.core.lazy import exports
 
@@ -38,3 +41,18 @@ __all__ = [
     "parse_dataflows", "parse_int_axis", "run_sweep", "split_buffers",
 ]
 __getattr__, __dir__ = exports(__name__, {"heatmap_png": "plots", "pareto_png": "plots"})
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable as :func:`hwsim.api.sweep`.
+
+    ``hwsim.sweep`` names both the one-call API function and this package; importing the package
+    makes ``hwsim.sweep`` the package, so the package forwards a call to the function. The function
+    is looked up by name at call time: it sits in a layer above this one (docs/architecture.md).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SweepResults:
+        return importlib.import_module("hwsim.api").sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -11,7 +11,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from matplotlib.colors import LogNorm, Normalize
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, Normalize
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
@@ -20,9 +20,13 @@ from hwsim.plots.render import new_figure, png_bytes
 from .objectives import PARETO_AXES, Objective
 from .results import SweepResults
 
-__all__ = ["pareto_png", "heatmap_png"]
+__all__ = ["pareto_png", "heatmap_png", "DENSE_DESIGNS"]
 
 _MARKERS = {"ws": "o", "os": "s", "is": "^"}
+# Light grey for one design, so that no occupied hexagon vanishes into the white background.
+_DENSITY = LinearSegmentedColormap.from_list("designs", ["#d0d0d0", "#202020"])
+#: Above this many designs the Pareto plot shows their density (hexagons) instead of one marker each.
+DENSE_DESIGNS = 400
 _FRONT = "#d62728"
 
 
@@ -50,6 +54,12 @@ def _colorbar(fig, mappable, ax, label: str) -> None:
         bar.ax.yaxis.set_minor_formatter(_PLAIN_2_5)
 
 
+def _close(xs: np.ndarray, ys: np.ndarray, i: int, j: int) -> bool:
+    """Whether points ``i`` and ``j`` are within 8 % of the data's range on both axes."""
+    span_x, span_y = float(np.ptp(xs)) or 1.0, float(np.ptp(ys)) or 1.0
+    return abs(xs[i] - xs[j]) < 0.08 * span_x and abs(ys[i] - ys[j]) < 0.08 * span_y
+
+
 def _wide(values: Sequence[float]) -> bool:
     lo, hi = min(values), max(values)
     return lo > 0 and hi / lo > 20
@@ -66,13 +76,22 @@ def pareto_png(results: SweepResults, scope: str | None = None) -> bytes:
     area = [r["area_mm2"] for r in rows]
     norm = _norm(area)
     mappable = None
-    for dataflow, marker in _MARKERS.items():
-        idx = [i for i, r in enumerate(rows) if r["dataflow"] == dataflow]
-        if idx:
-            mappable = ax.scatter(lat[idx], energy[idx], c=[area[i] for i in idx], cmap="viridis", norm=norm,
-                                  marker=marker, s=34, edgecolors="none", alpha=0.9, zorder=2)
+    dense = len(rows) > DENSE_DESIGNS
     front = sorted((i for i, r in enumerate(rows) if r["pareto"]), key=lambda i: (lat[i], energy[i]))
-    ax.scatter(lat[front], energy[front], s=110, facecolors="none", edgecolors=_FRONT, linewidths=1.4, zorder=3)
+    if dense:
+        # Thousands of markers are one blob: show where the designs are (hexagons of the log plane,
+        # coloured by how many designs fall in each) and draw the Pareto set on top.
+        log_x, log_y = _wide(lat), _wide(energy)
+        mappable = ax.hexbin(lat, energy, gridsize=40, bins="log", cmap=_DENSITY, mincnt=1, linewidths=0.2,
+                             xscale="log" if log_x else "linear", yscale="log" if log_y else "linear", zorder=1)
+        ax.scatter(lat[front], energy[front], s=14, color=_FRONT, edgecolors="black", linewidths=0.3, zorder=3)
+    else:
+        for dataflow, marker in _MARKERS.items():
+            idx = [i for i, r in enumerate(rows) if r["dataflow"] == dataflow]
+            if idx:
+                mappable = ax.scatter(lat[idx], energy[idx], c=[area[i] for i in idx], cmap="viridis", norm=norm,
+                                      marker=marker, s=34, edgecolors="none", alpha=0.9, zorder=2)
+        ax.scatter(lat[front], energy[front], s=110, facecolors="none", edgecolors=_FRONT, linewidths=1.4, zorder=3)
     # The two-dimensional front of the three-dimensional one, as a guide for the eye.
     stair, best = [], math.inf
     for i in front:
@@ -81,25 +100,35 @@ def pareto_png(results: SweepResults, scope: str | None = None) -> bytes:
             best = energy[i]
     if len(stair) > 1:
         ax.step(lat[stair], energy[stair], where="post", color=_FRONT, linewidth=0.8, alpha=0.6, zorder=1)
-    for i in stair[:1] + stair[-1:]:
+    ends = stair[:1] + stair[-1:]
+    if len(ends) == 2 and _close(lat, energy, *ends):
+        ends = ends[:1]  # two labels on one spot would print over each other
+    for i, dy in zip(ends, (6, -14)):
         r = rows[i]
         ax.annotate(f"{r['rows']}x{r['cols']} {r['dataflow']} {r['buffer_kib']:g} KiB", (lat[i], energy[i]),
-                    xytext=(6, 6), textcoords="offset points", fontsize=8, color="0.2")
+                    xytext=(6, dy), textcoords="offset points", fontsize=8, color="0.2")
     for values, set_scale, axis in ((lat, ax.set_xscale, ax.xaxis), (energy, ax.set_yscale, ax.yaxis)):
         if _wide(values):
-            set_scale("log")
+            if not dense:
+                set_scale("log")
             axis.set_major_formatter(_PLAIN)
             axis.set_minor_formatter(_PLAIN_2_5)
     ax.set_xlabel("latency per inference (ms)")
     ax.set_ylabel("energy per inference (mJ)")
     ax.grid(True, which="major", color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
-    if mappable is not None:
-        _colorbar(fig, mappable, ax, "ASIC area at 45 nm (mm²): PE array + SRAM")
-    handles = [Line2D([], [], marker=m, linestyle="", color="0.35", label=d)
-               for d, m in _MARKERS.items() if any(r["dataflow"] == d for r in rows)]
-    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=_FRONT,
-                          markersize=10, label="Pareto-optimal"))
+    if dense:
+        bar = fig.colorbar(mappable, ax=ax, label="designs per hexagon")
+        bar.ax.yaxis.set_major_formatter(_PLAIN)
+        handles = [Line2D([], [], marker="o", linestyle="", color=_FRONT, markeredgecolor="black",
+                          markersize=5, label="Pareto-optimal")]
+    else:
+        if mappable is not None:
+            _colorbar(fig, mappable, ax, "ASIC area at 45 nm (mm²): PE array + SRAM")
+        handles = [Line2D([], [], marker=m, linestyle="", color="0.35", label=d)
+                   for d, m in _MARKERS.items() if any(r["dataflow"] == d for r in rows)]
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=_FRONT,
+                              markersize=10, label="Pareto-optimal"))
     ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.85)
     ax.set_title(f"{scope}: {len(rows)} designs, {len(front)} Pareto-optimal over "
                  f"{', '.join(a.rsplit('_', 1)[0] for a in PARETO_AXES)}", loc="left", fontsize=10)

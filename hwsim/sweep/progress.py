@@ -14,9 +14,9 @@ _WIDTH = 30
 class ProgressBar:
     """Call with ``(done, total)``; redraws at most ten times a second, and always at the end."""
 
-    def __init__(self, what: str = "designs", stream: TextIO | None = None) -> None:
+    def __init__(self, what: str = "designs", stream: TextIO | None = None, quiet: bool = False) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = not quiet and bool(getattr(self.stream, "isatty", lambda: False)())
         self.what = what
         self._start = time.monotonic()
         self._last = 0.0

@@ -96,7 +96,7 @@ class SweepResults:
         lines = [f"swept {_count(len(run.designs), 'design')} x {_count(n_models, 'model')} on "
                  f"{run.job.base.name}: {_count(run.computed, 'estimate')} computed, {run.resumed} resumed"
                  + (f", {_count(len(run.infeasible), 'design')} infeasible" if run.infeasible else "")
-                 + (f", {elapsed:.1f} s" if elapsed is not None else "")]
+                 + (f", {elapsed:.1f} s in all" if elapsed is not None else "")]
         if out is not None:
             lines.append(f"wrote {out}/results.csv, results.json, pareto.png, heatmap.png")
         columns = [OBJECTIVES[name] for name in ("latency", "energy", "edp", "area", "throughput-per-area")]

@@ -195,7 +195,8 @@ def test_unsupported_standard_op_stops_or_is_skipped():
     with pytest.raises(UserError, match=r"LSTM node 'rnn': unsupported operator.*--allow-unsupported"):
         lower_model(m)
     lowered = lower_model(m, allow_unsupported=True)
-    assert lowered.skipped == ("LSTM rnn",) and [w.op for w in lowered.workloads] == ["Relu", "MatMul"]
+    assert [(s.op, s.name) for s in lowered.skipped] == [("LSTM", "rnn")] and "unsupported operator" in lowered.skipped[0].reason
+    assert [w.op for w in lowered.workloads] == ["Relu", "MatMul"]
 
 
 def test_ops_doc_is_generated_from_the_table():

@@ -86,7 +86,7 @@ def _bad_inputs(d: Path) -> dict[str, tuple[list[str], str]]:
         "wrong shape": ([model, "--input", f"x={d / 'small.npy'}"], "expected shape 2x3x33x29, got 2x3x8x29"),
         "wrong dtype": ([model, "--input", f"x={d / 'f64.npy'}"], "expected dtype float32, got float64"),
         "unreadable npy": ([model, "--input", f"x={d / 'garbage.npy'}"], "not a readable .npy array"),
-        "pickled npy": ([model, "--input", f"x={d / 'obj.npy'}"], "not a readable .npy array"),
+        "pickled npy": ([model, "--input", f"x={d / 'obj.npy'}"], "numpy.array(values, dtype=str)"),
         "absent npy": ([model, "--input", f"x={d / 'nope.npy'}"], "no such file"),
         "malformed input": ([model, "--input", "x"], "expected NAME=FILE.npy"),
         "absent model": ([str(d / "nope.onnx"), "--input", f"x={d / 'x.npy'}"], "no such file"),

@@ -183,8 +183,8 @@ def test_roofline_letters_the_spots_with_most_cycles() -> None:
     draw_roofline(ax, read_report(report))
     entries = [t.get_text() for t in ax.get_legend().get_texts() if t.get_text()[:2] in ("A:", "B:")]
     total = sum(layer["cycles"] for layer in layers)
-    assert entries == [f"A: 1, 4  {layers[0]['name']} ({100 * 20_000 / total:.1f}% of cycles)",
-                       f"B: 2  {layers[1]['name']} ({100 * 15_000 / total:.1f}% of cycles)"]
+    assert entries == [f"A: 1, 4  {layers[0]['name'].lstrip('/')} ({100 * 20_000 / total:.1f}% of cycles)",
+                       f"B: 2  {layers[1]['name'].lstrip('/')} ({100 * 15_000 / total:.1f}% of cycles)"]
     assert [t.get_text() for t in ax.texts if len(t.get_text()) == 1][:2] == ["A", "B"]
 
 
@@ -193,7 +193,7 @@ def test_small_report_lists_every_layer_without_an_other_bar() -> None:
     fig, ax = _axes()
     draw_cycles(ax, read_report(report), top=25)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == [f"{i + 1}  {layer['name']}" for i, layer in enumerate(report["layers"])]
+    assert labels == [f"{i + 1}  {layer['name'].lstrip('/')}" for i, layer in enumerate(report["layers"])]
 
 
 def test_long_layer_names_are_shortened_in_the_middle() -> None:
@@ -202,7 +202,15 @@ def test_long_layer_names_are_shortened_in_the_middle() -> None:
     fig, ax = _axes()
     draw_cycles(ax, read_report(report), top=25)
     label = ax.get_yticklabels()[0].get_text()
-    assert label == "1  /encoder/layer.11/att\u2026_with_a_very_long_tail"  # 44 characters: 21, the ellipsis, 22
+    assert label == "1  encoder/layer.11/atte\u2026_with_a_very_long_tail"  # 44 characters: 21, the ellipsis, 22
+
+
+def test_exporters_repeated_path_parts_are_dropped_from_names() -> None:
+    report = make_report(3)
+    report["layers"][0]["name"] = "/layer2/layer2.0/downsample/downsample.0/Conv"
+    fig, ax = _axes()
+    draw_cycles(ax, read_report(report), top=25)
+    assert ax.get_yticklabels()[0].get_text() == "1  layer2.0/downsample.0/Conv"
 
 
 # --- the PNGs ----------------------------------------------------------------------------------------

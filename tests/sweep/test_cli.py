@@ -69,6 +69,9 @@ def test_ctrl_c_keeps_finished_designs_and_a_rerun_resumes(tmp_path: Path, monke
     class CtrlCAfterTwoChunks:
         """Stands in for the progress bar and presses Ctrl-C once 8 of the 16 designs are done."""
 
+        def __init__(self, quiet: bool = False) -> None:
+            pass
+
         def __call__(self, done: int, total: int) -> None:
             if done >= 8:
                 raise KeyboardInterrupt

@@ -1,0 +1,329 @@
+"""hwsim from Python: one call per command, the same functions the command line calls.
+
+>>> import hwsim
+>>> report = hwsim.estimate("docs/examples/matmul_64x96x48.onnx", "fpga-edge")
+>>> report.model, report.totals.macs, len(report.listed)
+('matmul_64x96x48', 294912, 1)
+
+``model`` is a path (``.onnx``, or a SCALE-Sim topology ``.csv``), ONNX bytes, an
+``onnx.ModelProto`` or the name of a bundled model (``compiler.zoo``: ``"resnet50"``, ``"bert"``,
+...); ``config`` is a preset name, a file (hwsim TOML, a SCALE-Sim ``.cfg``, or a ``--json`` report
+whose ``config`` is reused), a dict of :meth:`AcceleratorConfig.to_dict` fields or an
+:class:`AcceleratorConfig`; keyword ``overrides`` change single fields (``rows=32, dataflow="os"``).
+Every problem with an input is a :class:`hwsim.UserError` with the one-line message the command
+line prints. docs/api.md is the tutorial.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import onnx
+
+import compiler
+import rtl as _rtl
+from hwsim import execute as _execute
+from hwsim import plots, scalesim
+from hwsim import sweep as _sweep
+from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
+from hwsim.core.errors import UserError
+from hwsim.core.files import read_text, write_output
+from hwsim.core.workload import LoweredModel
+from hwsim.report import Report as _BaseReport
+from hwsim.simulate import simulate
+
+__all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "resolve_config", "load", "estimate", "run",
+           "sweep", "verify", "rtl", "TIMINGS"]
+
+#: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
+TIMINGS = ("hwsim", "scalesim")
+DEFAULT_PRESET = "gemmini-like"
+
+ModelSource = str | Path | bytes | onnx.ModelProto | LoweredModel
+ConfigSource = str | Path | Mapping[str, Any] | AcceleratorConfig | None
+
+
+@dataclass(frozen=True)
+class Report(_BaseReport):
+    """:class:`hwsim.report.Report` with :meth:`plot`, as :func:`estimate` returns it.
+
+    The tables and files: ``to_table()``, ``to_json()``, ``to_csv()``, ``to_dataframe()``
+    (needs pandas), ``to_dict()``; the numbers: ``totals``, ``listed`` (the layers the table lists).
+    """
+
+    @classmethod
+    def of(cls, report: _BaseReport) -> Report:
+        return cls(**{f.name: getattr(report, f.name) for f in fields(_BaseReport)})
+
+    def plot(self, path: str | Path | None = None, *, top: int = plots.DEFAULT_TOP, fmt: str | None = None) -> bytes:
+        """The cycles, energy and roofline panels in one image (``estimate --plot``), as bytes.
+
+        The format follows ``path``'s extension (.png, .svg, .pdf) or ``fmt``; with ``path`` the
+        image is also written there.
+        """
+        kind = fmt or (plots.image_format(path) if path is not None else "png")
+        data = plots.summary_image(self.to_dict(), fmt=kind, top=top)
+        if path is not None:
+            write_output(path, data)
+        return data
+
+
+@dataclass(frozen=True)
+class RtlDesign:
+    """What ``hwsim rtl`` writes: ``files`` (name -> bytes, the manifest last) and the synthesis figures."""
+
+    config: AcceleratorConfig
+    files: Mapping[str, bytes]
+    synthesis: Any = None
+
+    @property
+    def verilog(self) -> str:
+        return self.files[f"{self.config.module_name}.v"].decode()
+
+    def write(self, out: str | Path) -> Path:
+        """Write every file into ``out`` (created); the manifest goes last, so a folder without a
+        matching manifest is an incomplete one."""
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--out {folder}: exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").unlink(missing_ok=True)
+        for name, blob in self.files.items():
+            if name != "manifest.json":
+                write_output(folder / name, blob)
+        write_output(folder / "manifest.json", self.files["manifest.json"])
+        return folder
+
+
+# --------------------------------------------------------------------------------------- inputs
+
+def resolve_config(config: ConfigSource = None, **overrides: Any
+                   ) -> tuple[AcceleratorConfig, scalesim.ScaleSimOptions | None]:
+    """``(config, SCALE-Sim options or None)`` from any form :func:`estimate` accepts, overrides applied.
+
+    >>> resolve_config("fpga-edge", rows=4)[0].rows
+    4
+    """
+    options = None
+    if config is None:
+        cfg = preset(DEFAULT_PRESET)
+    elif isinstance(config, AcceleratorConfig):
+        cfg = config
+    elif isinstance(config, Mapping):
+        cfg = AcceleratorConfig.from_dict(config.get("config", config) if "totals" in config else config)
+    elif isinstance(config, (str, Path)):
+        text = str(config)
+        path = Path(text)
+        if isinstance(config, str) and text in preset_names():
+            cfg = preset(text)
+        elif path.suffix.lower() == ".cfg":
+            cfg, options = scalesim.load_scalesim_config(path)
+        elif path.suffix.lower() == ".json":
+            cfg = _json_config(path)
+        elif path.suffix.lower() == ".toml" or path.exists():
+            cfg = load_config(path)
+        else:
+            raise UserError(f"config {text!r}: neither a preset ({', '.join(preset_names())}) nor a file "
+                            "(.toml, a SCALE-Sim .cfg, or a --json report)")
+    else:
+        raise UserError(f"config: expected a preset name, a file, a dict or an AcceleratorConfig, "
+                        f"got {type(config).__name__}")
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    if changes:
+        unknown = sorted(set(changes) - {f.name for f in fields(AcceleratorConfig)})
+        if unknown:
+            raise UserError(f"unknown config field {unknown[0]!r}; fields are "
+                            f"{', '.join(f.name for f in fields(AcceleratorConfig))}")
+        try:
+            cfg = cfg.replace(**changes)
+        except UserError as e:
+            raise UserError(f"{e} (after applying {', '.join(f'{k}={v!r}' for k, v in changes.items())})") from None
+        except TypeError as e:
+            raise UserError(f"config overrides: {e}") from None
+    return cfg, options
+
+
+def _json_config(path: Path) -> AcceleratorConfig:
+    """The config of a ``--json`` report (or of a bare ``to_dict()`` object) in ``path``."""
+    text = read_text(path, "config file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); give a --json report or a TOML config") from None
+    if isinstance(data, dict) and "config" in data:
+        return AcceleratorConfig.from_dict(data["config"], f"{path}: config")
+    return AcceleratorConfig.from_dict(data, str(path))
+
+
+def _source(model: ModelSource) -> str | Path | onnx.ModelProto:
+    """An importable source: bytes are parsed, a bundled model's name is built (without weights)."""
+    if isinstance(model, bytes):
+        proto = onnx.ModelProto()
+        try:
+            proto.ParseFromString(model)
+        except Exception:  # protobuf raises several types for bad bytes
+            raise UserError("model: the bytes are not a valid ONNX model") from None
+        return proto
+    if isinstance(model, str) and not Path(model).exists() and model in compiler.zoo.MODELS:
+        return compiler.zoo.MODELS[model](weights=False)
+    if isinstance(model, (str, Path, onnx.ModelProto)):
+        return model
+    raise UserError(f"model: expected a path, ONNX bytes, an onnx.ModelProto or a bundled model name, "
+                    f"got {type(model).__name__}")
+
+
+def load(model: ModelSource, *, input_shapes: Mapping[str, Sequence[int]] | None = None,
+         input_values: Mapping[str, Sequence[float]] | None = None,
+         allow_unsupported: bool = False) -> LoweredModel:
+    """The model's workloads (what :func:`estimate` and :func:`sweep` schedule), named after its file."""
+    if isinstance(model, LoweredModel):
+        return model
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
+        if input_shapes or input_values:
+            raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
+        return LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
+    name = model if isinstance(model, str) and model in compiler.zoo.MODELS and not Path(model).exists() else None
+    lowered = compiler.lower_model(_source(model), input_shapes=shapes or None, input_values=values or None,
+                                   allow_unsupported=allow_unsupported)
+    return LoweredModel(name, lowered.workloads, lowered.skipped) if name else lowered
+
+
+# ------------------------------------------------------------------------------------- commands
+
+def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "hwsim",
+             input_shapes: Mapping[str, Sequence[int]] | None = None,
+             input_values: Mapping[str, Sequence[float]] | None = None,
+             allow_unsupported: bool = False, **overrides: Any) -> Report:
+    """``hwsim estimate``: cycles, latency, utilization, traffic, stalls and energy per layer.
+
+    ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
+    bandwidth mode is the ``.cfg``'s, else USER (docs/scalesim.md), and the report says which.
+    """
+    if timing not in TIMINGS:
+        raise UserError(f"timing {timing!r}: choose one of {', '.join(TIMINGS)}")
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
+        raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+    cfg, options = resolve_config(config, **overrides)
+    lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
+    timing_model = None
+    if timing == "scalesim":
+        options = options or scalesim.ScaleSimOptions.for_config(cfg)
+        timing_model = scalesim.ScaleSimTiming(options)
+    report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing_model)
+    mode = options.bandwidth_mode if timing == "scalesim" and options is not None else None
+    return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode)
+
+
+def run(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.ndarray | str | Path],
+        config: ConfigSource = None, *, precision: str = "fp32",
+        calibration: str | Path | Iterable[Mapping[str, np.ndarray]] | None = None,
+        input_shapes: Mapping[str, Sequence[int]] | None = None, **overrides: Any) -> _execute.RunResult:
+    """``hwsim run``: execute the model tile by tile in fp32 or int8; ``inputs`` maps names to arrays
+    (or ``.npy`` paths). ``calibration``: a folder of samples, or an iterable of input dicts."""
+    if precision not in _execute.PRECISIONS:
+        raise UserError(f"precision {precision!r}: choose one of {', '.join(_execute.PRECISIONS)}")
+    cfg, _ = resolve_config(config, **overrides)
+    source = _source(model)
+    given = {name: _execute.load_array(v, f"--input {name}") if isinstance(v, (str, Path)) else np.asarray(v)
+             for name, v in inputs.items()}
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    pins = _execute.input_pins(source, given, shapes)
+    compiled = _execute.compile_for_run(source, cfg, input_shapes=pins, input_values=_execute.shape_like(given))
+    samples = None
+    if isinstance(calibration, (str, Path)):
+        samples = _execute.calibration_samples(calibration, compiled.graph.inputs)
+    elif calibration is not None:
+        samples = [(f"sample {i}", dict(sample)) for i, sample in enumerate(calibration)]
+    try:
+        return _execute.run(compiled, given, precision=precision, calibration=samples)
+    except MemoryError:
+        raise UserError("out of memory while running; try a smaller --input-shape") from None
+
+
+def sweep(models: ModelSource | Sequence[ModelSource], config: ConfigSource = None, *,
+          rows: Sequence[int] | None = None, cols: Sequence[int] | None = None,
+          dataflows: Sequence[str] | None = None, buffer_kib: Sequence[int] | None = None,
+          objective: str = "edp", out: str | Path | None = None, jobs: int = 1, executor: str = "local",
+          scheduler: str | None = None, timing: str = "hwsim", fresh: bool = False,
+          input_shapes: Mapping[str, Sequence[int]] | None = None, allow_unsupported: bool = False,
+          on_progress: Callable[[int, int], None] | None = None) -> _sweep.SweepResults:
+    """``hwsim sweep``: every design of the space on every model, ranked by ``objective``, Pareto-marked.
+
+    With ``out`` the records are kept there (a later call resumes); without, in a temporary folder.
+    Write the pictures with ``hwsim.sweep.pareto_png(results)`` and ``heatmap_png(results)``.
+    """
+    if objective not in _sweep.OBJECTIVES:
+        raise UserError(f"objective {objective!r}: choose one of {', '.join(_sweep.OBJECTIVES)}")
+    if timing not in TIMINGS:
+        raise UserError(f"timing {timing!r}: choose one of {', '.join(TIMINGS)}")
+    base, _ = resolve_config(config)
+    space = _sweep.DesignSpace.around(base, rows=tuple(rows) if rows else None, cols=tuple(cols) if cols else None,
+                                      dataflows=tuple(dataflows) if dataflows else None,
+                                      buffer_kib=tuple(buffer_kib) if buffer_kib else None)
+    listed = [models] if isinstance(models, (str, Path, bytes, onnx.ModelProto, LoweredModel)) else list(models)
+    loaded = []
+    for i, model in enumerate(listed):
+        lowered = load(model, input_shapes=input_shapes, allow_unsupported=allow_unsupported)
+        name = Path(model).stem if isinstance(model, (str, Path)) and Path(model).exists() else lowered.name or f"model{i}"
+        loaded.append(_sweep.SweepModel.of(name, lowered))
+    job = _sweep.SweepJob(base=base, models=tuple(loaded), timing=timing)
+    pool = _sweep.make_pool(executor, jobs, scheduler)
+    try:
+        if out is None:
+            with tempfile.TemporaryDirectory(prefix="hwsim-sweep-") as tmp:
+                outcome = _sweep.run_sweep(space, job, Path(tmp), pool=pool, on_progress=on_progress)
+        else:
+            outcome = _sweep.run_sweep(space, job, Path(out), pool=pool, fresh=fresh, on_progress=on_progress)
+    finally:
+        pool.close()
+    return _sweep.build_results(outcome, space, _sweep.OBJECTIVES[objective])
+
+
+def verify(config: ConfigSource = None, *, m: int | None = None, k: int | None = None, n: int | None = None,
+           seed: int = 0, **overrides: Any) -> _rtl.CosimResult:
+    """``hwsim verify``: a random ``m x k x n`` int8 GEMM through the compiler's tiles on the generated
+    Verilog under Icarus, every output against the golden model and every tile's cycles against the
+    timing model (``result.passed``). Defaults: ``m = 2·rows + 3``, ``k = 2·rows + 5``, ``n = cols + 3``."""
+    cfg = _ws_config(config, "verify checks", overrides)
+    if cfg.pes > MAX_VERIFY_PES:
+        raise UserError(f"a {cfg.rows}x{cfg.cols} array is too large to simulate in Icarus (up to {MAX_VERIFY_PES} "
+                        "PEs); verify a smaller instance of the same design with --rows/--cols")
+    return _rtl.verify(cfg, m or 2 * cfg.rows + 3, k or 2 * cfg.rows + 5, n or cfg.cols + 3, seed=seed)
+
+
+#: Icarus simulates every PE; above this many a co-simulation takes too long to be useful.
+MAX_VERIFY_PES = 64 * 64
+
+
+def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[str] | None = None,
+        out: str | Path | None = None, **overrides: Any) -> RtlDesign:
+    """``hwsim rtl``: the array's Verilog, file list and manifest (and, with ``synth`` or ``families``,
+    Yosys's figures in ``synth.json``); with ``out`` also written there."""
+    cfg = _ws_config(config, "rtl generates", overrides)
+    files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
+                               "files.f": f"{cfg.module_name}.v\n".encode()}
+    result = None
+    if synth or families:
+        result = _rtl.synthesize(cfg, list(families or ["xilinx"]))
+        files["synth.json"] = (json.dumps(result.to_dict(), indent=2) + "\n").encode()
+    files["manifest.json"] = (json.dumps(_rtl.manifest(cfg, files), indent=2) + "\n").encode()
+    design = RtlDesign(cfg, files, result)
+    if out is not None:
+        design.write(out)
+    return design
+
+
+def _ws_config(config: ConfigSource, what: str, overrides: Mapping[str, Any]) -> AcceleratorConfig:
+    cfg, _ = resolve_config(config, **overrides)
+    if cfg.dataflow != "ws":
+        raise UserError(f"hwsim {what} weight-stationary arrays only; the config has dataflow "
+                        f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
+    return cfg
+
