@@ -150,7 +150,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         last = tile_runs[-1].tile
         last_out = last.m * last.n * ib if ops.out_dram else 0
-        plans = _fifo_blocks(g, t, ops, pool, a_total, t_m, t_n, ib) if fifo else \
+        plans = _fifo_blocks(g, t, ops, pool, a_total, t_m, t_n, ib, cfg.rows) if fifo else \
             _blocks(g, t, cfg, ops, pool, weight_part, a_total, b_total, t_m, t_n)
         for mapping, a_reads, b_reads, a_used, b_used in plans:
             a_dram = a_total * a_reads if a_staged else 0
@@ -249,12 +249,14 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
 
 
 def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: int, t_m: int, t_n: int,
-                 ib: int) -> Iterator[_Block]:
-    """Through a weight FIFO, B streams once per m tile whatever the order; A comes once if it all
-    fits its part (or is on chip), else once per n tile."""
+                 ib: int, rows: int) -> Iterator[_Block]:
+    """Through a weight FIFO, B streams once per m tile whatever the order, unless all of B is one
+    array tile, which the array keeps from one m tile to the next; A comes once if it all fits its
+    part (or is on chip), else once per n tile."""
     whole_a = ops.a_on_chip or a_total <= pool
+    one_tile = g.k <= rows and t_n == 1
     yield (GemmMapping("n", g.m if whole_a else t.m, t.n, pool, 0),
-           1 if whole_a else t_n, t_m, a_total if whole_a else t.m * t.k * ib, 0)
+           1 if whole_a else t_n, 1 if one_tile else t_m, a_total if whole_a else t.m * t.k * ib, 0)
 
 
 def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,

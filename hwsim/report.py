@@ -15,6 +15,7 @@ from typing import Any
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
+from hwsim.core.program import GemmMapping, TensorPlace
 from hwsim.core.workload import GemmShape, Kind, Skipped
 
 from .energy import EnergyBreakdown
@@ -29,6 +30,33 @@ _COUNT = {"type": "integer", "minimum": 0}
 _NUMBER = {"type": "number", "minimum": 0}
 _GEMM = {"type": "object", "additionalProperties": False, "required": ["m", "k", "n", "groups"],
          "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "k", "n", "groups")}}
+_TENSOR = {
+    "type": "object", "additionalProperties": False, "required": ["name", "use", "bytes", "on_chip", "dram"],
+    "properties": {
+        "name": {"type": "string", "description": "the ONNX tensor"},
+        "use": {"enum": ["read", "write", "spill"], "description": "read or written by the layer, or a resident "
+                "tensor the layer evicts to DRAM to make room"},
+        "bytes": _COUNT,
+        "on_chip": {"type": "boolean", "description": "in the activation buffer (read there, or kept there)"},
+        "dram": {"type": "boolean", "description": "in DRAM (read from there, or written there)"},
+    },
+}
+_MAPPING = {
+    "type": "object", "additionalProperties": False,
+    "required": ["order", "tile", "block", "a_buffer_bytes", "b_buffer_bytes"],
+    "description": "the mapping search's choice (docs/model.md#mapping)",
+    "properties": {
+        "order": {"enum": ["n", "m"], "description": "the outer block loop: n keeps a block of B while A streams "
+                  "past it, m keeps a block of A while B streams"},
+        "tile": {"type": "object", "additionalProperties": False, "required": ["m", "k", "n"],
+                 "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "k", "n")},
+                 "description": "the array tile's steps (the last step of a loop may be shorter)"},
+        "block": {"type": "object", "additionalProperties": False, "required": ["m", "n"],
+                  "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "n")},
+                  "description": "rows of A and columns of B per buffer block"},
+        "a_buffer_bytes": _COUNT, "b_buffer_bytes": _COUNT,
+    },
+}
 
 #: The ``--json`` report as a JSON Schema (draft 2020-12). Units: bytes, cycles, joules, seconds.
 SCHEMA: dict[str, Any] = {
@@ -49,10 +77,11 @@ SCHEMA: dict[str, Any] = {
                    "loads back as a config: --config REPORT.json, hwsim.estimate(model, report['config'])"},
         "totals": {
             "type": "object", "additionalProperties": False,
-            "required": ["macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes", "dram_write_bytes"],
+            "required": ["macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes", "dram_write_bytes",
+                         "compulsory_dram_bytes"],
             "properties": {"macs": _COUNT, "cycles": _COUNT, "latency_s": _NUMBER, "energy_j": _NUMBER,
                            "utilization": {"type": "number", "minimum": 0, "maximum": 1},
-                           "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT},
+                           "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT, "compulsory_dram_bytes": _COUNT},
         },
         "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"},
                    "description": "every workload but free views, in execution order"},
@@ -68,7 +97,8 @@ SCHEMA: dict[str, Any] = {
         "layer": {
             "type": "object", "additionalProperties": False,
             "required": ["name", "op", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization", "energy_j",
-                         "energy_breakdown_j", "dram_read_bytes", "dram_write_bytes", "gemm"],
+                         "energy_breakdown_j", "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes",
+                         "resident_bytes", "tensors", "mapping", "gemm"],
             "properties": {
                 "name": {"type": "string"},
                 "op": {"type": "string", "description": "the ONNX op, fused ops joined by '+' (Conv+Relu)"},
@@ -79,6 +109,13 @@ SCHEMA: dict[str, Any] = {
                                        "required": list(ENERGY_COMPONENTS),
                                        "properties": {c: _NUMBER for c in ENERGY_COMPONENTS}},
                 "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT,
+                "compulsory_dram_bytes": dict(_COUNT, description="the DRAM bytes if every input, weight and output "
+                                              "byte not on chip moved exactly once"),
+                "resident_bytes": dict(_COUNT, description="activation-buffer bytes held by tensors kept on chip "
+                                       "for later layers while this one runs"),
+                "tensors": {"type": "array", "items": _TENSOR, "description": "where each activation tensor the "
+                            "layer reads and writes lives (weights always come from DRAM)"},
+                "mapping": {"oneOf": [_MAPPING, {"type": "null"}]},
                 "gemm": {"oneOf": [_GEMM, {"type": "null"}]},
             },
         },
@@ -95,7 +132,9 @@ SUMMARY_FIELDS: tuple[str, ...] = ("macs", "cycles", "compute_cycles", "stall_cy
 
 @dataclass(frozen=True)
 class LayerResult:
-    """One layer's simulated cost. ``cycles`` = ``compute_cycles`` + ``stall_cycles``."""
+    """One layer's simulated cost. ``cycles`` = ``compute_cycles`` + ``stall_cycles``. The memory
+    fields repeat the program's decisions (:class:`hwsim.core.program.LayerSchedule`): where the
+    layer's tensors live, the mapping and tile steps, and the compulsory DRAM traffic."""
 
     name: str
     op: str
@@ -108,10 +147,31 @@ class LayerResult:
     energy: EnergyBreakdown
     gemm: GemmShape | None
     tiles: int
+    compulsory_dram_bytes: int = 0
+    resident_bytes: int = 0
+    reads: tuple[TensorPlace, ...] = ()
+    writes: tuple[TensorPlace, ...] = ()
+    spills: tuple[TensorPlace, ...] = ()
+    mapping: GemmMapping | None = None
+    tile: tuple[int, int, int] | None = None
 
     @property
     def cycles(self) -> int:
         return self.compute_cycles + self.stall_cycles
+
+    def tensors(self) -> list[dict[str, Any]]:
+        """The ``tensors`` JSON list: reads, writes, then spills."""
+        return [{"name": t.name, "use": use, "bytes": t.bytes, "on_chip": t.on_chip, "dram": t.dram}
+                for use, places in (("read", self.reads), ("write", self.writes), ("spill", self.spills))
+                for t in places]
+
+    def mapping_dict(self) -> dict[str, Any] | None:
+        """The ``mapping`` JSON object, or None for a layer that is not a GEMM."""
+        if self.mapping is None or self.tile is None:
+            return None
+        m = self.mapping
+        return {"order": m.order, "tile": dict(zip("mkn", self.tile)), "block": {"m": m.block_m, "n": m.block_n},
+                "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
 
 
 @dataclass(frozen=True)
@@ -125,6 +185,12 @@ class Totals:
     utilization: float
     dram_read_bytes: int
     dram_write_bytes: int
+    compulsory_dram_bytes: int = 0
+
+
+def _over(moved: int, compulsory: int) -> str:
+    """DRAM traffic as a multiple of the compulsory traffic, for the table ("-" when none is needed)."""
+    return f"{moved / compulsory:.2f}" if compulsory else "-"
 
 
 def _utilization(macs: int, cycles: int, pes: int) -> float:
@@ -167,6 +233,7 @@ class Report:
             utilization=_utilization(macs, cycles, self.config.pes),
             dram_read_bytes=sum(layer.dram_read_bytes for layer in self.layers),
             dram_write_bytes=sum(layer.dram_write_bytes for layer in self.layers),
+            compulsory_dram_bytes=sum(layer.compulsory_dram_bytes for layer in self.layers),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -196,6 +263,7 @@ class Report:
                 "utilization": t.utilization,
                 "dram_read_bytes": t.dram_read_bytes,
                 "dram_write_bytes": t.dram_write_bytes,
+                "compulsory_dram_bytes": t.compulsory_dram_bytes,
             },
             "layers": [
                 {
@@ -210,6 +278,10 @@ class Report:
                     "energy_breakdown_j": layer.energy.as_dict(),
                     "dram_read_bytes": layer.dram_read_bytes,
                     "dram_write_bytes": layer.dram_write_bytes,
+                    "compulsory_dram_bytes": layer.compulsory_dram_bytes,
+                    "resident_bytes": layer.resident_bytes,
+                    "tensors": layer.tensors(),
+                    "mapping": layer.mapping_dict(),
                     "gemm": (
                         {"m": layer.gemm.m, "k": layer.gemm.k, "n": layer.gemm.n, "groups": layer.gemm.groups}
                         if layer.gemm is not None
@@ -245,24 +317,25 @@ class Report:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["name", "op", "m", "k", "n", "groups", "macs", "cycles", "compute_cycles", "stall_cycles",
                          "utilization", "energy_j", *(f"energy_{p}_j" for p in parts),
-                         "dram_read_bytes", "dram_write_bytes"])
+                         "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes"])
         for d, layer in zip(self.to_dict()["layers"], self.listed):
             g = d["gemm"] or {}
             writer.writerow([d["name"], d["op"], g.get("m", ""), g.get("k", ""), g.get("n", ""), g.get("groups", ""),
                              d["macs"], d["cycles"], d["compute_cycles"], d["stall_cycles"], repr(d["utilization"]),
                              repr(d["energy_j"]), *(repr(v) for v in layer.energy.as_dict().values()),
-                             d["dram_read_bytes"], d["dram_write_bytes"]])
+                             d["dram_read_bytes"], d["dram_write_bytes"], d["compulsory_dram_bytes"]])
         t = self.totals
         writer.writerow(["TOTAL", "", "", "", "", "", t.macs, t.cycles, t.compute_cycles, t.stall_cycles,
                          repr(t.utilization), repr(t.energy.total), *(repr(v) for v in t.energy.as_dict().values()),
-                         t.dram_read_bytes, t.dram_write_bytes])
+                         t.dram_read_bytes, t.dram_write_bytes, t.compulsory_dram_bytes])
         return out.getvalue()
 
     def to_table(self, limit: int | None = None) -> str:
         """A readable per-layer table with units and a totals line."""
         cfg = self.config
         t = self.totals
-        head = ("layer", "op", "GEMM m×k×n (×g)", "MMACs", "kcycles", "stall %", "util %", "µJ", "DRAM KiB")
+        head = ("layer", "op", "GEMM m×k×n (×g)", "MMACs", "kcycles", "stall %", "util %", "µJ", "DRAM KiB",
+                "×min")
         rows = []
         listed = self.listed
         shown = listed if limit is None or len(listed) <= limit else listed[:limit]
@@ -273,10 +346,12 @@ class Report:
                          f"{100 * layer.stall_cycles / layer.cycles:.0f}" if layer.cycles else "0",
                          f"{100 * _utilization(layer.macs, layer.cycles, cfg.pes):.1f}",
                          f"{layer.energy.total * 1e6:.2f}",
-                         f"{(layer.dram_read_bytes + layer.dram_write_bytes) / 1024:.1f}"))
+                         f"{(layer.dram_read_bytes + layer.dram_write_bytes) / 1024:.1f}",
+                         _over(layer.dram_read_bytes + layer.dram_write_bytes, layer.compulsory_dram_bytes)))
         total = ("TOTAL", f"{len(listed)} layers", "", f"{t.macs / 1e6:.2f}", f"{t.cycles / 1e3:.1f}",
                  f"{100 * t.stall_cycles / t.cycles:.0f}" if t.cycles else "0", f"{100 * t.utilization:.1f}",
-                 f"{t.energy.total * 1e6:.2f}", f"{(t.dram_read_bytes + t.dram_write_bytes) / 1024:.1f}")
+                 f"{t.energy.total * 1e6:.2f}", f"{(t.dram_read_bytes + t.dram_write_bytes) / 1024:.1f}",
+                 _over(t.dram_read_bytes + t.dram_write_bytes, t.compulsory_dram_bytes))
         widths = [max(len(str(r[i])) for r in (head, *rows, total)) for i in range(len(head))]
 
         def line(r: tuple[str, ...]) -> str:

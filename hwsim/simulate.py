@@ -75,6 +75,13 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         energy=energy,
         gemm=w.gemm,
         tiles=s.tiles,
+        compulsory_dram_bytes=s.compulsory_bytes,
+        resident_bytes=s.resident_bytes,
+        reads=s.reads,
+        writes=s.writes,
+        spills=s.spills,
+        mapping=s.mapping,
+        tile=(s.tile_m, s.tile_k, s.tile_n) if s.mapping is not None else None,
     )
 
 

@@ -195,3 +195,26 @@ def test_an_unsupported_store_path_step_costs_a_separate_pass():
     # the pass pools 112 x 112 x 64 results: 8 comparisons per output (3 x 3 window) over 16 lanes
     assert first_np.compute_cycles - first.compute_cycles == -(-56 * 56 * 64 * 8 // 16)
     assert no_pool.totals.cycles > full.totals.cycles
+
+
+def test_each_layer_reports_where_its_tensors_lived_and_its_compulsory_traffic():
+    # fc0: 64 x 256 -> 512, fc1: 512 -> 128, batch 64, int8; a 1 MiB activation buffer holds t1
+    cfg = preset("gemmini-like").replace(shared_buffer=False, ifmap_kib=1024.0, filter_kib=512.0)
+    report = simulate(schedule_model(_chain([256, 512, 128], 64), cfg)).to_dict()
+    fc0, fc1 = report["layers"]
+    assert fc0["tensors"] == [
+        {"name": "t0", "use": "read", "bytes": 64 * 256, "on_chip": False, "dram": True},
+        {"name": "t1", "use": "write", "bytes": 64 * 512, "on_chip": True, "dram": False}]
+    assert fc1["tensors"] == [
+        {"name": "t1", "use": "read", "bytes": 64 * 512, "on_chip": True, "dram": False},
+        {"name": "t2", "use": "write", "bytes": 64 * 128, "on_chip": False, "dram": True}]
+    # compulsory: the model input and the weights once (fc0), the weights and the model output (fc1)
+    assert fc0["compulsory_dram_bytes"] == 64 * 256 + 256 * 512
+    assert fc1["compulsory_dram_bytes"] == 512 * 128 + 64 * 128
+    assert report["totals"]["compulsory_dram_bytes"] == 64 * 256 + 256 * 512 + 512 * 128 + 64 * 128
+    # everything fits, so the traffic is the compulsory traffic and t1 holds its bytes meanwhile
+    for layer in (fc0, fc1):
+        assert layer["dram_read_bytes"] + layer["dram_write_bytes"] == layer["compulsory_dram_bytes"]
+    assert fc1["resident_bytes"] >= 64 * 512
+    tile = fc0["mapping"]["tile"]
+    assert tile["k"] == 256 and tile["m"] == 64 and fc0["mapping"]["block"] == {"m": 64, "n": 512}

@@ -55,10 +55,11 @@ def test_report_json_contract_and_determinism() -> None:
                       "skipped"}
     assert (d["timing"], d["scalesim_bandwidth_mode"], d["skipped"]) == ("hwsim", None, [])
     assert set(d["totals"]) == {"macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes",
-                                "dram_write_bytes"}
+                                "dram_write_bytes", "compulsory_dram_bytes"}
     layer = d["layers"][0]
     assert set(layer) == {"name", "op", "macs", "cycles", "compute_cycles", "stall_cycles", "utilization", "energy_j",
-                          "energy_breakdown_j", "dram_read_bytes", "dram_write_bytes", "gemm"}
+                          "energy_breakdown_j", "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes",
+                          "resident_bytes", "tensors", "mapping", "gemm"}
     assert layer["gemm"] == {"m": 300, "k": 500, "n": 70, "groups": 2}
     assert layer["cycles"] == layer["compute_cycles"] + layer["stall_cycles"]
     assert math.isclose(layer["energy_j"], sum(layer["energy_breakdown_j"].values()), rel_tol=1e-12)
