@@ -37,7 +37,7 @@ from hwsim.core.program import GemmMapping, TileRun, Traffic
 from hwsim.core.timing import tile_cycles
 from hwsim.core.workload import GemmShape, Workload
 
-from .tiling import TileSizes, candidate_sizes, runs, steps
+from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
 __all__ = ["Operands", "Choice", "map_gemm", "unfused"]
 
@@ -81,6 +81,8 @@ class Choice:
     compulsory: int
     unfused_ops: int
     unfused_dram_bytes: int
+    #: The stretch of K that the K tiles step within (:func:`compiler.tiling.k_segment`).
+    k_segment: int
 
     @property
     def cycles(self) -> int:
@@ -121,7 +123,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     a_total = _a_unique(w, g, b_elems) * ib
     fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
     # A weight FIFO moves whole array tiles, padded (TPUv1's 600 x 600 LSTM weights are 9 tiles).
-    b_total = (g.groups * cfg.folds(g.k) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
+    b_total = (g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
     a_staged = not ops.a_on_chip
     b_staged = w.b_is_weight or not ops.b_on_chip
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
@@ -133,6 +135,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
                   + ops.extra_dram_bytes + out_bytes)
     by_cycles = cfg.mapping_objective == "cycles"
+    segment = k_segment(g, cfg)
     best: tuple[tuple[int, int, int, int], Choice] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
@@ -144,7 +147,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
                 continue
         elif (a_staged and a_tile > pool) or (b_staged and not fifo and b_tile > weight_part):
             continue
-        tile_runs = runs(g, t)
+        tile_runs = runs(g, t, segment)
         shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in tile_runs]
         t_m, t_n = -(-g.m // t.m), -(-g.n // t.n)
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
@@ -163,9 +166,9 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             footprint = ((a_used * a_parts if a_staged else 0)
                          + ((b_used if b_staged else 0) * parts if cfg.shared_buffer else 0))
             traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
-                               inter * ib if unfused_ops else 0, round_trip)
+                               inter * ib if unfused_ops else 0, round_trip, segment)
             choice = Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint,
-                            compulsory, unfused_ops, round_trip)
+                            compulsory, unfused_ops, round_trip, segment)
             key = ((choice.cycles, moved) if by_cycles else (moved, choice.cycles)) + (footprint, -t.k)
             if best is None or key < best[0]:
                 best = (key, choice)
@@ -260,15 +263,17 @@ def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: 
 
 
 def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,
-             bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int) -> Traffic:
+             bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int,
+             segment: int) -> Traffic:
     """Bytes moved between DRAM, the buffers and the array (docs/model.md#traffic)."""
     ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
     a_streamed = g.groups * g.m * g.k  # im2col-expanded A, as the array consumes it
     b_elems = g.groups * g.k * g.n
     outputs = g.groups * g.m * g.n
     # The accumulator: every fold writes its partial sums; every fold after the first reads them back,
-    # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K).
-    folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in steps(g.k, t.k))
+    # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K),
+    # counted tile by tile, so a per-tap array's partly filled folds count as whole ones.
+    folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in k_tiles(g.k, t.k, segment))
     resident_out = w.output_elems * ib if ops.out_chip else 0
     return Traffic(
         dram_read_ifmap=a_dram + ops.extra_dram_bytes + round_trip // 2,
