@@ -45,13 +45,16 @@ class NodeMeta:
     (:mod:`compiler.passes.fuse_epilogue`), in order, and ``families`` their store-path families
     (``hwsim.core.workload.STORE_PATH_FAMILIES``); the first reads ``gemm_output``, the GEMM's own
     result, each later one the previous one's output. ``folded``: names of the nodes folded into
-    this one (a BatchNormalization folded into its Conv).
+    this one (a BatchNormalization folded into its Conv). ``phase``: in a training program
+    (:mod:`compiler.training`), the step's phase the node belongs to
+    (:data:`hwsim.core.training.PHASES`); ``""`` in an inference graph.
     """
 
     epilogue: tuple[Node, ...] = ()
     families: tuple[str, ...] = ()
     gemm_output: str = ""
     folded: tuple[str, ...] = ()
+    phase: str = ""
 
 
 @dataclass(frozen=True)

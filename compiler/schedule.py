@@ -31,7 +31,7 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig) -> Program:
     reserve_on_chip = [_staging(w, cfg, capacity, choices, a_on_chip=True) for w in lowered.workloads]
     residency = plan(lowered, cfg, reserve, reserve_on_chip)
     layers = tuple(_layer(w, cfg, res, capacity, choices) for w, res in zip(lowered.workloads, residency))
-    return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped)
+    return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped, training=lowered.training)
 
 
 def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:

@@ -8,10 +8,10 @@ depends on whether the weights were available.
 from __future__ import annotations
 
 from ..graph import Graph
-from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, remove_identity
+from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, remove_identity, widen_float
 
 __all__ = ["PIPELINE", "default_pipeline", "dead_code", "fold_batchnorm", "fold_constants",
-           "fuse_epilogue", "remove_identity"]
+           "fuse_epilogue", "remove_identity", "widen_float"]
 
 #: The passes of :func:`default_pipeline`, in order.
 PIPELINE = (fold_constants, remove_identity, fold_batchnorm, fuse_epilogue, dead_code)

@@ -18,7 +18,7 @@ import numpy as np
 from hwsim.core.errors import InternalError
 from hwsim.core.program import Placement
 
-__all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step"]
+__all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step", "float64_step"]
 
 #: One tile on the array for a stack of groups: ``(accumulator or None, A (g, m, k), B (g, k, n))`` to
 #: the new accumulator ``(g, m, n)``; ``None`` starts from zero (a tile with ``accumulate=False``).
@@ -32,6 +32,15 @@ class TileProgramError(InternalError):
 def float_step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """fp32 multiply-accumulate of one K tile (float32 accumulators)."""
     partial = np.matmul(a, b, dtype=np.float32)
+    if acc is None:
+        return partial
+    acc += partial
+    return acc
+
+
+def float64_step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """fp64 multiply-accumulate of one K tile (float64 accumulators: finite-difference checks)."""
+    partial = np.matmul(a, b, dtype=np.float64)
     if acc is None:
         return partial
     acc += partial
