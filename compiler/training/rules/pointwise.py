@@ -111,7 +111,8 @@ def _where(b: Backward) -> Mapping[int, str]:
     grads = {}
     for i, operands in ((1, [b.x(0), dy, zero]), (2, [b.x(0), zero, dy])):
         if b.needs(i):
-            picked = b.onnx("Where", operands, dy, f"d{'_AB'[i]}_picked", serves=(i,))
+            # The output takes dY's type, not that of the first input (the boolean condition).
+            picked = b.onnx("Where", operands, dy, f"d{'_AB'[i]}_picked", serves=(i,), dtype=b.dtype(dy))
             grads[i] = b.sum_to(picked, i, f"d{'_AB'[i]}")
     return grads
 
