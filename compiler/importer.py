@@ -33,7 +33,9 @@ from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import read_bytes
+from hwsim.core.limits import available_memory
 
 from .graph import Graph, Node, TensorInfo
 from .kernels import KERNELS, SHAPE_ONLY, evaluate
@@ -52,6 +54,8 @@ FOLD_LIMIT = 1 << 20
 _CONTROL_FLOW = {"Scan", "SequenceMap"}
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
+#: Largest model file read: protobuf cannot parse a message over 2 GiB (larger weights live in external data).
+MAX_MODEL_BYTES = (2 << 30) - 1
 #: What a kernel raises on inputs it cannot evaluate; folding then leaves the values to run time.
 _FOLD_ERRORS = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, NotImplementedError,
                 ShapeError)
@@ -104,18 +108,16 @@ def load_model(
 
 def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
     if isinstance(source, onnx.ModelProto):
-        model, label, base_dir = source, source.graph.name or "model", ""
+        model, label, base_dir = source, shown(source.graph.name or "model"), ""
     else:
         path = Path(source)
-        label = str(path)
-        if not path.exists():
+        label = shown(path)
+        if not _exists(path):
             raise UserError(f"{label}: no such file; give the path of an ONNX model (.onnx)")
         if path.is_dir():
             raise UserError(f"{label}: is a directory, not an ONNX model file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"{label}: cannot read the file ({exc.strerror})") from None
+        # Parsing takes several times the file's size; a device or a huge file is refused, not read.
+        data = read_bytes(path, "ONNX model", min(MAX_MODEL_BYTES, available_memory() // 4))
         model = onnx.ModelProto()
         try:
             model.ParseFromString(data)
@@ -142,9 +144,17 @@ class DeclaredInput:
         return self.dims is None or not all(isinstance(d, int) for d in self.dims)
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, false rather than an error for a name the system cannot look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _declared(vi: onnx.ValueInfoProto, label: str) -> DeclaredInput:
     if not vi.type.HasField("tensor_type"):
-        raise UserError(f"{label}: input '{vi.name}' is not a tensor (sequences and maps are not supported)")
+        raise UserError(f"{label}: input '{shown(vi.name, 60)}' is not a tensor (sequences and maps are not supported)")
     tt = vi.type.tensor_type
     try:
         dtype = onnx_to_numpy(tt.elem_type)
@@ -195,13 +205,27 @@ def _attr_value(attr: AttributeProto, where: str) -> object:
         return tuple(s.decode("utf-8", "replace") for s in attr.strings)
     if kind == AttributeProto.TENSOR:
         if uses_external_data(attr.t):
-            raise UserError(f"{where}: attribute '{attr.name}' stores its tensor in an external file, which is"
-                            " only supported for Constant nodes")
-        return numpy_helper.to_array(attr.t)
+            raise UserError(f"{where}: attribute '{shown(attr.name, 40)}' stores its tensor in an external file, which"
+                            " is only supported for Constant nodes")
+        return _tensor_value(attr.t, f"{where}: attribute '{shown(attr.name, 40)}'")
     if kind in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
-        raise UserError(f"{where}: subgraph attribute '{attr.name}': control flow is not supported"
+        raise UserError(f"{where}: subgraph attribute '{shown(attr.name, 40)}': control flow is not supported"
                         " (only If with a condition that folds to a constant)")
     return None  # sparse tensors and type protos carry nothing the estimate uses
+
+
+def _tensor_value(tensor: TensorProto, where: str) -> np.ndarray:
+    """A tensor's values, or a UserError when its data does not match its dims or type."""
+    dims = tuple(int(d) for d in tensor.dims)
+    if any(d < 0 for d in dims):
+        raise UserError(f"{where}: tensor dims {list(dims)} are negative")
+    try:
+        return numpy_helper.to_array(tensor).reshape(dims)
+    except MemoryError:
+        raise UserError(f"{where}: tensor of dims {list(dims)} does not fit in memory") from None
+    except Exception as exc:  # noqa: BLE001 - onnx raises ValueError, TypeError, UnicodeDecodeError ... on corrupt data
+        raise UserError(f"{where}: tensor data does not match its dims {shown(list(dims), 40)}"
+                        f" ({shown(exc, 60)}); is the file truncated?") from None
 
 
 def _example(dims: Sequence[int | None] | None) -> str:
@@ -210,6 +234,37 @@ def _example(dims: Sequence[int | None] | None) -> str:
         return "1x3x224x224"
     fill = 224 if len(dims) == 4 else 128
     return "x".join(str(d if d is not None else (1 if i == 0 else fill)) for i, d in enumerate(dims))
+
+
+def _schema(op_type: str, opset: int, domain: str) -> onnx.defs.OpSchema | None:
+    try:
+        return _SCHEMAS[op_type, opset, domain]
+    except KeyError:
+        pass
+    try:
+        schema = onnx.defs.get_schema(op_type, opset, domain)
+    except onnx.defs.SchemaError:
+        schema = None
+    _SCHEMAS[op_type, opset, domain] = schema
+    return schema
+
+
+_SCHEMAS: dict[tuple[str, int, str], onnx.defs.OpSchema | None] = {}
+
+
+def _dims(shape: Sequence[object], where: str, out: str) -> tuple[int, ...]:
+    """An inferred shape as non-negative ints (a NaN or negative dim means the node's attributes are invalid)."""
+    try:
+        dims = tuple(int(d) for d in shape)  # type: ignore[call-overload]
+    except (ValueError, TypeError, OverflowError):
+        dims = ()
+        bad = True
+    else:
+        bad = any(d < 0 for d in dims)
+    if bad:
+        raise UserError(f"{where}: output '{shown(out, 60)}' gets the invalid shape {shown(list(shape), 40)}; check the"
+                        " node's attributes (kernel, strides, pads) and input shapes")
+    return dims
 
 
 class _Importer:
@@ -247,7 +302,7 @@ class _Importer:
         outputs = tuple(vi.name for vi in graph.output)
         for name in outputs:
             if name not in self.infos:
-                raise UserError(f"{self.label}: graph output '{name}' is not produced by any node (incomplete model?)")
+                raise UserError(f"{self.label}: graph output '{shown(name, 60)}' is not produced by any node (incomplete model?)")
         return Graph(
             name=graph.name or Path(self.label).stem,
             inputs=tuple(vi.name for vi in inputs),
@@ -269,7 +324,7 @@ class _Importer:
     def _add_initializer(self, tensor: TensorProto, rename: dict[str, str], scope: str) -> None:
         self._check_text(tensor.name, *(e.value for e in tensor.external_data))
         name = self._define(tensor.name, rename, scope, "initializer")
-        self._add_tensor(name, tensor, f"initializer '{tensor.name}'")
+        self._add_tensor(name, tensor, f"initializer '{shown(tensor.name, 60)}'")
 
     def _add_tensor(self, name: str, tensor: TensorProto, where: str) -> None:
         try:
@@ -282,14 +337,10 @@ class _Importer:
         size = math.prod(shape)
         if uses_external_data(tensor):
             small_int = size <= 1024 and dtype.startswith(("int", "uint"))
-            if self.load_weights or (small_int and self._external_file(tensor).exists()):
+            if self.load_weights or (small_int and _exists(self._external_file(tensor))):
                 self.values[name] = self._load_external(tensor, where)
         elif self.load_weights or size <= SMALL_TENSOR:
-            try:
-                self.values[name] = numpy_helper.to_array(tensor).reshape(shape)
-            except (ValueError, TypeError) as exc:
-                raise UserError(f"{self.label}: {where}: tensor data does not match its dims {list(shape)}"
-                                f" ({exc}); is the file truncated?") from None
+            self.values[name] = _tensor_value(tensor, f"{self.label}: {where}")
 
     def _external_file(self, tensor: TensorProto) -> Path:
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
@@ -299,10 +350,13 @@ class _Importer:
         path = self._external_file(tensor)
         try:
             return numpy_helper.to_array(tensor, self.base_dir or ".").reshape(tuple(tensor.dims))
-        except (OSError, ValueError, TypeError, onnx.checker.ValidationError) as exc:
-            reason = "is missing" if not path.exists() else f"cannot be read ({exc})"
-            raise UserError(f"{self.label}: {where}: its external data file {path} {reason};"
-                            " weights are needed here (estimation alone does not need them)") from None
+        except MemoryError:
+            raise UserError(f"{self.label}: {where}: its external data does not fit in memory") from None
+        except (OSError, ValueError, TypeError, RuntimeError, onnx.checker.ValidationError) as exc:
+            reason = "is missing" if not _exists(path) else f"cannot be read ({shown(exc, 40)})"
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+            raise UserError(f"{self.label}: external data file '{shown(location, 40)}' {reason} ({where}); running"
+                            " the model needs its weights (estimation alone does not)") from None
 
     def _add_constant_node(self, proto: onnx.NodeProto, rename: dict[str, str], scope: str, where: str) -> None:
         if len(proto.attribute) != 1 or len(proto.output) != 1:
@@ -321,7 +375,7 @@ class _Importer:
             "value_strings": lambda: np.array([s.decode("utf-8", "replace") for s in attr.strings], object),
         }.get(attr.name)
         if plain is None:
-            raise UserError(f"{where}: Constant attribute '{attr.name}' is not supported")
+            raise UserError(f"{where}: Constant attribute '{shown(attr.name, 40)}' is not supported")
         value = plain()
         self.infos[name] = TensorInfo(name, value.shape, str(value.dtype))
         self.values[name] = value
@@ -333,17 +387,17 @@ class _Importer:
         names = [vi.name for vi in inputs]
         for name in given:
             if name not in names:
-                raise UserError(f"{self.label}: --input-shape names '{name}', which is not an input of the model;"
-                                f" its inputs are: {', '.join(names) or '(none)'}")
+                raise UserError(f"{self.label}: --input-shape names '{shown(name, 40)}', which is not an input of the model;"
+                                f" its inputs are: {shown(', '.join(names) or '(none)', 80)}")
         declared = {vi.name: _declared(vi, self.label).dims for vi in inputs}
         symbols: dict[str, int] = {}
         for name, shape in given.items():
             dims = declared[name]
             if dims is not None and len(dims) != len(shape):
-                raise UserError(f"{self.label}: --input-shape {name}={'x'.join(map(str, shape))} has rank {len(shape)},"
-                                f" but input '{name}' has rank {len(dims)} ({dims_text(dims)})")
+                raise UserError(f"{self.label}: --input-shape {shown(name, 40)}={'x'.join(map(str, shape))} has rank"
+                                f" {len(shape)}, but input '{shown(name, 40)}' has rank {len(dims)} ({dims_text(dims)})")
             if any(d < 1 for d in shape):
-                raise UserError(f"{self.label}: --input-shape for '{name}' must have positive dims, got {shape}")
+                raise UserError(f"{self.label}: --input-shape for '{shown(name, 40)}' must have positive dims, got {shape}")
             for d, value in zip(dims or (), shape):
                 if isinstance(d, str):
                     symbols.setdefault(d, value)
@@ -354,14 +408,14 @@ class _Importer:
                 dims = declared[vi.name]
                 resolved = None if dims is None else [symbols.get(d) if isinstance(d, str) else d for d in dims]
                 if resolved is None or None in resolved:
-                    raise UserError(f"{self.label}: input '{vi.name}' has dynamic dims"
-                                    f" {dims_text(dims)}; pin them with"
-                                    f" --input-shape {vi.name}=DIMS, e.g. {vi.name}={_example(resolved)}")
+                    raise UserError(f"{self.label}: input '{shown(vi.name, 60)}' has dynamic dims"
+                                    f" {shown(dims_text(dims), 40)}; pin them with"
+                                    f" --input-shape {shown(vi.name)}=DIMS, e.g. {shown(vi.name)}={_example(resolved)}")
                 shape = tuple(int(d) for d in resolved)  # type: ignore[arg-type]
             try:
                 dtype = onnx_to_numpy(vi.type.tensor_type.elem_type)
             except ShapeError as exc:
-                raise UserError(f"{self.label}: input '{vi.name}': {exc}") from None
+                raise UserError(f"{self.label}: input '{shown(vi.name, 60)}': {exc}") from None
             self.infos[vi.name] = TensorInfo(vi.name, shape, dtype)
 
     # ----------------------------------------------------------------------------------- nodes
@@ -373,7 +427,7 @@ class _Importer:
             return rename[name]
         if name in self.infos:
             if not scope:
-                raise UserError(f"{self.label}: {what} '{name}' is defined twice (invalid model)")
+                raise UserError(f"{self.label}: {what} '{shown(name, 60)}' is defined twice (invalid model)")
             rename[name] = f"{scope}{name}"
             return rename[name]
         return name
@@ -391,7 +445,7 @@ class _Importer:
             self._check_text(proto.name, proto.op_type, proto.domain, *proto.input, *proto.output)
         for index, proto in enumerate(self._toposort(protos, rename)):
             name = self._node_name(proto, scope, index)
-            where = f"{self.label}: {proto.op_type} node '{name}'"
+            where = f"{self.label}: {shown(proto.op_type, 40)} node '{shown(name, 60)}'"
             if proto.op_type == "Constant" and proto.domain in ("", "ai.onnx"):
                 self._add_constant_node(proto, rename, scope, where)
             elif proto.op_type == "If" and proto.domain in ("", "ai.onnx"):
@@ -427,7 +481,7 @@ class _Importer:
                     continue
                 if state[i]:
                     if state[i] == 1:
-                        raise UserError(f"{self.label}: node '{protos[i].name or protos[i].op_type}' is part of a cycle")
+                        raise UserError(f"{self.label}: node '{shown(protos[i].name or protos[i].op_type)}' is part of a cycle")
                     continue
                 state[i] = 1
                 stack.append((i, True))
@@ -435,7 +489,8 @@ class _Importer:
                     j = producer.get(inp)
                     if j is not None and inp not in self.infos:
                         if state[j] == 1:
-                            raise UserError(f"{self.label}: node '{protos[j].name or protos[j].op_type}' is part of a cycle")
+                            raise UserError(f"{self.label}: node '{shown(protos[j].name or protos[j].op_type)}' is part of a"
+                                            " cycle")
                         if state[j] == 0:
                             stack.append((j, False))
         return order
@@ -444,8 +499,9 @@ class _Importer:
         inputs = tuple([rename.get(i, i) if i else "" for i in proto.input])
         for i in inputs:
             if i and i not in self.infos:
-                raise UserError(f"{where}: input '{i}' is not produced by any node, initializer or graph input"
+                raise UserError(f"{where}: input '{shown(i, 60)}' is not produced by any node, initializer or graph input"
                                 " (incomplete or truncated model?)")
+        self._check_attributes(proto, where)
         attrs = {a.name: _attr_value(a, where) for a in proto.attribute}
         outputs = tuple(self._define(o, rename, scope, "value") if o else "" for o in proto.output)
         domain = "" if proto.domain == "ai.onnx" else proto.domain
@@ -456,17 +512,38 @@ class _Importer:
             result = shape_rules.infer(node, ins, vals)
         except ShapeError as exc:
             raise UserError(f"{where}: {exc}") from None
-        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
-            raise UserError(f"{where}: invalid inputs or attributes ({exc})") from None
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError) as exc:
+            raise UserError(f"{where}: invalid inputs or attributes ({shown(exc, 60)})") from None
         if result is None:
             result = self._onnx_infer(proto, node, ins, vals, where)
         if len(result) < len([o for o in outputs if o]):
             raise UserError(f"{where}: has {len(outputs)} outputs, more than the operator defines")
         for out, (shape, dtype) in zip(outputs, result):
             if out:
-                self.infos[out] = TensorInfo(out, tuple(int(d) for d in shape), dtype)
+                self.infos[out] = TensorInfo(out, _dims(shape, where, out), dtype)
         self._fold(node, ins, vals)
         self.nodes.append(node)
+
+    def _check_attributes(self, proto: onnx.NodeProto, where: str) -> None:
+        """Each attribute of a standard operator must be one the operator defines, of the type it defines:
+        a float given as a list, or a tensor given as a float, is the model's error, not a crash later."""
+        if proto.domain not in ("", "ai.onnx"):
+            return
+        schema = _schema(proto.op_type, self.opset, "")
+        if schema is None:
+            return
+        for attr in proto.attribute:
+            spec = schema.attributes.get(attr.name)
+            if spec is None:
+                raise UserError(f"{where}: unknown attribute '{shown(attr.name, 40)}' for {shown(proto.op_type, 40)}"
+                                f" (opset {self.opset}); remove it or fix the model")
+            if attr.type != spec.type and attr.type != AttributeProto.UNDEFINED:
+                raise UserError(f"{where}: attribute '{shown(attr.name, 40)}' must be"
+                                f" {AttributeProto.AttributeType.Name(spec.type)},"
+                                f" got {AttributeProto.AttributeType.Name(attr.type)}")
+        for name, spec in schema.attributes.items():
+            if spec.required and not any(a.name == name for a in proto.attribute):
+                raise UserError(f"{where}: required attribute '{name}' is missing")
 
     def _fold(self, node: Node, ins: list[TensorInfo | None], vals: list[np.ndarray | None]) -> None:
         """Compute the node's outputs with the kernel table when all its inputs are known."""
@@ -481,6 +558,8 @@ class _Importer:
         outs = [self.infos[o] if o else None for o in node.outputs]
         if self.fold_limit is not None and sum(o.size for o in outs if o) > self.fold_limit:
             return
+        if sum(o.size * 8 for o in outs if o) > available_memory() // 4:
+            return  # too large to compute now; hwsim run refuses it with the sizes (docs/run.md)
         try:
             results = evaluate(node, vals, outs, self.opset)
         except _FOLD_ERRORS:
@@ -511,16 +590,19 @@ class _Importer:
             opsets = [onnx.helper.make_opsetid(d, v) for d, v in self.opsets.items()]
             try:
                 types = onnx.shape_inference.infer_node_outputs(schema, proto, types, data, opset_imports=opsets)
-            except (onnx.shape_inference.InferenceError, RuntimeError, ValueError) as exc:
-                raise UserError(f"{where}: shape inference failed: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+            except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError,
+                    TypeError, KeyError, IndexError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise UserError(f"{where}: shape inference failed: {shown(first, 80)}") from None
         result = []
         for out in proto.output:
             shape = self._static(types.get(out)) or self._static(self.declared.get(out))
             if shape is None:
                 if schema is None:
-                    raise UserError(f"{where}: unknown operator (domain '{node.domain or 'ai.onnx'}') and the model"
-                                    f" does not declare the shape of its output '{out}'")
-                raise UserError(f"{where}: cannot infer a static shape for output '{out}' (it depends on run-time data)")
+                    raise UserError(f"{where}: unknown operator (domain '{shown(node.domain or 'ai.onnx', 40)}') and the"
+                                    f" model does not declare the shape of its output '{shown(out, 60)}'")
+                raise UserError(f"{where}: cannot infer a static shape for output '{shown(out, 60)}' (it depends on"
+                                " run-time data)")
             result.append(shape)
         return result
 
@@ -540,10 +622,12 @@ class _Importer:
     # ------------------------------------------------------------------------------ control flow
 
     def _inline_if(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
+        if not proto.input or not proto.input[0]:
+            raise UserError(f"{where}: an If needs its condition input")
         cond_name = rename.get(proto.input[0], proto.input[0])
         cond = self.values.get(cond_name)
         if cond is None:
-            raise UserError(f"{where}: its condition '{proto.input[0]}' does not fold to a compile-time constant;"
+            raise UserError(f"{where}: its condition '{shown(proto.input[0], 60)}' does not fold to a compile-time constant;"
                             " data-dependent control flow is not supported")
         if cond.size != 1:
             raise UserError(f"{where}: its condition has {cond.size} elements, not one")
@@ -562,7 +646,7 @@ class _Importer:
                 continue
             src_name = inner.get(src.name, src.name)
             if src_name not in self.infos:
-                raise UserError(f"{where}: branch output '{src.name}' is not produced")
+                raise UserError(f"{where}: branch output '{shown(src.name, 60)}' is not produced")
             identity = onnx.helper.make_node("Identity", [src_name], [dst], name=f"{name}/output{i}")
             self._add_node(identity, self._node_name(identity, "", 0), rename, scope, where)
 
@@ -575,7 +659,7 @@ class _Importer:
     def _folded(self, name: str, what: str, where: str) -> np.ndarray:
         value = self.values.get(name) if name else None
         if value is None or value.size != 1:
-            raise UserError(f"{where}: its {what} '{name}' does not fold to a compile-time scalar;"
+            raise UserError(f"{where}: its {what} '{shown(name, 60)}' does not fold to a compile-time scalar;"
                             " data-dependent control flow is not supported")
         return value
 
@@ -593,6 +677,10 @@ class _Importer:
         carried = inputs[2:]
         body_in = [vi.name for vi in body.input]
         body_out = [vi.name for vi in body.output]
+        if len(body_in) != 2 + len(carried) or len(body_out) < 1 + len(carried):
+            raise UserError(f"{where}: the Loop body has {len(body_in)} inputs and {len(body_out)} outputs; it needs"
+                            f" {2 + len(carried)} inputs (iteration, condition, {len(carried)} carried) and at least"
+                            f" {1 + len(carried)} outputs (condition, {len(carried)} carried, then scans)")
         scans: list[list[str]] = [[] for _ in range(len(body_out) - 1 - len(carried))]
         defined = [t.name for t in body.initializer] + [o for n in body.node for o in n.output if o]
         i = 0

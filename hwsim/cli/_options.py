@@ -38,7 +38,10 @@ def add_config_options(parser: argparse.ArgumentParser, dataflow: bool = True) -
 
 def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
     """The config the flags describe: preset or file, then --rows/--cols/--dataflow on top."""
-    cfg = load_config(args.config) if args.config else preset(args.preset or "gemmini-like")
+    if args.config is not None:
+        cfg = load_config(args.config)
+    else:
+        cfg = preset(args.preset if args.preset is not None else "gemmini-like")
     changes = {key: getattr(args, key) for key in ("rows", "cols", "dataflow")}
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:

@@ -10,7 +10,7 @@ import compiler
 from hwsim import plots, scalesim
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.files import OutputSet
 from hwsim.core.workload import LoweredModel
 from hwsim.simulate import simulate
 
@@ -46,7 +46,7 @@ def _load(args: argparse.Namespace) -> tuple[LoweredModel, AcceleratorConfig, sc
     """(lowered model, config, SCALE-Sim options or None) from the arguments."""
     model = args.model
     if model is not None and model.lower().endswith(".csv"):
-        if not args.scalesim_config and not (args.preset or args.config):
+        if args.scalesim_config is None and args.preset is None and args.config is None:
             raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
         if args.input_shape:
             raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
@@ -60,8 +60,8 @@ def _load(args: argparse.Namespace) -> tuple[LoweredModel, AcceleratorConfig, sc
         else:
             source = Path(model)
         lowered = compiler.lower_model(source, input_shapes=shapes or None, allow_unsupported=args.allow_unsupported)
-    if args.scalesim_config:
-        if args.preset or args.config:
+    if args.scalesim_config is not None:
+        if args.preset is not None or args.config is not None:
             raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
         cfg, options = scalesim.load_scalesim_config(args.scalesim_config)
         changes = {k: getattr(args, k) for k in ("rows", "cols", "dataflow") if getattr(args, k) is not None}
@@ -72,25 +72,22 @@ def _load(args: argparse.Namespace) -> tuple[LoweredModel, AcceleratorConfig, sc
 
 
 def run(args: argparse.Namespace) -> int:
-    for flag in ("json", "csv", "plot"):
-        path = getattr(args, flag)
-        if path and path != "-" and Path(path).is_dir():
-            raise UserError(f"--{flag} {path}: is a directory; give a file name")
     if args.plot == "-" or args.csv == "-" and args.json == "-":
         raise UserError("only one output can go to standard output ('-')")
-    lowered, cfg, options = _load(args)
-    timing = scalesim.ScaleSimTiming(options) if args.timing == "scalesim" else None
-    report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing)
-    # Render everything first so that a failure leaves no output file behind.
-    outputs: list[tuple[str, str | bytes]] = []
-    if args.json:
-        outputs.append((args.json, report.to_json()))
-    if args.csv:
-        outputs.append((args.csv, report.to_csv()))
-    if args.plot:
-        outputs.append((args.plot, plots.summary_png(report.to_dict())))
-    for path, data in outputs:
-        write_output(path, data)
-    if "-" not in (args.json, args.csv):
-        sys.stdout.write(report.to_table(limit=args.top))
+    with OutputSet() as outputs:
+        # Every output path is checked before the work, and nothing is written unless all can be.
+        for flag in ("json", "csv", "plot"):
+            outputs.check(getattr(args, flag), f"--{flag}")
+        lowered, cfg, options = _load(args)
+        timing = scalesim.ScaleSimTiming(options) if args.timing == "scalesim" else None
+        report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing)
+        if args.json is not None:
+            outputs.stage(args.json, report.to_json(), "--json")
+        if args.csv is not None:
+            outputs.stage(args.csv, report.to_csv(), "--csv")
+        if args.plot is not None:
+            outputs.stage(args.plot, plots.summary_png(report.to_dict()), "--plot")
+        if "-" not in (args.json, args.csv):
+            outputs.stage("-", report.to_table(limit=args.top))
+        outputs.commit()
     return 0

@@ -4,13 +4,11 @@ synthesize it with Yosys for generic and FPGA resource figures."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 import rtl
 from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.files import OutputSet, json_text
 from hwsim.core.fpga import FAMILIES
 
 from ._options import add_config_options, config_from_args
@@ -29,6 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also run Yosys: generic cells, flip-flops, multipliers, and FPGA estimates (DIR/synth.json)")
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
+    p.add_argument("--allow-large", action="store_true",
+                   help=f"go ahead with an array estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes "
+                   "(the refusal says how long and how much memory)")
     return p
 
 
@@ -45,30 +46,32 @@ def _synth_table(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    if cfg.dataflow != "ws":
-        raise UserError(f"hwsim rtl generates weight-stationary arrays only; the config has dataflow "
-                        f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    p = rtl.params(cfg)
-    # Everything is computed before the folder is touched, so a failure leaves it as it was.
-    files: dict[str, bytes] = {f"{p.cfg.module_name}.v": rtl.generate_verilog(cfg).encode()}
-    files["files.f"] = f"{p.cfg.module_name}.v\n".encode()
-    result = None
-    if args.synth or args.family:
-        result = rtl.synthesize(cfg, args.family or ["xilinx"])
-        files["synth.json"] = (json.dumps(result.to_dict(), indent=2) + "\n").encode()
-    manifest = json.dumps(rtl.manifest(cfg, files), indent=2) + "\n"
-
-    out.mkdir(parents=True, exist_ok=True)
-    # The manifest goes last and names every file with its hash: a folder without one (or with
-    # one that does not match) is incomplete.
-    (out / "manifest.json").unlink(missing_ok=True)
-    for name, blob in files.items():
-        write_output(out / name, blob)
-    write_output(out / "manifest.json", manifest)
+    with OutputSet() as outputs:
+        outputs.check_dir(args.out)
+        cfg = config_from_args(args)
+        if cfg.dataflow != "ws":
+            raise UserError(f"hwsim rtl generates weight-stationary arrays only; the config has dataflow "
+                            f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
+        synth = bool(args.synth or args.family)
+        families = args.family or ["xilinx"]
+        # The work is bounded before it starts: a very large array is refused or confirmed.
+        rtl.check_rtl_cost(cfg, synth=synth, families=len(set(families)), confirmed=args.allow_large)
+        p = rtl.params(cfg)
+        # Everything is computed before the folder is touched, so a failure leaves it as it was.
+        files: dict[str, bytes] = {f"{p.cfg.module_name}.v": rtl.generate_verilog(cfg).encode()}
+        files["files.f"] = f"{p.cfg.module_name}.v\n".encode()
+        result = None
+        if synth:
+            result = rtl.synthesize(cfg, families)
+            files["synth.json"] = json_text(result.to_dict(), what="the synthesis figures").encode()
+        manifest = json_text(rtl.manifest(cfg, files), what="the manifest")
+        out = outputs.make_dir(args.out)
+        # The manifest goes last and names every file with its hash: a folder whose manifest does not
+        # match its files is incomplete.
+        for name, blob in files.items():
+            outputs.stage(out / name, blob, "--out")
+        outputs.stage(out / "manifest.json", manifest, "--out")
+        outputs.commit()
 
     print(f"wrote {out / (p.cfg.module_name + '.v')} ({len(files[p.cfg.module_name + '.v'])} bytes), "
           f"{', '.join(str(out / n) for n in files if not n.endswith('.v'))}, {out / 'manifest.json'}")

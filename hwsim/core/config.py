@@ -23,6 +23,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -30,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import UserError
+from .errors import UserError, shown
 from .files import read_text
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
@@ -235,9 +236,27 @@ def _kib_bytes(kib: float) -> int:
     return int(kib * 1024)
 
 
+#: The range of each numeric field: wide enough for any real design, narrow enough that no derived
+#: quantity (bytes per cycle, tile sizes, cycles, seconds, joules) overflows or becomes inf or NaN.
+_RANGES: dict[str, tuple[float, float]] = {
+    "clock_mhz": (1e-3, 1e6),             # 1 kHz to 1 THz
+    "ifmap_kib": (0.0, float(1 << 30)),   # up to 1 TiB per buffer
+    "filter_kib": (0.0, float(1 << 30)),
+    "ofmap_kib": (0.0, float(1 << 30)),
+    "dram_gbps": (1e-6, 1e6),             # 1 kB/s to 1 PB/s
+}
+#: Energy per event at most 1 µJ (1e6 pJ), static power at most 1 MW; the SRAM scaling law bounded so
+#: that (1 TiB / reference) ** exponent stays finite.
+_ENERGY_MAX = 1e6
+_SRAM_REF_KIB = (1.0 / 1024, float(1 << 30))
+_SRAM_EXPONENT_MAX = 4.0
+#: A config's name becomes the RTL's module and file names: short and printable.
+_NAME_MAX = 100
+
+
 def _validate(cfg: AcceleratorConfig, where: str) -> None:
     def bad(key: str, rule: str) -> UserError:
-        return UserError(f"{where}: {key} {rule}, got {getattr(cfg, key)!r}")
+        return UserError(f"{where}: {key} {rule}, got {shown(repr(getattr(cfg, key)), 40)}")
 
     for key in ("rows", "cols", "vector_lanes"):
         v = getattr(cfg, key)
@@ -255,16 +274,27 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise bad(key, "must be a positive number")
+        low, high = _RANGES[key]
+        if not low <= v <= high:
+            raise bad(key, f"must be from {low:g} to {high:g}")
     if not isinstance(cfg.double_buffer, bool):
         raise bad("double_buffer", "must be true or false")
     if not isinstance(cfg.name, str) or not cfg.name:
         raise bad("name", "must be a non-empty string")
+    if len(cfg.name) > _NAME_MAX or not cfg.name.isprintable():
+        raise bad("name", f"must be at most {_NAME_MAX} printable characters")
     for f in fields(EnergyTable):
         v = getattr(cfg.energy, f.name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
-    if cfg.energy.sram_ref_kib <= 0:
-        raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {cfg.energy.sram_ref_kib!r}")
+            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {shown(repr(v), 40)}")
+        if v > _ENERGY_MAX:
+            raise UserError(f"{where}: energy.{f.name} must be at most {_ENERGY_MAX:g}, got {v!r}")
+    low, high = _SRAM_REF_KIB
+    if not low <= cfg.energy.sram_ref_kib <= high:
+        raise UserError(f"{where}: energy.sram_ref_kib must be from {low:g} to {high:g}, got {cfg.energy.sram_ref_kib!r}")
+    if cfg.energy.sram_size_exponent > _SRAM_EXPONENT_MAX:
+        raise UserError(f"{where}: energy.sram_size_exponent must be at most {_SRAM_EXPONENT_MAX:g}, "
+                        f"got {cfg.energy.sram_size_exponent!r}")
     # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer part.
     for key, part, need in (
         ("ifmap_kib", cfg.ifmap_part_bytes, cfg.rows * cfg.input_bytes),
@@ -285,8 +315,7 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                 raise UserError(f"{where}: [{key}] must be a table")
             for sub, subvalue in value.items():
                 if sub not in _SECTIONS[key]:
-                    allowed = ", ".join(_SECTIONS[key])
-                    raise UserError(f"{where}: unknown key {key}.{sub}; [{key}] accepts {allowed}")
+                    raise UserError(f"{where}: unknown key {key}.{shown(sub, 40)}; {_accepted(key, sub)}")
                 if key == "energy":
                     energy[sub] = subvalue
                 else:
@@ -296,7 +325,8 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                 flat["name"] = value
         else:
             sections = ", ".join(f"[{s}]" for s in _SECTIONS)
-            raise UserError(f"{where}: unknown key {key!r}; top-level keys are name, preset and the tables {sections}")
+            raise UserError(f"{where}: unknown key '{shown(key, 40)}'; top-level keys are name, preset and the tables "
+                            f"{sections}")
     if base is None:
         base_name = data.get("preset", "gemmini-like")
         if not isinstance(base_name, str):
@@ -309,10 +339,10 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
         # TOML integers are acceptable where floats are expected; the reverse is a type error.
         expected = type(getattr(base, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            flat[key] = float(value)
+            flat[key] = _as_float(value)
     for key, value in energy.items():
         if isinstance(value, int) and not isinstance(value, bool):
-            energy[key] = float(value)
+            energy[key] = _as_float(value)
     try:
         cfg = base.replace(**flat, energy=energy)
     except UserError as e:
@@ -320,6 +350,24 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
     # Re-validate with the file's name so errors point at the TOML, not at a generic 'config'.
     _validate(cfg, where)
     return cfg
+
+
+def _accepted(section: str, key: str) -> str:
+    """What a table accepts, for an unknown-key error: the closest key, and the list if it is short."""
+    keys = _SECTIONS[section]
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"did you mean {section}.{close[0]}? " if close else ""
+    if len(", ".join(keys)) <= 60:
+        return f"{hint}[{section}] accepts {', '.join(keys)}"
+    return f"{hint}docs/config.md lists the keys of [{section}]"
+
+
+def _as_float(value: int) -> float | int:
+    """A TOML integer where a float is expected; one too large for a float stays an int (and fails validation)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return value
 
 
 def _preset_dir() -> resources.abc.Traversable:
@@ -332,10 +380,11 @@ def preset_names() -> list[str]:
 
 
 def preset(name: str) -> AcceleratorConfig:
-    """The shipped preset ``name`` (see ``hwsim presets``)."""
+    """The shipped preset ``name`` (see ``hwsim presets``); a name, never a path."""
+    if name not in preset_names():
+        raise UserError(f"unknown preset '{shown(name, 40)}'; choose one of {', '.join(preset_names())}"
+                        " (or give a file with --config)")
     path = _preset_dir().joinpath(f"{name}.toml")
-    if not path.is_file():
-        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return _from_mapping(data, where=f"preset {name}", base=AcceleratorConfig(name=name))
 
@@ -350,10 +399,12 @@ def load_config(path: str | Path) -> AcceleratorConfig:
     p = Path(path)
     text = read_text(p, "config file")
     if "[architecture_presets]" in text:
-        raise UserError(f"{p}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it as "
-                        f"--scalesim-config {p}, or read it with hwsim.scalesim.load_scalesim_config")
+        raise UserError(f"{shown(p)}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it with "
+                        "--scalesim-config, or read it with hwsim.scalesim.load_scalesim_config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: invalid TOML: {e}") from None
-    return _from_mapping(data, where=str(p))
+        raise UserError(f"{shown(p)}: invalid TOML: {shown(e, 100)}") from None
+    except RecursionError:
+        raise UserError(f"{shown(p)}: invalid TOML: tables or arrays nested too deeply") from None
+    return _from_mapping(data, where=shown(p))

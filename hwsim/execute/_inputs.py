@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import os
 import zipfile
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -10,7 +12,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from compiler.graph import Graph
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import os_error
+from hwsim.core.limits import check_memory
 
 __all__ = ["load_array", "parse_input_args", "check_inputs", "calibration_samples", "npz_bytes"]
 
@@ -19,19 +23,57 @@ def _dims(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape) or "scalar"
 
 
+def _check_header(p: Path, what: str) -> None:
+    """Read the ``.npy`` header alone and refuse, before any allocation, an array the file cannot hold
+    (truncated, or a header declaring terabytes) or this machine cannot (more than the memory available)."""
+    with open(p, "rb") as f:
+        start = f.read(6)
+        if start[:4] == b"PK\x03\x04":
+            raise UserError(f"{what}: {shown(p)}: is an .npz archive; give one array per input as a .npy file")
+        f.seek(0)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            shape, _, dtype = np.lib.format._read_array_header(f, version)  # 3.0: no public reader
+        offset = f.tell()
+        size = os.fstat(f.fileno()).st_size
+    if dtype.hasobject:
+        raise UserError(f"{what}: {shown(p)}: not a readable .npy array (it holds Python objects, a pickle); "
+                        "save a numeric array with numpy.save")
+    nbytes = math.prod(shape) * dtype.itemsize
+    check_memory(nbytes, f"{what}: {shown(p)}: its {_dims(shape)} {dtype} array", "give a smaller array")
+    if size - offset < nbytes:
+        raise UserError(f"{what}: {shown(p)}: truncated: its header declares {_dims(shape)} {dtype} "
+                        f"({nbytes} bytes), the file holds {max(0, size - offset)}; save it again with numpy.save")
+
+
 def load_array(path: str | Path, what: str) -> np.ndarray:
-    """One array from a ``.npy`` file (no pickled objects)."""
+    """One array from a ``.npy`` file (no pickled objects); the header is checked before the data is read."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{what}: {p}: no such file" + ("" if not p.is_dir() else " (it is a directory)"))
+        raise UserError(f"{what}: {shown(p)}: no such file" + ("" if not p.is_dir() else " (it is a directory)"))
     try:
+        _check_header(p, what)
         value = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError(f"{what}: {shown(p)}: the array does not fit in memory") from None
+    except OSError as e:
+        err = os_error(e, p, "read the array")
+        if isinstance(err, UserError):
+            raise err from None
+        raise UserError(f"{what}: {shown(p)}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+    except Exception as e:  # a malformed header: numpy raises ValueError, SyntaxError, TokenError, TypeError ...
         reason = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        raise UserError(f"{what}: {p}: not a readable .npy array ({reason}); save it with numpy.save") from None
+        raise UserError(f"{what}: {shown(p)}: not a readable .npy array ({shown(reason, 60)}); "
+                        "save it with numpy.save") from None
     if isinstance(value, np.lib.npyio.NpzFile):
         value.close()
-        raise UserError(f"{what}: {p}: is an .npz archive; give one array per input as a .npy file")
+        raise UserError(f"{what}: {shown(p)}: is an .npz archive; give one array per input as a .npy file")
     return value
 
 
@@ -101,10 +143,17 @@ def calibration_samples(directory: str | Path, input_names: Sequence[str]) -> li
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+        check_memory(declared, f"--calibrate {shown(path)}: its arrays", "give smaller samples")
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise UserError(f"--calibrate {path}: not a readable .npz archive ({e.__class__.__name__})") from None
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError(f"--calibrate {shown(path)}: the arrays do not fit in memory") from None
+    except Exception as e:  # noqa: BLE001 - numpy and zipfile raise many kinds on a corrupt archive
+        raise UserError(f"--calibrate {shown(path)}: not a readable .npz archive ({e.__class__.__name__})") from None
 
 
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:

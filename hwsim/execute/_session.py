@@ -15,7 +15,8 @@ from compiler.lowering import lower
 from compiler.passes import default_pipeline
 from compiler.tiling import schedule_model
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.limits import check_memory, format_bytes
 
 from ._accuracy import OutputError, compare_outputs
 from ._executor import Compiled, Executor, dequantized_weights
@@ -105,6 +106,23 @@ def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.n
     return ranges.max_abs
 
 
+def _check_memory(compiled: Compiled, precision: str) -> None:
+    """Refuse a run whose values (the executor keeps every one; int8 runs fp32 as well) cannot fit in memory."""
+    total = 0
+    largest = ("", 0)
+    for info in compiled.graph.tensors.values():
+        try:
+            nbytes = info.size * np.dtype(info.dtype).itemsize
+        except TypeError:
+            continue
+        total += nbytes
+        if nbytes > largest[1]:
+            largest = (info.name, nbytes)
+    total *= 2 if precision == "int8" else 1
+    check_memory(total, f"running this model ({precision}; its largest value {shown(largest[0], 40)} alone is "
+                 f"{format_bytes(largest[1])})", "pin smaller dims with --input-shape or run a smaller model")
+
+
 def run(
     compiled: Compiled,
     inputs: Mapping[str, np.ndarray],
@@ -124,6 +142,12 @@ def run(
     if precision not in PRECISIONS:
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     feeds = check_inputs(compiled.graph, inputs)
+    _check_memory(compiled, precision)
+    if precision == "int8":
+        for name, value in feeds.items():
+            if value.dtype.kind in "fc" and not np.isfinite(value).all():
+                raise UserError(f"--input {shown(name)}: holds NaN or infinite values; int8 quantization needs "
+                                "finite inputs (run --precision fp32, or clean the array)")
     if precision == "fp32":
         outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
         return RunResult(outputs=outputs, precision=precision)
