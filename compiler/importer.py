@@ -40,6 +40,7 @@ from hwsim.core.limits import available_memory
 from .graph import Graph, Node, TensorInfo
 from .kernels import KERNELS, SHAPE_ONLY, evaluate
 from .ops import ShapeError
+from .ops.gemm import einsum_terms
 from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
 
@@ -54,6 +55,8 @@ FOLD_LIMIT = 1 << 20
 _CONTROL_FLOW = {"Scan", "SequenceMap"}
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
+#: Largest opset version believed: ONNX is at 2x; anything past this is a corrupt file.
+MAX_OPSET = 1000
 #: Largest model file read: protobuf cannot parse a message over 2 GiB (larger weights live in external data).
 MAX_MODEL_BYTES = (2 << 30) - 1
 #: What a kernel raises on inputs it cannot evaluate; folding then leaves the values to run time.
@@ -224,8 +227,8 @@ def _tensor_value(tensor: TensorProto, where: str) -> np.ndarray:
     except MemoryError:
         raise UserError(f"{where}: tensor of dims {list(dims)} does not fit in memory") from None
     except Exception as exc:  # noqa: BLE001 - onnx raises ValueError, TypeError, UnicodeDecodeError ... on corrupt data
-        raise UserError(f"{where}: tensor data does not match its dims {shown(list(dims), 40)}"
-                        f" ({shown(exc, 60)}); is the file truncated?") from None
+        raise UserError(f"{where}: tensor data does not match its dims {shown(list(dims), 30)}"
+                        f" ({shown(exc, 40)})") from None
 
 
 def _example(dims: Sequence[int | None] | None) -> str:
@@ -234,6 +237,31 @@ def _example(dims: Sequence[int | None] | None) -> str:
         return "1x3x224x224"
     fill = 224 if len(dims) == 4 else 128
     return "x".join(str(d if d is not None else (1 if i == 0 else fill)) for i, d in enumerate(dims))
+
+
+def _check_einsum(node: Node, ins: Sequence[TensorInfo | None], where: str) -> None:
+    """Every operand present and each letter one size (ONNX's own inference checks neither)."""
+    if not ins or any(i is None for i in ins):
+        raise UserError(f"{where}: every Einsum operand must be given")
+    equation = node.attr("equation")
+    if not isinstance(equation, str):
+        raise UserError(f"{where}: Einsum needs a string attribute 'equation'")
+    try:
+        terms, _ = einsum_terms(equation, [len(i.shape) for i in ins])  # type: ignore[union-attr]
+    except ShapeError as exc:
+        raise UserError(f"{where}: {shown(exc, 80)}") from None
+    sizes: dict[str, int] = {}
+    for term, info in zip(terms, ins):
+        assert info is not None
+        if len(term) != len(info.shape):
+            raise UserError(f"{where}: Einsum term '{shown(term, 20)}' does not fit an operand of shape"
+                            f" {shown(list(info.shape), 30)}")
+        for letter, size in zip(term, info.shape):
+            known = sizes.setdefault(letter, size)
+            broadcast = letter not in equation and 1 in (known, size)  # only '...' axes broadcast
+            if known != size and not broadcast:
+                raise UserError(f"{where}: Einsum letter '{letter}' is {known} in one operand and {size} in another")
+            sizes[letter] = max(known, size)
 
 
 def _schema(op_type: str, opset: int, domain: str) -> onnx.defs.OpSchema | None:
@@ -262,8 +290,8 @@ def _dims(shape: Sequence[object], where: str, out: str) -> tuple[int, ...]:
     else:
         bad = any(d < 0 for d in dims)
     if bad:
-        raise UserError(f"{where}: output '{shown(out, 60)}' gets the invalid shape {shown(list(shape), 40)}; check the"
-                        " node's attributes (kernel, strides, pads) and input shapes")
+        raise UserError(f"{where}: output '{shown(out, 40)}' gets the invalid shape {shown(list(shape), 30)}; check"
+                        " the node's attributes and input shapes")
     return dims
 
 
@@ -275,6 +303,10 @@ class _Importer:
         self.load_weights = load_weights
         self.fold_limit = None if load_weights else FOLD_LIMIT
         self.opsets = {(o.domain or ""): o.version for o in model.opset_import}
+        for domain, version in self.opsets.items():
+            if not 0 <= version <= MAX_OPSET:
+                raise UserError(f"{label}: opset version {version} of domain '{shown(domain or 'ai.onnx', 40)}' is not"
+                                f" a valid ONNX opset (0 to {MAX_OPSET}); is the file corrupt?")
         if "ai.onnx" in self.opsets:
             self.opsets.setdefault("", self.opsets["ai.onnx"])
         self.opset = self.opsets.get("", 1)
@@ -332,6 +364,8 @@ class _Importer:
         except ShapeError as exc:
             raise UserError(f"{self.label}: {where}: {exc}") from None
         shape = tuple(int(d) for d in tensor.dims)
+        if any(d < 0 for d in shape):
+            raise UserError(f"{self.label}: {where}: negative dims {shown(list(shape), 30)} (a corrupt file?)")
         self.infos[name] = TensorInfo(name, shape, dtype)
         self.weights.add(name)
         size = math.prod(shape)
@@ -353,10 +387,10 @@ class _Importer:
         except MemoryError:
             raise UserError(f"{self.label}: {where}: its external data does not fit in memory") from None
         except (OSError, ValueError, TypeError, RuntimeError, onnx.checker.ValidationError) as exc:
-            reason = "is missing" if not _exists(path) else f"cannot be read ({shown(exc, 40)})"
+            reason = "is missing" if not _exists(path) else f"cannot be read ({shown(exc, 30)})"
             location = next((e.value for e in tensor.external_data if e.key == "location"), "")
-            raise UserError(f"{self.label}: external data file '{shown(location, 40)}' {reason} ({where}); running"
-                            " the model needs its weights (estimation alone does not)") from None
+            raise UserError(f"{self.label}: external data file '{shown(location, 40)}' {reason} ({shown(where, 50)});"
+                            " a run needs the weights, an estimate does not") from None
 
     def _add_constant_node(self, proto: onnx.NodeProto, rename: dict[str, str], scope: str, where: str) -> None:
         if len(proto.attribute) != 1 or len(proto.output) != 1:
@@ -409,8 +443,8 @@ class _Importer:
                 resolved = None if dims is None else [symbols.get(d) if isinstance(d, str) else d for d in dims]
                 if resolved is None or None in resolved:
                     raise UserError(f"{self.label}: input '{shown(vi.name, 60)}' has dynamic dims"
-                                    f" {shown(dims_text(dims), 40)}; pin them with"
-                                    f" --input-shape {shown(vi.name)}=DIMS, e.g. {shown(vi.name)}={_example(resolved)}")
+                                    f" {shown(dims_text(dims), 30)}; pin them, e.g."
+                                    f" --input-shape {shown(vi.name, 40)}={shown(_example(resolved), 30)}")
                 shape = tuple(int(d) for d in resolved)  # type: ignore[arg-type]
             try:
                 dtype = onnx_to_numpy(vi.type.tensor_type.elem_type)
@@ -445,7 +479,7 @@ class _Importer:
             self._check_text(proto.name, proto.op_type, proto.domain, *proto.input, *proto.output)
         for index, proto in enumerate(self._toposort(protos, rename)):
             name = self._node_name(proto, scope, index)
-            where = f"{self.label}: {shown(proto.op_type, 40)} node '{shown(name, 60)}'"
+            where = f"{self.label}: {shown(proto.op_type, 30)} node '{shown(name, 50)}'"
             if proto.op_type == "Constant" and proto.domain in ("", "ai.onnx"):
                 self._add_constant_node(proto, rename, scope, where)
             elif proto.op_type == "If" and proto.domain in ("", "ai.onnx"):
@@ -499,8 +533,8 @@ class _Importer:
         inputs = tuple([rename.get(i, i) if i else "" for i in proto.input])
         for i in inputs:
             if i and i not in self.infos:
-                raise UserError(f"{where}: input '{shown(i, 60)}' is not produced by any node, initializer or graph input"
-                                " (incomplete or truncated model?)")
+                raise UserError(f"{where}: input '{shown(i, 40)}' comes from no node, initializer or graph input"
+                                " (a truncated model?)")
         self._check_attributes(proto, where)
         attrs = {a.name: _attr_value(a, where) for a in proto.attribute}
         outputs = tuple(self._define(o, rename, scope, "value") if o else "" for o in proto.output)
@@ -508,6 +542,8 @@ class _Importer:
         node = Node(name, proto.op_type, inputs, outputs, attrs, domain)
         ins = [self.infos[i] if i else None for i in inputs]
         vals = [self.values.get(i) if i else None for i in inputs]
+        if node.op_type == "Einsum" and not node.domain:
+            _check_einsum(node, ins, where)
         try:
             result = shape_rules.infer(node, ins, vals)
         except ShapeError as exc:
@@ -532,6 +568,15 @@ class _Importer:
         schema = _schema(proto.op_type, self.opset, "")
         if schema is None:
             return
+        given = len(proto.input)
+        while given and not proto.input[given - 1]:  # trailing omitted optional inputs
+            given -= 1
+        if not schema.min_input <= given <= schema.max_input:
+            most = "" if schema.max_input == schema.min_input else f" to {min(schema.max_input, 1 << 10)}"
+            raise UserError(f"{where}: has {given} inputs; {shown(proto.op_type, 30)} takes {schema.min_input}{most}")
+        if len(proto.output) > schema.max_output or not any(proto.output):
+            raise UserError(f"{where}: has {len(proto.output)} outputs; {shown(proto.op_type, 30)} has"
+                            f" {schema.min_output} to {schema.max_output}")
         for attr in proto.attribute:
             spec = schema.attributes.get(attr.name)
             if spec is None:
@@ -599,8 +644,8 @@ class _Importer:
             shape = self._static(types.get(out)) or self._static(self.declared.get(out))
             if shape is None:
                 if schema is None:
-                    raise UserError(f"{where}: unknown operator (domain '{shown(node.domain or 'ai.onnx', 40)}') and the"
-                                    f" model does not declare the shape of its output '{shown(out, 60)}'")
+                    raise UserError(f"{where}: unknown operator (domain '{shown(node.domain or 'ai.onnx', 30)}') whose"
+                                    " output shapes the model does not declare")
                 raise UserError(f"{where}: cannot infer a static shape for output '{shown(out, 60)}' (it depends on"
                                 " run-time data)")
             result.append(shape)

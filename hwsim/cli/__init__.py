@@ -10,7 +10,6 @@ the signal on SIGTERM or SIGHUP, which unwind like an error so that no temporary
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import signal
 import sys
@@ -18,8 +17,8 @@ import threading
 from typing import Any, Sequence
 
 from hwsim.core import __version__
-from hwsim.core.errors import InternalError, UserError, one_line
-from hwsim.core.files import os_error
+from hwsim.core.errors import InternalError, UserError, one_line, shown
+from hwsim.core.files import os_error, silence_stdout
 
 from . import estimate, plot, presets, rtl, run, sweep, verify
 
@@ -33,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as one ``error:`` line and exit status 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UserError(f"{self.prog}: {shown(message, 140)} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,17 +76,6 @@ def _say(message: str) -> None:
         pass
 
 
-def _silence_stdout() -> None:
-    """Standard output failed (a closed pipe, a full device): send what is left of it nowhere, so that
-    the interpreter's last flush cannot fail again with a second message and exit status 120."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     saved = _handle_termination()
     try:
@@ -116,7 +104,7 @@ def _main(argv: Sequence[str] | None) -> int:
         _say(f"terminated by {signal.Signals(e.signum).name}")
         return 128 + e.signum
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return 0
     except InternalError as e:
         _say(f"internal error: {e}; please report it")
@@ -128,7 +116,7 @@ def _main(argv: Sequence[str] | None) -> int:
         user = os_error(e, e.filename if e.filename is not None else "-", "read or write")
         if isinstance(user, UserError):
             if e.filename is None:
-                _silence_stdout()
+                silence_stdout()
             _say(str(user))
             return 2
         return _internal(e)

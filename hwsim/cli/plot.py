@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
 def read_report_file(path: str) -> Any:
     """The parsed JSON of ``path`` (``-``: standard input), with a one-line UserError for every way it can fail."""
     if path == "-":
-        text = sys.stdin.read(TEXT_LIMIT + 1)
+        try:
+            text = sys.stdin.read(TEXT_LIMIT + 1)
+        except UnicodeDecodeError:
+            raise UserError("standard input: not UTF-8 text; give a report written by 'hwsim estimate --json'") from None
         if len(text) > TEXT_LIMIT:
             raise UserError(f"standard input: more than {TEXT_LIMIT} characters; give a report written by "
                             "'hwsim estimate --json'")

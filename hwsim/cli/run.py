@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         if args.report is not None:
             report = {"precision": args.precision, "config": cfg.name, "outputs": [e.to_dict() for e in result.errors]}
             outputs.stage(args.report, json_text(report, what="the error report", nonfinite="null"), "--report")
-        text = _summary(result.outputs)
+        with np.errstate(all="ignore"):
+            text = _summary(result.outputs)
         if result.errors:
             text += f"\nint8 against fp32 ({shown(cfg.name)}, acc_bits {cfg.acc_bits}):\n"
             text += execute.format_errors(result.errors)

@@ -84,7 +84,6 @@ def _load_models(args: argparse.Namespace) -> tuple[SweepModel, ...]:
     """Import and lower each model once, named by its file stem (or the zoo name)."""
     shapes = compiler.parse_input_shapes(args.input_shape) or None
     if not args.models:
-        print(f"hwsim: no model given, sweeping the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
         lowered = compiler.lower_model(compiler.zoo.MODELS[DEFAULT_MODEL](weights=False), input_shapes=shapes,
                                        allow_unsupported=args.allow_unsupported)
         return (SweepModel.of(DEFAULT_MODEL, lowered),)
@@ -127,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
 
         start = time.monotonic()
         try:
-            job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
+            # Held from before the models load until the outputs are written: a second sweep into the
+            # folder is refused at once. A folder made here goes again if the sweep fails before a record.
             out = outputs.make_dir(args.out)
-            # Held until the outputs are written: a second sweep into the folder is refused meanwhile.
             with SweepLock(out) as lock:
+                job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
                 outcome = run_sweep(space, job, out, pool=pool, fresh=args.fresh, on_progress=on_progress, lock=lock)
                 progress.close()
                 elapsed = time.monotonic() - start
@@ -156,4 +156,6 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.close()
             pool.close()
+    if not args.models:  # said once it worked, so that an error stays the only line
+        print(f"hwsim: no model given, swept the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
     return 0

@@ -18,7 +18,7 @@ What a target is decides how it is written (docs/cli.md#output-files):
 * a character device (``/dev/null``, a terminal) or a named pipe: written in place at commit, never
   replaced (a pipe with no reader is an error rather than a hang); a block device, a socket or a
   folder is refused;
-* ``-``: standard output, written at commit.
+* ``-`` (or ``/dev/stdout``, ``/dev/fd/N``): standard output (descriptor N), written at commit.
 
 A failure anywhere (a full disk, a missing folder, an error of the command itself, Ctrl-C or
 SIGTERM, which the command line turns into exceptions) removes every staged temporary and every
@@ -46,12 +46,14 @@ from typing import Any
 
 from .errors import InternalError, UserError, shown
 
-__all__ = ["OutputSet", "write_output", "json_text", "read_text", "read_bytes", "os_error", "TEMP_SUFFIX",
-           "TEXT_LIMIT"]
+__all__ = ["OutputSet", "write_output", "json_text", "read_text", "read_bytes", "os_error", "silence_stdout",
+           "TEMP_SUFFIX", "TEXT_LIMIT"]
 
 #: The ending of every temporary file an :class:`OutputSet` stages.
 TEMP_SUFFIX = ".hwsim-tmp"
 _TEMP_NAME = re.compile(r"^\..*\.(\d+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
+#: Names of this process's own open files, written to the descriptor rather than replaced.
+_DESCRIPTOR = re.compile(r"^/dev/(stdin|stdout|stderr)$|^/(?:dev/fd|proc/self/fd)/(\d+)$")
 #: Largest text input (config, topology, report) read: 64 MiB; a device like /dev/zero stops there.
 TEXT_LIMIT = 64 << 20
 #: The signals an OutputSet's commit holds back until it is done.
@@ -126,11 +128,21 @@ class _Target:
         self.data = b""
         self.tmp: Path | None = None
         self.mode = 0o666
+        self.fd = 1
         if path == "-":
             self.kind, self.real = "stdout", None
             return
         if path == "":
             raise UserError(f"{flag}: an empty path; give a file name (or '-' for standard output)")
+        fd = _DESCRIPTOR.match(path)
+        if fd:  # /dev/stdout, /dev/fd/N, /proc/self/fd/N: this process's open file, written as it is
+            self.fd = {"stdin": 0, "stdout": 1, "stderr": 2}.get(fd.group(1)) or int(fd.group(2))
+            try:
+                os.fstat(self.fd)
+            except OSError:
+                raise UserError(f"{flag} {shown(path)}: file descriptor {self.fd} is not open") from None
+            self.kind, self.real = "stdout" if self.fd == 1 else "descriptor", None
+            return
         real = Path(os.path.realpath(path))  # follows symbolic links, dangling ones to where they point
         try:
             st = os.stat(real)
@@ -141,9 +153,9 @@ class _Target:
         self.real = real
         if st is None:
             if not real.parent.is_dir():
-                parent = real.parent if os.path.islink(path) else Path(path).parent
-                raise UserError(f"{flag} {shown(path)}: folder {shown(parent)} does not exist; "
-                                "create it or choose another path")
+                where = f" (where the link points, {shown(real)})" if os.path.islink(path) else ""
+                raise UserError(f"{flag} {shown(path)}: its folder does not exist{where}; create it or choose another"
+                                " path")
             self.kind = "replace"
             umask = os.umask(0)
             os.umask(umask)
@@ -321,6 +333,16 @@ class OutputSet:
                     if t.kind == "inplace":
                         t.write_inplace()
                 for t in self._targets:
+                    if t.kind == "descriptor":
+                        try:
+                            if t.fd == 2:
+                                sys.stderr.flush()
+                            view = memoryview(t.data)
+                            while view:
+                                view = view[os.write(t.fd, view):]
+                        except OSError as e:
+                            raise _as_user(e, t.path, "write") from None
+                for t in self._targets:
                     if t.kind == "stdout":
                         try:
                             _write_stdout(t.data)
@@ -357,13 +379,28 @@ class OutputSet:
 
 
 def _write_stdout(data: bytes) -> None:
-    sys.stdout.flush()
-    if isinstance(sys.stdout, io.TextIOWrapper):
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:  # a text-only stream (tests' StringIO)
-        sys.stdout.write(data.decode("utf-8", "replace"))
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:  # a text-only stream (tests' StringIO)
+            sys.stdout.write(data.decode("utf-8", "replace"))
+        sys.stdout.flush()
+    except OSError:
+        silence_stdout()
+        raise
+
+
+def silence_stdout() -> None:
+    """Standard output failed (a closed pipe, a full device): send what is left of it nowhere, so that
+    the interpreter's last flush cannot fail again with a second message and exit status 120."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
 
 def write_output(path: str | os.PathLike[str], data: str | bytes, flag: str = "output") -> None:

@@ -144,15 +144,22 @@ def run(
     feeds = check_inputs(compiled.graph, inputs)
     _check_memory(compiled, precision)
     if precision == "int8":
-        for name, value in feeds.items():
-            if value.dtype.kind in "fc" and not np.isfinite(value).all():
-                raise UserError(f"--input {shown(name)}: holds NaN or infinite values; int8 quantization needs "
-                                "finite inputs (run --precision fp32, or clean the array)")
-    if precision == "fp32":
-        outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
-        return RunResult(outputs=outputs, precision=precision)
-    ranges = _Ranges()
-    reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
-    act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
-    outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
-    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=compare_outputs(reference, outputs))
+        samples = [("--input", feeds)] + [(f"--calibrate {shown(label, 60)}:", arrays) for label, arrays in calibration or ()]
+        for where, arrays in samples:
+            for name, value in arrays.items():
+                value = np.asarray(value)
+                if value.dtype.kind in "fc" and not np.isfinite(value).all():
+                    raise UserError(f"{where} {shown(name, 40)}: holds NaN or infinite values; int8 quantization needs"
+                                    " finite values (run --precision fp32, or clean the array)")
+    # A model may overflow or divide by zero on its inputs; the outputs show it (inf, NaN), warnings would
+    # only break the command line's one-line contract.
+    with np.errstate(all="ignore"):
+        if precision == "fp32":
+            outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
+            return RunResult(outputs=outputs, precision=precision)
+        ranges = _Ranges()
+        reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
+        act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
+        outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
+        errors = compare_outputs(reference, outputs)
+    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=errors)
