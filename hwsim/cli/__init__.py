@@ -92,7 +92,13 @@ def _main(argv: Sequence[str] | None) -> int:
             raise UserError(f"no command given; choose one of {', '.join(m.__name__.rsplit('.', 1)[1] for m in COMMANDS)}"
                             " (see hwsim --help)")
         code = int(args._run(args) or 0)
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            silence_stdout()
+            raise os_error(e, "-", "write") from None
         return code
     except UserError as e:
         _say(str(e))
@@ -113,10 +119,8 @@ def _main(argv: Sequence[str] | None) -> int:
         _say("out of memory; the model or its inputs are too large for this machine (try smaller --input-shape dims)")
         return 2
     except OSError as e:
-        user = os_error(e, e.filename if e.filename is not None else "-", "read or write")
+        user = os_error(e, e.filename if e.filename is not None else "a file", "read or write")
         if isinstance(user, UserError):
-            if e.filename is None:
-                silence_stdout()
             _say(str(user))
             return 2
         return _internal(e)

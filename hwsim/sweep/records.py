@@ -23,6 +23,7 @@ import compiler
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
+from hwsim.core.files import os_error
 
 __all__ = ["RECORDS_FILE", "RecordStore", "SweepLock", "record_key", "fingerprint", "code_fingerprint"]
 
@@ -149,9 +150,13 @@ class RecordStore:
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         assert self._file is not None, "RecordStore.append outside its with-block"
-        for record in records:
-            self._file.write(json.dumps(record, sort_keys=True) + "\n")
-        self._file.flush()
+        try:
+            for record in records:
+                self._file.write(json.dumps(record, sort_keys=True, allow_nan=False) + "\n")
+            self._file.flush()
+        except OSError as e:
+            err = os_error(e, self.path, "write sweep records")
+            raise err from None
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:

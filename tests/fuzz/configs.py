@@ -293,6 +293,15 @@ def _damage(text: bytes, rng: random.Random) -> tuple[bytes, str]:
     return text + b"\x00", "NUL byte"
 
 
+_STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def _binary_to_stdout(argv: list[str]) -> bool:
+    """Does the argv send a binary output (a PNG, an .npz) to standard output?"""
+    return any(a in ("--output", "--plot") and i + 1 < len(argv) and argv[i + 1] in _STDOUT_NAMES
+               for i, a in enumerate(argv))
+
+
 def _short(v: Any) -> str:
     s = repr(v)
     return s if len(s) <= 40 else s[:37] + "..."
@@ -566,7 +575,7 @@ def cmdline_case(seed: int, inprocess: bool = False) -> Case:
     files["ok.json"] = b'{"before": true}\n'
     case = Case("cmdline", seed, "; ".join(descs), argv, files, dirs=dirs, fifos=[] if inprocess else ["fifo"],
                 symlinks={"link.json": "target.json", "dangling.json": "nowhere/x.json", "dirlink": "adir"},
-                stdin=stdin, binary_stdout=bool(opts.get("binary")) or "--output" in argv and "-" in argv,
+                stdin=stdin, binary_stdout=bool(opts.get("binary")) or _binary_to_stdout(argv),
                 allowed=(0, 1, 2) if cmd == "verify" else (0, 2), timeout=60)
     if "fifo" in argv or any(a.endswith("=fifo") for a in argv):
         case.timeout = 15  # reading a FIFO nobody writes blocks: the harness reports the hang

@@ -1,48 +1,43 @@
 """Fuzz tests of the command-line contract (issue 17), bounded to a few seconds.
 
 Every command exits 0 on success, 1 when a verification fails, 2 on a user error (one stderr line
-starting ``error:``, short, control characters escaped) and never with a traceback, an internal
-error (3), a partial output file, a replaced special file or non-strict JSON.
+starting ``error:``, at most 200 characters, control characters escaped) and never with a
+traceback, an internal error (3), a partial output file, a replaced special file or non-strict JSON.
 
-* ``test_known_failure``: the regression corpus (known.py), one case per known bug;
-* ``test_*`` with ``@given``: hypothesis draws a seed model and mutations, a hostile config, a
-  hostile command line or a hostile .npy (mutate.py, configs.py, npy.py), runs ``hwsim.cli.main``
-  in-process (harness.py) and checks the contract;
-* ``test_special_files``: outputs onto a FIFO, /dev/null and a full stdout, in a subprocess (the
-  /dev ones only in a private mount namespace; skipped without one).
+* ``test_known_failure``: the regression corpus (known.py), one case per bug the campaign found;
+* ``test_*`` with ``@given``: hypothesis draws a seed model (the zoo's and small ones built here)
+  and structural mutations, byte flips and truncations, a hostile config, a hostile command line
+  or a hostile .npy (mutate.py, configs.py, npy.py), runs ``hwsim.cli.main`` in-process
+  (harness.py) and checks the contract;
+* ``test_special_files``: outputs onto a FIFO, /dev/null, /dev/full and a full standard output, in a
+  subprocess (the /dev ones only inside a private mount namespace with a tmpfs /dev, never the
+  machine's own; skipped, saying why, where namespaces are unavailable).
 
-Derandomized by default, so CI sees the same examples every run. ``HWSIM_FUZZ_EXAMPLES=N`` sets the
-examples per property test (default 12); ``HWSIM_FUZZ_RANDOM=1`` explores new ones. For long runs
-use ``campaign.py``. Imports the project by module name only (``compiler``, ``hwsim``).
+Hypothesis profiles (``HWSIM_FUZZ_PROFILE``): ``ci`` (the default) is derandomized with 12 examples
+per property, so every run sees the same cases and the file takes a few seconds; ``explore`` draws
+200 new examples per property. ``HWSIM_FUZZ_EXAMPLES=N`` overrides the count. Longer campaigns, in
+subprocesses, with a summary and a reproducer per failure signature::
+
+    .venv/bin/python -m tests.fuzz.campaign --models 2000 --configs 500 --cmdlines 200 --npy 100 \\
+        --known --seed 0 --jobs 2 --out /tmp/fuzz/results.jsonl --repro /tmp/fuzz/repro
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-try:
-    from . import configs, harness, known, mutate, npy
-except ImportError:  # collected as a top-level module (this folder on sys.path)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import configs
-    import harness
-    import known
-    import mutate
-    import npy
+from . import configs, harness, known, mutate, npy
 
-EXAMPLES = int(os.environ.get("HWSIM_FUZZ_EXAMPLES", "12"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=os.environ.get("HWSIM_FUZZ_RANDOM") != "1",
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+settings.register_profile("ci", max_examples=12, derandomize=True, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck))
+settings.register_profile("explore", max_examples=200, derandomize=False, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck))
+_PROFILE = settings.get_profile(os.environ.get("HWSIM_FUZZ_PROFILE", "ci"))
+FUZZ = settings(_PROFILE, max_examples=int(os.environ.get("HWSIM_FUZZ_EXAMPLES", _PROFILE.max_examples)))
 
 #: Seed models that build and import in milliseconds.
 FAST_SEEDS = sorted(n for n, s in mutate.SEEDS.items() if s.runnable) + ["resnet18", "mobilenet_v2", "ocr_cls"]
