@@ -2,10 +2,11 @@
 
 Elaborating the Amaranth design and emitting Verilog grows faster than linearly in the PEs (Python
 objects per PE, then the emitter's passes over the netlist); Yosys (WebAssembly) adds a fixed start
-and a per-PE cost. Measured on a 2-core machine (docs/rtl.md#cost): 16x16 emits in ~6 s, 32x32 in
+and a per-PE cost. Measured on a 2-core machine (docs/rtl.md#what-is-refused): 16x16 emits in ~6 s, 32x32 in
 ~30 s and 0.3 GB, 64x64 in ~345 s and 0.85 GB; synthesis takes about a minute for any small array
-and a few minutes at 16x16. Icarus simulates about 250,000 PE-cycles a second, and a GEMM takes
-at least m*k*n / PEs cycles: 256x256x256 on 8x8 verifies in about a minute. The figures here are
+and a few minutes at 16x16. Icarus simulates about 180,000 PE-cycles a second (2,900 cycles a second
+at 8x8, 630 at 16x16), and a GEMM takes at least m*k*n / PEs cycles: 256x256x256 verifies in about
+a minute and a half. The figures here are
 those fits, rounded up.
 """
 
@@ -72,7 +73,7 @@ def check_rtl_cost(cfg: AcceleratorConfig, *, synth: bool = False, families: int
 def verify_cost(cfg: AcceleratorConfig, m: int, k: int, n: int) -> RtlCost:
     """The estimate for ``hwsim verify`` of an ``m x k x n`` GEMM: emitting the design, then Icarus."""
     emit = rtl_cost(cfg)
-    seconds = emit.seconds + 3 + m * k * n / 250_000
+    seconds = emit.seconds + 3 + m * k * n / 180_000
     operands = (m * k + k * n + 4 * m * n) * 8  # int64 operands, golden and observed accumulators
     return RtlCost(seconds, emit.memory + operands)
 
