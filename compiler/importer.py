@@ -55,6 +55,8 @@ FOLD_LIMIT = 1 << 20
 _CONTROL_FLOW = {"Scan", "SequenceMap"}
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
+#: An operator name, as the ONNX IR defines it: an identifier (and no screen-long one).
+_OP_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 #: Largest opset version believed: ONNX is at 2x; anything past this is a corrupt file.
 MAX_OPSET = 1000
 #: Largest model file read: protobuf cannot parse a message over 2 GiB (larger weights live in external data).
@@ -477,6 +479,9 @@ class _Importer:
     def _visit(self, protos: Sequence[onnx.NodeProto], rename: dict[str, str], scope: str) -> None:
         for proto in protos:
             self._check_text(proto.name, proto.op_type, proto.domain, *proto.input, *proto.output)
+            if not _OP_TYPE.fullmatch(proto.op_type):
+                raise UserError(f"{self.label}: node '{shown(proto.name, 50)}': '{shown(proto.op_type, 40)}' is not an"
+                                " operator name (an identifier of at most 100 characters)")
         for index, proto in enumerate(self._toposort(protos, rename)):
             name = self._node_name(proto, scope, index)
             where = f"{self.label}: {shown(proto.op_type, 30)} node '{shown(name, 50)}'"
@@ -574,6 +579,9 @@ class _Importer:
         if not schema.min_input <= given <= schema.max_input:
             most = "" if schema.max_input == schema.min_input else f" to {min(schema.max_input, 1 << 10)}"
             raise UserError(f"{where}: has {given} inputs; {shown(proto.op_type, 30)} takes {schema.min_input}{most}")
+        for i, formal in enumerate(schema.inputs[:given]):
+            if formal.option == onnx.defs.OpSchema.FormalParameterOption.Single and not proto.input[i]:
+                raise UserError(f"{where}: input {i} ({formal.name}) is required but left empty")
         if len(proto.output) > schema.max_output or not any(proto.output):
             raise UserError(f"{where}: has {len(proto.output)} outputs; {shown(proto.op_type, 30)} has"
                             f" {schema.min_output} to {schema.max_output}")

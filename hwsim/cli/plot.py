@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for name, png in zip(PLOT_FILES, images):
             outputs.stage(out / name, png, "--out")
         outputs.commit()
-    print(f"wrote {', '.join(str(out / name) for name in PLOT_FILES)}", file=sys.stderr)
+    print(f"wrote {', '.join(shown(out / name) for name in PLOT_FILES)}", file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 import rtl
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text
 from hwsim.core.fpga import FAMILIES
 
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         outputs.stage(out / "manifest.json", manifest, "--out")
         outputs.commit()
 
-    print(f"wrote {out / (p.cfg.module_name + '.v')} ({len(files[p.cfg.module_name + '.v'])} bytes), "
-          f"{', '.join(str(out / n) for n in files if not n.endswith('.v'))}, {out / 'manifest.json'}")
+    print(f"wrote {shown(out / (p.cfg.module_name + '.v'))} ({len(files[p.cfg.module_name + '.v'])} bytes), "
+          f"{', '.join(shown(out / n) for n in files if not n.endswith('.v'))}, {shown(out / 'manifest.json')}")
     print(f"top module {p.cfg.module_name}: {p.cfg.rows}x{p.cfg.cols} PEs, int{p.cfg.input_bits} x int{p.cfg.weight_bits} -> "
           f"int{p.cfg.acc_bits}, accumulator {p.cfg.acc_depth} rows, tiles up to m={p.cfg.acc_depth} k={p.cfg.k_max} n={p.cfg.cols}")
     if result is not None:

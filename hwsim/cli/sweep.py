@@ -14,7 +14,7 @@ from pathlib import Path
 
 import compiler
 from hwsim import scalesim, sweep
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet
 from hwsim.core.workload import LoweredModel
 from hwsim.sweep import (
@@ -144,14 +144,14 @@ def run(args: argparse.Namespace) -> int:
                     n = len(outcome.infeasible)
                     print(f"hwsim: skipped {n} design{'s' if n > 1 else ''} that {'are' if n > 1 else 'is'} not a "
                           f"valid accelerator, e.g. {design.label}: {reason}", file=sys.stderr)
-                outputs.stage("-", results.to_text(elapsed=elapsed, out=out))
+                outputs.stage("-", results.to_text(elapsed=elapsed, out=shown(out)))
                 outputs.commit()
         except KeyboardInterrupt:
             progress.close()
             if not seen:
                 raise
             print(f"error: interrupted after {seen[0]} of {seen[1]} designs; the finished ones are kept in "
-                  f"{Path(args.out) / RECORDS_FILE}: run the same command again to resume", file=sys.stderr)
+                  f"{shown(Path(args.out) / RECORDS_FILE)}: run the same command again to resume", file=sys.stderr)
             return 130
         finally:
             progress.close()

@@ -37,6 +37,12 @@ def _node(model: onnx.ModelProto, op: str) -> onnx.NodeProto:
     return next(n for n in model.graph.node if n.op_type == op)
 
 
+def _with_attr(desc: str, model: onnx.ModelProto, op: str, name: str, attr: AttributeProto | None) -> Case:
+    """``estimate`` of ``model`` with attribute ``name`` of its ``op`` node replaced by ``attr``."""
+    _attr(_node(model, op), name, attr)
+    return _estimate(desc, model)
+
+
 def _estimate(name: str, model: onnx.ModelProto, *extra: str, expect=USER_ERROR) -> Case:
     return Case("known", 0, name, ["estimate", "model.onnx", *extra, "--json", "report.json"],
                 {"model.onnx": model.SerializeToString()}, meta={"known": name, "expect": expect})
@@ -89,21 +95,18 @@ def if_without_condition() -> Case:
 
 
 def gemm_alpha_list() -> Case:
-    m = mutate.small_cnn()
-    _attr(_node(m, "Gemm"), "alpha", helper.make_attribute("alpha", [1.0, 1.0]))
-    return _estimate("Gemm alpha given as a list", m)
+    return _with_attr("Gemm alpha given as a list",
+                      mutate.small_cnn(), "Gemm", "alpha", helper.make_attribute("alpha", [1.0, 1.0]))
 
 
 def constant_of_shape_float_value() -> Case:
-    m = mutate.constant_of_shape()
-    _attr(_node(m, "ConstantOfShape"), "value", helper.make_attribute("value", 0.5))
-    return _estimate("ConstantOfShape with a float (not tensor) value", m)
+    return _with_attr("ConstantOfShape with a float (not tensor) value",
+                      mutate.constant_of_shape(), "ConstantOfShape", "value", helper.make_attribute("value", 0.5))
 
 
 def conv_negative_stride() -> Case:
-    m = mutate.conv_relu()
-    _attr(_node(m, "Conv"), "strides", helper.make_attribute("strides", [-1, -1]))
-    return _estimate("Conv with a negative stride", m)
+    return _with_attr("Conv with a negative stride",
+                      mutate.conv_relu(), "Conv", "strides", helper.make_attribute("strides", [-1, -1]))
 
 
 def batchnorm_scale_wrong_length() -> Case:
@@ -133,15 +136,13 @@ def attribute_tensor_not_utf8() -> Case:
 
 
 def einsum_equation_int() -> Case:
-    m = mutate.einsum()
-    _attr(_node(m, "Einsum"), "equation", helper.make_attribute("equation", 3))
-    return _estimate("Einsum equation given as an INT (onnx ValidationError)", m)
+    return _with_attr("Einsum equation given as an INT (onnx ValidationError)",
+                      mutate.einsum(), "Einsum", "equation", helper.make_attribute("equation", 3))
 
 
 def conv_dilations_nan() -> Case:
-    m = mutate.conv_relu()
-    _attr(_node(m, "Conv"), "dilations", helper.make_attribute("dilations", [float("nan"), 1.0]))
-    return _estimate("Conv dilations given as floats with NaN", m)
+    return _with_attr("Conv dilations given as floats with NaN",
+                      mutate.conv_relu(), "Conv", "dilations", helper.make_attribute("dilations", [float("nan"), 1.0]))
 
 
 def batchnorm_epsilon_list() -> Case:
@@ -155,6 +156,24 @@ def escape_in_model_name() -> Case:
     m.graph.name = "\x1b[2J\x1b[31mboom"
     m.graph.node[0].name = "\x1b]0;title\x07conv"
     return _estimate("terminal escapes in the model and node names echoed raw", m, expect=(0, 2))
+
+
+def required_input_left_empty() -> Case:
+    m = mutate.attention()
+    div = _node(m, "Div")
+    div.input[0] = ""
+    return _estimate("a required input given as '' (AttributeError in a kernel)", m)
+
+
+def long_operator_name() -> Case:
+    m = mutate.batchnorm()
+    _node(m, "Relu").op_type = "C" * 300
+    return _estimate("a 300-character operator name echoed whole (a 300-character error line)", m)
+
+
+def escape_in_output_folder() -> Case:
+    return _cli("plot --out with a terminal escape, echoed raw in its 'wrote' line", ["plot", "report.json", "--out",
+                "\x1b[31mplots"], expect=(0,))
 
 
 # ---------------------------------------------------------------------------------- run / npy
@@ -305,6 +324,7 @@ KNOWN = [(f.__name__, f) for f in (
     preset_5000, preset_empty, preset_path,
     no_command, json_empty, out_empty, verify_negative_seed, verify_huge_mk, json_ok_then_csv_missing_dir,
     long_output_name, plot_stdin_not_utf8, bundled_model_info_line, symlink_output_replaced,
+    required_input_left_empty, long_operator_name, escape_in_output_folder,
 )]
 
 

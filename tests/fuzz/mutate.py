@@ -473,12 +473,17 @@ def clone_node_renamed(mu: Mutator) -> str:
     return f"clone node {n.name or n.op_type} with fresh outputs (dead code)"
 
 
+def _node_slot(mu: Mutator, field: str) -> tuple[onnx.NodeProto, int]:
+    """A random node and a random index into its ``input`` or ``output`` list (Skip when it is empty)."""
+    _, n = mu.node()
+    if not getattr(n, field):
+        raise Skip(f"no {field}s")
+    return n, mu.rng.randrange(len(getattr(n, field)))
+
+
 @mutation("node")
 def rename_node_output(mu: Mutator) -> str:
-    i, n = mu.node()
-    if not n.output:
-        raise Skip("no outputs")
-    j = mu.rng.randrange(len(n.output))
+    n, j = _node_slot(mu, "output")
     new = mu.pick(["", mu.fresh("renamed"), *mu.values()[:50]])
     old = n.output[j]
     n.output[j] = new
@@ -487,10 +492,7 @@ def rename_node_output(mu: Mutator) -> str:
 
 @mutation("node")
 def rename_node_input(mu: Mutator) -> str:
-    i, n = mu.node()
-    if not n.input:
-        raise Skip("no inputs")
-    j = mu.rng.randrange(len(n.input))
+    n, j = _node_slot(mu, "input")
     new = mu.pick(["missing_value", "", mu.pick(mu.values()), mu.pick(mu.values()), n.output[0] if n.output else "x"])
     n.input[j] = new
     return f"node {n.name or n.op_type} input {j} -> {new[:40]!r}"
@@ -498,10 +500,7 @@ def rename_node_input(mu: Mutator) -> str:
 
 @mutation("node")
 def drop_node_input(mu: Mutator) -> str:
-    i, n = mu.node()
-    if not n.input:
-        raise Skip("no inputs")
-    j = mu.rng.randrange(len(n.input))
+    n, j = _node_slot(mu, "input")
     del n.input[j]
     return f"node {n.name or n.op_type} drop input {j}"
 
@@ -516,10 +515,7 @@ def add_node_input(mu: Mutator) -> str:
 
 @mutation("node")
 def empty_node_input(mu: Mutator) -> str:
-    i, n = mu.node()
-    if not n.input:
-        raise Skip("no inputs")
-    j = mu.rng.randrange(len(n.input))
+    n, j = _node_slot(mu, "input")
     n.input[j] = ""
     return f"node {n.name or n.op_type} input {j} -> '' (omitted optional)"
 
@@ -651,24 +647,24 @@ def _dim_set(d, value) -> None:
         d.dim_value = value
 
 
+def _drop_one(mu: Mutator, items, what: str) -> str:
+    """Delete a random element of the repeated field ``items``."""
+    if not items:
+        raise Skip(f"no {what}s")
+    j = mu.rng.randrange(len(items))
+    name = items[j].name
+    del items[j]
+    return f"drop {what} {name}"
+
+
 @mutation("io")
 def drop_graph_input(mu: Mutator) -> str:
-    if not mu.g.input:
-        raise Skip("no inputs")
-    j = mu.rng.randrange(len(mu.g.input))
-    name = mu.g.input[j].name
-    del mu.g.input[j]
-    return f"drop graph input {name}"
+    return _drop_one(mu, mu.g.input, "graph input")
 
 
 @mutation("io")
 def drop_graph_output(mu: Mutator) -> str:
-    if not mu.g.output:
-        raise Skip("no outputs")
-    j = mu.rng.randrange(len(mu.g.output))
-    name = mu.g.output[j].name
-    del mu.g.output[j]
-    return f"drop graph output {name}"
+    return _drop_one(mu, mu.g.output, "graph output")
 
 
 @mutation("io")
@@ -896,12 +892,7 @@ def init_duplicate(mu: Mutator) -> str:
 
 @mutation("init")
 def init_drop(mu: Mutator) -> str:
-    if not mu.g.initializer:
-        raise Skip("none")
-    j = mu.rng.randrange(len(mu.g.initializer))
-    name = mu.g.initializer[j].name
-    del mu.g.initializer[j]
-    return f"drop initializer {name}"
+    return _drop_one(mu, mu.g.initializer, "initializer")
 
 
 # ---- opset / model header
