@@ -160,7 +160,7 @@ class AcceleratorConfig:
     dram_latency_ns: float = 0.0
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
-    #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
+    #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
     #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
     #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
