@@ -13,7 +13,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
 
     name = "my-array"
     preset = "gemmini-like"
-    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format
+    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
     [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer, shared_buffer, residency,
               weight_fifo, dram_latency_ns, dram_burst_bytes
     [control] command_cycles
@@ -38,11 +38,15 @@ from typing import Any, Mapping
 from .errors import UserError, shown
 from .files import read_text
 from .tech import NANGATE_FA_X1, NODES, NUMBER_FORMATS, mac_pj, node_energy_factor
-from .workload import STORE_PATH_FAMILIES
+from .workload import STORE_PATH_FAMILIES, GemmShape
 
-__all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
+__all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "CONV_REDUCTIONS", "preset", "preset_names", "load_config"]
 
 DATAFLOWS = ("ws", "os", "is")
+#: How the array reduces a convolution (docs/model.md#per-tap-convolution): ``"im2col"`` over all
+#: of ``in_channels x kh x kw`` as one K, ``"per_tap"`` kernel tap by kernel tap over the input
+#: channels (direct convolution: Gemmini's conv loop, NVDLA), so no array fold mixes two taps.
+CONV_REDUCTIONS = ("im2col", "per_tap")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class AcceleratorConfig:
     #: Operand format: "int" (any widths), or "fp16", "bf16", "fp32" with those formats' widths.
     number_format: str = "int"
     clock_mhz: float = 1000.0
+    #: How a convolution's reduction meets the array's rows (:data:`CONV_REDUCTIONS`).
+    conv_reduction: str = "im2col"
     #: Activation buffer, KiB: the A operand's tiles and the activations kept on chip between layers
     #: (SCALE-Sim's IFMAP SRAM; TPUv1's unified buffer).
     ifmap_kib: float = 128.0
@@ -158,7 +164,7 @@ class AcceleratorConfig:
     dram_latency_ns: float = 0.0
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
-    #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
+    #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
     #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
     #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
@@ -261,6 +267,20 @@ class AcceleratorConfig:
         """Passes of ``rows`` rows of K through the array that a reduction of length ``k`` takes."""
         return -(-k // self.rows)
 
+    def reduction_segment(self, g: GemmShape) -> int:
+        """The longest stretch of ``g``'s K that one array fold may draw from: all of K, or, for a
+        convolution on a ``per_tap`` array whose reduction folds onto rows (``ws``, ``is``), one
+        kernel tap's input channels (``k / taps``), because a fold never mixes taps."""
+        if self.conv_reduction == "per_tap" and g.taps > 1 and self.dataflow != "os":
+            return g.k // g.taps
+        return g.k
+
+    def reduction_folds(self, g: GemmShape) -> int:
+        """Folds of ``rows`` that one column block of ``g``'s B takes over all of K: ``ceil(k / rows)``,
+        or per tap ``taps x ceil(channels / rows)`` (a 7x7 convolution of 3 channels on 16 rows: 49)."""
+        segment = self.reduction_segment(g)
+        return g.k // segment * self.folds(segment)
+
     @property
     def out_latency(self) -> int:
         """Cycles from a result row leaving the accumulator stage to it being offered on the output
@@ -319,7 +339,8 @@ class AcceleratorConfig:
 
 # TOML section -> keys it may hold (section-less keys are top level).
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format"),
+    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
+              "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
                "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles",),
@@ -390,6 +411,8 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
                             f"and acc_bits {accs}, got {cfg.input_bits}, {cfg.weight_bits} and {cfg.acc_bits}")
     if cfg.dataflow not in DATAFLOWS:
         raise bad("dataflow", f"must be one of {', '.join(DATAFLOWS)}")
+    if cfg.conv_reduction not in CONV_REDUCTIONS:
+        raise bad("conv_reduction", f"must be one of {', '.join(CONV_REDUCTIONS)}")
     for key, (low, high) in _RANGES.items():
         v = getattr(cfg, key)
         positive = key in _POSITIVE
