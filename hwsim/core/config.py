@@ -148,6 +148,9 @@ class AcceleratorConfig:
     ofmap_kib: float = 64.0
     #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
+    #: DRAM capacity, GiB: what a training step's stashed activations, weights, gradients and
+    #: optimizer state must fit in (docs/training.md#memory).
+    dram_gib: float = 8.0
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
     #: The activation and weight buffers are one scratchpad (Gemmini's): the mapper splits its
@@ -215,6 +218,22 @@ class AcceleratorConfig:
         """Bytes that activations (resident tensors and A tiles) may occupy: the activation buffer,
         or the whole scratchpad when it is shared with the weights."""
         return _kib_bytes(self.ifmap_kib) + (_kib_bytes(self.filter_kib) if self.shared_buffer else 0)
+
+    @property
+    def dram_capacity_bytes(self) -> int:
+        """DRAM capacity in bytes (``dram_gib`` GiB)."""
+        return int(self.dram_gib * (1 << 30))
+
+    @property
+    def memories(self) -> tuple[tuple[str, str, int], ...]:
+        """Every memory and its capacity, as ``(label, config key, bytes)``: the activation buffer (with
+        the weight buffer when they are one scratchpad), the weight buffer, the accumulators, DRAM."""
+        on_chip = [("activation buffer", "ifmap_kib + filter_kib" if self.shared_buffer else "ifmap_kib",
+                    self.activation_buffer_bytes)]
+        if not self.shared_buffer:
+            on_chip.append(("weight buffer", "filter_kib", _kib_bytes(self.filter_kib)))
+        on_chip.append(("accumulators", "ofmap_kib", _kib_bytes(self.ofmap_kib)))
+        return (*on_chip, ("DRAM", "dram_gib", self.dram_capacity_bytes))
 
     @property
     def sram_port_bits(self) -> tuple[int, int, int]:
@@ -342,7 +361,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
               "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
-               "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
+               "weight_fifo", "dram_latency_ns", "dram_burst_bytes", "dram_gib"),
     "control": ("command_cycles",),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
@@ -368,9 +387,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ofmap_kib": (0.0, float(1 << 30)),
     "dram_gbps": (1e-6, 1e6),             # 1 kB/s to 1 PB/s
     "dram_latency_ns": (0.0, 1e6),        # up to 1 ms per DRAM request
+    "dram_gib": (0.0, float(1 << 20)),    # up to 1 PiB
 }
 #: The fields of :data:`_RANGES` that must be above zero (a buffer, a clock or a bandwidth of none).
-_POSITIVE = frozenset({"clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"})
+_POSITIVE = frozenset({"clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib"})
 #: The range of each integer field, both ends included.
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "rows": (1, 4096),

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = ["PHASES", "FORWARD", "BACKWARD_DATA", "BACKWARD_WEIGHT", "OPTIMIZER", "RECOMPUTE", "LOSSES",
-           "OPTIMIZERS", "RECOMPUTE_MODES", "OPTIMIZER_STATES", "MASTER_BYTES", "TrainingStep", "TrainingMemory"]
+           "OPTIMIZERS", "RECOMPUTE_MODES", "OPTIMIZER_STATES", "MASTER_BYTES", "TrainingStep", "TrainingMemory",
+           "master_words"]
 
 FORWARD = "forward"
 BACKWARD_DATA = "backward-data"
@@ -53,6 +54,12 @@ class Widths(Protocol):
     @property
     def weight_bytes(self) -> int: ...
     weight_bits: int
+
+
+def master_words(cfg: Widths) -> int:
+    """Array words (``cfg.weight_bytes`` each) one fp32 master weight or optimizer-state value takes:
+    1 on an fp32 array, 2 on a 16-bit one, 4 on an 8-bit one."""
+    return -(-MASTER_BYTES // cfg.weight_bytes)
 
 
 @dataclass(frozen=True)
