@@ -109,3 +109,20 @@ def test_batched_matmul_gradient_gemm_shapes() -> None:
     # dW = xᵀ·dh summed over the batch: its K is batch × rows = 2·5, m = 4, n = 6; no dX for the input.
     assert got[f"{first}/grad/dB"] == ("backward-weight", GemmShape(m=4, k=10, n=6))
     assert f"{first}/grad/dA" not in got
+
+
+def test_resnet50_with_batchnorm_trains_its_statistics() -> None:
+    """zoo.resnet50(batchnorm=True) keeps its 53 BatchNormalizations (one per conv): in a training step
+    each is a forward layer, a data-gradient layer and a scale/shift-gradient layer, and the GEMM MACs
+    are those of the folded model (BatchNorm adds no GEMM work)."""
+    from compiler import zoo
+
+    options = TrainingOptions(loss="xent")
+    folded = lower_training(zoo.resnet50(batch=2), options)
+    kept = lower_training(zoo.resnet50(batch=2, batchnorm=True), options)
+    ops = [(w.phase, w.op) for w in kept.workloads]
+    assert ops.count(("forward", "BatchNormalization")) == 53
+    assert ops.count(("backward-data", "BatchNormalizationGrad")) == 53
+    assert ops.count(("backward-weight", "BatchNormalizationParamGrad")) == 53
+    gemm = lambda lowered: sum(w.gemm.macs for w in lowered.workloads if w.gemm is not None)  # noqa: E731
+    assert gemm(kept) == gemm(folded)
