@@ -43,6 +43,12 @@ class Backward:
         """The gradient of output ``index`` (``None``: the output does not reach the loss)."""
         return self._dys[index] if index < len(self._dys) else None
 
+    def grad(self) -> str:
+        """The gradient of the node's (first) output, which reaches the loss (the rule runs only then)."""
+        dy = self.dy()
+        assert dy is not None
+        return dy
+
     def needs(self, index: int) -> bool:
         """Whether input ``index`` wants a gradient."""
         return index < len(self._needs) and self._needs[index]

@@ -93,14 +93,18 @@ def _run_training_step(args: argparse.Namespace) -> int:
                                        states=states, input_shapes=compiler.parse_input_shapes(args.input_shape))
         if args.output is not None:
             outputs.stage(args.output, execute.npz_bytes(result), "--output")
-        text = _training_summary(result)
-        if args.output == "-":
-            outputs.commit()
-            sys.stderr.write(text)
-        else:
-            outputs.stage("-", text)
-            outputs.commit()
+        _finish(outputs, _training_summary(result), args.output == "-")
     return 0
+
+
+def _finish(outputs: OutputSet, text: str, stdout_taken: bool) -> None:
+    """Commit the outputs with the summary: on stdout, or on stderr when a file went to stdout."""
+    if stdout_taken:
+        outputs.commit()
+        sys.stderr.write(text)
+    else:
+        outputs.stage("-", text)
+        outputs.commit()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,10 +147,5 @@ def run(args: argparse.Namespace) -> int:
         if result.errors:
             text += f"\nint8 against fp32 ({shown(cfg.name)}, acc_bits {cfg.acc_bits}):\n"
             text += execute.format_errors(result.errors)
-        if args.output == "-" or args.report == "-":
-            outputs.commit()
-            sys.stderr.write(text)
-        else:
-            outputs.stage("-", text)
-            outputs.commit()
+        _finish(outputs, text, args.output == "-" or args.report == "-")
     return 0

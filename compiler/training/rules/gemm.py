@@ -25,25 +25,36 @@ from ..grad import Backward, Rule, Unsupported
 __all__ = ["RULES"]
 
 
+def _conv_attrs(b: Backward, kernel, begin, end, strides, dilations) -> dict[str, object]:
+    """The window attributes both convolution rules give their gradient nodes, pads resolved."""
+    return dict(kernel_shape=tuple(kernel), strides=strides, dilations=dilations, pads=begin + end,
+                group=int(b.node.attr("group", 1)))
+
+
+def _weight_and_bias(b: Backward, grads: dict[int, str], operands: list[str], attrs: dict[str, object]) -> None:
+    """``dW`` (ConvGradWeight of im2col(image)ᵀ·dY, ``operands`` = [image, dY-like]) and ``dB``
+    (dY summed over batch and positions) into ``grads``."""
+    dy = b.grad()
+    if b.needs(1):
+        grads[1] = b.op("ConvGradWeight", operands, b.x(1), "dW", serves=(1,), **attrs)
+    if b.needs(2):
+        grads[2] = b.sum_to(dy, 2, "dB", axes=(0,) + tuple(range(2, len(b.shape(dy)))))
+
+
 def _conv(b: Backward) -> Mapping[int, str]:
     x, w = b.x(0), b.x(1)
     xs, ws = b.shape(x), b.shape(w)
     kernel = ws[2:]
     begin, end, strides, dilations = conv_pads(b.node, xs[2:], kernel)
-    common = dict(kernel_shape=tuple(kernel), strides=strides, dilations=dilations, pads=begin + end,
-                  group=int(b.node.attr("group", 1)))
-    dy = b.dy()
-    assert dy is not None
+    attrs = _conv_attrs(b, kernel, begin, end, strides, dilations)
+    dy = b.grad()
     grads: dict[int, str] = {}
     if b.needs(0):
         # The rows a stride skipped at the end: the ConvTranspose's output_padding gives them back.
         out_pad = tuple((i + p + q - ((k - 1) * d + 1)) % s
                         for i, p, q, k, d, s in zip(xs[2:], begin, end, kernel, dilations, strides))
-        grads[0] = b.onnx("ConvTranspose", [dy, w], x, "dX", serves=(0,), output_padding=out_pad, **common)
-    if b.needs(1):
-        grads[1] = b.op("ConvGradWeight", [x, dy], w, "dW", serves=(1,), **common)
-    if b.needs(2):
-        grads[2] = b.sum_to(dy, 2, "dB", axes=(0,) + tuple(range(2, len(xs))))
+        grads[0] = b.onnx("ConvTranspose", [dy, w], x, "dX", serves=(0,), output_padding=out_pad, **attrs)
+    _weight_and_bias(b, grads, [x, dy], attrs)
     return grads
 
 
@@ -54,17 +65,13 @@ def _conv_transpose(b: Backward) -> Mapping[int, str]:
     begin, end, strides, dilations, _ = conv_transpose_pads(b.node, xs[2:], kernel, ys[2:])
     if min(end) < 0:
         raise Unsupported("an output_shape beyond the full output (a crop past its end)")
-    common = dict(kernel_shape=tuple(kernel), strides=strides, dilations=dilations, pads=begin + end,
-                  group=int(b.node.attr("group", 1)))
-    dy = b.dy()
-    assert dy is not None
+    attrs = _conv_attrs(b, kernel, begin, end, strides, dilations)
+    dy = b.grad()
     grads: dict[int, str] = {}
     if b.needs(0):
-        grads[0] = b.onnx("Conv", [dy, w], x, "dX", serves=(0,), **common)
-    if b.needs(1):
-        grads[1] = b.op("ConvGradWeight", [dy, x], w, "dW", serves=(1,), **common)
-    if b.needs(2):
-        grads[2] = b.sum_to(dy, 2, "dB", axes=(0,) + tuple(range(2, len(ys))))
+        grads[0] = b.onnx("Conv", [dy, w], x, "dX", serves=(0,), **attrs)
+    # The adjoint: the output's windows play the input's part.
+    _weight_and_bias(b, grads, [dy, x], attrs)
     return grads
 
 
@@ -72,8 +79,7 @@ def _gemm(b: Backward) -> Mapping[int, str]:
     a, w = b.x(0), b.x(1)
     ta, tb = int(b.node.attr("transA", 0)), int(b.node.attr("transB", 0))
     alpha, beta = float(b.node.attr("alpha", 1.0)), float(b.node.attr("beta", 1.0))
-    dy = b.dy()
-    assert dy is not None
+    dy = b.grad()
     grads: dict[int, str] = {}
     if b.needs(0):
         if ta:  # dA = (dY·op(B)^T)^T = op(B)·dY^T
@@ -115,8 +121,7 @@ def _matmul(b: Backward) -> Mapping[int, str]:
     view_a = tuple(pa[i] for i in kept if pa[i] > 1) + (m, k)
     view_w = tuple(pw[i] for i in kept if pw[i] > 1) + (k, n)
     view_y = tuple(out[i] for i in kept) + (m, n)
-    dy = b.dy()
-    assert dy is not None
+    dy = b.grad()
     dy_v = b.reshape(dy, view_y, "dY_view")
     grads: dict[int, str] = {}
     if b.needs(0):

@@ -17,25 +17,19 @@ from ..grad import Backward, Rule, Unsupported
 __all__ = ["RULES"]
 
 
-def _dy(b: Backward) -> str:
-    dy = b.dy()
-    assert dy is not None
-    return dy
-
-
 def _view(b: Backward) -> Mapping[int, str]:
-    return {0: b.reshape(_dy(b), b.shape(b.x(0)), "dX", serves=(0,))}
+    return {0: b.reshape(b.grad(), b.shape(b.x(0)), "dX", serves=(0,))}
 
 
 def _transpose(b: Backward) -> Mapping[int, str]:
     rank = len(b.shape(b.x(0)))
     perm = tuple(int(p) for p in b.node.attr("perm") or reversed(range(rank)))
     inverse = tuple(int(i) for i in np.argsort(perm))
-    return {0: b.onnx("Transpose", [_dy(b)], b.x(0), "dX", serves=(0,), perm=inverse)}
+    return {0: b.onnx("Transpose", [b.grad()], b.x(0), "dX", serves=(0,), perm=inverse)}
 
 
 def _concat(b: Backward) -> Mapping[int, str]:
-    dy = _dy(b)
+    dy = b.grad()
     rank = len(b.shape(dy))
     axis = int(b.node.attr("axis")) % rank
     parts = [i for i, name in enumerate(b.node.inputs) if name]
@@ -68,22 +62,22 @@ def _slice(b: Backward) -> Mapping[int, str]:
     for i in range(1, len(b.node.inputs)):
         if b.node.inputs[i] and b.constant_value(i) is None and not b.emit.is_constant(b.node.inputs[i]):
             raise Unsupported("starts, ends, axes or steps that are not compile-time constants")
-    return {0: b.op("SliceGrad", [_dy(b), *b.node.inputs[1:]], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
+    return {0: b.op("SliceGrad", [b.grad(), *b.node.inputs[1:]], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
 
 
 def _gather(b: Backward) -> Mapping[int, str]:
-    return {0: b.op("GatherGrad", [_dy(b), b.x(1)], b.x(0), "dX", serves=(0,), axis=int(b.node.attr("axis", 0)))}
+    return {0: b.op("GatherGrad", [b.grad(), b.x(1)], b.x(0), "dX", serves=(0,), axis=int(b.node.attr("axis", 0)))}
 
 
 def _expand(b: Backward) -> Mapping[int, str]:
-    return {0: b.sum_to(_dy(b), 0, "dX")}
+    return {0: b.sum_to(b.grad(), 0, "dX")}
 
 
 def _resize(b: Backward) -> Mapping[int, str]:
     mode = b.node.attr("mode", "nearest")
     if mode != "nearest":
         raise Unsupported(f"mode {mode!r} (only nearest-neighbour Resize is differentiable here)")
-    return {0: b.op("ResizeGrad", [_dy(b), *b.node.inputs[1:]], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
+    return {0: b.op("ResizeGrad", [b.grad(), *b.node.inputs[1:]], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
 
 
 RULES: dict[str, Rule] = {

@@ -18,14 +18,8 @@ from ..grad import Backward, Rule, Unsupported
 __all__ = ["RULES"]
 
 
-def _dy(b: Backward) -> str:
-    dy = b.dy()
-    assert dy is not None
-    return dy
-
-
 def _softmax(b: Backward) -> Mapping[int, str]:
-    return {0: b.op("SoftmaxGrad", [_dy(b), b.y()], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
+    return {0: b.op("SoftmaxGrad", [b.grad(), b.y()], b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
 
 
 def _normalization(kind: str) -> Rule:
@@ -36,7 +30,7 @@ def _normalization(kind: str) -> Rule:
             raise Unsupported("a gradient through its statistics outputs")
         if kind == "BatchNormalization" and not b.node.attr("training_mode", 0):
             raise Unsupported("inference mode (its statistics are constants; train it in training mode)")
-        dy = _dy(b)
+        dy = b.grad()
         attrs = {"epsilon": float(b.node.attr("epsilon", 1e-5))}
         if kind == "LayerNormalization":
             attrs["axis"] = int(b.node.attr("axis", -1))
@@ -64,7 +58,7 @@ def _pool(op: str) -> Rule:
     def fn(b: Backward) -> Mapping[int, str]:
         if len(b.node.outputs) > 1 and b.node.outputs[1]:
             raise Unsupported("an Indices output")
-        inputs = [_dy(b), b.x(0)] if op == "MaxPoolGrad" else [_dy(b)]
+        inputs = [b.grad(), b.x(0)] if op == "MaxPoolGrad" else [b.grad()]
         return {0: b.op(op, inputs, b.x(0), "dX", serves=(0,), **dict(b.node.attrs))}
 
     return Rule((0,), fn)
@@ -73,7 +67,7 @@ def _pool(op: str) -> Rule:
 def _global_average(b: Backward) -> Mapping[int, str]:
     shape = b.shape(b.x(0))
     axes = tuple(range(2, len(shape)))
-    return {0: b.op("ReduceGrad", [_dy(b)], b.x(0), "dX", serves=(0,), axes=axes,
+    return {0: b.op("ReduceGrad", [b.grad()], b.x(0), "dX", serves=(0,), axes=axes,
                     scale=1.0 / math.prod(shape[2:]))}
 
 
@@ -97,9 +91,9 @@ def _reduction(mean: bool) -> Rule:
         shape = b.shape(b.x(0))
         axes = _reduce_axes(b)
         if not axes:
-            return {0: _dy(b)}
+            return {0: b.grad()}
         count = math.prod(shape[a] for a in axes)
-        return {0: b.op("ReduceGrad", [_dy(b)], b.x(0), "dX", serves=(0,), axes=axes,
+        return {0: b.op("ReduceGrad", [b.grad()], b.x(0), "dX", serves=(0,), axes=axes,
                         scale=1.0 / count if mean else 1.0)}
 
     return Rule((0,), fn)

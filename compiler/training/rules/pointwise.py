@@ -17,12 +17,6 @@ from ..grad import Backward, Rule, Unsupported
 __all__ = ["RULES"]
 
 
-def _dy(b: Backward) -> str:
-    dy = b.dy()
-    assert dy is not None
-    return dy
-
-
 def _unary(op: str, stash: str, *, params: bool = False) -> Rule:
     """``dX = op(dY, stash)`` where ``stash`` is the forward node's ``"x"`` or ``"y"``; with
     ``params`` the node's other inputs (Clip's bounds, Pow's exponent) follow."""
@@ -31,7 +25,7 @@ def _unary(op: str, stash: str, *, params: bool = False) -> Rule:
         saved = b.x(0) if stash == "x" else b.y()
         extra = list(b.node.inputs[1:]) if params else []
         attrs = dict(b.node.attrs)
-        return {0: b.op(op, [_dy(b), saved, *extra], b.x(0), "dX", serves=(0,), **attrs)}
+        return {0: b.op(op, [b.grad(), saved, *extra], b.x(0), "dX", serves=(0,), **attrs)}
 
     return Rule((0,), fn)
 
@@ -39,39 +33,39 @@ def _unary(op: str, stash: str, *, params: bool = False) -> Rule:
 def _pow(b: Backward) -> Mapping[int, str]:
     if b.needs(1):
         raise Unsupported("a gradient with respect to the exponent (only a constant exponent is differentiable)")
-    return {0: b.op("PowGrad", [_dy(b), b.x(0), b.x(1)], b.x(0), "dX", serves=(0,))}
+    return {0: b.op("PowGrad", [b.grad(), b.x(0), b.x(1)], b.x(0), "dX", serves=(0,))}
 
 
 def _exp(b: Backward) -> Mapping[int, str]:
-    return {0: b.onnx("Mul", [_dy(b), b.y()], b.x(0), "dX", serves=(0,))}
+    return {0: b.onnx("Mul", [b.grad(), b.y()], b.x(0), "dX", serves=(0,))}
 
 
 def _log(b: Backward) -> Mapping[int, str]:
-    return {0: b.onnx("Div", [_dy(b), b.x(0)], b.x(0), "dX", serves=(0,))}
+    return {0: b.onnx("Div", [b.grad(), b.x(0)], b.x(0), "dX", serves=(0,))}
 
 
 def _neg(b: Backward) -> Mapping[int, str]:
-    return {0: b.onnx("Neg", [_dy(b)], b.x(0), "dX", serves=(0,))}
+    return {0: b.onnx("Neg", [b.grad()], b.x(0), "dX", serves=(0,))}
 
 
 def _identity(b: Backward) -> Mapping[int, str]:
-    return {0: _dy(b)}
+    return {0: b.grad()}
 
 
 def _cast(b: Backward) -> Mapping[int, str]:
-    dy, x = _dy(b), b.x(0)
+    dy, x = b.grad(), b.x(0)
     if b.dtype(x) == b.dtype(dy):
         return {0: dy}
     return {0: b.onnx("Cast", [dy], x, "dX", serves=(0,), dtype=b.dtype(x), to=numpy_to_onnx(b.dtype(x)))}
 
 
 def _add(b: Backward) -> Mapping[int, str]:
-    dy = _dy(b)
+    dy = b.grad()
     return {i: b.sum_to(dy, i, f"d{'AB'[i]}") for i in (0, 1) if b.needs(i)}
 
 
 def _sub(b: Backward) -> Mapping[int, str]:
-    dy = _dy(b)
+    dy = b.grad()
     grads = {}
     if b.needs(0):
         grads[0] = b.sum_to(dy, 0, "dA")
@@ -81,7 +75,7 @@ def _sub(b: Backward) -> Mapping[int, str]:
 
 
 def _mul(b: Backward) -> Mapping[int, str]:
-    dy = _dy(b)
+    dy = b.grad()
     grads = {}
     for i in (0, 1):
         if b.needs(i):
@@ -93,7 +87,7 @@ def _mul(b: Backward) -> Mapping[int, str]:
 
 def _div(b: Backward) -> Mapping[int, str]:
     """``dA = dY / B``; ``dB = −dY·A / B² = −(dY / B)·Y``."""
-    dy = _dy(b)
+    dy = b.grad()
     grads = {}
     quotient = b.onnx("Div", [dy, b.x(1)], dy, "dY_over_B", serves=tuple(i for i in (0, 1) if b.needs(i)))
     if b.needs(0):
@@ -106,7 +100,7 @@ def _div(b: Backward) -> Mapping[int, str]:
 
 def _where(b: Backward) -> Mapping[int, str]:
     """The condition picks which operand each element's gradient goes to."""
-    dy = _dy(b)
+    dy = b.grad()
     zero = b.emit.constant(f"{b.node.name}/grad/zero", np.zeros((), b.dtype(dy)))
     grads = {}
     for i, operands in ((1, [b.x(0), dy, zero]), (2, [b.x(0), zero, dy])):
@@ -118,7 +112,7 @@ def _where(b: Backward) -> Mapping[int, str]:
 
 
 def _sum(b: Backward) -> Mapping[int, str]:
-    dy = _dy(b)
+    dy = b.grad()
     return {i: b.sum_to(dy, i, f"d{i}") for i, name in enumerate(b.node.inputs) if name and b.needs(i)}
 
 
