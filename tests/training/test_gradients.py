@@ -81,7 +81,7 @@ _ZOO_FAST = {
     "ocr_cls": lambda: zoo.ocr_cls(weights=True, batch=1),
 }
 _ZOO_SLOW = {
-    "resnet50": lambda: zoo.resnet50(weights=True, batch=2, image=32, num_classes=5),
+    "resnet50": lambda: zoo.resnet50(weights=True, batch=2, image=32, num_classes=5, width=16),
     "mobilenet_v2": lambda: zoo.mobilenet_v2(weights=True, batch=2, image=32, num_classes=5, width_mult=0.25),
     "ocr_rec": lambda: zoo.ocr_rec(weights=True, batch=1, width=32, num_classes=7),
     "ocr_det": lambda: zoo.ocr_det(weights=True, batch=1, height=32, width=32, neck=8),
