@@ -36,12 +36,13 @@ def _targets(step, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return out
 
 
-def _check(model, inputs, *, loss: str, per_tensor: int, min_checked: int, input_grads: bool = True) -> gradcheck.Result:
+def _check(model, inputs, *, loss: str, per_tensor: int, min_checked: int, input_grads: bool = True,
+           tries: int = 8) -> gradcheck.Result:
     step = compile_training_step(model, CFG, TrainingOptions(loss=loss, input_grads=input_grads), precision="fp64")
     rng = np.random.default_rng(0)
     targets = _targets(step, rng)
     grads = training_step(step, inputs, targets)
-    result = gradcheck.check(step, inputs, targets, grads, rng=rng, per_tensor=per_tensor)
+    result = gradcheck.check(step, inputs, targets, grads, rng=rng, per_tensor=per_tensor, tries=tries)
     assert not result.failures(TOL), result.failures(TOL)[:3]
     # Enough elements were compared (kinks may make a few draws unusable), of every parameter.
     assert len(result.checked) >= min_checked, (len(result.checked), result.kinks)
@@ -107,8 +108,9 @@ def _zoo(name: str, build) -> None:
     model = build()
     loss = "mse" if name == "ocr_det" else "xent"  # ocr_det's output is a probability map
     step = compile_training_step(model, CFG, TrainingOptions(loss=loss), precision="fp64")
+    # Kinks are dense in a narrow random MobileNet (ReLU6): draw until a smooth element turns up.
     _check(model, _zoo_inputs(name, step), loss=loss, per_tensor=1, min_checked=len(step.program.parameters),
-           input_grads=False)
+           input_grads=False, tries=32)
 
 
 @pytest.mark.parametrize("name", sorted(_ZOO_FAST))
