@@ -68,11 +68,13 @@ _PHASE_TOTALS = {
 _HOLDS = ("stash", "weights", "gradients", "optimizer_state", "total")
 _TRAINING = {
     "type": "object", "additionalProperties": False,
-    "required": ["batch", "loss", "optimizer", "recompute", "phases", "step_cycles", "step_time_s", "samples_per_s",
-                 "memory", "capacities", "fits_dram", "dram_shortfall_bytes"],
+    "required": ["batch", "loss", "optimizer", "recompute", "parameters", "phases", "step_cycles", "step_time_s",
+                 "samples_per_s", "memory", "capacities", "fits_dram", "dram_shortfall_bytes"],
     "properties": {
         "batch": {"type": "integer", "minimum": 1}, "loss": {"type": "string"}, "optimizer": {"type": "string"},
         "recompute": {"type": "string"},
+        "parameters": dict(_COUNT, description="trained parameter elements (weights, biases, norms' scales and "
+                           "shifts, embedding tables)"),
         "phases": {"type": "object", "additionalProperties": False, "properties": {p: _PHASE_TOTALS for p in PHASES},
                    "description": "the totals of each phase present in the step"},
         "step_cycles": _COUNT, "step_time_s": _NUMBER,
@@ -336,7 +338,7 @@ class Report:
         dram = self.config.dram_capacity_bytes
         return {
             "batch": step.batch, "loss": step.loss, "optimizer": step.optimizer, "recompute": step.recompute,
-            "phases": self.phase_totals(),
+            "parameters": step.parameters, "phases": self.phase_totals(),
             "step_cycles": t.cycles, "step_time_s": t.latency_s,
             "samples_per_s": step.batch / t.latency_s if t.latency_s else 0.0,
             "memory": {"stash_bytes": memory.stash_bytes, "stash_tensors": step.stash_tensors,

@@ -47,6 +47,7 @@ def test_training_memory_by_hand() -> None:
     """The CNN of test_shapes on gemmini-like (int8 weights, so fp32 master copies) with Adam."""
     d = _estimate(_cnn(), loss="mse", optimizer="adam")["training"]["memory"]
     params = 6 * 4 * 3 * 3 + 8 * 3 * 3 * 2 + 8 + 10 * 72  # conv1, conv2 + bias, fc (no bias)
+    assert _estimate(_cnn(), loss="mse", optimizer="adam")["training"]["parameters"] == params
     assert d["weight_bytes"] == params and d["gradient_bytes"] == params
     assert d["optimizer_state_bytes"] == params * (2 + 1) * 4  # m, v and the master weight in fp32
     # Stashed for the backward pass, all live when it starts: the input (conv1's dW), conv1's output
