@@ -59,14 +59,15 @@ def compile_training_step(source: str | Path | onnx.ModelProto, cfg: Accelerator
 
 
 def _typed(graph, name: str, value: np.ndarray, where: str) -> np.ndarray:
+    """``value`` as graph value ``name`` (its shape checked, its dtype cast); ``where`` names it in errors."""
     info = graph.info(name)
     value = np.asarray(value)
     if tuple(value.shape) != tuple(info.shape):
         dims = "x".join(map(str, info.shape)) or "scalar"
         got = "x".join(map(str, value.shape)) or "scalar"
-        raise UserError(f"{where} {name}: expected shape {dims}, got {got}")
+        raise UserError(f"{where}: expected shape {dims}, got {got}")
     if np.dtype(info.dtype).kind == "i" and value.dtype.kind not in "iu":
-        raise UserError(f"{where} {name}: expected integers ({info.dtype}), got {value.dtype}")
+        raise UserError(f"{where}: expected integers ({info.dtype}), got {value.dtype}")
     return value.astype(info.dtype)
 
 
@@ -85,7 +86,7 @@ def training_step(step: CompiledStep, inputs: Mapping[str, np.ndarray], targets:
     for name in program.model_inputs:
         if name not in inputs:
             raise UserError(f"missing input {name}; give it as --input {name}=FILE.npy")
-        feeds[name] = _typed(graph, name, inputs[name], "--input")
+        feeds[name] = _typed(graph, name, inputs[name], f"--input {name}")
     outputs = {t[len("target:"):]: t for t in program.targets}
     unknown = [n for n in targets if n not in outputs]
     if unknown:
@@ -93,19 +94,25 @@ def training_step(step: CompiledStep, inputs: Mapping[str, np.ndarray], targets:
     for output, name in outputs.items():
         if output not in targets:
             raise UserError(f"missing the target of output {output}; give it as --target {output}=FILE.npy")
-        feeds[name] = _typed(graph, name, targets[output], "--target")
+        feeds[name] = _typed(graph, name, targets[output], f"--target {output}")
+        if graph.info(name).dtype == "int64":  # class indices of the logits the loss reads
+            logits = next(n.inputs[0] for n in graph.nodes if n.op_type == "SoftmaxCrossEntropy" and name in n.inputs)
+            classes = graph.shape(logits)[-1]
+            if feeds[name].size and (feeds[name].min() < 0 or feeds[name].max() >= classes):
+                raise UserError(f"--target {output}: class indices must be from 0 to {classes - 1}, got "
+                                f"{int(feeds[name].min())} to {int(feeds[name].max())}")
     given_states = dict(states or {})
     unknown = [n for n in given_states if n not in step.states]
     if unknown:
         raise UserError(f"--state: the step has no state '{unknown[0]}'" +
                         (f"; its states are: {', '.join(step.states)}" if step.states else " (the optimizer keeps none)"))
     for name in step.states:
-        feeds[name] = _typed(graph, name, given_states[name], "--state") if name in given_states else \
+        feeds[name] = _typed(graph, name, given_states[name], f"--state {name}") if name in given_states else \
             np.zeros(graph.shape(name), graph.info(name).dtype)
     for name, value in (parameters or {}).items():
         if name not in program.parameters:
             raise UserError(f"parameter {name!r} is not trained by this step")
-        feeds[name] = _typed(graph, name, value, "parameter")
+        feeds[name] = _typed(graph, name, value, f"parameter {name}")
     return Executor(step.compiled).run(feeds)
 
 

@@ -143,3 +143,8 @@ def test_run_training_step_bad_target_leaves_no_file(files) -> None:
     assert r.code == 2 and r.err.startswith("error: --target: the model has no output 'logits'") and not out.exists()
     r = run_hwsim("run", str(files / "r18.onnx"), "--input", f"input={files / 'x.npy'}", "--precision", "fp64")
     assert r.code == 2 and "--precision fp64 applies to --training-step only" in r.err
+    np.save(files / "class7.npy", np.array([7, 1]))  # 5 classes
+    r = run_hwsim("run", str(files / "r18.onnx"), "--training-step", "--input", f"input={files / 'x.npy'}",
+                  "--target", f"output={files / 'class7.npy'}", "--output", str(out))
+    assert r.code == 2 and r.err == "error: --target output: class indices must be from 0 to 4, got 1 to 7\n"
+    assert not out.exists()
