@@ -19,12 +19,15 @@ element below ``FLOOR`` is held to an absolute error of ``TOL·FLOOR`` instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 import numpy as np
 
+from compiler.graph import Graph
 from compiler.passes import dead_code
 from compiler.training import names
 from hwsim.execute._executor import Compiled, Executor
+from hwsim.execute._training import CompiledStep
 
 STEP = 1e-5
 FLOOR = 1e-3
@@ -45,20 +48,22 @@ class Result:
         return [c for c in self.checked if c[-1] > tol]
 
 
-def _loss_executor(step) -> tuple[Executor, object]:
+def _loss_executor(step: CompiledStep) -> tuple[Executor, Graph]:
     graph = dead_code.run(replace(step.compiled.graph, outputs=(names.LOSS,)))
     return Executor(Compiled(graph=graph, program=step.compiled.program)), graph
 
 
-def feeds_of(step, inputs, targets) -> dict[str, np.ndarray]:
+def feeds_of(step: CompiledStep, inputs: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarray]
+             ) -> dict[str, np.ndarray]:
     graph = step.compiled.graph
     feeds = {name: np.asarray(v).astype(graph.info(name).dtype) for name, v in inputs.items()}
     feeds.update({names.target(o): np.asarray(v).astype(graph.info(names.target(o)).dtype) for o, v in targets.items()})
     return feeds
 
 
-def check(step, inputs, targets, grads, *, rng: np.random.Generator, per_tensor: int = 2, tensors: list[str] | None = None,
-          tries: int = 8) -> Result:
+def check(step: CompiledStep, inputs: Mapping[str, np.ndarray], targets: Mapping[str, np.ndarray],
+          grads: Mapping[str, np.ndarray], *, rng: np.random.Generator, per_tensor: int = 2,
+          tensors: list[str] | None = None, tries: int = 8) -> Result:
     """Sample ``per_tensor`` elements of each tensor in ``tensors`` (default: every parameter and
     every float input that has a gradient in ``grads``) and difference the loss at each."""
     executor, graph = _loss_executor(step)
