@@ -37,8 +37,9 @@ c = R), :func:`weight_block` (13 parameter words then K weight rows per output c
 ``acc_depth``, ``k_max``, ``R``) is checked by :func:`check` against :class:`Geometry`, and
 :func:`check_config` says which configs the accelerator implements.
 
-**Timing.** :data:`TIMING` states the RTL's fixed cycle costs once (the replay model uses them,
-``tests/rtl/test_accelerator_timing.py`` measures them on the RTL).
+**Timing.** :data:`TIMING` states the RTL's fixed cycle costs once (the replay model uses them;
+``tests/rtl/test_accelerator.py`` holds the RTL's counters equal to the replay's and shows that
+each constant one cycle off breaks the equality).
 """
 
 from __future__ import annotations
@@ -676,8 +677,8 @@ class MemoryTiming:
 @dataclass(frozen=True)
 class Timing:
     """The RTL's fixed cycle costs, stated once (docs/accelerator.md#timing has the diagrams;
-    ``tests/rtl/test_accelerator_timing.py`` measures every one on the RTL, and the replay model,
-    ``hwsim.replay``, uses exactly these).
+    the replay model, ``hwsim.replay``, uses exactly these; ``tests/rtl/test_accelerator.py`` holds
+    the RTL's counters equal to the replay's, and unequal with any one constant one cycle off).
 
     Cycle t is the clock period ending with rising edge t; cycle 0 is the cycle after START was
     written. An engine *starts* a command in the cycle it hands it to its unit (and takes its wait
