@@ -733,7 +733,7 @@ TIMING = Timing()
 class Reg(enum.IntEnum):
     """AXI4-Lite registers (32-bit, byte offsets; docs/accelerator.md#registers)."""
 
-    CTRL = 0x00            #: write 1 to bit 0: START; bit 1: CLEAR (counters and DONE)
+    CTRL = 0x00            #: write 1 to bit 0: START (zeroes the counters); bit 1: CLEAR (DONE and ERROR)
     STATUS = 0x04          #: bit 0 BUSY, bit 1 DONE, bit 2 ERROR
     BOOT_ADDR = 0x08       #: DRAM byte address of the load engine's first bank
     BOOT_COUNT = 0x0C      #: commands in it (1 .. command_depth)
