@@ -324,17 +324,18 @@ def _requant(rng, n: int, *, residual: bool) -> dict:
             "shift": shift.tolist()}
 
 
-def _conv_reference(x: np.ndarray, w: np.ndarray, pad: int) -> np.ndarray:
-    """A stride-1 convolution of one (C, H, W) image by (O, C, kh, kw) weights, int64, zero padding:
-    written from the definition, independent of any tile or address walk."""
+def _conv_reference(x: np.ndarray, w: np.ndarray, pad: int, stride: int = 1) -> np.ndarray:
+    """A convolution of one (C, H, W) image by (O, C, kh, kw) weights, int64, zero padding on every
+    side: written from the definition, independent of any tile or address walk."""
     c, h, wd = x.shape
     o, _, kh, kw = w.shape
     xp = np.zeros((c, h + 2 * pad, wd + 2 * pad), np.int64)
     xp[:, pad : pad + h, pad : pad + wd] = x
-    out = np.zeros((o, h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1), np.int64)
+    out = np.zeros((o, (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1), np.int64)
     for oy in range(out.shape[1]):
         for ox in range(out.shape[2]):
-            out[:, oy, ox] = np.tensordot(w, xp[:, oy : oy + kh, ox : ox + kw], axes=3)
+            window = xp[:, oy * stride : oy * stride + kh, ox * stride : ox * stride + kw]
+            out[:, oy, ox] = np.tensordot(w, window, axes=3)
     return out
 
 
@@ -431,3 +432,75 @@ def tiled(cfg: AcceleratorConfig, seed: int = 0) -> Program:
     window_load = [5, 7, 9, 11, 12]
     overlaps = tuple((window_load[t], *gemms[t]) for t in range(5))
     return Program(img, boot, count, lists, expect, overlaps)
+
+
+def corners(cfg: AcceleratorConfig, seed: int = 0) -> Program:
+    """The addressing corners a compiler meets. Layer 1: a 3x3 stride-2 convolution (padding 1) of a
+    1 x 2R x 7 x 7 image to R + 1 channels (output chunks of n = R and n = 1), in two m-tiles of 10
+    and 6 output pixels (the second starts mid-row, at (2, 2)), each from its own input window
+    (rows 0-5 and 3-6: y0 = 3) loaded with a gap between chunks (sram_stride > row_words); K in
+    tiles of 5R, 5R, 5R, 3R chunks that cross taps and start on the second chunk of a tap (chunk0 =
+    1, kx0 = 2 and 1); both chunks stored by one 2-D STORE from obuf rows 12 words apart. Layer 2:
+    a 3x3 stride-2 average pool (padding 1, clamp -100 .. 100) of layer 1's output read back from
+    DRAM (S2L) into two windows (rows 0-1, and rows 1-3 with y0 = 1), one POOL starting at ox0 = 1."""
+    R = cfg.rows
+    g_ = isa.Geometry.of(cfg)
+    assert g_.acc_depth >= 10 and g_.obuf_words >= 24 and g_.abuf_words >= 256 and g_.command_depth >= 32
+    rng = np.random.default_rng(seed)
+    T = Token
+    C, H, N, OH = 2 * R, 7, R + 1, 4
+    x = rng.integers(-128, 128, (1, C, H, H)).astype(np.int8)
+    w = rng.integers(-128, 128, (N, C, 3, 3)).astype(np.int8)
+    p = _requant(rng, N, residual=False)
+    X, WB, Y, Q = 0x1000, 0x1800, 0x3000, 0x3800
+    img = Image()
+    img.put(X, isa.pack_activation(x, R))
+    img.put(WB, isa.weight_blocks(isa.conv_weight_matrix(w), R, **p))
+    K = 9 * C
+    blk = isa.weight_block_words(K)
+    load: list[Command] = [Load(target=Target.WBUF, sram_addr=0, dram_addr=WB, row_words=2 * blk)]
+    ex: list[Command] = [Config(in_h=H, in_w=H, out_w=OH, chunks=2, chunk_stride=48, kh=3, kw=3, stride_y=2,
+                                stride_x=2, pad_top=1, pad_left=1, lo=-128, hi=127)]
+    st: list[Command] = []
+    for t, (p0, m, y0, y1) in enumerate(((0, 10, 0, 6), (10, 6, 3, 7))):
+        base = 128 * t
+        load.append(Load(target=Target.ABUF, sram_addr=base, dram_addr=X + y0 * H * R, rows=2, row_words=(y1 - y0) * H,
+                         dram_stride=H * H * R, sram_stride=48, signals={T.L2E}))
+        for j in range(2):
+            for q in range(4):
+                s0 = 5 * q                  # the K tile's first chunk in (tap, chunk) order
+                tap = s0 // 2
+                last = (j, q) == (1, 3)
+                ex.append(Gemm(m=m, k=min(5, 18 - s0) * R, n=R if j == 0 else 1, accumulate=q > 0, emit=q == 3,
+                               a_addr=base, w_addr=j * blk + isa.PARAM_WORDS + s0 * R, p_addr=j * blk, o_addr=12 * j,
+                               y0=y0, oy0=p0 // OH, ox0=p0 % OH, chunk0=s0 % 2, ky0=tap // 3, kx0=tap % 3,
+                               waits={(0, 0): {T.L2E}, (0, 3): {T.S2E} if t else set()}.get((j, q), set()),
+                               signals=({T.E2S} | ({T.E2L} if t == 0 else set())) if last else set()))
+        st.append(Store(sram_addr=0, dram_addr=Y + p0 * R, rows=2, row_words=m, dram_stride=OH * OH * R, sram_stride=12,
+                        waits={T.E2S}, signals={T.S2E} | ({T.S2L} if t else set()), layer_end=t == 1))
+    # layer 2: windows of layer 1's output, chunk j of window w at abuf 8 + 40 w + 16 j
+    load += [Load(target=Target.ABUF, sram_addr=8, dram_addr=Y, rows=2, row_words=2 * OH, dram_stride=OH * OH * R,
+                  sram_stride=16, waits={T.S2L, T.E2L}),
+             Load(target=Target.ABUF, sram_addr=48, dram_addr=Y + OH * R, rows=2, row_words=3 * OH,
+                  dram_stride=OH * OH * R, sram_stride=16, signals={T.L2E}), End()]
+    ex.append(Config(in_h=OH, in_w=OH, out_w=2, kh=3, kw=3, stride_y=2, stride_x=2, pad_top=1, pad_left=1,
+                     lo=-100, hi=100, pool_mode=isa.PoolMode.AVG, pool_mult=7282, pool_shift=16))
+    for j in range(2):
+        ex += [Pool(m=1, a_addr=8 + 16 * j, o_addr=4 * j, waits={T.L2E, T.S2E} if j == 0 else set()),
+               Pool(m=1, a_addr=8 + 16 * j, o_addr=4 * j + 1, ox0=1),
+               Pool(m=2, a_addr=48 + 16 * j, o_addr=4 * j + 2, y0=1, oy0=1, signals={T.E2S} if j == 1 else set())]
+    st.append(Store(sram_addr=0, dram_addr=Q, rows=2, row_words=4, dram_stride=4 * R, waits={T.E2S}, layer_end=True))
+    ex.append(End())
+    st.append(End())
+    boot, count, lists = layout(cfg, img, load, ex, st)
+
+    acc = _conv_reference(x[0].astype(np.int64), w.astype(np.int64), 1, 2).transpose(1, 2, 0)   # (4, 4, N)
+    y = golden.epilogue(acc, bias=p["bias"], mult=p["mult"], rmult=p["rmult"], shift=p["shift"], lo=-128, hi=127)
+    padded = np.zeros((OH + 2, OH + 2, N), np.int64)
+    padded[1:-1, 1:-1] = y
+    sums = np.array([[padded[2 * oy : 2 * oy + 3, 2 * ox : 2 * ox + 3].sum(axis=(0, 1)) for ox in range(2)]
+                     for oy in range(2)])
+    pooled = golden.avg_pool_scale(sums, mult=7282, shift=16, lo=-100, hi=100)
+    expect = {Y: isa.pack_activation(y.transpose(2, 0, 1)[None].astype(np.int8), R),
+              Q: isa.pack_activation(pooled.transpose(2, 0, 1)[None].astype(np.int8), R)}
+    return Program(img, boot, count, lists, expect)

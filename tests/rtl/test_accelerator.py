@@ -1,8 +1,9 @@
 """The whole accelerator on Icarus: hand-written programs (every command, every token, bank switching
 and boot, double-buffered tiles whose next loads overlap this tile's compute, the epilogue with bias,
-ReLU/clip, per-channel requantization and a fused residual add, pooling) are bit-exact against a
-numpy golden of each command's semantics (and, for the tiled layers, against a direct convolution and
-matrix product), and every AXI-Lite performance counter equals the replay model (hwsim.replay)
+ReLU/clip, per-channel requantization and a fused residual add, pooling, the addressing corners: tiles
+starting mid-row, windows with y0, K tiles crossing taps, strided on-chip rows) are bit-exact against a
+numpy golden of each command's semantics (and, for the tiled and corner layers, against a direct
+convolution, matrix product and pool), and every AXI-Lite performance counter equals the replay model (hwsim.replay)
 exactly, on 4x4 and 8x8 at four DRAM settings (TimedAxiRam latency and bandwidth), one of them
 DRAM-bound; a one-cycle change to any timing constant breaks the equality."""
 
@@ -17,7 +18,7 @@ from hwsim.core.isa import Engine, MemoryTiming
 from hwsim.replay import replay
 from rtl import AccelSimulator
 
-from .accel_programs import Golden, Program, banked, network, small_config, tiled
+from .accel_programs import Golden, Program, banked, corners, network, small_config, tiled
 
 #: (name, config changes) at 100 MHz: the bench's minimum latency at the full bus bandwidth; 200 ns
 #: and 0.1 GB/s (a beat every 4 or 8 cycles: the loads bound the exec engine); 200 ns at the full
@@ -27,8 +28,8 @@ MEMORIES = {"fast": {"dram_latency_ns": 0.0, "dram_gbps": 100.0},
             "dram-bound": {"dram_latency_ns": 200.0, "dram_gbps": 0.1},
             "latency-bound": {"dram_latency_ns": 200.0, "dram_gbps": 100.0},
             "fractional": {"dram_latency_ns": 70.0, "dram_gbps": 0.3}}
-PROGRAMS = {"network": network, "banked": banked, "tiled": tiled}
-DEPTH = {"network": 32, "banked": 8, "tiled": 64}
+PROGRAMS = {"network": network, "banked": banked, "tiled": tiled, "corners": corners}
+DEPTH = {"network": 32, "banked": 8, "tiled": 64, "corners": 32}
 _sims: dict = {}
 _runs: dict = {}
 
@@ -61,9 +62,10 @@ def _model(cfg, p: Program, **kwargs):
 #: The fast set: every program and every memory on 4x4, the tiled layers and the network on 8x8; it
 #: alone must show every timing constant (the tests below that perturb the model use only it).
 CASES = ([(4, p, m) for p in ("network", "banked") for m in ("fast", "dram-bound")][:3]
-         + [(4, "tiled", m) for m in MEMORIES] + [(8, "network", "fast"), (8, "tiled", "fast"), (8, "tiled", "dram-bound")])
+         + [(4, "tiled", m) for m in MEMORIES] + [(4, "corners", "fast"), (4, "corners", "dram-bound")]
+         + [(8, "network", "fast"), (8, "tiled", "fast"), (8, "tiled", "dram-bound"), (8, "corners", "fast")])
 SLOW_CASES = [(4, "banked", "dram-bound"), (8, "network", "dram-bound"), (8, "banked", "fast"), (8, "banked", "dram-bound"),
-              (8, "tiled", "latency-bound"), (8, "tiled", "fractional")]
+              (8, "tiled", "latency-bound"), (8, "tiled", "fractional"), (8, "corners", "dram-bound")]
 
 
 @pytest.mark.parametrize(("R", "program", "memory"),
