@@ -230,8 +230,32 @@ class Command:
         return encode(self)
 
 
+class _Rows:
+    """What LOAD and STORE derive from their 2-D transfer fields (``rows`` rows of ``row_words``
+    words, on-chip rows ``sram_stride`` apart, 0 meaning packed)."""
+
+    rows: int
+    row_words: int
+    sram_addr: int
+    sram_stride: int
+
+    @property
+    def words(self) -> int:
+        return self.rows * self.row_words
+
+    @property
+    def sram_pitch(self) -> int:
+        """Words between on-chip row starts."""
+        return self.sram_stride or self.row_words
+
+    @property
+    def sram_end(self) -> int:
+        """One past the last on-chip word written (LOAD) or read (STORE)."""
+        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
+
+
 @dataclass(frozen=True, kw_only=True)
-class Load(Command):
+class Load(Command, _Rows):
     """DRAM -> an on-chip memory, a 2-D strided copy: ``rows`` rows of ``row_words`` words; row r
     comes from DRAM byte ``dram_addr + r * dram_stride`` and goes to word ``sram_addr + r *
     sram_stride`` (``sram_stride`` 0: packed, ``row_words``). ``target`` ABUF and WBUF take a word address; a command bank
@@ -257,23 +281,9 @@ class Load(Command):
         object.__setattr__(self, "target", Target(self.target))
         super().__post_init__()
 
-    @property
-    def words(self) -> int:
-        return self.rows * self.row_words
-
-    @property
-    def sram_pitch(self) -> int:
-        """Words between on-chip row starts."""
-        return self.sram_stride or self.row_words
-
-    @property
-    def sram_end(self) -> int:
-        """One past the last on-chip word written."""
-        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
-
 
 @dataclass(frozen=True, kw_only=True)
-class Store(Command):
+class Store(Command, _Rows):
     """obuf -> DRAM: row r of ``row_words`` words from obuf word ``sram_addr + r * sram_stride``
     (0: packed, ``row_words``) to DRAM
     byte ``dram_addr + r * dram_stride``. ``layer_end``: this STORE completes a layer (the RTL counts
@@ -288,20 +298,6 @@ class Store(Command):
     dram_stride: int = 0
     sram_stride: int = 0
     layer_end: bool = False
-
-    @property
-    def words(self) -> int:
-        return self.rows * self.row_words
-
-    @property
-    def sram_pitch(self) -> int:
-        """Words between on-chip row starts."""
-        return self.sram_stride or self.row_words
-
-    @property
-    def sram_end(self) -> int:
-        """One past the last on-chip word read."""
-        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
 
 
 @dataclass(frozen=True, kw_only=True)
