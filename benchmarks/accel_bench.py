@@ -25,7 +25,7 @@ from hwsim.replay import replay  # noqa: E402
 from rtl import AccelSimulator  # noqa: E402
 from tests.rtl.accel_programs import network, small_config, tiled  # noqa: E402
 
-PROGRAMS = {"tiled": (tiled, 64), "network": (network, 32)}
+PROGRAMS = {"tiled": (tiled, 64), "network": (network, 64)}
 MEMORIES = {"fast": {"dram_latency_ns": 0.0, "dram_gbps": 100.0},
             "dram-bound": {"dram_latency_ns": 200.0, "dram_gbps": 0.1}}
 

@@ -452,7 +452,7 @@ def corners(cfg: AcceleratorConfig, seed: int = 0) -> Program:
     x = rng.integers(-128, 128, (1, C, H, H)).astype(np.int8)
     w = rng.integers(-128, 128, (N, C, 3, 3)).astype(np.int8)
     p = _requant(rng, N, residual=False)
-    X, WB, Y, Q = 0x1000, 0x1800, 0x3000, 0x3800
+    X, WB, Y, Q = 0x1400, 0x1800, 0x3000, 0x3800
     img = Image()
     img.put(X, isa.pack_activation(x, R))
     img.put(WB, isa.weight_blocks(isa.conv_weight_matrix(w), R, **p))

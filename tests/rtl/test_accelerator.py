@@ -29,7 +29,8 @@ MEMORIES = {"fast": {"dram_latency_ns": 0.0, "dram_gbps": 100.0},
             "latency-bound": {"dram_latency_ns": 200.0, "dram_gbps": 100.0},
             "fractional": {"dram_latency_ns": 70.0, "dram_gbps": 0.3}}
 PROGRAMS = {"network": network, "banked": banked, "tiled": tiled, "corners": corners}
-DEPTH = {"network": 32, "banked": 8, "tiled": 64, "corners": 32}
+#: Command banks of 8 make the banked program switch banks; the others share one design per size.
+DEPTH = {"network": 64, "banked": 8, "tiled": 64, "corners": 64}
 _sims: dict = {}
 _runs: dict = {}
 
