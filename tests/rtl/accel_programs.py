@@ -106,7 +106,8 @@ class Golden:
                 return  # command banks: the lists are given to the golden directly
             mem = self.abuf if c.target == Target.ABUF else self.wbuf
             for d, s in self._rows(c):
-                mem[s : s + c.row_words] = np.frombuffer(bytes(self.dram[d : d + c.row_words * R]), np.int8).reshape(-1, R)
+                row = bytes(self.dram[d : d + c.row_words * R])
+                mem[s : s + c.row_words] = np.frombuffer(row, np.int8).reshape(-1, R)
         elif isinstance(c, Store):
             for d, s in self._rows(c):
                 self.dram[d : d + c.row_words * R] = self.obuf[s : s + c.row_words].tobytes()

@@ -69,7 +69,8 @@ def test_no_source_paths_or_dates_and_byte_identical_across_processes(verilog):
 def test_icarus_compiles_it_as_verilog_2005(verilog, tmp_path):
     src = tmp_path / "accel.v"
     src.write_text(verilog)
-    done = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "a.out"), str(src)], capture_output=True, text=True)
+    done = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "a.out"), str(src)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "error" not in done.stderr.lower()
 
