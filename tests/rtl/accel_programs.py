@@ -266,32 +266,36 @@ def network(cfg: AcceleratorConfig, seed: int = 0) -> Program:
 
 
 def banked(cfg: AcceleratorConfig, seed: int = 0) -> Program:
-    """Bank switching: with command banks of 8, the exec and store lists visit bank 0, bank 1, then
-    bank 0 again (refilled by LOADs that wait for the engine to leave it: E2L, S2L), and the load
-    engine continues in its own bank 1. 18 GEMMs cycle through 8 obuf slots (S2E)."""
-    assert cfg.command_depth == 8
+    """Bank switching: with command banks of d = command_depth (any d >= 8), the exec and store lists
+    visit bank 0, bank 1, then bank 0 again (refilled by LOADs that wait for the engine to leave it:
+    E2L, S2L), and the load engine continues in its own bank 1. 2d + 2 GEMMs cycle through 8 obuf
+    slots (S2E)."""
+    d = cfg.command_depth
+    assert d >= 8
     R, g = cfg.rows, isa.Geometry.of(cfg)
     rng = np.random.default_rng(seed)
     img = Image()
-    a = rng.integers(-128, 128, (24, R)).astype(np.int8)
+    n, pixels = 2 * d + 2, 2 * d + 8
+    a = rng.integers(-128, 128, (pixels, R)).astype(np.int8)
     b = rng.integers(-128, 128, (R, R)).astype(np.int8)
     X, WB, OUT, PROG = 0x2000, 0x3000, 0x4000, 0x8000
     img.put(X, isa.pack_activation(a, R))
     img.put(WB, isa.weight_blocks(b, R, **_params(rng, R, R, rmult=False)))
     T = Token
-    slot = lambda e, v: PROG + (e * 4 + v) * 8 * CW  # noqa: E731  DRAM of engine e's bank visit v
+    slot = lambda e, v: PROG + (e * 4 + v) * d * CW  # noqa: E731  DRAM of engine e's bank visit v
     gemms = [Gemm(m=4, k=R, n=R, a_addr=i, w_addr=isa.PARAM_WORDS, o_addr=4 * (i % 8),
                   waits=({T.L2E} if i == 0 else set()) | ({T.S2E} if i >= 8 else set()), signals={T.E2S})
-             for i in range(18)]
+             for i in range(n)]
     stores = [Store(sram_addr=4 * (i % 8), dram_addr=OUT + 4 * R * i, row_words=4, waits={T.E2S}, signals={T.S2E},
-                    layer_end=i == 17) for i in range(18)]
-    exec_banks = [[Config(in_h=1, in_w=24, out_w=24)] + gemms[:7], gemms[7:15], gemms[15:] + [End()]]
+                    layer_end=i == n - 1) for i in range(n)]
+    exec_banks = [[Config(in_h=1, in_w=pixels, out_w=pixels)] + gemms[: d - 1], gemms[d - 1 : 2 * d - 1],
+                  gemms[2 * d - 1 :] + [End()]]
     exec_banks[0][-1] = replace(exec_banks[0][-1], last=True, signals=exec_banks[0][-1].signals | {T.E2L})
     exec_banks[1][-1] = replace(exec_banks[1][-1], last=True)
-    store_banks = [stores[:8], stores[8:16], stores[16:] + [End()]]
+    store_banks = [stores[:d], stores[d : 2 * d], stores[2 * d :] + [End()]]
     store_banks[0][-1] = replace(store_banks[0][-1], last=True, signals={T.S2E, T.S2L})
     store_banks[1][-1] = replace(store_banks[1][-1], last=True)
-    words = lambda n: n * g.command_words  # noqa: E731
+    words = lambda k: k * g.command_words  # noqa: E731
     for e, banks in ((1, exec_banks), (2, store_banks)):
         for v, bank in enumerate(banks):
             img.put(slot(e, v), isa.encode_program(bank))
@@ -301,11 +305,11 @@ def banked(cfg: AcceleratorConfig, seed: int = 0) -> Program:
                        row_words=words(len(store_banks[2])), waits={T.S2L}),
                   End()]
     img.put(slot(0, 1), isa.encode_program(load_bank1))
-    boot = [Load(target=Target.EXEC_CMDS, sram_addr=0, dram_addr=slot(1, 0), row_words=words(8)),
-            Load(target=Target.EXEC_CMDS, sram_addr=1, dram_addr=slot(1, 1), row_words=words(8)),
-            Load(target=Target.STORE_CMDS, sram_addr=0, dram_addr=slot(2, 0), row_words=words(8)),
-            Load(target=Target.STORE_CMDS, sram_addr=1, dram_addr=slot(2, 1), row_words=words(8)),
-            Load(target=Target.ABUF, sram_addr=0, dram_addr=X, row_words=24),
+    boot = [Load(target=Target.EXEC_CMDS, sram_addr=0, dram_addr=slot(1, 0), row_words=words(d)),
+            Load(target=Target.EXEC_CMDS, sram_addr=1, dram_addr=slot(1, 1), row_words=words(d)),
+            Load(target=Target.STORE_CMDS, sram_addr=0, dram_addr=slot(2, 0), row_words=words(d)),
+            Load(target=Target.STORE_CMDS, sram_addr=1, dram_addr=slot(2, 1), row_words=words(d)),
+            Load(target=Target.ABUF, sram_addr=0, dram_addr=X, row_words=pixels),
             Load(target=Target.WBUF, sram_addr=0, dram_addr=WB, row_words=isa.weight_block_words(R), signals={T.L2E}),
             # the load engine's own bank 1, the last command of its bank 0
             Load(target=Target.LOAD_CMDS, sram_addr=1, dram_addr=slot(0, 1), row_words=words(len(load_bank1)),
