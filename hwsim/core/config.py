@@ -14,7 +14,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     name = "my-array"
     preset = "gemmini-like"
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
-    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer
+    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, dram_gib, double_buffer
     [vector]  lanes
     [energy]  node_nm, mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
               sram_size_exponent, sram_fixed_fraction, sram_write_factor, dram_pj_per_byte,
@@ -144,6 +144,8 @@ class AcceleratorConfig:
     ofmap_kib: float = 64.0
     #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
+    #: DRAM capacity, GiB (``None``: not stated): what ``hwsim llm`` holds weights and KV cache to.
+    dram_gib: float | None = None
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
     #: The activation and weight buffers are one scratchpad (Gemmini's): the mapper splits its
@@ -188,6 +190,12 @@ class AcceleratorConfig:
     @property
     def acc_bytes(self) -> int:
         return math.ceil(self.acc_bits / 8)
+
+    def tensor_bytes(self, elems: int, bits: int | None = None) -> int:
+        """Bytes of ``elems`` activation elements: ``input_bytes`` each, or, for a tensor kept in a
+        format of its own (``bits``, a KV cache at ``--kv-bits``), ``bits`` each packed, the total
+        rounded up to whole bytes."""
+        return elems * self.input_bytes if bits is None else -(-elems * bits // 8)
 
     @property
     def pes(self) -> int:
@@ -308,7 +316,8 @@ class AcceleratorConfig:
             raise UserError(f"{where}: must be an object holding an accelerator config")
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(known))
-        missing = [k for k in known if k not in data]
+        # Fields added after reports were first written may be absent from older ones.
+        missing = [k for k in known if k not in data and k not in _LATER_FIELDS]
         if unknown or missing:
             detail = "; ".join(part for part in (f"unknown {', '.join(unknown)}" if unknown else "",
                                                  f"missing {', '.join(missing)}" if missing else "") if part)
@@ -320,7 +329,7 @@ class AcceleratorConfig:
         try:
             store_path = data["store_path"]
             store_path = tuple(store_path) if isinstance(store_path, (list, tuple)) else store_path
-            return cls(**{**data, "energy": EnergyTable(**energy), "store_path": store_path})
+            return cls(**{**_LATER_FIELDS, **data, "energy": EnergyTable(**energy), "store_path": store_path})
         except UserError as e:
             raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
 
@@ -337,8 +346,8 @@ class AcceleratorConfig:
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
               "conv_reduction"),
-    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
-               "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
+    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib", "double_buffer", "shared_buffer",
+               "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles",),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
@@ -348,6 +357,8 @@ _TOP_LEVEL = ("name", "preset", "description")
 # (section, key) -> config field, where the field name says more than the key.
 _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
+#: Config fields a report written before they existed lacks, and the value such a report meant.
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
 
 
 def _kib_bytes(kib: float) -> int:
@@ -385,6 +396,9 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
             raise bad(key, "must be a positive number")
+    if cfg.dram_gib is not None and (isinstance(cfg.dram_gib, bool) or not isinstance(cfg.dram_gib, (int, float))
+                                     or not math.isfinite(cfg.dram_gib) or cfg.dram_gib <= 0):
+        raise bad("dram_gib", "must be a positive number of GiB (or absent: not stated)")
     for key in ("double_buffer", "shared_buffer", "residency", "weight_fifo"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")
