@@ -42,19 +42,23 @@ BATCH, SEQUENCE, PAST, TOTAL = "batch_size", "sequence_length", "past_sequence_l
 _MIN = float(np.finfo(np.float32).min)
 
 
-def build(spec: LlmSpec) -> onnx.ModelProto:
-    """The export-like ONNX graph of ``spec`` (a decoder with past, or an encoder)."""
+def build(spec: LlmSpec, *, past: bool = True, weights: bool = False, seed: int = 0) -> onnx.ModelProto:
+    """The export-like ONNX graph of ``spec``: a decoder with past (``past=False``: the plain
+    ``text-generation`` export, no cache inputs or ``present`` outputs, the mask over the new tokens
+    only), or an encoder. ``weights``: random parameters (seeded) instead of external references,
+    for running the graph."""
     if spec.family == "bert":
         return bert(layers=spec.layers, hidden=spec.hidden, heads=spec.heads, intermediate=spec.intermediate,
                     vocab=spec.vocab, max_positions=spec.max_positions, batch=BATCH, seq=SEQUENCE)
-    b = Builder(spec.name, weights=False, opset=17)
+    b = Builder(spec.name, weights=weights, seed=seed, opset=17)
     ids = b.input("input_ids", TensorProto.INT64, [BATCH, SEQUENCE])
-    mask = b.input("attention_mask", TensorProto.INT64, [BATCH, TOTAL])
+    mask = b.input("attention_mask", TensorProto.INT64, [BATCH, TOTAL if past else SEQUENCE])
     positions = b.input("position_ids", TensorProto.INT64, [BATCH, SEQUENCE]) if spec.family != "opt" else None
-    pasts = []
+    pasts: list[tuple[str, str] | None] = []
     for i in range(spec.layers):
-        pasts.append(tuple(b.input(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,
-                                   [BATCH, spec.kv_heads, PAST, spec.head_dim]) for kv in ("key", "value")))
+        pasts.append(tuple(b.input(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,  # type: ignore[arg-type]
+                                   [BATCH, spec.kv_heads, PAST, spec.head_dim]) for kv in ("key", "value"))
+                     if past else None)
     return _Decoder(spec, b).run(ids, mask, positions, pasts)
 
 
@@ -64,7 +68,7 @@ class _Decoder:
 
     # ----------------------------------------------------------------------------------- top
 
-    def run(self, ids: str, mask: str, positions: str | None, pasts: list[tuple[str, str]]) -> onnx.ModelProto:
+    def run(self, ids: str, mask: str, positions: str | None, pasts: list[tuple[str, str] | None]) -> onnx.ModelProto:
         s, b = self.spec, self.b
         llama = s.family == "llama"
         prefix = "/model" if llama else "/transformer" if s.family == "gpt2" else "/model/decoder"
@@ -99,7 +103,8 @@ class _Decoder:
         presents: list[str] = []
         for i, past in enumerate(pasts):
             x, kv = self._layer(i, x, past, additive, cos_sin)
-            presents.extend(kv)
+            if past is not None:
+                presents.extend(kv)
         scope = {"llama": "/model/norm", "gpt2": "/transformer/ln_f", "opt": "/model/decoder/final_layer_norm"}
         x = self._norm(x, scope[s.family])
         if s.embed_dim:
@@ -108,7 +113,7 @@ class _Decoder:
                 else b.param("lm_head.weight", (embed_dim, s.vocab), std=1.0 / math.sqrt(embed_dim)))
         logits = b.node("MatMul", [x, head], "/lm_head")
         b.output(logits, "logits", TensorProto.FLOAT, [BATCH, SEQUENCE, s.vocab])
-        for i in range(s.layers):
+        for i in range(s.layers if presents else 0):
             for j, kv in enumerate(("key", "value")):
                 b.output(presents[2 * i + j], f"present.{i}.{kv}", TensorProto.FLOAT,
                          [BATCH, s.kv_heads, TOTAL, s.head_dim])
@@ -204,7 +209,7 @@ class _Decoder:
                                    b.shape_dim(x, 2, scope), b.const([s.head_dim], "dim", "int64")], scope, axis=0)
         return b.node("Reshape", [y, target], scope)
 
-    def _attention(self, i: int, h: str, past: tuple[str, str], additive: str,
+    def _attention(self, i: int, h: str, past: tuple[str, str] | None, additive: str,
                    cos_sin: tuple[str, str] | None) -> tuple[str, tuple[str, str]]:
         b, s = self.b, self.spec
         d, q_width, kv_width = s.head_dim, s.heads * s.head_dim, s.kv_heads * s.head_dim
@@ -225,8 +230,9 @@ class _Decoder:
         q, k, v = self._heads(q, s.heads, sc), self._heads(k, s.kv_heads, sc), self._heads(v, s.kv_heads, sc)
         if cos_sin is not None:
             q, k = self._rope(q, cos_sin, sc), self._rope(k, cos_sin, sc)
-        k = b.node("Concat", [past[0], k], sc, axis=2)
-        v = b.node("Concat", [past[1], v], sc, axis=2)
+        if past is not None:
+            k = b.node("Concat", [past[0], k], sc, axis=2)
+            v = b.node("Concat", [past[1], v], sc, axis=2)
         present = (k, v)
         k, v = self._repeat_kv(k, sc), self._repeat_kv(v, sc)
         scores = b.node("MatMul", [q, b.node("Transpose", [k], sc, perm=[0, 1, 3, 2])], sc)
@@ -272,7 +278,7 @@ class _Decoder:
         act = self.b.node("Mul", [self._activation(gate, f"{sc}/act_fn"), up], sc)
         return self._linear(act, s.intermediate, s.hidden, f"{sc}/down_proj", bias=s.mlp_bias)
 
-    def _layer(self, i: int, x: str, past: tuple[str, str], additive: str,
+    def _layer(self, i: int, x: str, past: tuple[str, str] | None, additive: str,
                cos_sin: tuple[str, str] | None) -> tuple[str, tuple[str, str]]:
         s, b = self.spec, self.b
         names = {"gpt2": (f"/transformer/h.{i}/ln_1", f"/transformer/h.{i}/ln_2", f"/transformer/h.{i}"),

@@ -152,12 +152,17 @@ class StepSchedule:
         return [out[i] for i in sorted(out)]
 
 
+def _shape_key(w: Workload, slope: tuple[int, ...]) -> tuple[object, ...]:
+    """Workloads with equal keys have equal counts, roles and widths at every position."""
+    return (w.kind, w.op, w.b_is_weight, _ints(w), slope, tuple((r.role, r.bits) for r in w.inputs),
+            tuple(r.bits for r in w.outputs), tuple((e.op, e.family) for e in w.epilogue))
+
+
 def _group_key(w: Workload, slope: tuple[int, ...], res: LayerResidency) -> tuple[object, ...]:
     """Workloads with equal keys have equal schedules at every position."""
     flags = (tuple((p.on_chip, p.dram) for p in res.reads), tuple((p.on_chip, p.dram) for p in res.writes),
              tuple(p.bytes for p in res.spills), res.resident_bytes)
-    return (w.kind, w.op, w.b_is_weight, _ints(w), slope, tuple((r.role, r.bits) for r in w.inputs),
-            tuple(r.bits for r in w.outputs), tuple((e.op, e.family) for e in w.epilogue), flags)
+    return _shape_key(w, slope) + (flags,)
 
 
 def schedule_positions(positional: Positional, cfg: AcceleratorConfig, pasts: Iterable[int],
@@ -171,11 +176,17 @@ def schedule_positions(positional: Positional, cfg: AcceleratorConfig, pasts: It
     dram_only = positional.dram_only
     base = positional.at(pasts[0])
     static_off, static_on = reserves(base, cfg, choices)
+    # Attention layers alike at one position are alike at every position: reserve staging for one of each.
+    kinds: dict[tuple[object, ...], int] = {}
+    rep = [kinds.setdefault(_shape_key(base.workloads[i], positional.slopes[i]), i) for i in dynamic]
+    distinct = sorted(set(rep))
     dyn_off: dict[int, list[int]] = {}
     dyn_on: dict[int, list[int]] = {}
     for past in pasts:
-        step = LoweredModel(base.name, tuple(positional.workload(i, past) for i in dynamic))
-        dyn_off[past], dyn_on[past] = reserves(step, cfg, choices)
+        step = LoweredModel(base.name, tuple(positional.workload(i, past) for i in distinct))
+        off, on = reserves(step, cfg, choices)
+        at = {i: j for j, i in enumerate(distinct)}
+        dyn_off[past], dyn_on[past] = [off[at[r]] for r in rep], [on[at[r]] for r in rep]
 
     def planned(past: int, pick: Callable[[Iterable[int]], int], span: Sequence[int]) -> list[LayerResidency]:
         off, on = list(static_off), list(static_on)

@@ -101,6 +101,7 @@ def _decode(positional: Positional, first: Step, cfg: AcceleratorConfig, steps: 
     decode: dict[tuple[int | None, str], Cost] = {}
     plan_steps: dict[int, int] = {}
     memo: dict[tuple[int, tuple[int, ...]], Cost] = {}
+    summed: dict[tuple[int, ...], Cost] = {}  # each group's cost over every position, spread once at the end
     for past in steps:
         step = schedules[past]
         if step.plan not in statics:
@@ -111,20 +112,22 @@ def _decode(positional: Positional, first: Step, cfg: AcceleratorConfig, steps: 
         total = statics[step.plan][0]
         for group in step.groups:
             cost = _group_cost(group, past, labels, cfg, kv, memo)
-            counts = spread.setdefault(group.members, _counts(group, labels))
-            for lab, n in counts.items():
-                _add(decode, lab, cost.times(n))
+            summed[group.members] = summed.get(group.members, Cost()) + cost
             total = total + cost.times(len(group.members))
         positions.append(Position(past, total))
+    for members, cost in summed.items():
+        counts = spread.setdefault(members, _counts(members, labels))
+        for lab, n in counts.items():
+            _add(decode, lab, cost.times(n))
     for plan, n in plan_steps.items():
         for (layer, phase), cost in statics[plan][1].items():
             _add(decode, Label(phase, layer), cost.times(n))
     return positions, decode
 
 
-def _counts(group: StepGroup, labels: Sequence[Label]) -> dict[Label, int]:
+def _counts(members: tuple[int, ...], labels: Sequence[Label]) -> dict[Label, int]:
     out: dict[Label, int] = {}
-    for i in group.members:
+    for i in members:
         out[labels[i]] = out.get(labels[i], 0) + 1
     return out
 
