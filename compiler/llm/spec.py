@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from hwsim.core.errors import UserError
 from hwsim.core.files import read_text
 
-__all__ = ["LlmSpec", "FAMILIES", "MLPS", "ACTIVATIONS", "from_hf_config", "load_hf_config"]
+__all__ = ["LlmSpec", "FAMILIES", "MLPS", "ACTIVATIONS", "NAMED", "from_hf_config", "load_hf_config", "named"]
 
 #: Graph styles: ``gpt2`` (learned positions, LayerNorm, fused QKV), ``opt`` (learned positions
 #: offset by 2, LayerNorm, separate q/k/v), ``llama`` (RMSNorm, rotary embeddings, grouped-query
@@ -228,3 +228,36 @@ def _head_dim(hidden: int, heads: int, where: str) -> int:
     if hidden % heads:
         raise UserError(f"{where}: hidden size {hidden} does not split into {heads} heads")
     return hidden // heads
+
+
+#: Configs ``hwsim llm`` knows by name: the fields of each model's published ``config.json`` that
+#: its cost depends on (the rest take ``transformers``' defaults).
+NAMED: dict[str, dict[str, Any]] = {
+    "gpt2": {"model_type": "gpt2"},
+    "gpt2-medium": {"model_type": "gpt2", "n_embd": 1024, "n_head": 16, "n_layer": 24},
+    "opt-125m": {"model_type": "opt", "hidden_size": 768, "ffn_dim": 3072, "num_hidden_layers": 12,
+                 "num_attention_heads": 12, "vocab_size": 50272, "max_position_embeddings": 2048},
+    "llama-7b": {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                 "num_attention_heads": 32, "vocab_size": 32000, "max_position_embeddings": 2048,
+                 "tie_word_embeddings": False},
+    "llama-2-7b": {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32000,
+                   "max_position_embeddings": 4096, "tie_word_embeddings": False},
+    "llama-3.2-1b": {"model_type": "llama", "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16,
+                     "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 128256,
+                     "max_position_embeddings": 131072, "tie_word_embeddings": True},
+    "mistral-7b": {"model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+                   "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000,
+                   "max_position_embeddings": 32768, "sliding_window": 4096, "tie_word_embeddings": False},
+    "qwen2-0.5b": {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+                   "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936,
+                   "max_position_embeddings": 32768, "tie_word_embeddings": True},
+    "bert-base": {"model_type": "bert"},
+}
+
+
+def named(name: str) -> LlmSpec:
+    """A config of :data:`NAMED` as a spec."""
+    if name not in NAMED:
+        raise UserError(f"model {name!r}: not a file and not a model hwsim knows by name ({', '.join(NAMED)})")
+    return from_hf_config(NAMED[name], name=name, where=f"model {name}")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Mapping
 
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
+from hwsim.core.files import write_output
 from hwsim.energy import EnergyBreakdown
 
 from compiler.llm.phases import PHASES
@@ -202,6 +204,17 @@ class LlmReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    def plot(self, path: str | Path | None = None, fmt: str | None = None) -> bytes:
+        """The ``--plot`` figure (time per token against the position, decode time per phase) as
+        image bytes, written to ``path`` too when given; the format is ``fmt``, else ``path``'s extension."""
+        from hwsim.plots import image_format
+        from hwsim.plots.serving import serving_image
+        fmt = fmt or (image_format(path) if path is not None else "png")
+        data = serving_image(self.to_dict(), fmt)
+        if path is not None:
+            write_output(path, data)
+        return data
 
     def to_table(self) -> str:
         """What ``hwsim llm`` prints: the serving figures, memory, and the phases of prefill and decode."""
