@@ -102,11 +102,11 @@ def unfused(w: Workload, cfg: AcceleratorConfig) -> tuple[int, int]:
 
 
 def _b_bytes(w: Workload, cfg: AcceleratorConfig) -> Callable[[int], int]:
-    """Bytes of ``n`` elements of ``w``'s B operand: ``weight_bytes`` each, or, for an activation B
-    kept in a width of its own (a KV cache), that width packed (:meth:`AcceleratorConfig.tensor_bytes`)."""
-    bits = None if w.b_is_weight else next((r.bits for r in w.operand("b") if r.bits is not None), None)
-    if bits is None:
-        return lambda n: n * cfg.weight_bytes
+    """Bytes of ``n`` elements of ``w``'s B operand, packed (:meth:`AcceleratorConfig.tensor_bytes`):
+    at ``weight_bits``, or, for an activation B kept in a width of its own (a KV cache), that width.
+    Sub-byte weights travel and wait in the buffers packed, as 4-bit LLM weights do."""
+    bits = cfg.weight_bits if w.b_is_weight else next((r.bits for r in w.operand("b") if r.bits is not None),
+                                                       cfg.weight_bits)
     return lambda n: cfg.tensor_bytes(n, bits)
 
 
@@ -124,7 +124,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     """The cheapest mapping of GEMM workload ``w`` on ``cfg`` with its tensors where ``ops`` says."""
     g = w.gemm
     assert g is not None
-    ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
+    ib, ab = cfg.input_bytes, cfg.acc_bytes
     parts = cfg.buffer_parts
     pool = ops.free_bytes // parts  # one part of the free activation buffer (or shared scratchpad)
     weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
@@ -133,7 +133,8 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
     # A weight FIFO moves whole array tiles, padded (TPUv1's 600 x 600 LSTM weights are 9 tiles).
     b_bytes = _b_bytes(w, cfg)
-    b_total = (g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_bytes(b_elems)
+    b_total = b_bytes(g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols) if fifo \
+        else b_bytes(b_elems)
     a_staged = not ops.a_on_chip
     b_staged = w.b_is_weight or not ops.b_on_chip
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
@@ -150,7 +151,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, b_bytes(t.k * t.n)
         if fifo:
-            b_tile = min(t.k, cfg.rows) * t.n * wb  # only the first fold's weights wait in the FIFO
+            b_tile = b_bytes(min(t.k, cfg.rows) * t.n)  # only the first fold's weights wait in the FIFO
         staged = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         if cfg.shared_buffer:
             if staged > pool:

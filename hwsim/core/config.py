@@ -253,8 +253,8 @@ class AcceleratorConfig:
 
     @property
     def filter_part_elems(self) -> int:
-        """Weight elements one tile's part of the weight buffer holds."""
-        return self.filter_part_bytes // self.weight_bytes
+        """Weight elements one tile's part of the weight buffer holds (packed: :meth:`tensor_bytes`)."""
+        return self.filter_part_bytes * 8 // self.weight_bits
 
     @property
     def acc_depth(self) -> int:
