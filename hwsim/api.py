@@ -41,7 +41,7 @@ from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
 __all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load", "estimate",
-           "llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
+           "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
@@ -260,7 +260,7 @@ def llm_model(model: LlmSource) -> tuple[llm_models.LlmModel, str]:
     return llm_models.from_spec(llm_specs.named(str(model))), "config"
 
 
-def llm(model: LlmSource, config: ConfigSource = None, *, prompt: int = 128, generate: int = 128, batch: int = 1,
+def serve_llm(model: LlmSource, config: ConfigSource = None, *, prompt: int = 128, generate: int = 128, batch: int = 1,
         kv_bits: int = 16, **overrides: Any) -> _llm.LlmReport:
     """``hwsim llm``: a prefill of ``prompt`` tokens and ``generate`` decode steps for ``batch``
     sequences, as an :class:`hwsim.llm.LlmReport` (``to_table()``, ``to_json()``, ``to_dict()``,

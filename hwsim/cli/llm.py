@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot == "-":
         raise UserError("--plot -: give the image a file name (standard output takes only --json -)")
     fmt = plots.image_format(args.plot) if args.plot else None
-    report = api.llm(args.model, config_source(args), prompt=args.prompt, generate=args.generate, batch=args.batch,
+    report = api.serve_llm(args.model, config_source(args), prompt=args.prompt, generate=args.generate, batch=args.batch,
                      kv_bits=args.kv_bits, rows=args.rows, cols=args.cols, dataflow=args.dataflow,
                      weight_bits=args.weight_bits, dram_gib=args.dram_gib)
     # Render everything first so that a failure leaves no output file behind.
