@@ -279,7 +279,8 @@ _PHASE_DESCRIPTIONS = {
 _PART = {"type": "object", "additionalProperties": False, "required": [*COST_FIELDS, "phases"],
          "properties": {**_COST["properties"],  # type: ignore[dict-item]
                         "phases": {"type": "object", "additionalProperties": False, "required": list(PHASES),
-                                   "properties": {p: dict(_COST, description=_PHASE_DESCRIPTIONS[p]) for p in PHASES},
+                                   "properties": {p: {"$ref": "#/$defs/cost", "description": _PHASE_DESCRIPTIONS[p]}
+                                                  for p in PHASES},
                                    "description": "the same figures per phase (docs/llm.md#phases)"}}}
 _NULLABLE_NUMBER = {"type": ["number", "null"], "minimum": 0}
 
@@ -287,6 +288,7 @@ _NULLABLE_NUMBER = {"type": ["number", "null"], "minimum": 0}
 LLM_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "hwsim llm report",
+    "$defs": {"cost": _COST, "part": _PART},
     "type": "object",
     "additionalProperties": False,
     "required": ["model", "hwsim_version", "source", "config", "prompt", "generate", "batch", "kv_bits", "weight_bits",
@@ -340,7 +342,7 @@ LLM_SCHEMA: dict[str, Any] = {
                               "KV caches fit the DRAM beside the weights, or null"},
             },
         },
-        "prefill": dict(_PART, description="the prompt's step: totals and phases"),
+        "prefill": {"$ref": "#/$defs/part", "description": "the prompt's step: totals and phases"},
         "decode": {"type": "object", "additionalProperties": False, "required": [*COST_FIELDS, "phases", "steps"],
                    "properties": {**_PART["properties"], "steps": _COUNT},  # type: ignore[dict-item]
                    "description": "all decode steps together: totals and phases"},
@@ -356,6 +358,7 @@ LLM_SCHEMA: dict[str, Any] = {
                              "required": ["name", "index", "prefill", "decode"],
                              "properties": {"name": {"type": "string"},
                                             "index": {"type": ["integer", "null"], "minimum": 0},
-                                            "prefill": _PART, "decode": _PART}}},
+                                            "prefill": {"$ref": "#/$defs/part"},
+                                            "decode": {"$ref": "#/$defs/part"}}}},
     },
 }
