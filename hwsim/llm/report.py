@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from hwsim import plots
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.files import write_output
@@ -208,10 +209,8 @@ class LlmReport:
     def plot(self, path: str | Path | None = None, fmt: str | None = None) -> bytes:
         """The ``--plot`` figure (time per token against the position, decode time per phase) as
         image bytes, written to ``path`` too when given; the format is ``fmt``, else ``path``'s extension."""
-        from hwsim.plots import image_format
-        from hwsim.plots.serving import serving_image
-        fmt = fmt or (image_format(path) if path is not None else "png")
-        data = serving_image(self.to_dict(), fmt)
+        fmt = fmt or (plots.image_format(path) if path is not None else "png")
+        data = plots.serving_image(self.to_dict(), fmt)
         if path is not None:
             write_output(path, data)
         return data
