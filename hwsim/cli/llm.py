@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from compiler.llm.spec import NAMED
 from hwsim import api, plots
 from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.files import OutputSet
 
 from ._options import add_config_options, config_source, positive_int
 
@@ -60,24 +58,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    for flag in ("json", "plot"):
-        path = getattr(args, flag)
-        if path and path != "-" and Path(path).is_dir():
-            raise UserError(f"--{flag} {path}: is a directory; give a file name")
     if args.plot == "-":
         raise UserError("--plot -: give the image a file name (standard output takes only --json -)")
-    fmt = plots.image_format(args.plot) if args.plot else None
-    report = api.serve_llm(args.model, config_source(args), prompt=args.prompt, generate=args.generate, batch=args.batch,
-                     kv_bits=args.kv_bits, rows=args.rows, cols=args.cols, dataflow=args.dataflow,
-                     weight_bits=args.weight_bits, dram_gib=args.dram_gib)
-    # Render everything first so that a failure leaves no output file behind.
-    outputs: list[tuple[str, str | bytes]] = []
-    if args.json:
-        outputs.append((args.json, report.to_json()))
-    if args.plot:
-        outputs.append((args.plot, report.plot(fmt=fmt)))
-    for path, data in outputs:
-        write_output(path, data)
-    if args.json != "-":
-        sys.stdout.write(report.to_table())
+    fmt = plots.image_format(args.plot) if args.plot is not None else None
+    with OutputSet() as outputs:
+        # Every output path is checked before the work, and nothing is written unless all can be.
+        for flag in ("json", "plot"):
+            outputs.check(getattr(args, flag), f"--{flag}")
+        report = api.serve_llm(args.model, config_source(args), prompt=args.prompt, generate=args.generate,
+                               batch=args.batch, kv_bits=args.kv_bits, rows=args.rows, cols=args.cols,
+                               dataflow=args.dataflow, weight_bits=args.weight_bits, dram_gib=args.dram_gib)
+        if args.json is not None:
+            outputs.stage(args.json, report.to_json(), "--json")
+        if args.plot is not None:
+            outputs.stage(args.plot, report.plot(fmt=fmt), "--plot")
+        if args.json != "-":
+            outputs.stage("-", report.to_table())
+        outputs.commit()
     return 0

@@ -7,7 +7,6 @@ tests validate every report they make against it. Units: seconds, cycles, bytes,
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, Mapping
 from hwsim import plots
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.files import write_output
+from hwsim.core.files import json_text, write_output
 from hwsim.energy import EnergyBreakdown
 
 from compiler.llm.phases import PHASES
@@ -204,7 +203,7 @@ class LlmReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return json_text(self.to_dict(), what=f"the serving report of {self.model}")
 
     def plot(self, path: str | Path | None = None, fmt: str | None = None) -> bytes:
         """The ``--plot`` figure (time per token against the position, decode time per phase) as

@@ -58,7 +58,7 @@ def test_llm_bad_input_is_one_line_and_no_file(tmp_path: Path, capsys) -> None:
         (["llm", str(config), "--kv-bits", "3"], "invalid choice"),
         (["llm", str(config), "--batch", "0"], "expected a positive integer"),
         (["llm", str(config), "--plot", str(tmp_path / "x.gif")], "not an image format"),
-        (["llm", str(config), "--json", str(tmp_path)], "is a directory"),
+        (["llm", str(config), "--json", str(tmp_path)], "is a folder"),
         (["llm", str(tmp_path)], "without config.json"),
     ]
     for args, message in cases:
