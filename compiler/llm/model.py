@@ -36,6 +36,7 @@ from ..lowering import lower
 from ..passes import fold_constants, llm_pipeline
 from ..passes.kv_append import KV_INPUT, kv_layer
 from .build import BATCH, PAST, TOTAL, build
+from .replicate import TEMPLATE_LAYERS, expand, expand_set
 from .spec import LlmSpec
 
 __all__ = ["KvInput", "LlmModel", "Step", "from_onnx", "from_spec", "kv_tensors", "with_bits", "ROLES"]
@@ -72,6 +73,9 @@ class LlmModel:
     spec: LlmSpec | None = None
     #: Sliding-window attention: the cache keeps the last ``window`` positions.
     window: int | None = None
+    #: A deep model built from a spec lowers its three-layer version and repeats its middle layer
+    #: (:mod:`compiler.llm.replicate`): the same workloads, without lowering every layer.
+    template: LlmModel | None = field(default=None, repr=False, compare=False)
 
     @property
     def layers(self) -> int:
@@ -123,6 +127,11 @@ class LlmModel:
 
     def lower(self, batch: int, seq: int, past: int, kv_bits: int | None = None) -> Step:
         """The step's workloads, the KV cache's tensors at ``kv_bits`` (``None``: the activations' width)."""
+        if self.template is not None:
+            step = self.template.lower(batch, seq, past)
+            lowered = replace(expand(step.lowered, self.layers), name=self.name)
+            cache = expand_set(step.kv, self.layers)
+            return Step(lowered if kv_bits is None else with_bits(lowered, cache, kv_bits), cache)
         graph = self.graph(batch, seq, past)
         cache = kv_tensors(graph)
         lowered = replace(lower(graph), name=self.name)
@@ -169,8 +178,10 @@ def with_bits(lowered: LoweredModel, names: frozenset[str], bits: int) -> Lowere
 
 def from_spec(spec: LlmSpec) -> LlmModel:
     """The export-like graph of a config's spec (:func:`compiler.llm.build.build`)."""
-    model = _recognise(build(spec), spec.name, spec)
-    return replace(model, window=spec.window)
+    model = replace(_recognise(build(spec), spec.name, spec), window=spec.window)
+    if spec.decoder and spec.layers > TEMPLATE_LAYERS:
+        model = replace(model, template=from_spec(replace(spec, layers=TEMPLATE_LAYERS)))
+    return model
 
 
 def from_onnx(source: str | Path | onnx.ModelProto, name: str | None = None) -> LlmModel:
