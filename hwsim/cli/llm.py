@@ -9,17 +9,7 @@ from hwsim import api, plots
 from hwsim.core.errors import UserError
 from hwsim.core.files import OutputSet
 
-from ._options import add_config_options, config_source, positive_int
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-    return value
+from ._options import add_config_options, config_source, count, positive_int
 
 
 def _gib(text: str) -> float:
@@ -42,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("model", metavar="MODEL", help="config.json, a folder holding one, an .onnx export, or a name")
     run = p.add_argument_group("serving")
     run.add_argument("--prompt", type=positive_int, default=128, metavar="P", help="prompt tokens (default 128)")
-    run.add_argument("--generate", type=_count, default=128, metavar="G",
+    run.add_argument("--generate", type=count, default=128, metavar="G",
                      help="tokens generated per sequence, one decode step each (default 128; 0: prefill only)")
     run.add_argument("--batch", type=positive_int, default=1, metavar="B", help="sequences served together (default 1)")
     run.add_argument("--kv-bits", type=int, choices=api.KV_BITS, default=16, help="bits per KV-cache element (default 16)")
