@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from compiler.llm.build import build
 from compiler.llm.model import from_onnx, from_spec
-from compiler.llm.spec import LlmSpec, from_hf_config, load_hf_config
+from compiler.llm.spec import LlmSpec, from_hf_config, load_hf_config, named
 from hwsim.core.config import preset
 from hwsim.core.errors import UserError
 from hwsim.llm import LLM_SCHEMA, serve
@@ -151,3 +151,26 @@ def test_report_follows_its_schema_and_is_deterministic() -> None:
                   source="config").to_json() for _ in range(2)]
     assert runs[0] == runs[1]
     jsonschema.validate(json.loads(runs[0]), LLM_SCHEMA)
+
+
+@pytest.mark.parametrize("name, layers, hidden, heads, kv_heads, head_dim, mlp, mlp_gemms, vocab", [
+    ("gpt2", 12, 768, 12, 12, 64, 3072, 2, 50257),
+    ("llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, 3, 128256),
+])
+def test_published_models_macs_per_phase_from_config_and_from_onnx(name: str, layers: int, hidden: int, heads: int,
+                                                                    kv_heads: int, head_dim: int, mlp: int,
+                                                                    mlp_gemms: int, vocab: int) -> None:
+    prompt, generate = 8, 2
+    projections = layers * (hidden * (heads + 2 * kv_heads) * head_dim + heads * head_dim * hidden)
+    per_phase = {"projections": projections, "mlp": layers * mlp_gemms * hidden * mlp, "head": hidden * vocab}
+    contexts = [prompt + 1 + j for j in range(generate)]
+    spec = named(name)
+    cfg = preset("tpu-v1-like")
+    for model in (from_spec(spec), from_onnx(build(spec), name)):
+        r = serve(model, cfg, prompt=prompt, generate=generate, batch=1, kv_bits=16, source="config").to_dict()
+        for phase, macs in per_phase.items():
+            assert r["prefill"]["phases"][phase]["macs"] == prompt * macs, phase
+            assert r["decode"]["phases"][phase]["macs"] == generate * macs, phase
+        for phase in ("attention_scores", "attention_values"):
+            assert r["prefill"]["phases"][phase]["macs"] == layers * heads * head_dim * prompt * prompt
+            assert r["decode"]["phases"][phase]["macs"] == layers * heads * head_dim * sum(contexts)
