@@ -36,6 +36,13 @@ MLPS = ("dense", "gated")
 ACTIVATIONS = ("gelu_tanh", "gelu", "relu", "silu")
 
 
+#: The largest value of each count hwsim builds a graph for: well above every published model
+#: (Llama 3.1 405B: 126 layers, 16,384 wide, 128 heads; vocabularies of 256k), and low enough that a
+#: mistyped config cannot make the graph builder run for hours.
+_LIMITS = {"layers": 1024, "hidden": 1 << 20, "heads": 1 << 14, "kv_heads": 1 << 14, "head_dim": 1 << 14,
+           "intermediate": 1 << 22, "vocab": 1 << 24, "max_positions": 1 << 24}
+
+
 @dataclass(frozen=True)
 class LlmSpec:
     """A transformer's shape. ``heads`` query heads of ``head_dim`` share ``kv_heads`` key/value heads
@@ -68,10 +75,12 @@ class LlmSpec:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise UserError(f"{self.name}: model family {self.family!r} is not one of {', '.join(FAMILIES)}")
-        for key in ("layers", "hidden", "heads", "kv_heads", "head_dim", "intermediate", "vocab", "max_positions"):
+        for key, most in _LIMITS.items():
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 24:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"{self.name}: {key} must be a positive integer, got {value!r}")
+            if value > most:
+                raise UserError(f"{self.name}: {key} {value:,} is more than hwsim llm builds (at most {most:,})")
         if self.heads % self.kv_heads:
             raise UserError(f"{self.name}: {self.heads} attention heads do not split into {self.kv_heads} "
                             "key/value head groups")

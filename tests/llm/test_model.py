@@ -174,3 +174,8 @@ def test_published_models_macs_per_phase_from_config_and_from_onnx(name: str, la
         for phase in ("attention_scores", "attention_values"):
             assert r["prefill"]["phases"][phase]["macs"] == layers * heads * head_dim * prompt * prompt
             assert r["decode"]["phases"][phase]["macs"] == layers * heads * head_dim * sum(contexts)
+
+
+def test_a_config_beyond_every_published_model_is_refused() -> None:
+    with pytest.raises(UserError, match="layers 100,000,000 is more than hwsim llm builds"):
+        from_hf_config(dict(TINY, num_hidden_layers=100_000_000), name="huge")
