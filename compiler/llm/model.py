@@ -31,7 +31,7 @@ from hwsim.core.errors import UserError
 from hwsim.core.workload import LoweredModel, TensorRef
 
 from ..graph import Graph
-from ..importer import load_model
+from ..importer import load_model, read_model
 from ..lowering import lower
 from ..passes import fold_constants, llm_pipeline
 from ..passes.kv_append import KV_INPUT, kv_layer
@@ -189,14 +189,9 @@ def from_onnx(source: str | Path | onnx.ModelProto, name: str | None = None) -> 
     if isinstance(source, onnx.ModelProto):
         proto, label = source, name or source.graph.name or "model"
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise UserError(f"{path}: no such ONNX file")
-        try:
-            proto = onnx.load(str(path), load_external_data=False)
-        except Exception as e:  # protobuf raises several types for a damaged file
-            raise UserError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
-        label = name or path.stem
+        # The importer's reader: size limits, one-line errors for a missing, damaged or foreign file.
+        proto, _, _ = read_model(source)
+        label = name or Path(source).stem
     model = _recognise(proto, label, None)
     if model.kv or not model.decoder:
         return model

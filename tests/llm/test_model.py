@@ -128,10 +128,10 @@ def test_bad_models_are_user_errors(tmp_path: Path) -> None:
         from_onnx(_with_input(model, "use_cache_branch"), "merged")
     with pytest.raises(UserError, match="input 'pixel_values' is not one"):
         from_onnx(_with_input(model, "pixel_values"), "odd")
-    with pytest.raises(UserError, match="no such ONNX file"):
+    with pytest.raises(UserError, match="no such file"):
         from_onnx(tmp_path / "absent.onnx")
     (tmp_path / "broken.onnx").write_bytes(b"\x00 not protobuf at all")
-    with pytest.raises(UserError, match="not a readable ONNX model"):
+    with pytest.raises(UserError, match="not a valid ONNX model"):
         from_onnx(tmp_path / "broken.onnx")
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
     with pytest.raises(UserError, match="model_type 't5' is not one hwsim builds"):
