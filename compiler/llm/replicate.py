@@ -39,7 +39,7 @@ def _renamer(mapping: dict[int, int]) -> Callable[[str], str]:
 
 def _rename(w: Workload, rename: Callable[[str], str]) -> Workload:
     def refs(rs: tuple[TensorRef, ...]) -> tuple[TensorRef, ...]:
-        return tuple(replace(r, name=rename(r.name)) for r in rs)
+        return tuple(TensorRef(rename(r.name), r.elems, r.size, r.role, r.bits) for r in rs)
     return replace(w, name=rename(w.name), nodes=tuple(rename(n) for n in w.nodes), inputs=refs(w.inputs),
                    outputs=refs(w.outputs))
 

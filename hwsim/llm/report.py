@@ -53,7 +53,11 @@ class Cost:
 
     def times(self, n: int) -> Cost:
         """``n`` times this cost (``n`` layers or steps alike)."""
-        return Cost(*(_scale(getattr(self, f.name), n) for f in fields(self)))
+        e = self.energy
+        return Cost(self.compute_cycles * n, self.stall_cycles * n, self.macs * n,
+                    EnergyBreakdown(*(getattr(e, name) * n for name in _ENERGY_FIELDS)), self.dram_read_bytes * n,
+                    self.dram_write_bytes * n, self.kv_read_bytes * n, self.kv_write_bytes * n,
+                    self.weight_read_bytes * n)
 
     def to_dict(self, clock_hz: float) -> dict[str, Any]:
         return {"seconds": self.cycles / clock_hz, "cycles": self.cycles, "compute_cycles": self.compute_cycles,
@@ -63,10 +67,7 @@ class Cost:
                 "weight_read_bytes": self.weight_read_bytes}
 
 
-def _scale(value: Any, n: int) -> Any:
-    if isinstance(value, EnergyBreakdown):
-        return EnergyBreakdown(*(getattr(value, f.name) * n for f in fields(value)))
-    return value * n
+_ENERGY_FIELDS = tuple(f.name for f in fields(EnergyBreakdown))
 
 
 #: Fields of a cost object in the JSON, in order.
