@@ -40,7 +40,7 @@ from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
 __all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load", "estimate",
-           "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
+           "llm_model", "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
@@ -246,21 +246,22 @@ def llm_model(model: LlmSource) -> tuple[llm_models.LlmModel, str]:
     path = Path(model)
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise UserError(f"{path}: a folder without config.json; give a Hugging Face config.json or an .onnx file")
+            raise UserError(f"{shown(path)}: a folder without config.json; give a Hugging Face config.json or an "
+                            ".onnx file")
         path = path / "config.json"
     if path.suffix.lower() == ".onnx":
         return llm_models.from_onnx(path), "onnx"
     if path.suffix.lower() == ".json":
         if not path.is_file():
-            raise UserError(f"{path}: no such file")
+            raise UserError(f"{shown(path)}: no such file; give a Hugging Face config.json")
         return llm_models.from_spec(llm_specs.load_hf_config(path)), "config"
     if path.exists():
-        raise UserError(f"{path}: give a Hugging Face config.json (or its folder) or an .onnx export")
-    return llm_models.from_spec(llm_specs.named(str(model))), "config"
+        raise UserError(f"{shown(path)}: give a Hugging Face config.json (or its folder) or an .onnx export")
+    return llm_models.from_spec(llm_specs.named(shown(str(model)))), "config"
 
 
-def serve_llm(model: LlmSource, config: ConfigSource = None, *, prompt: int = 128, generate: int = 128, batch: int = 1,
-        kv_bits: int = 16, **overrides: Any) -> _llm.LlmReport:
+def serve_llm(model: LlmSource, config: ConfigSource = None, *, prompt: int = 128, generate: int = 128,
+              batch: int = 1, kv_bits: int = 16, **overrides: Any) -> _llm.LlmReport:
     """``hwsim llm``: a prefill of ``prompt`` tokens and ``generate`` decode steps for ``batch``
     sequences, as an :class:`hwsim.llm.LlmReport` (``to_table()``, ``to_json()``, ``to_dict()``,
     ``plot()``); ``overrides`` change config fields (``weight_bits=4``, ``dram_gib=16``). docs/llm.md."""

@@ -27,7 +27,7 @@ from typing import Mapping
 import onnx
 from onnx import TensorProto, helper
 
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.core.workload import LoweredModel, TensorRef
 
 from ..graph import Graph
@@ -187,11 +187,11 @@ def from_spec(spec: LlmSpec) -> LlmModel:
 def from_onnx(source: str | Path | onnx.ModelProto, name: str | None = None) -> LlmModel:
     """An export, its inputs and KV cache recognised; without past, given one (module docstring)."""
     if isinstance(source, onnx.ModelProto):
-        proto, label = source, name or source.graph.name or "model"
+        proto, label = source, shown(name or source.graph.name or "model")
     else:
         # The importer's reader: size limits, one-line errors for a missing, damaged or foreign file.
         proto, _, _ = read_model(source)
-        label = name or Path(source).stem
+        label = shown(name or Path(source).stem)
     model = _recognise(proto, label, None)
     if model.kv or not model.decoder:
         return model
@@ -213,7 +213,7 @@ def _recognise(proto: onnx.ModelProto, name: str, spec: LlmSpec | None) -> LlmMo
         if layer is not None:
             dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
             if len(dims) != 4 or dims[1] is None or dims[3] is None:
-                raise UserError(f"{name}: KV-cache input {vi.name} should be [batch, heads, past, head_dim] with "
+                raise UserError(f"{name}: KV-cache input {shown(vi.name)} should be [batch, heads, past, head_dim] with "
                                 f"static heads and head_dim, got {_dims(vi)}")
             kv.append(KvInput(vi.name, layer[0], layer[1], dims[1], dims[3]))
             roles.append((vi.name, "kv"))
@@ -221,7 +221,7 @@ def _recognise(proto: onnx.ModelProto, name: str, spec: LlmSpec | None) -> LlmMo
             roles.append((vi.name, ROLES[vi.name]))
         else:
             known = ", ".join(list(ROLES) + ["past_key_values.N.key", "past_key_values.N.value"])
-            raise UserError(f"{name}: input '{vi.name}' is not one hwsim llm sizes ({known})")
+            raise UserError(f"{name}: input '{shown(vi.name)}' is not one hwsim llm sizes ({known})")
     if not any(role == "ids" for _, role in roles):
         raise UserError(f"{name}: no input_ids input; hwsim llm reads token-id inputs named input_ids")
     decoder = bool(kv) or not (any(role == "types" for _, role in roles)
@@ -265,7 +265,7 @@ def _add_past(model: LlmModel) -> LlmModel:
                     node.input[j] = present
         for out in g.output:
             if out.name == tensor:
-                raise UserError(f"{model.name}: attention {kind}s '{tensor}' are a graph output; export with past")
+                raise UserError(f"{model.name}: attention {kind}s '{shown(tensor)}' are a graph output; export with past")
         g.input.append(helper.make_tensor_value_info(past, TensorProto.FLOAT, [BATCH, shape[1], PAST, shape[3]]))
         g.output.append(helper.make_tensor_value_info(present, TensorProto.FLOAT, [BATCH, shape[1], TOTAL, shape[3]]))
         at = next((j + 1 for j, node in enumerate(g.node) if tensor in node.output), 0)
@@ -293,5 +293,5 @@ def _heads_tensor(graph: Graph, producers: Mapping[str, object], operand: str, m
     if found is not None:
         return found
     raise UserError(f"{model}: found no [batch, heads, sequence, head_dim] keys or values before attention "
-                    f"'{where}'; export the decoder with past_key_values (optimum-cli export onnx --task "
+                    f"'{shown(where)}'; export the decoder with past_key_values (optimum-cli export onnx --task "
                     "text-generation-with-past)")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.core.files import read_text
 
 __all__ = ["LlmSpec", "FAMILIES", "MLPS", "ACTIVATIONS", "NAMED", "from_hf_config", "load_hf_config", "named"]
@@ -128,7 +128,7 @@ def load_hf_config(path: str | Path) -> LlmSpec:
     if not isinstance(data, dict):
         raise UserError(f"{p}: a Hugging Face config.json holds one JSON object")
     return from_hf_config(data, name=p.parent.name if p.name == "config.json" and p.parent.name else p.stem,
-                          where=str(p))
+                          where=shown(p))
 
 
 _TYPES = {"gpt2": "gpt2", "llama": "llama", "mistral": "llama", "qwen2": "llama", "gemma": "llama", "opt": "opt",
@@ -179,10 +179,10 @@ def from_hf_config(data: Mapping[str, Any], *, name: str = "", where: str = "con
         archs = data.get("architectures") or []
         model_type = next((_ARCHITECTURES[a] for a in archs if isinstance(a, str) and a in _ARCHITECTURES), None)
     if model_type not in _TYPES:
-        raise UserError(f"{where}: model_type {model_type!r} is not one hwsim builds; it reads "
+        raise UserError(f"{where}: model_type {shown(repr(model_type), 60)} is not one hwsim builds; it reads "
                         f"{', '.join(sorted(_TYPES))} configs (or give an ONNX export)")
     f = _Fields(data, where)
-    name = name or str(data.get("_name_or_path") or model_type).rsplit("/", 1)[-1] or str(model_type)
+    name = shown(name or str(data.get("_name_or_path") or model_type).rsplit("/", 1)[-1] or str(model_type), 80)
     if model_type == "gpt2":
         hidden, heads = f.int("n_embd", 768), f.int("n_head", 12)
         return LlmSpec(name, "gpt2", f.int("n_layer", 12), hidden, heads, heads, _head_dim(hidden, heads, where),
