@@ -37,7 +37,7 @@ from ..passes import fold_constants, llm_pipeline
 from ..passes.kv_append import KV_INPUT, kv_layer
 from .build import BATCH, PAST, TOTAL, build
 from .replicate import TEMPLATE_LAYERS, expand, expand_set
-from .spec import LlmSpec
+from .spec import LlmSpec, kv_span
 
 __all__ = ["KvInput", "LlmModel", "Step", "from_onnx", "from_spec", "kv_tensors", "with_bits", "ROLES"]
 
@@ -92,8 +92,7 @@ class LlmModel:
     def kv_elements(self, context: int, batch: int) -> int:
         """KV-cache elements at ``context`` tokens (layers x KV heads x head size x span x 2 x batch),
         from the cache inputs themselves."""
-        span = context if self.window is None else min(context, self.window)
-        return sum(k.heads * k.head_dim for k in self.kv) * span * batch
+        return sum(k.heads * k.head_dim for k in self.kv) * kv_span(context, self.window) * batch
 
     def shapes(self, batch: int, seq: int, past: int) -> dict[str, tuple[int, ...]]:
         """Every input's shape for a step of ``seq`` new tokens after ``past`` cached ones (no cache

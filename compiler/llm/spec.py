@@ -23,7 +23,8 @@ from typing import Any, Mapping
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import read_text
 
-__all__ = ["LlmSpec", "FAMILIES", "MLPS", "ACTIVATIONS", "NAMED", "from_hf_config", "load_hf_config", "named"]
+__all__ = ["LlmSpec", "FAMILIES", "MLPS", "ACTIVATIONS", "NAMED", "from_hf_config", "kv_span", "load_hf_config",
+           "named"]
 
 #: Graph styles: ``gpt2`` (learned positions, LayerNorm, fused QKV), ``opt`` (learned positions
 #: offset by 2, LayerNorm, separate q/k/v), ``llama`` (RMSNorm, rotary embeddings, grouped-query
@@ -104,7 +105,7 @@ class LlmSpec:
 
     def span(self, context: int) -> int:
         """Positions one token attends to, and the KV cache holds, at ``context`` tokens."""
-        return context if self.window is None else min(context, self.window)
+        return kv_span(context, self.window)
 
     def kv_elements(self, context: int, batch: int) -> int:
         """KV-cache elements at ``context`` tokens: layers x KV heads x head size x span x 2 (K and V) x batch."""
@@ -113,6 +114,11 @@ class LlmSpec:
     def kv_bytes(self, context: int, batch: int, bits: int) -> float:
         """KV-cache bytes at ``bits`` per element (packed: 4 bits are half a byte)."""
         return self.kv_elements(context, batch) * bits / 8
+
+
+def kv_span(context: int, window: int | None) -> int:
+    """Tokens the KV cache holds at ``context`` tokens: all of them, or a sliding window's last ``window``."""
+    return context if window is None else min(context, window)
 
 
 # --------------------------------------------------------------------------------- config.json
