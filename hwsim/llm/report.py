@@ -224,8 +224,10 @@ class LlmReport:
         cfg, clock = self.config, self.config.clock_hz
         m = self.memory
         gib = 1 << 30
-        lines = [f"model {self.model} ({self.source}: {self.layers} layers, {self.kv_heads} KV heads of {self.head_dim}"
-                 f"{f', window {self.window}' if self.window else ''}, {self.parameters / 1e6:,.1f} M parameters) on "
+        cache = (f"{self.kv_heads} KV heads of {self.head_dim}{f', window {self.window}' if self.window else ''}"
+                 if self.kv_heads else "an encoder, no KV cache")
+        lines = [f"model {self.model} ({self.source}: {self.layers} layers, {cache}, "
+                 f"{self.parameters / 1e6:,.1f} M parameters) on "
                  f"{cfg.name}: {cfg.rows}×{cfg.cols} {cfg.dataflow.upper()} at {cfg.clock_mhz:g} MHz, "
                  f"{cfg.dram_gbps:g} GB/s DRAM",
                  f"prompt {self.prompt} tokens, {self.generate} generated, batch {self.batch}, weights {cfg.weight_bits} "

@@ -84,7 +84,9 @@ def serve(model: LlmModel, cfg: AcceleratorConfig, *, prompt: int, generate: int
                     dram_bytes=None if cfg.dram_gib is None else cfg.dram_gib * (1 << 30))
     return LlmReport(model=model.name, source=source, config=cfg, prompt=prompt,
                      generate=generate if model.decoder else 0, batch=batch, kv_bits=kv_bits,
-                     parameters=model.parameters, layers=model.layers, kv_heads=model.kv_heads,
+                     parameters=model.parameters,
+                     layers=model.layers or len({layer for layer, _ in prefill if layer is not None}),
+                     kv_heads=model.kv_heads,
                      head_dim=model.head_dim, window=model.window, prefill=prefill, decode=decode,
                      positions=tuple(positions), memory=memory)
 

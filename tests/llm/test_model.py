@@ -179,3 +179,18 @@ def test_published_models_macs_per_phase_from_config_and_from_onnx(name: str, la
 def test_a_config_beyond_every_published_model_is_refused() -> None:
     with pytest.raises(UserError, match="layers 100,000,000 is more than hwsim llm builds"):
         from_hf_config(dict(TINY, num_hidden_layers=100_000_000), name="huge")
+
+
+def test_an_encoder_has_a_prefill_only_with_its_closed_form_macs() -> None:
+    spec = from_hf_config({"model_type": "bert", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+                           "intermediate_size": 128, "vocab_size": 100}, name="tiny-bert")
+    r = serve(from_spec(spec), preset("gemmini-like"), prompt=8, generate=5, batch=1, kv_bits=16,
+              source="config").to_dict()
+    assert (r["generate"], r["positions"], r["kv_cache_bytes"], r["shape"]["layers"]) == (0, [], 0.0, 2)
+    phases = r["prefill"]["phases"]
+    # Per layer: q, k, v, out 4 x S x H x H; scores and values S x S x H each; MLP 2 x S x H x I; the pooler H x H.
+    assert phases["projections"]["macs"] == 2 * 4 * 8 * 64 * 64
+    assert phases["attention_scores"]["macs"] == phases["attention_values"]["macs"] == 2 * 8 * 8 * 64
+    assert phases["mlp"]["macs"] == 2 * 2 * 8 * 64 * 128
+    assert phases["head"]["macs"] == 64 * 64
+    assert r["decode"]["macs"] == 0
