@@ -87,3 +87,13 @@ def test_sliding_window_caps_the_cache() -> None:
     assert [p["past"] for p in r["positions"]] == [5, 6, 7, 7, 7, 7, 7, 7, 7, 7]
     assert r["kv_cache_bytes"] == 3 * 2 * 32 * 8 * 2 * 2
     assert len({p["cycles"] for p in r["positions"][3:]}) == 1
+
+
+def test_the_plot_draws_decode_steps_or_a_prefill_alone() -> None:
+    decoding = serve(from_spec(GPT), preset("fpga-edge"), prompt=4, generate=3, batch=1, kv_bits=16, source="config")
+    prefill_only = serve(from_spec(GPT), preset("fpga-edge"), prompt=4, generate=0, batch=1, kv_bits=16,
+                         source="config")
+    svg = decoding.plot(fmt="svg").decode()
+    assert "decode step by phase" in svg and "time per output token" in svg
+    svg = prefill_only.plot(fmt="svg").decode()
+    assert "prefill by phase" in svg and "no decode steps" in svg
