@@ -45,7 +45,9 @@ class NodeMeta:
     (:mod:`compiler.passes.fuse_epilogue`), in order, and ``families`` their store-path families
     (``hwsim.core.workload.STORE_PATH_FAMILIES``); the first reads ``gemm_output``, the GEMM's own
     result, each later one the previous one's output. ``folded``: names of the nodes folded into
-    this one (a BatchNormalization folded into its Conv). ``phase``: in a training program
+    this one (a BatchNormalization folded into its Conv). ``appends_to``: the input whose storage
+    this node's output extends in place (a KV cache the new token's keys or values are appended to,
+    :mod:`compiler.passes.kv_append`): only the other inputs move. ``phase``: in a training program
     (:mod:`compiler.training`), the step's phase the node belongs to
     (:data:`hwsim.core.training.PHASES`); ``""`` in an inference graph.
     """
@@ -55,6 +57,7 @@ class NodeMeta:
     gemm_output: str = ""
     folded: tuple[str, ...] = ()
     phase: str = ""
+    appends_to: str = ""
 
 
 @dataclass(frozen=True)

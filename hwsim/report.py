@@ -97,8 +97,10 @@ _TRAINING = {
                                               "required": list(_HOLDS),
                                               "properties": {h: {"type": "boolean"} for h in _HOLDS}}}},
         },
-        "fits_dram": {"type": "boolean", "description": "total_bytes fit in DRAM (dram_gib)"},
-        "dram_shortfall_bytes": dict(_COUNT, description="total_bytes beyond the DRAM capacity (0 when it fits)"),
+        "fits_dram": {"type": ["boolean", "null"], "description": "total_bytes fit in DRAM (dram_gib); null when "
+                      "the config does not state its DRAM capacity"},
+        "dram_shortfall_bytes": {"type": ["integer", "null"], "minimum": 0, "description": "total_bytes beyond the "
+                                 "DRAM capacity (0 when it fits; null when dram_gib is not stated)"},
     },
 }
 
@@ -346,8 +348,8 @@ class Report:
                        "gradient_bytes": memory.gradient_bytes,
                        "optimizer_state_bytes": memory.optimizer_state_bytes, "total_bytes": memory.total_bytes},
             "capacities": capacities,
-            "fits_dram": memory.total_bytes <= dram,
-            "dram_shortfall_bytes": max(0, memory.total_bytes - dram),
+            "fits_dram": None if dram is None else memory.total_bytes <= dram,
+            "dram_shortfall_bytes": None if dram is None else max(0, memory.total_bytes - dram),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -528,7 +530,9 @@ class Report:
             held = "everything fits" if cap["fits"]["total"] else (
                 f"holds the {', '.join(fits)} alone" if fits else "holds none of them alone")
             lines.append(f"  {cap['memory']} ({cap['key']}) {_bytes(cap['bytes'])}: {held}")
-        if not d["fits_dram"]:
+        if d["fits_dram"] is None:
+            lines.append("  DRAM: capacity not stated (set dram_gib in the config to check that the step fits)")
+        elif not d["fits_dram"]:
             lines.append(f"does not fit: the step needs {_bytes(m['total_bytes'])}, DRAM holds "
                          f"{_bytes(self.config.dram_capacity_bytes)} ({_bytes(d['dram_shortfall_bytes'])} over; "
                          "try --recompute all, a smaller --batch or a larger dram_gib)")
