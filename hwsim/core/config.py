@@ -15,6 +15,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     preset = "gemmini-like"
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
     [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer
+    [control] command_cycles, command_depth
     [vector]  lanes
     [energy]  node_nm, mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
               sram_size_exponent, sram_fixed_fraction, sram_write_factor, dram_pj_per_byte,
@@ -27,6 +28,7 @@ import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -162,6 +164,10 @@ class AcceleratorConfig:
     dram_burst_bytes: int = 1
     #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
     command_cycles: int = 0
+    #: Commands per bank of each engine's command memory in the generated accelerator (two banks
+    #: per engine, docs/accelerator.md): the longest run of commands an engine executes before it
+    #: moves to its other bank.
+    command_depth: int = 256
     #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
     #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
     mapping_objective: str = "cycles"
@@ -200,6 +206,16 @@ class AcceleratorConfig:
     @property
     def dram_bytes_per_cycle(self) -> float:
         return self.dram_gbps * 1e9 / self.clock_hz
+
+    @property
+    def dram_bytes_per_cycle_exact(self) -> Fraction:
+        """:attr:`dram_bytes_per_cycle` as an exact fraction of the decimal figures given (3.2 GB/s
+        at 200 MHz is exactly 16), for models that must not drift over millions of beats.
+
+        >>> AcceleratorConfig(dram_gbps=1.6, clock_mhz=300.0).dram_bytes_per_cycle_exact
+        Fraction(16, 3)
+        """
+        return Fraction(repr(float(self.dram_gbps))) * 1000 / Fraction(repr(float(self.clock_mhz)))
 
     @property
     def dram_latency_cycles(self) -> int:
@@ -339,7 +355,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
               "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
                "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
-    "control": ("command_cycles",),
+    "control": ("command_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
     "energy": tuple(f.name for f in fields(EnergyTable)),
@@ -395,10 +411,10 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
     if isinstance(cfg.dram_latency_ns, bool) or not isinstance(cfg.dram_latency_ns, (int, float)) \
             or not math.isfinite(cfg.dram_latency_ns) or not 0 <= cfg.dram_latency_ns <= 1e6:
         raise bad("dram_latency_ns", "must be a number of nanoseconds from 0 to 1e6")
-    for key, top in (("dram_burst_bytes", 1 << 20), ("command_cycles", 1 << 20)):
+    for key, low, top in (("dram_burst_bytes", 1, 1 << 20), ("command_cycles", 0, 1 << 20), ("command_depth", 1, 1 << 16)):
         v = getattr(cfg, key)
-        if not isinstance(v, int) or isinstance(v, bool) or not (1 if key == "dram_burst_bytes" else 0) <= v <= top:
-            raise bad(key, f"must be an integer from {1 if key == 'dram_burst_bytes' else 0} to {top}")
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= top:
+            raise bad(key, f"must be an integer from {low} to {top}")
     if not isinstance(cfg.store_path, tuple) or not all(f in STORE_PATH_FAMILIES for f in cfg.store_path) \
             or len(set(cfg.store_path)) != len(cfg.store_path):
         raise bad("store_path", f"must list distinct families from {', '.join(STORE_PATH_FAMILIES)}")
