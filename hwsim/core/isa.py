@@ -675,43 +675,45 @@ class MemoryTiming:
 
 @dataclass(frozen=True)
 class Timing:
-    """The RTL's fixed cycle costs, stated once (docs/accelerator.md#timing has the diagrams).
+    """The RTL's fixed cycle costs, stated once (docs/accelerator.md#timing has the diagrams;
+    ``tests/rtl/test_accelerator_timing.py`` measures every one on the RTL, and the replay model,
+    ``hwsim.replay``, uses exactly these).
 
-    Cycle t is the clock period ending with rising edge t; an engine *starts* a command in the
-    cycle it hands it to its unit (and takes its wait tokens) and the command is *done* in the
-    cycle its unit's done pulse is high (its signals and bank-valid updates are visible from the
-    next cycle).
+    Cycle t is the clock period ending with rising edge t; cycle 0 is the cycle after START was
+    written. An engine *starts* a command in the cycle it hands it to its unit (and takes its wait
+    tokens); the command is *done* in the cycle its unit's done pulse is high (its signals and the
+    bank it filled are visible from the next cycle).
 
-    * ``restart``: a command starts at the earliest this many cycles after the done cycle of the
-      one before it in the same bank.
-    * ``bank_switch``: after the done cycle of a ``last`` command, the first command of the other
-      bank starts at the earliest this many cycles later, and at the earliest ``bank_fetch``
-      cycles after the cycle in which that bank became valid.
-    * ``token``: a wait is satisfied at the earliest ``token`` cycles after the signal's done cycle.
-    * ``boot``: the boot load is accepted by the DMA in cycle ``boot`` (cycle 0 = the cycle after
-      START); the load engine's first command starts ``bank_fetch`` cycles after its done cycle.
-    * DMA (LOAD, STORE): accepted in the start cycle; its address requests go out from the next
-      cycle; the rest is the AXI model (``hwsim.replay``).
-    * GEMM: ``gemm_prologue`` + ``tile_cycles`` + ``gemm_drain`` when it emits (else + ``gemm_tail``).
+    * ``restart``: a command starts at the earliest ``restart`` cycles after the done cycle of the
+      one before it on the same engine (in the same bank or, after a ``last`` one, the other).
+    * ``bank_fetch``: the first command of a bank starts at the earliest ``bank_fetch`` cycles
+      after the done cycle of the LOAD that filled it (boot included).
+    * ``token``: a wait is satisfied at the earliest ``token`` cycles after its signal's done cycle.
+    * ``boot``: the boot load of the load engine's bank 0 is accepted by the DMA in cycle ``boot``.
+    * DMA: a LOAD or STORE is accepted in its start cycle; its first address request goes out
+      ``dma_issue`` cycles later; a write burst's first W beat ``write_data`` cycles after its AW;
+      ``done`` ``dma_done`` cycles after the last R beat or B (the AXI model: ``hwsim.replay``).
+    * GEMM: ``gemm_prologue`` + ``tile_cycles`` + ``gemm_drain`` when it emits (the epilogue).
     * POOL: ``pool_prologue`` + m * kh * kw + ``pool_drain``.
-    * CONFIG: ``config``. END: the engine stops in its start cycle; the accelerator is done
-      ``end`` cycles after the last engine's END started.
-    * DMA: ``max_burst`` beats per burst at most (and never across 4 KiB), ``reads_outstanding``
-      and ``writes_outstanding`` bursts in flight.
+    * CONFIG: ``config``. END: the engine stops in the cycle it would start it; CYCLES is the last
+      END's cycle + ``end``.
+    * ``max_burst`` (a method: it depends on the bus width), ``reads_outstanding``,
+      ``writes_outstanding``: the DMA's bursts.
     """
 
     restart: int = 1
-    bank_switch: int = 2
     bank_fetch: int = 2
     token: int = 1
     boot: int = 0
+    dma_issue: int = 1
+    write_data: int = 2
+    dma_done: int = 1
     gemm_prologue: int = 2
-    gemm_drain: int = 6
-    gemm_tail: int = 0
-    pool_prologue: int = 2
-    pool_drain: int = 6
-    config: int = 2
-    end: int = 1
+    gemm_drain: int = 3
+    pool_prologue: int = 1
+    pool_drain: int = 3
+    config: int = 1
+    end: int = 2
     reads_outstanding: int = 4
     writes_outstanding: int = 4
 
@@ -720,8 +722,7 @@ class Timing:
         return min(256, 4096 // geometry.bus_bytes)
 
 
-#: The accelerator's timing (provisional until the RTL lands: the test that measures each constant
-#: on the RTL is the authority).
+#: The accelerator's timing.
 TIMING = Timing()
 
 
