@@ -136,7 +136,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
                   + ops.extra_dram_bytes + out_bytes)
     by_cycles = cfg.mapping_objective == "cycles"
     segment = k_segment(g, cfg)
-    best: tuple[tuple[int, int, int, int], Choice] | None = None
+    best: tuple[tuple[int, int, int, int], tuple] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
         if fifo:
@@ -165,16 +165,19 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             a_parts = 1 if a_used == a_total else parts
             footprint = ((a_used * a_parts if a_staged else 0)
                          + ((b_used if b_staged else 0) * parts if cfg.shared_buffer else 0))
-            traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
-                               inter * ib if unfused_ops else 0, round_trip, segment)
-            choice = Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint,
-                            compulsory, unfused_ops, round_trip, segment)
-            key = ((choice.cycles, moved) if by_cycles else (moved, choice.cycles)) + (footprint, -t.k)
+            cycles = compute + stall
+            key = ((cycles, moved) if by_cycles else (moved, cycles)) + (footprint, -t.k)
             if best is None or key < best[0]:
-                best = (key, choice)
+                best = (key, (t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall,
+                              footprint))
     if best is None:
         raise AssertionError(f"no mapping of {w.name} fits {cfg.name}; the config's validation should prevent it")
-    return best[1]
+    # Only the winner's traffic is itemized: the search ranks by cycles and bytes alone.
+    t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall, footprint = best[1]
+    traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
+                       inter * ib if unfused_ops else 0, round_trip, segment)
+    return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
+                  unfused_ops, round_trip, segment)
 
 
 def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:
@@ -205,7 +208,9 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
     a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
     if t.k < g.k:  # K split: blocks are tiles; partial sums wait in the accumulator
         a_part = pool - b_tile if cfg.shared_buffer else pool
-        whole_a = ops.a_on_chip or a_total <= a_part
+        # A held whole is loaded once, so in a buffer of its own it needs no second part.
+        whole_room = a_part if cfg.shared_buffer else ops.free_bytes
+        whole_a = ops.a_on_chip or a_total <= whole_room
         yield (GemmMapping("n", g.m if whole_a else t.m, t.n, a_part, b_tile),
                1 if whole_a else t_n, t_m, a_total if whole_a else a_tile, b_tile)
         row_block = t.m * g.k * ib  # one m tile's rows of A, all of K
@@ -217,7 +222,7 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
         if t_m > 1 and b_total <= b_room:
             a_part = pool - b_total if cfg.shared_buffer else pool
             if ops.a_on_chip or a_tile <= a_part:
-                whole_a = ops.a_on_chip or a_total <= a_part
+                whole_a = ops.a_on_chip or a_total <= (a_part if cfg.shared_buffer else ops.free_bytes)
                 yield (GemmMapping("n", g.m if whole_a else t.m, g.n, a_part, b_total),
                        1 if whole_a else t_n, 1, a_total if whole_a else a_tile, b_total)
         return
@@ -225,7 +230,7 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
     row = g.k * ib  # bytes of one row of A, all of K
     if not cfg.shared_buffer:
         bn = _largest(t.n, g.n, weight_part, col)
-        whole_a = ops.a_on_chip or a_total <= pool
+        whole_a = ops.a_on_chip or a_total <= ops.free_bytes
         yield (GemmMapping("n", g.m if whole_a else t.m, bn, pool, weight_part),
                1 if whole_a else -(-g.n // bn), 1, a_total if whole_a else a_tile, bn * col)
         bm = g.m if ops.a_on_chip else _largest(t.m, g.m, pool, row)
@@ -256,7 +261,7 @@ def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: 
     """Through a weight FIFO, B streams once per m tile whatever the order, unless all of B is one
     array tile, which the array keeps from one m tile to the next; A comes once if it all fits its
     part (or is on chip), else once per n tile."""
-    whole_a = ops.a_on_chip or a_total <= pool
+    whole_a = ops.a_on_chip or a_total <= ops.free_bytes
     one_tile = g.k <= rows and t_n == 1
     yield (GemmMapping("n", g.m if whole_a else t.m, t.n, pool, 0),
            1 if whole_a else t_n, 1 if one_tile else t_m, a_total if whole_a else t.m * t.k * ib, 0)

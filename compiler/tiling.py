@@ -54,20 +54,27 @@ def _k_ladder(k: int, fold: int) -> list[int]:
     return out
 
 
-def _stream_ladder(longest: int) -> list[int]:
-    """Stream lengths to try: the longest, then halvings (rounded up) down to one row."""
-    out, s = [], longest
-    while True:
-        out.append(s)
-        if s == 1:
-            return out
-        s = -(-s // 2)
+def _halvings(n: int) -> list[int]:
+    """``n``, then halvings (rounded up) down to 1."""
+    out = [n]
+    while out[-1] > 1:
+        out.append(-(-out[-1] // 2))
+    return out
+
+
+def _stream_ladder(streamed: int, depth: int) -> list[int]:
+    """Stream lengths to try, longest first: the longest the accumulator allows and its halvings,
+    and the powers of two that fit. The powers do not depend on the accumulator, so from a
+    power-of-two depth a deeper accumulator keeps every candidate: it never loses a tiling."""
+    longest = min(streamed, depth)
+    powers = (1 << i for i in range(longest.bit_length()))
+    return sorted({*_halvings(longest), *powers}, reverse=True)
 
 
 def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     """Every tiling the mapper tries for ``g`` on ``cfg``'s array and accumulator, whatever the
     buffers: the held dimension takes the whole array, K is all of it or a doubling number of whole
-    folds, and the stream is as long as the accumulator allows or a halving of that. The mapper
+    folds, and the stream is one of :func:`_stream_ladder`'s lengths. The mapper
     keeps those whose tiles fit the buffer space it has; because the list does not depend on that
     space, more buffer only ever adds candidates (so it never makes the chosen mapping worse).
     """
@@ -80,7 +87,7 @@ def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     held, streamed = (g.n, g.m) if ws else (g.m, g.n)
     fixed = min(held, c)
     return [TileSizes(s, k, fixed) if ws else TileSizes(fixed, k, s)
-            for k in _k_ladder(k_segment(g, cfg), r) for s in _stream_ladder(min(streamed, depth))]
+            for k in _k_ladder(k_segment(g, cfg), r) for s in _stream_ladder(streamed, depth)]
 
 
 def k_segment(g: GemmShape, cfg: AcceleratorConfig) -> int:

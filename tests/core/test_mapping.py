@@ -235,3 +235,13 @@ def test_each_layer_reports_where_its_tensors_lived_and_its_compulsory_traffic()
     assert fc1["resident_bytes"] >= 64 * 512
     tile = fc0["mapping"]["tile"]
     assert tile["k"] == 256 and tile["m"] == 64 and fc0["mapping"]["block"] == {"m": 64, "n": 512}
+
+
+@settings(max_examples=80, deadline=None)
+@given(g=gemms, rows=st.sampled_from([4, 8, 16]), cols=st.sampled_from([4, 8, 16, 32]),
+       ofmap=st.sampled_from([16.0, 64.0]), grow=st.sampled_from([1.5, 2.0, 4.0]))
+def test_a_deeper_accumulator_never_costs_cycles(g: GemmShape, rows: int, cols: int, ofmap: float, grow: float):
+    # from a power-of-two accumulator depth (16 or 64 KiB over a power-of-two number of int32 columns)
+    cfg = AcceleratorConfig(rows=rows, cols=cols, ofmap_kib=ofmap)
+    deeper = cfg.replace(ofmap_kib=ofmap * grow)
+    assert _cycles(schedule(_gemm(g), deeper), deeper) <= _cycles(schedule(_gemm(g), cfg), cfg)
