@@ -199,12 +199,18 @@ class MemoryMap:
                 return w
         raise KeyError(node)
 
+    @property
+    def program_addr(self) -> int:
+        """Where the command banks start; they run to the end of the image."""
+        return min(b.addr for b in self.banks)
+
     def to_dict(self) -> dict[str, Any]:
         R = self.R
         return {
             "R": R,
             "size": self.size,
             "boot": {"addr": self.boot_addr, "count": self.boot_count},
+            "program": {"addr": self.program_addr, "bytes": self.size - self.program_addr},
             "tensors": [{"name": t.name, "role": t.role, "addr": t.addr, "bytes": t.nbytes(R), "shape": list(t.shape),
                          "blocked": {"channels": t.view.channels, "height": t.view.height, "width": t.view.width}}
                         for t in self.tensors],

@@ -9,7 +9,7 @@ from hwsim.api import TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
-__all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
+__all__ = ["TIMINGS", "accelerator_config", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
 
 
 def positive_int(text: str) -> int:
@@ -56,3 +56,15 @@ def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
     """The config the flags describe: preset or file, then --rows/--cols/--dataflow on top."""
     changes = {key: getattr(args, key, None) for key in ("rows", "cols", "dataflow")}
     return resolve_config(config_source(args), **changes)[0]
+
+
+#: The config of the accelerator forms of ``hwsim rtl`` and ``hwsim verify`` (a MODEL given) when the
+#: flags name none: the preset of the configuration the accelerator RTL implements.
+ACCELERATOR_PRESET = "fpga-edge"
+
+
+def accelerator_config(args: argparse.Namespace) -> AcceleratorConfig:
+    """The config the flags describe, :data:`ACCELERATOR_PRESET` unless --preset or --config."""
+    if args.preset is None and args.config is None:
+        args.preset = ACCELERATOR_PRESET
+    return config_from_args(args)

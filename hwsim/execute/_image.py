@@ -13,26 +13,31 @@ clamp (``lo``/``hi``) and average-pool constants from the run's integer paramete
 
 Activations the accelerator writes are left zero. :func:`layer_outputs` reads a layer's output
 (and a fused pool's input) back as int8 codes in ONNX layout; :func:`expected_outputs` gives the
-same tensors from the run, for a bit-for-bit comparison.
+same tensors from the run, for a bit-for-bit comparison. :func:`accelerator_image` does it all for
+a compiled model and its inputs (``hwsim rtl MODEL.onnx``, ``hwsim verify MODEL.onnx``), and
+:func:`default_inputs` makes the seeded inputs those commands use when none are given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Mapping
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from compiler.codegen import AcceleratorProgram, TensorRegion, WeightRegion
+from compiler.codegen import AcceleratorProgram, TensorRegion, WeightRegion, codegen
 from compiler.graph import Graph
-from hwsim.core.errors import InternalError, UserError
-from hwsim.core.isa import Config, PoolMode, weight_blocks
+from compiler.importer import declared_inputs, dims_text
+from hwsim.core.errors import InternalError, UserError, shown
+from hwsim.core.isa import Config, PoolMode, check_config, weight_blocks
 
+from ._executor import Compiled
 from ._integer import GemmQuant, PoolQuant
-from ._session import RunResult
+from ._session import RunResult, run
 
 __all__ = ["DramImage", "dram_image", "layer_outputs", "expected_outputs", "accelerator_rows", "pack_region",
-           "unpack_region"]
+           "unpack_region", "accelerator_image", "default_inputs"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,11 @@ class DramImage:
 
     program: AcceleratorProgram
     dram: bytes
+
+    @property
+    def program_bytes(self) -> bytes:
+        """The command banks: the image from the first bank to its end (``memory.program_addr``)."""
+        return self.dram[self.program.memory.program_addr:]
 
 
 def _blocked(codes: np.ndarray, region: TensorRegion) -> np.ndarray:
@@ -166,3 +176,32 @@ def expected_outputs(program: AcceleratorProgram, result: RunResult) -> dict[str
             raise InternalError(f"layer '{layer.name}': the int8 run kept no codes for '{missing[0]}'")
         out[layer.name] = {n: np.asarray(result.codes[n]).reshape(program.memory.tensor(n).shape) for n in names}
     return out
+
+
+def default_inputs(source: str | Path, given: Mapping[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
+    """``given`` plus, for every declared input it lacks, seeded standard-normal values of the
+    declared shape (numpy's ``default_rng(seed)``, one draw per input in declaration order). An
+    input without a static shape or of a non-float type must be given."""
+    out = dict(given)
+    rng = np.random.default_rng(seed)
+    for d in declared_inputs(source):
+        if d.name in out:
+            continue
+        static = d.dims is not None and all(isinstance(x, int) and x > 0 for x in d.dims)
+        if not static or np.dtype(d.dtype).kind != "f":
+            raise UserError(f"input {shown(d.name, 40)} ({d.dtype} {dims_text(d.dims)}): no random default for it; "
+                            "give it as --input NAME=FILE.npy")
+        out[d.name] = rng.standard_normal(tuple(d.dims)).astype(d.dtype)
+    return out
+
+
+def accelerator_image(compiled: Compiled, inputs: Mapping[str, np.ndarray],
+                      calibration: Sequence[tuple[str, Mapping[str, np.ndarray]]] | None = None
+                      ) -> tuple[DramImage, RunResult]:
+    """The accelerator program of ``compiled`` (a config :func:`hwsim.core.isa.check_config`
+    accepts), its DRAM image with ``inputs``, and the int8 run (``hwsim run --precision int8``,
+    codes kept) whose numbers it holds and whose codes every layer must reproduce."""
+    check_config(compiled.program.config)
+    program = codegen(compiled.graph, compiled.program)
+    result = run(compiled, inputs, precision="int8", calibration=calibration, keep_codes=True)
+    return dram_image(program, compiled.graph, result), result
