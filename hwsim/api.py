@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -27,6 +27,7 @@ import onnx
 
 import compiler
 import rtl as _rtl
+from compiler.codegen import codegen as _codegen
 from hwsim import execute as _execute
 from hwsim import plots, scalesim
 from hwsim import replay as _replay
@@ -37,14 +38,18 @@ from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_nam
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
 from hwsim.core.workload import LoweredModel
+from hwsim.energy import layer_energy
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
 __all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "resolve_config", "load", "estimate", "run",
-           "sweep", "verify", "rtl", "TIMINGS", "LayerCheck", "NetworkVerification", "accelerator_image"]
+           "sweep", "verify", "rtl", "TIMINGS", "ESTIMATE_TIMINGS", "replay_report", "LayerCheck", "NetworkVerification", "accelerator_image"]
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
+#: ``hwsim estimate`` also has the accelerator's exact event model (``hwsim.replay``), for a config the
+#: accelerator RTL implements: the network compiled to its command program and replayed.
+ESTIMATE_TIMINGS = TIMINGS + ("replay",)
 DEFAULT_PRESET = "gemmini-like"
 
 ModelSource = str | Path | bytes | onnx.ModelProto | LoweredModel
@@ -214,12 +219,17 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
     bandwidth mode is the ``.cfg``'s, else USER (docs/scalesim.md), and the report says which.
+    ``timing="replay"`` compiles the network to the accelerator's command program
+    (:mod:`compiler.codegen`) and times it with the exact event model (:mod:`hwsim.replay`), the
+    cycles the RTL counts: :func:`replay_report`.
     """
-    if timing not in TIMINGS:
-        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(TIMINGS)}")
+    if timing not in ESTIMATE_TIMINGS:
+        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(ESTIMATE_TIMINGS)}")
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
         raise UserError(f"{shown(model)}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
     cfg, options = resolve_config(config, **overrides)
+    if timing == "replay":
+        return replay_report(model, cfg, input_shapes=input_shapes, input_values=input_values)
     lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
     timing_model = None
     if timing == "scalesim":
@@ -511,3 +521,56 @@ def verify_network(model: str | Path | bytes | onnx.ModelProto, config: ConfigSo
                    for i, layer in enumerate(image.program.layers))
     return NetworkVerification(cfg, layers, dict(ran.counters), predicted.counters(), ran.timed_out, ran.error,
                                ran.sim_cycles, ran.process_s)
+
+
+def replay_report(model: ModelSource, config: ConfigSource = None, *,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None,
+                  input_values: Mapping[str, Sequence[float]] | None = None, **overrides: Any) -> Report:
+    """``hwsim estimate --timing replay``: the network's command program (no weights needed) timed
+    by the replay model, in the estimate's report. Each layer the accelerator runs gets its cycles
+    from the replay (its last STORE's done cycle minus the previous layer's; docs/accelerator.md),
+    split into ``compute`` (the array's tile cycles, :func:`hwsim.core.timing.tile_cycles`, at most
+    the layer's cycles) and ``stall`` (the rest: DMA waits, each command's fixed cycles, tokens), and
+    its DRAM bytes from the LOADs and STOREs the code generator emitted (command banks, program
+    overhead, are in no layer); energy follows. Views stay free; every other field is the program's."""
+    cfg, _ = resolve_config(config, **overrides)
+    isa.check_config(cfg)
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
+        raise UserError(f"{shown(model)}: --timing replay compiles the network for the accelerator; give an ONNX model")
+    if isinstance(model, LoweredModel):
+        raise UserError("--timing replay needs the model's graph (a path, bytes or onnx.ModelProto), not workloads")
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
+    graph = compiler.compile_graph(_source(model), input_shapes=shapes or None, input_values=values or None)
+    lowered = compiler.lower(graph)
+    program = compiler.schedule_model(lowered, cfg)
+    accel = _codegen(graph, program)
+    banks = sorted(accel.images())
+
+    def read(addr: int, n: int) -> bytes:
+        for base, blob in banks:  # the replay reads only command banks
+            if base <= addr and addr + n <= base + len(blob):
+                return blob[addr - base: addr - base + n]
+        raise UserError(f"the program reads DRAM {addr:#x} outside its command banks")
+
+    timed = _replay.replay(cfg, read, boot_addr=accel.memory.boot_addr, boot_count=accel.memory.boot_count)
+    estimate = simulate(program)
+    by_name = {code.name: (code, cycles) for code, cycles in zip(accel.layers, timed.layer_cycles)}
+    schedules = {s.workload.name: s for s in program.layers}
+    layers = []
+    for layer in estimate.layers:
+        if layer.name not in by_name:
+            layers.append(layer)
+            continue
+        code, cycles = by_name[layer.name]
+        compute = min(layer.compute_cycles, cycles)
+        moved = code.bytes
+        s = schedules[layer.name]
+        traffic = replace(s.traffic, dram_read_ifmap=moved.input + moved.residual + moved.pool_input,
+                          dram_read_filter=moved.weights, dram_write_ofmap=moved.written)
+        energy = layer_energy(cfg, layer.macs, s.workload.vector_ops, traffic, cycles)
+        layers.append(replace(layer, compute_cycles=compute, stall_cycles=cycles - compute,
+                              dram_read_bytes=moved.read, dram_write_bytes=moved.written, energy=energy))
+    name = model if isinstance(model, str) and model in compiler.zoo.MODELS and not Path(model).exists() else None
+    report = replace(estimate, layers=tuple(layers), timing="replay", model=name or estimate.model)
+    return Report.of(report)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwsim.api import TIMINGS, resolve_config
+from hwsim.api import ESTIMATE_TIMINGS, TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
-__all__ = ["TIMINGS", "accelerator_config", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
+__all__ = ["ESTIMATE_TIMINGS", "TIMINGS", "accelerator_config", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
 
 
 def positive_int(text: str) -> int:

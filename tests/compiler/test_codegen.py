@@ -127,3 +127,44 @@ def test_config_the_rtl_does_not_implement() -> None:
     compiled = compile_for_run(small_mlp(), accel(8).replace(residency=True))
     with pytest.raises(UserError, match=r"residency = true .*; set residency = false"):
         codegen(compiled.graph, compiled.program)
+
+
+def test_estimate_timing_replay_is_the_replay_of_the_program_verify_runs(tmp_path) -> None:
+    """``hwsim estimate --timing replay`` compiles without weights; its layers' cycles are the
+    replay of the very program (weights, inputs and all) that ``hwsim verify`` runs on the RTL, and
+    its DRAM bytes are what that program's LOADs and STOREs move."""
+    import json
+
+    import jsonschema
+
+    from hwsim import api
+    from hwsim.cli import main
+    from hwsim.report import SCHEMA
+
+    cfg = accel(8)
+    program, image, _ = build(small_cnn(), cfg)
+    mem = image.program.memory
+    timed = replay(cfg, image.dram, boot_addr=mem.boot_addr, boot_count=mem.boot_count)
+    report = api.estimate(small_cnn(), cfg, timing="replay")
+    listed = {layer.name: layer for layer in report.listed}
+    assert [layer.name for layer in program.layers] == list(listed)
+    for code, cycles in zip(program.layers, timed.layer_cycles):
+        assert listed[code.name].cycles == cycles
+        assert listed[code.name].dram_read_bytes == code.bytes.read
+        assert listed[code.name].dram_write_bytes == code.bytes.written
+    assert report.totals.cycles == timed.layer_end_cycles[-1]
+    analytic = api.estimate(small_cnn(), cfg)
+    assert [layer.compute_cycles for layer in analytic.listed] == [layer.compute_cycles for layer in report.listed]
+    model = tmp_path / "cnn.onnx"
+    import onnx
+
+    onnx.save(small_cnn(), model)
+    out = tmp_path / "r.json"
+    toml = tmp_path / "a.toml"
+    toml.write_text('preset = "fpga-edge"\n[array]\nconv_reduction = "per_tap"\n[memory]\nresidency = false\n'
+                    '[vector]\nstore_path = ["activation", "scale", "requantize", "residual"]\n')
+    assert main(["estimate", str(model), "--config", str(toml), "--timing", "replay", "--json", str(out)]) == 0
+    got = json.loads(out.read_text())
+    jsonschema.validate(got, SCHEMA)
+    assert got["timing"] == "replay" and got["totals"]["cycles"] == timed.layer_end_cycles[-1]
+    assert main(["estimate", str(model), "--preset", "gemmini-like", "--timing", "replay"]) == 2
