@@ -84,12 +84,8 @@ def check_verify_cost(cfg: AcceleratorConfig, m: int, k: int, n: int, *, confirm
     unless ``confirmed``."""
     cost = verify_cost(cfg, m, k, n)
     what = f"verifying a {m}x{k}x{n} GEMM on a {cfg.rows}x{cfg.cols} array takes {cost.text()}"
-    free = available_memory()
-    if cost.memory > free:
-        raise UserError(f"{what}, more than the {format_bytes(free)} available; choose smaller --m/--k/--n")
-    if cost.seconds > CONFIRM_SECONDS and not confirmed:
-        raise UserError(f"{what}; choose smaller --m/--k/--n, or pass --allow-large to go ahead")
-    return cost
+    return _refuse(cost, what, "choose smaller --m/--k/--n", "choose smaller --m/--k/--n, or pass --allow-large to "
+                   "go ahead", confirmed)
 
 
 def accelerator_cost(cfg: AcceleratorConfig, cycles: int) -> RtlCost:
@@ -107,9 +103,16 @@ def check_accelerator_cost(cfg: AcceleratorConfig, cycles: int, *, confirmed: bo
     :data:`CONFIRM_SECONDS` unless ``confirmed``."""
     cost = accelerator_cost(cfg, cycles)
     what = f"simulating {cycles} cycles of the {cfg.rows}x{cfg.cols} accelerator takes {cost.text()}"
+    return _refuse(cost, what, "verify a smaller model or array", "verify a smaller model or input, or pass "
+                   "--allow-large to go ahead", confirmed)
+
+
+def _refuse(cost: RtlCost, what: str, smaller: str, confirm: str, confirmed: bool) -> RtlCost:
+    """``cost``, or the refusal of a run that would not fit in memory (``smaller`` says what to do)
+    or take over :data:`CONFIRM_SECONDS` unconfirmed (``confirm`` says how to go ahead)."""
     free = available_memory()
     if cost.memory > free:
-        raise UserError(f"{what}, more than the {format_bytes(free)} available; verify a smaller model or array")
+        raise UserError(f"{what}, more than the {format_bytes(free)} available; {smaller}")
     if cost.seconds > CONFIRM_SECONDS and not confirmed:
-        raise UserError(f"{what}; verify a smaller model or input, or pass --allow-large to go ahead")
+        raise UserError(f"{what}; {confirm}")
     return cost

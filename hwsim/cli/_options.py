@@ -9,7 +9,7 @@ from hwsim.api import ESTIMATE_TIMINGS, TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
-__all__ = ["ESTIMATE_TIMINGS", "TIMINGS", "accelerator_config", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
+__all__ = ["ESTIMATE_TIMINGS", "TIMINGS", "accelerator_config", "add_config_options", "add_model_options", "add_quiet", "config_from_args", "positive_int"]
 
 
 def positive_int(text: str) -> int:
@@ -68,3 +68,12 @@ def accelerator_config(args: argparse.Namespace) -> AcceleratorConfig:
     if args.preset is None and args.config is None:
         args.preset = ACCELERATOR_PRESET
     return config_from_args(args)
+
+
+def add_model_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """The optional MODEL.onnx of the accelerator forms of rtl and verify, and its inputs."""
+    parser.add_argument("model", nargs="?", metavar="MODEL.onnx", help=what)
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
+                        help="MODEL: an input array (inputs not given are seeded standard-normal values)")
+    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x32x32",
+                        help="MODEL: pin an input's dynamic dims")

@@ -15,7 +15,7 @@ from hwsim import api, execute
 from hwsim.core.errors import shown
 from hwsim.core.fpga import FAMILIES
 
-from ._options import accelerator_config, add_config_options, add_quiet, config_from_args
+from ._options import accelerator_config, add_config_options, add_model_options, add_quiet, config_from_args
 from ._progress import activity
 
 
@@ -29,12 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "engines, AXI4-Lite registers), DIR/program.bin, DIR/dram.bin, DIR/memory.json, DIR/files.f and "
         "DIR/manifest.json. See docs/accelerator.md.",
     )
-    p.add_argument("model", nargs="?", metavar="MODEL.onnx",
-                   help="also compile this network for the whole accelerator (default config fpga-edge)")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
-                   help="MODEL: an input array for the DRAM image (inputs not given are seeded standard-normal values)")
-    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x32x32",
-                   help="MODEL: pin an input's dynamic dims")
+    add_model_options(p, "also compile this network for the whole accelerator (default config fpga-edge)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="MODEL: seed of the default inputs (default 0)")
     add_config_options(p, dataflow=False)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")

@@ -15,7 +15,8 @@ from hwsim import api, execute
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text
 
-from ._options import accelerator_config, add_config_options, add_quiet, config_from_args, positive_int
+from ._options import (accelerator_config, add_config_options, add_model_options, add_quiet, config_from_args,
+                       positive_int)
 from ._progress import activity
 
 
@@ -30,12 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "layer's output bytes with 'hwsim run --precision int8' and its cycles with the replay model "
         "(docs/accelerator.md). Exit 0 if all match, 1 if not.",
     )
-    p.add_argument("model", nargs="?", metavar="MODEL.onnx",
-                   help="verify this network on the whole accelerator (default config fpga-edge) instead of a GEMM")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
-                   help="MODEL: an input array (inputs not given are seeded standard-normal values)")
-    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x32x32",
-                   help="MODEL: pin an input's dynamic dims")
+    add_model_options(p, "verify this network on the whole accelerator (default config fpga-edge) instead of a GEMM")
     add_config_options(p, dataflow=False)
     p.add_argument("--m", type=positive_int, metavar="M", help="rows of A (default 2*rows + 3)")
     p.add_argument("--k", type=positive_int, metavar="K", help="reduction length (default 2*rows + 5: partial folds)")
@@ -85,12 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {result.words_left} stream words were never consumed", file=text)
     if result.timed_out:
         print("  the simulation stopped before every tile finished", file=text)
-    print("passed" if result.passed else "FAILED", file=text)
-    with outputs:
-        if args.json is not None:
-            outputs.stage(args.json, json_text(result.to_dict(), what="the verification result"), "--json")
-        outputs.commit()
-    return 0 if result.passed else 1
+    return _finish(args, outputs, result, text)
 
 
 def _network(args: argparse.Namespace) -> int:
@@ -121,6 +112,11 @@ def _network(args: argparse.Namespace) -> int:
         print("  the accelerator stopped with an error (STATUS.ERROR)", file=text)
     if result.timed_out:
         print("  the simulation stopped before the accelerator was done", file=text)
+    return _finish(args, outputs, result, text)
+
+
+def _finish(args: argparse.Namespace, outputs: OutputSet, result, text) -> int:
+    """The verdict line, the --json file, and the exit status (0 all exact, 1 not)."""
     print("passed" if result.passed else "FAILED", file=text)
     with outputs:
         if args.json is not None:
