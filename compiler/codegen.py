@@ -22,10 +22,14 @@ unit is the mapping's block of ``block_m`` rows (all of K) and B's the block of 
 columns; under a K split the blocks are single tiles unless the mapping keeps all of A, one row
 block of A (order ``m``) or all of B. The placements of a block are consecutive, so a unit is
 loaded once, used by consecutive GEMMs and left for the next unit of its operand, which goes to
-the other part: DRAM moves exactly the fetches the mapping counts. A unit that does not fit its part as laid out (input
-windows span whole pixels, a weight chunk carries its 13 parameter words) falls back to smaller
-units: fewer weight chunks, then single tiles, and a tile whose window or weights still do not fit
-is run as K pieces (the accumulator carries the partial sums; only the last piece emits).
+the other part: DRAM moves the fetches the mapping counts. A unit that does not fit its part as
+laid out (input windows span whole pixels, a weight chunk carries its 13 parameter words) falls back
+to smaller units: groups of whole weight chunks that fit a part (when the tiles visit each group in
+one run, so each chunk still loads once a visit), else both parts as one ("wide": no overlap), then
+single tiles, and a tile whose window or weights still do not fit is run as K pieces (the
+accumulator carries the partial sums; only the last piece emits). Input windows re-read the pixels
+that neighbouring tiles and kernel taps share: at full size this is most of the difference from the
+analytic traffic (docs/model.md#analytic-vs-replay).
 
 * An A unit is an input *window*: the contiguous run of input pixels from the first to the last
   one its GEMMs read, for the chunks they read (all of them, or only the ones of a tile inside one
@@ -777,6 +781,26 @@ class _Builder:
             chunks_per_block = [-(-(bn0 + bn) // R) - bn0 // R for bn0, bn in dict.fromkeys(b_block_of(p) for p in placements)]
             need = max(chunks_per_block) * block_words
             b_mode = "block" if need <= b_size else "wide" if need <= 2 * b_size else "tile"
+        # A block that overflows a part (its chunks' parameter words are not in the mapping's
+        # bytes) loses double buffering in "wide" mode; groups of whole chunks that fit a part keep
+        # it, when the tiles visit each group in one run (each chunk is still loaded once a visit).
+        per_unit = 0
+        if b_mode in ("wide", "tile") and (k_whole or mapping.block_n >= g.n) and block_words <= b_size:
+            per = b_size // block_words
+
+            def runs(key) -> int:
+                keys = [key(p) for p in placements]
+                return 1 + sum(a != b for a, b in zip(keys, keys[1:]))
+
+            def block_key(p: Placement) -> tuple[int, int | None]:
+                return b_block_of(p)[0], (p.m0 // mapping.block_m) if mapping.order == "m" else None
+
+            def group_key(p: Placement) -> tuple[Any, int]:
+                return block_key(p), (p.n0 // R - b_block_of(p)[0] // R) // per
+
+            groups = -(-max(chunks_per_block) // per)
+            if runs(group_key) <= runs(block_key) * groups:
+                b_mode, per_unit = "chunks", per
 
         def pieces(p: Placement) -> list[_Piece]:
             """The tile, or K pieces of it where its own window or weights do not fit a part."""
@@ -852,7 +876,10 @@ class _Builder:
             if b_mode != "tile":
                 bn0, bn = b_block_of(p)
                 j_lo, j_hi = bn0 // R, -(-(bn0 + bn) // R)
-                bkey = ("block", bn0, (p.m0 // mapping.block_m) if mapping.order == "m" else None)
+                if per_unit:  # the group of whole chunks holding chunk j
+                    j_lo += (j - j_lo) // per_unit * per_unit
+                    j_hi = min(j_hi, j_lo + per_unit)
+                bkey = ("block", bn0, (p.m0 // mapping.block_m) if mapping.order == "m" else None, j_lo)
                 if b_unit is None or b_unit[0] != bkey:
                     if b_mode == "wide":
                         base, room = 0, 2 * b_size

@@ -426,7 +426,9 @@ class NetworkVerification:
     timed_out: bool
     error: bool
     sim_cycles: int
+    #: The simulation process's wall time, and the CPU time of the Python bench inside it (the rest is Icarus).
     sim_seconds: float
+    bench_cpu_seconds: float = 0.0
 
     @property
     def rtl_cycles(self) -> int:
@@ -520,7 +522,7 @@ def verify_network(model: str | Path | bytes | onnx.ModelProto, config: ConfigSo
                               sum(int(np.count_nonzero(got[layer.name][t] != w)) for t, w in want[layer.name].items()))
                    for i, layer in enumerate(image.program.layers))
     return NetworkVerification(cfg, layers, dict(ran.counters), predicted.counters(), ran.timed_out, ran.error,
-                               ran.sim_cycles, ran.process_s)
+                               ran.sim_cycles, ran.process_s, ran.bench_cpu_s)
 
 
 def replay_report(model: ModelSource, config: ConfigSource = None, *,

@@ -38,7 +38,16 @@ def tiny_net() -> tuple:
     return b.model([("x", TensorProto.FLOAT, (1, 3, 10, 10))], [z])
 
 
-MODELS = {"tiny": tiny_net, "mlp": small_mlp, "cnn": small_cnn}
+def wide_fc() -> tuple:
+    """A 512 -> 64 fully connected layer whose mapping's weight block (4 chunks of 13 + 512 words)
+    overflows a wbuf part by its parameter words: loaded as groups of whole chunks, double-buffered."""
+    b = Net(7)
+    h = b.op("Relu", b.op("Gemm", "x", b.weight(64, 512), b.weight(64, scale=0.1), transB=1))
+    out = b.op("Gemm", h, b.weight(10, 64), b.weight(10, scale=0.1), transB=1)
+    return b.model([("x", TensorProto.FLOAT, (1, 512))], [out])
+
+
+MODELS = {"tiny": tiny_net, "mlp": small_mlp, "cnn": small_cnn, "wide_fc": wide_fc}
 
 
 def build(model, cfg: AcceleratorConfig, seed: int = 0):
@@ -52,7 +61,7 @@ def build(model, cfg: AcceleratorConfig, seed: int = 0):
 
 CASES = [("tiny", accel(8)), ("mlp", accel(4, ifmap_kib=1, filter_kib=1, ofmap_kib=1, command_depth=8)),
          ("cnn", accel(8)), ("cnn", accel(4, ifmap_kib=1, filter_kib=1, ofmap_kib=1, command_depth=8)),
-         ("cnn", accel(8, ifmap_kib=0.5, filter_kib=1, ofmap_kib=0.5, command_depth=16))]
+         ("cnn", accel(8, ifmap_kib=0.5, filter_kib=1, ofmap_kib=0.5, command_depth=16)), ("wide_fc", accel(8))]
 
 
 @pytest.mark.parametrize("name,cfg", CASES, ids=[f"{n}-{c.rows}x{c.rows}-{c.ifmap_kib}k-d{c.command_depth}"
@@ -168,3 +177,22 @@ def test_estimate_timing_replay_is_the_replay_of_the_program_verify_runs(tmp_pat
     jsonschema.validate(got, SCHEMA)
     assert got["timing"] == "replay" and got["totals"]["cycles"] == timed.layer_end_cycles[-1]
     assert main(["estimate", str(model), "--preset", "gemmini-like", "--timing", "replay"]) == 2
+
+
+def test_an_overflowing_weight_block_keeps_double_buffering() -> None:
+    """wide_fc's weight block does not fit a wbuf part: its chunks load in groups into alternating
+    parts, each chunk once, so the next group's load overlaps this group's GEMMs."""
+    cfg = accel(8)
+    program, image, _ = build(wide_fc(), cfg)
+    half = cfg.filter_part_bytes * cfg.buffer_parts // cfg.rows // 2
+    fc = [c for c in program.load if getattr(c, "target", None) is not None and c.target.name == "WBUF"]
+    first = [c for c in fc if c.dram_addr < program.memory.weight("Gemm_node_4").addr + program.memory.weight(
+        "Gemm_node_4").nbytes(8)]
+    assert sum(c.words for c in first) == 8 * (13 + 512)            # 8 chunks, each loaded once
+    assert all(c.words <= half for c in first)                        # each group fits a part
+    assert {c.sram_addr for c in first} == {0, half}                  # in both parts, alternating
+    mem = image.program.memory
+    trace = replay(cfg, image.dram, boot_addr=mem.boot_addr, boot_count=mem.boot_count).trace
+    loads = [t for t in trace if t.engine == Engine.LOAD and t.command in first]
+    gemms = [t for t in trace if t.engine == Engine.EXEC and type(t.command).__name__ == "Gemm"]
+    assert any(g.start <= ld.start <= g.done for ld in loads[1:] for g in gemms)  # a load during a GEMM

@@ -19,7 +19,7 @@ from hwsim.core.config import preset
 from hwsim.core.isa import MemoryTiming
 from hwsim.execute import compile_for_run, run
 from tests.compiler.accel_functional import Functional
-from tests.compiler.test_codegen import EPILOGUE, accel, tiny_net
+from tests.compiler.test_codegen import EPILOGUE, accel, tiny_net, wide_fc
 from tests.execute.models import Net, small_cnn, small_mlp
 
 ACCEL_TOML = """name = "edge-accel"
@@ -129,7 +129,7 @@ def resnet_like() -> onnx.ModelProto:
 #: Two DRAMs: the fpga-edge preset's (3.2 GB/s, its latency) and a slow one where loads bound the
 #: array (0.2 GB/s = a beat every 8 cycles at 8x8, 200 ns).
 MEMORIES = {"preset": "", "dram-bound": "dram_gbps = 0.2\ndram_latency_ns = 200.0"}
-NETWORKS = {"cnn": small_cnn, "mlp": small_mlp, "resnet": resnet_like}
+NETWORKS = {"cnn": small_cnn, "mlp": small_mlp, "resnet": resnet_like, "wide_fc": wide_fc}
 
 
 @pytest.mark.slow
