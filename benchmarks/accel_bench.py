@@ -1,12 +1,13 @@
-"""Whole networks on the accelerator's RTL: the analytic estimate, the replay model and the RTL's
-cycles side by side (the tables of docs/accelerator.md#analytic-estimate-vs-replay-vs-rtl), and what
-a run costs: simulated cycles per second, and how the run's time splits between Icarus and the
-Python bench (cocotb + TimedAxiRam).
+"""Accelerator co-simulation benchmark: simulated cycles per second of whole programs on the RTL
+(Icarus + the cocotb bench with TimedAxiRam), and how a run's time splits between Icarus and the
+Python bench (cProfile through cocotb, in a second run of the same program). Also the replay
+model's cost for the same program. Prints figures; asserts nothing.
 
-    .venv/bin/python benchmarks/accel_bench.py [--rows 8] [--memory preset|dram-bound]
+    .venv/bin/python benchmarks/accel_bench.py [--rows 4 --rows 8]
 
-The networks are the accelerator tests' (tests/rtl/test_network.py); the config is
-docs/examples/accel.toml at ``--rows``, and ``dram-bound`` sets 0.2 GB/s and 200 ns.
+The programs are the hand-written ones of the co-simulation tests (tests/rtl/accel_programs.py):
+``tiled`` (a 3x3 convolution and a fully connected layer in double-buffered tiles) and ``network``
+(a convolution with a residual add, a max pool and an average pool).
 """
 
 from __future__ import annotations
@@ -17,46 +18,51 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hwsim import api  # noqa: E402
-from tests.compiler.test_codegen import tiny_net  # noqa: E402
-from tests.execute.models import small_cnn, small_mlp  # noqa: E402
-from tests.rtl.test_network import resnet_like  # noqa: E402
+from hwsim.core.isa import MemoryTiming  # noqa: E402
+from hwsim.replay import replay  # noqa: E402
+from rtl import AccelSimulator  # noqa: E402
+from tests.rtl.accel_programs import network, small_config, tiled  # noqa: E402
 
-NETWORKS = {"tiny": tiny_net, "mlp": small_mlp, "cnn": small_cnn, "resnet": resnet_like}
-MEMORIES = {"preset": {}, "dram-bound": {"dram_gbps": 0.2, "dram_latency_ns": 200.0}}
+PROGRAMS = {"tiled": (tiled, 64), "network": (network, 64)}
+MEMORIES = {"fast": {"dram_latency_ns": 0.0, "dram_gbps": 100.0},
+            "dram-bound": {"dram_latency_ns": 200.0, "dram_gbps": 0.1}}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=8)
-    parser.add_argument("--memory", choices=list(MEMORIES), default="preset")
-    args = parser.parse_args()
-    cfg, _ = api.resolve_config(ROOT / "docs" / "examples" / "accel.toml", rows=args.rows, cols=args.rows)
-    cfg = cfg.replace(**MEMORIES[args.memory])
-    print(f"{cfg.name} {cfg.rows}x{cfg.cols}, {args.memory} memory")
-    print("| network | analytic | replay | RTL | replay / analytic | compute | cmd | wait load | rest "
-          "| analytic DRAM read B | RTL DMA read B | passed | sim cycles/s | Icarus s | bench s |")
-    for name, build in NETWORKS.items():
-        model = build()
-        analytic = api.estimate(model, cfg)
-        replayed = api.estimate(model, cfg, timing="replay")
-        with tempfile.TemporaryDirectory():
-            t = time.perf_counter()
-            v = api.verify(cfg, model=model)
-            wall = time.perf_counter() - t
-        compute = sum(layer.compute_cycles for layer in analytic.layers)
-        rtl = v.rtl_counters["LAST_LAYER_CYCLE"]
-        busy, wait = v.rtl_counters["EXEC_BUSY"], v.rtl_counters["EXEC_WAIT_LOAD"]
-        # The bench's own CPU time is the Python side; the rest of the simulation process is Icarus.
-        bench = v.bench_cpu_seconds
-        print(f"| {name} | {analytic.totals.cycles:,} | {replayed.totals.cycles:,} | {rtl:,} | "
-              f"{replayed.totals.cycles / analytic.totals.cycles:.2f} | {compute:,} | {busy - compute:,} | {wait:,} | "
-              f"{rtl - busy - wait:,} | {analytic.totals.dram_read_bytes:,} | {v.rtl_counters['DMA_READ_BYTES']:,} | "
-              f"{v.passed} | {v.sim_cycles / v.sim_seconds:,.0f} | {v.sim_seconds - bench:.1f} | {bench:.1f} |"
-              f"  (whole verify {wall:.0f} s)")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, action="append", help="array sizes (default 4 and 8)")
+    sizes = ap.parse_args().rows or [4, 8]
+    print(f"{'design':<7} {'program':<8} {'memory':<10} {'cycles':>7} {'run s':>6} {'cpu s':>6} "
+          f"{'cycles/cpu-s':>12} {'Python %':>8} {'replay ms':>9}")
+    for R in sizes:
+        for name, (build, depth) in PROGRAMS.items():
+            cfg0 = small_config(R, filter_kib=4, ifmap_kib=2, command_depth=depth)
+            with tempfile.TemporaryDirectory(prefix="hwsim-accel-bench-") as tmp:
+                t = time.perf_counter()
+                sim = AccelSimulator(cfg0, tmp)
+                built = time.perf_counter() - t
+                for memory, changes in MEMORIES.items():
+                    cfg = cfg0.replace(**changes)
+                    p = build(cfg)
+                    image = bytes(p.image.data)
+                    t = time.perf_counter()
+                    model = replay(cfg, image, boot_addr=p.boot_addr, boot_count=p.boot_count)
+                    replay_ms = 1e3 * (time.perf_counter() - t)
+                    kw = dict(boot_addr=p.boot_addr, boot_count=p.boot_count, memory=MemoryTiming.of(cfg))
+                    run = sim.run(image, **kw)
+                    prof = sim.run(image, **kw, profile=True)
+                    share = 100 * prof.python_s / prof.bench_wall_s if prof.python_s is not None else float("nan")
+                    exact = "" if run.counters["CYCLES"] == model.cycles else "  (RTL != replay!)"
+                    print(f"{R}x{R:<5} {name:<8} {memory:<10} {run.sim_cycles:>7} {run.process_s:>6.1f} "
+                          f"{run.bench_cpu_s:>6.2f} {run.sim_cycles / run.bench_cpu_s:>12.0f} {share:>7.0f}% "
+                          f"{replay_ms:>9.1f}{exact}")
+            print(f"  ({R}x{R} {name}: Verilog + iverilog {built:.1f} s)")
+    print("\nrun s: wall seconds of the whole run (vvp and cocotb start-up included); cpu s: CPU seconds of the"
+          "\nsimulator process (Icarus and the Python bench) from START to irq; Python %: in a second, profiled"
+          "\nrun, cProfile's total Python time over that run's START..irq wall time (cProfile slows Python and"
+          "\ncounts the bench's set-up too, so an upper bound); the rest is Icarus.")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pstats
 import shutil
 import tempfile
 import time
@@ -49,8 +50,14 @@ class AccelRun:
     timed_out: bool
     late_responses: int
     sim_cycles: int
+    #: CPU and wall seconds of the simulator process (Icarus and the Python bench in it) from START
+    #: to irq, and wall seconds of the whole run (vvp and cocotb start-up included)
     bench_cpu_s: float
     process_s: float
+    bench_wall_s: float = 0.0
+    #: with ``profile``: wall seconds spent in Python code (cProfile's total, which itself slows
+    #: Python), the rest of the simulator process's time being Icarus
+    python_s: float | None = None
 
     @property
     def layer_cycles(self) -> tuple[int, ...]:
@@ -90,10 +97,11 @@ class AccelSimulator:
         self.build_s = time.perf_counter() - t
 
     def run(self, dram: bytes, *, boot_addr: int, boot_count: int, memory: MemoryTiming | None = None,
-            dram_bytes: int | None = None, max_cycles: int = 2_000_000) -> AccelRun:
+            dram_bytes: int | None = None, max_cycles: int = 2_000_000, profile: bool = False) -> AccelRun:
         """Run the program whose load list starts with ``boot_count`` commands at DRAM ``boot_addr``
         of ``dram`` (the whole image: program, weights, inputs), on a DRAM of ``dram_bytes`` (the
-        image rounded up to 4 KiB by default) with ``memory`` timing (the config's by default)."""
+        image rounded up to 4 KiB by default) with ``memory`` timing (the config's by default).
+        ``profile``: run the bench's Python under cProfile (cocotb's) and report its time."""
         mem = memory or MemoryTiming.of(self.cfg)
         size = dram_bytes or -(-max(len(dram), 4096) // 4096) * 4096
         if not 1 <= boot_count <= self.params.geometry.command_depth:
@@ -117,7 +125,8 @@ class AccelSimulator:
             self._runner.test(test_module="rtl._accel_bench", hdl_toplevel=self.params.module_name,
                               build_dir=self.build_dir, test_dir=run_dir, timescale=TIMESCALE,
                               results_xml=str(run_dir / "results.xml"), log_file=run_dir / "sim.log",
-                              extra_env={"HWSIM_ACCEL_IN": str(run_dir / "spec.json"), "HWSIM_ACCEL_OUT": str(out)})
+                              extra_env={"HWSIM_ACCEL_IN": str(run_dir / "spec.json"), "HWSIM_ACCEL_OUT": str(out),
+                                         **({"COCOTB_ENABLE_PROFILING": "1"} if profile else {})})
         except (RuntimeError, SystemExit) as e:
             raise RuntimeError(f"simulation failed ({e}); see {run_dir / 'sim.log'}") from None
         if not out.is_file():
@@ -125,10 +134,13 @@ class AccelSimulator:
         seen: dict[str, Any] = json.loads(out.read_text())
         regs = dict(seen["registers"])
         regs["CYCLES"] = regs.pop("CYCLES_LO") | regs.pop("CYCLES_HI") << 32
+        python_s = None
+        if profile and (run_dir / "cocotb.pstat").is_file():
+            python_s = pstats.Stats(str(run_dir / "cocotb.pstat")).total_tt  # type: ignore[attr-defined]
         return AccelRun(dram=(run_dir / "dram_out.bin").read_bytes(), counters=regs,
                         layer_end_cycles=tuple(seen["layer_cycles"]), timed_out=seen["timed_out"],
                         late_responses=seen["late"], sim_cycles=seen["sim_cycles"], bench_cpu_s=seen["cpu_s"],
-                        process_s=time.perf_counter() - t)
+                        process_s=time.perf_counter() - t, bench_wall_s=seen["wall_s"], python_s=python_s)
 
 
 def run_program(cfg: AcceleratorConfig, program: bytes | None, dram: bytes, *, boot_addr: int, boot_count: int,

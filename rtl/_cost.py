@@ -91,7 +91,7 @@ def check_verify_cost(cfg: AcceleratorConfig, m: int, k: int, n: int, *, confirm
 def accelerator_cost(cfg: AcceleratorConfig, cycles: int) -> RtlCost:
     """The estimate for running a program of ``cycles`` (the replay model's count) on the whole
     accelerator (``hwsim verify MODEL.onnx``): elaborating and compiling it, then Icarus. Measured on
-    the 2-core machine (benchmarks/accel_bench.py): 4x4 elaborates in ~7 s and simulates ~3,100
+    the 2-core machine (benchmarks/accel_network_bench.py): 4x4 elaborates in ~7 s and simulates ~3,100
     cycles a second, 8x8 ~11 s and ~1,450 cycles a second, plus ~2 s to start cocotb; the figures
     here are that fit (per cycle 200 us + 8 us a PE), rounded up."""
     seconds = 6 + 0.1 * cfg.pes + 3 + cycles * (200e-6 + 8e-6 * cfg.pes)

@@ -87,7 +87,9 @@ class CommandEngine(wiring.Component):
         legal = Signal()
         m.d.comb += legal.eq(Cat(*[op == int(o) for o in _OPCODES[self._engine]]).any())
         is_last = Signal()
-        m.d.comb += rp.addr.eq(Cat(idx, bank))
+        # Bank b's command i is memory word b * depth + i (any depth, as the DMA writes it).
+        at = lambda i, b: i + Mux(b, depth, 0)  # noqa: E731
+        m.d.comb += rp.addr.eq(at(idx, bank))
         leave = Signal()  # the done cycle of a bank's last command
         next_bank = Mux(leave, ~bank, bank)
 
@@ -120,11 +122,11 @@ class CommandEngine(wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 with m.If(self.done):
                     m.d.comb += [self.give.eq(word[10:15]), self.retire.eq(1), leave.eq(is_last)]
-                    new_idx = Mux(is_last, 0, idx + 1)
+                    new_idx = Mux(is_last, 0, idx + 1)[: len(idx)]  # the memory address must see the bank
                     m.d.sync += [bank.eq(next_bank), idx.eq(new_idx)]
                     # Fetch the next command now when its bank is valid (it always is within a bank).
                     with m.If(valid.bit_select(next_bank, 1) & ~(leave & (next_bank == bank))):
-                        m.d.comb += [rp.en.eq(1), rp.addr.eq(Cat(new_idx, next_bank))]
+                        m.d.comb += [rp.en.eq(1), rp.addr.eq(at(new_idx, next_bank))]
                         m.next = "DECODE"
                     with m.Else():
                         m.next = "FETCH"

@@ -95,5 +95,5 @@ def _accelerator(args: argparse.Namespace) -> int:
                       if n in ("program.bin", "dram.bin", "memory.json")) + f", {shown(out / 'manifest.json')}")
     boot = json.loads(design.files["manifest.json"])["boot"]
     print(f"top module {design.module}: load dram.bin at address 0, write BOOT_ADDR = {boot['BOOT_ADDR']:#x}, "
-          f"BOOT_COUNT = {boot['BOOT_COUNT']}, then CTRL = 1 (docs/accelerator.md#host)")
+          f"BOOT_COUNT = {boot['BOOT_COUNT']}, then CTRL = 1 (docs/accelerator.md#driving-it-from-a-host)")
     return 0

@@ -14,7 +14,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     name = "my-array"
     preset = "gemmini-like"
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
-    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer, shared_buffer, residency,
+    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, dram_gib, double_buffer, shared_buffer, residency,
               weight_fifo, dram_latency_ns, dram_burst_bytes
     [control] command_cycles, command_depth
     [mapping] objective
@@ -149,6 +149,8 @@ class AcceleratorConfig:
     ofmap_kib: float = 64.0
     #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
+    #: DRAM capacity, GiB (``None``: not stated): what ``hwsim llm`` holds weights and KV cache to.
+    dram_gib: float | None = None
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
     #: The activation and weight buffers are one scratchpad (Gemmini's): the mapper splits its
@@ -197,6 +199,12 @@ class AcceleratorConfig:
     @property
     def acc_bytes(self) -> int:
         return math.ceil(self.acc_bits / 8)
+
+    def tensor_bytes(self, elems: int, bits: int | None = None) -> int:
+        """Bytes of ``elems`` activation elements: ``input_bytes`` each, or, for a tensor kept in a
+        format of its own (``bits``, a KV cache at ``--kv-bits``), ``bits`` each packed, the total
+        rounded up to whole bytes."""
+        return elems * self.input_bytes if bits is None else -(-elems * bits // 8)
 
     @property
     def pes(self) -> int:
@@ -264,8 +272,8 @@ class AcceleratorConfig:
 
     @property
     def filter_part_elems(self) -> int:
-        """Weight elements one tile's part of the weight buffer holds."""
-        return self.filter_part_bytes // self.weight_bytes
+        """Weight elements one tile's part of the weight buffer holds (packed: :meth:`tensor_bytes`)."""
+        return self.filter_part_bytes * 8 // self.weight_bits
 
     @property
     def acc_depth(self) -> int:
@@ -327,7 +335,8 @@ class AcceleratorConfig:
             raise UserError(f"{where}: must be an object holding an accelerator config")
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(known))
-        missing = [k for k in known if k not in data]
+        # Fields added after reports were first written may be absent from older ones.
+        missing = [k for k in known if k not in data and k not in _LATER_FIELDS]
         if unknown or missing:
             detail = "; ".join(part for part in (f"unknown {', '.join(unknown)}" if unknown else "",
                                                  f"missing {', '.join(missing)}" if missing else "") if part)
@@ -339,7 +348,7 @@ class AcceleratorConfig:
         try:
             store_path = data["store_path"]
             store_path = tuple(store_path) if isinstance(store_path, (list, tuple)) else store_path
-            return cls(**{**data, "energy": EnergyTable(**energy), "store_path": store_path})
+            return cls(**{**_LATER_FIELDS, **data, "energy": EnergyTable(**energy), "store_path": store_path})
         except UserError as e:
             raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
 
@@ -356,8 +365,8 @@ class AcceleratorConfig:
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
               "conv_reduction"),
-    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
-               "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
+    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib", "double_buffer", "shared_buffer",
+               "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
@@ -367,6 +376,8 @@ _TOP_LEVEL = ("name", "preset", "description")
 # (section, key) -> config field, where the field name says more than the key.
 _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
+#: Config fields a report written before they existed lacks, and the value such a report meant.
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
 
 
 def _kib_bytes(kib: float) -> int:
@@ -384,6 +395,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "dram_gbps": (1e-6, 1e6),             # 1 kB/s to 1 PB/s
     "dram_latency_ns": (0.0, 1e6),        # up to 1 ms per DRAM request
 }
+#: DRAM capacity at most 1 PiB (``dram_gib``, optional).
+_DRAM_GIB_MAX = float(1 << 20)
 #: The fields of :data:`_RANGES` that must be above zero (a buffer, a clock or a bandwidth of none).
 _POSITIVE = frozenset({"clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"})
 #: The range of each integer field, both ends included.
@@ -437,6 +450,9 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
             raise bad(key, "must be a positive number" if positive else "must be a non-negative number")
         if not low <= v <= high:
             raise bad(key, f"must be from {low:g} to {high:g}")
+    if cfg.dram_gib is not None and (isinstance(cfg.dram_gib, bool) or not isinstance(cfg.dram_gib, (int, float))
+                                     or not math.isfinite(cfg.dram_gib) or not 0 < cfg.dram_gib <= _DRAM_GIB_MAX):
+        raise bad("dram_gib", f"must be a positive number of GiB up to {_DRAM_GIB_MAX:g} (or absent: not stated)")
     for key in ("double_buffer", "shared_buffer", "residency", "weight_fifo"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")

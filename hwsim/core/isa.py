@@ -37,8 +37,9 @@ c = R), :func:`weight_block` (13 parameter words then K weight rows per output c
 ``acc_depth``, ``k_max``, ``R``) is checked by :func:`check` against :class:`Geometry`, and
 :func:`check_config` says which configs the accelerator implements.
 
-**Timing.** :data:`TIMING` states the RTL's fixed cycle costs once (the replay model uses them,
-``tests/rtl/test_accelerator_timing.py`` measures them on the RTL).
+**Timing.** :data:`TIMING` states the RTL's fixed cycle costs once (the replay model uses them;
+``tests/rtl/test_accelerator.py`` holds the RTL's counters equal to the replay's and shows that
+each constant one cycle off breaks the equality).
 """
 
 from __future__ import annotations
@@ -229,8 +230,32 @@ class Command:
         return encode(self)
 
 
+class _Rows:
+    """What LOAD and STORE derive from their 2-D transfer fields (``rows`` rows of ``row_words``
+    words, on-chip rows ``sram_stride`` apart, 0 meaning packed)."""
+
+    rows: int
+    row_words: int
+    sram_addr: int
+    sram_stride: int
+
+    @property
+    def words(self) -> int:
+        return self.rows * self.row_words
+
+    @property
+    def sram_pitch(self) -> int:
+        """Words between on-chip row starts."""
+        return self.sram_stride or self.row_words
+
+    @property
+    def sram_end(self) -> int:
+        """One past the last on-chip word written (LOAD) or read (STORE)."""
+        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
+
+
 @dataclass(frozen=True, kw_only=True)
-class Load(Command):
+class Load(Command, _Rows):
     """DRAM -> an on-chip memory, a 2-D strided copy: ``rows`` rows of ``row_words`` words; row r
     comes from DRAM byte ``dram_addr + r * dram_stride`` and goes to word ``sram_addr + r *
     sram_stride`` (``sram_stride`` 0: packed, ``row_words``). ``target`` ABUF and WBUF take a word address; a command bank
@@ -256,23 +281,9 @@ class Load(Command):
         object.__setattr__(self, "target", Target(self.target))
         super().__post_init__()
 
-    @property
-    def words(self) -> int:
-        return self.rows * self.row_words
-
-    @property
-    def sram_pitch(self) -> int:
-        """Words between on-chip row starts."""
-        return self.sram_stride or self.row_words
-
-    @property
-    def sram_end(self) -> int:
-        """One past the last on-chip word written."""
-        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
-
 
 @dataclass(frozen=True, kw_only=True)
-class Store(Command):
+class Store(Command, _Rows):
     """obuf -> DRAM: row r of ``row_words`` words from obuf word ``sram_addr + r * sram_stride``
     (0: packed, ``row_words``) to DRAM
     byte ``dram_addr + r * dram_stride``. ``layer_end``: this STORE completes a layer (the RTL counts
@@ -287,20 +298,6 @@ class Store(Command):
     dram_stride: int = 0
     sram_stride: int = 0
     layer_end: bool = False
-
-    @property
-    def words(self) -> int:
-        return self.rows * self.row_words
-
-    @property
-    def sram_pitch(self) -> int:
-        """Words between on-chip row starts."""
-        return self.sram_stride or self.row_words
-
-    @property
-    def sram_end(self) -> int:
-        """One past the last on-chip word read."""
-        return self.sram_addr + (self.rows - 1) * self.sram_pitch + self.row_words
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -676,8 +673,8 @@ class MemoryTiming:
 @dataclass(frozen=True)
 class Timing:
     """The RTL's fixed cycle costs, stated once (docs/accelerator.md#timing has the diagrams;
-    ``tests/rtl/test_accelerator_timing.py`` measures every one on the RTL, and the replay model,
-    ``hwsim.replay``, uses exactly these).
+    the replay model, ``hwsim.replay``, uses exactly these; ``tests/rtl/test_accelerator.py`` holds
+    the RTL's counters equal to the replay's, and unequal with any one constant one cycle off).
 
     Cycle t is the clock period ending with rising edge t; cycle 0 is the cycle after START was
     written. An engine *starts* a command in the cycle it hands it to its unit (and takes its wait
@@ -732,7 +729,7 @@ TIMING = Timing()
 class Reg(enum.IntEnum):
     """AXI4-Lite registers (32-bit, byte offsets; docs/accelerator.md#registers)."""
 
-    CTRL = 0x00            #: write 1 to bit 0: START; bit 1: CLEAR (counters and DONE)
+    CTRL = 0x00            #: write 1 to bit 0: START (zeroes the counters); bit 1: CLEAR (DONE and ERROR)
     STATUS = 0x04          #: bit 0 BUSY, bit 1 DONE, bit 2 ERROR
     BOOT_ADDR = 0x08       #: DRAM byte address of the load engine's first bank
     BOOT_COUNT = 0x0C      #: commands in it (1 .. command_depth)

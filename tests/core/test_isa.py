@@ -134,3 +134,40 @@ def test_weight_blocks_hold_parameters_then_rows():
     assert p["bias"].tolist() == [5, -6, 0, 0] and p["shift"].tolist() == [3, 4, 1, 1]
     rows = np.frombuffer(blob[13 * 4 :], np.int8).reshape(27, 4)
     assert np.array_equal(rows[:, :2], kn) and not rows[:, 2:].any()
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """The rows of the first table under ``## heading`` in docs/accelerator.md, as cell lists."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "accelerator.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def test_the_documented_instruction_set_is_the_encoders():
+    import re
+
+    seen = set()
+    for cells in _doc_table("Instruction set"):
+        op = isa.Opcode[cells[0].split("`")[1]]
+        assert cells[0].endswith(f"({int(op)})")
+        fields = re.findall(r"`(\w+)` (\d+)\+(\d+)( signed)?", cells[2])
+        want = [(f.name, f.lsb, f.width, f.signed) for f in isa.FIELDS[op][len(isa.HEADER):]]
+        assert [(n, int(lsb), int(w), bool(s)) for n, lsb, w, s in fields] == want, op
+        seen.add(op)
+    assert seen == set(isa.Opcode)
+
+
+def test_the_documented_registers_and_timing_are_the_isas():
+    regs = {}
+    for cells in _doc_table("Registers"):
+        for off, name in zip(cells[0].split(" / "), cells[1].split(" / ")):
+            regs[name] = int(off, 16)
+    assert regs == {r.name: int(r) for r in isa.Reg}
+    timing = {}
+    for cells in _doc_table("Timing"):
+        for name, value in zip(cells[0].replace("`", "").split(", "), cells[1].split(", ")):
+            timing[name] = int(value)
+    assert timing == {f: getattr(isa.TIMING, f) for f in isa.Timing.__dataclass_fields__}
