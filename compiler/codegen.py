@@ -82,7 +82,7 @@ from hwsim.core.program import LayerSchedule, Placement, Program, Tile
 from hwsim.core.workload import Kind
 
 from .graph import Graph, Node
-from .ops.costs import ALIASES
+from .lowering import _Roots
 from .ops.epilogue import IntegerChain, integer_chain, integer_pool
 from .ops.gemm import gemm_view
 from .ops.window import Window, window
@@ -520,6 +520,7 @@ class _Builder:
         self.geo = Geometry.of(cfg)
         self.R = cfg.rows
         self.producers = graph.producers()
+        self._root = _Roots(graph)
         self.nodes = {n.name: n for n in graph.nodes}
         self.ops: dict[Engine, list[_Op]] = {Engine.LOAD: [], Engine.EXEC: [], Engine.STORE: []}
         self.memories = _Memories()
@@ -537,16 +538,9 @@ class _Builder:
 
     # ----------------------------------------------------------------------------- regions
 
-    def _root(self, name: str) -> str:
-        node = self.producers.get(name)
-        while node is not None and node.op_type in ALIASES and not node.domain and node.inputs and node.inputs[0]:
-            name = node.inputs[0]
-            node = self.producers.get(name)
-        return name
-
     def region(self, name: str, role: str, where: str) -> TensorRegion:
         """The region of tensor ``name`` (a view's root), allocated on first use."""
-        root = self._root(name)
+        root = self._root(name)  # a view's bytes are its root's
         if root not in self.tensors:
             shape = tuple(self.graph.shape(root))
             view = tensor_view(shape, f"{where}: tensor '{root}'")
