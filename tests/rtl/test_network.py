@@ -33,12 +33,14 @@ residency = false
 {memory}
 [vector]
 store_path = {store_path}
+[control]
+command_depth = {depth}
 """
 
 
-def toml(tmp_path: Path, R: int, memory: str = "") -> Path:
-    path = tmp_path / f"accel{R}.toml"
-    path.write_text(ACCEL_TOML.format(R=R, memory=memory, store_path=json.dumps(list(EPILOGUE))))
+def toml(tmp_path: Path, R: int, memory: str = "", depth: int = 256) -> Path:
+    path = tmp_path / f"accel{R}d{depth}.toml"
+    path.write_text(ACCEL_TOML.format(R=R, memory=memory, store_path=json.dumps(list(EPILOGUE)), depth=depth))
     return path
 
 
@@ -74,10 +76,11 @@ def test_rtl_writes_what_a_host_loads(tmp_path, capsys):
 
 
 def test_verify_a_tiny_network_bit_and_cycle_exact(tmp_path, capsys):
+    """Banks of 8 commands: every engine chains banks, the load engine filling its own."""
     model = tmp_path / "tiny.onnx"
     onnx.save(tiny_net(), model)
     report = tmp_path / "verify.json"
-    code = main(["verify", str(model), "--config", str(toml(tmp_path, 4)), "--json", str(report), "-q"])
+    code = main(["verify", str(model), "--config", str(toml(tmp_path, 4, depth=8)), "--json", str(report), "-q"])
     text = capsys.readouterr().out
     assert code == 0, text
     got = json.loads(report.read_text())
@@ -87,6 +90,8 @@ def test_verify_a_tiny_network_bit_and_cycle_exact(tmp_path, capsys):
         assert layer["rtl_cycles"] == layer["model_cycles"] > 0 and layer["mismatches"] == 0
     assert got["counters"]["rtl"]["LAYERS_DONE"] == 2 and got["counters"]["rtl"]["STATUS"] & 2
     assert got["config"]["rows"] == 4 and "passed" in text
+    retired = got["counters"]["rtl"]
+    assert min(retired["LOAD_RETIRED"], retired["EXEC_RETIRED"]) > 8  # more than one bank each
 
 
 def test_verify_refuses_what_the_rtl_does_not_implement(tmp_path, capsys):
@@ -130,6 +135,15 @@ def resnet_like() -> onnx.ModelProto:
 #: array (0.2 GB/s = a beat every 8 cycles at 8x8, 200 ns).
 MEMORIES = {"preset": "", "dram-bound": "dram_gbps = 0.2\ndram_latency_ns = 200.0"}
 NETWORKS = {"cnn": small_cnn, "mlp": small_mlp, "resnet": resnet_like, "wide_fc": wide_fc}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [12, 32])
+def test_whole_networks_through_many_command_banks(depth, tmp_path):
+    """The ResNet-like network's lists cut into banks of 12 (not a power of two) or 32 commands."""
+    result = api.verify(toml(tmp_path, 8, depth=depth), model=resnet_like())
+    assert result.passed, [layer.to_dict() for layer in result.layers]
+    assert result.rtl_counters["EXEC_RETIRED"] > 4 * depth
 
 
 @pytest.mark.slow
