@@ -159,3 +159,27 @@ def test_whole_networks_bit_and_cycle_exact(network, R, memory, tmp_path):
         assert MemoryTiming.of(cfg).beat_interval > 1
         # the array waits for loads, exactly as long as the replay model says
         assert result.rtl_counters["EXEC_WAIT_LOAD"] == result.model_counters["EXEC_WAIT_LOAD"] > 0
+
+
+def test_verify_fails_when_the_model_is_one_cycle_off_per_burst(tmp_path, capsys, monkeypatch):
+    """The equality is real: a replay whose DMA takes one more cycle per burst to be done (and so
+    per layer, per counter) makes ``hwsim verify`` exit 1 and say which layers differ."""
+    from dataclasses import replace
+
+    import hwsim.api
+    from hwsim.core import isa
+    from hwsim.replay import replay
+
+    def off_by_one(*args, **kwargs):
+        return replay(*args, timing=replace(isa.TIMING, dma_done=isa.TIMING.dma_done + 1), **kwargs)
+
+    monkeypatch.setattr(hwsim.api._replay, "replay", off_by_one)
+    model = tmp_path / "tiny.onnx"
+    onnx.save(tiny_net(), model)
+    report = tmp_path / "verify.json"
+    assert main(["verify", str(model), "--config", str(toml(tmp_path, 4)), "--json", str(report), "-q"]) == 1
+    got = json.loads(report.read_text())
+    assert got["passed"] is False and got["rtl_cycles"] != got["model_cycles"]
+    assert all(layer["mismatches"] == 0 for layer in got["layers"])  # the bytes are still right
+    assert any(layer["rtl_cycles"] != layer["model_cycles"] for layer in got["layers"])
+    assert "FAILED" in capsys.readouterr().out
