@@ -70,7 +70,7 @@ def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
 
 #: The config of the accelerator forms of ``hwsim rtl`` and ``hwsim verify`` (a MODEL given) when the
 #: flags name none: the preset of the configuration the accelerator RTL implements.
-ACCELERATOR_PRESET = "fpga-edge"
+ACCELERATOR_PRESET = "edge-accel"
 
 
 def accelerator_config(args: argparse.Namespace) -> AcceleratorConfig:
