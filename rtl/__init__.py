@@ -22,6 +22,7 @@ from hwsim.core.lazy import exports
 if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
     from ._array import SystolicArray
     from ._controller import TileController
+    from ._cost import CONFIRM_SECONDS, RtlCost, check_rtl_cost, check_verify_cost, rtl_cost, verify_cost
     from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
     from ._emit import generate_verilog, manifest, ports
     from ._params import Params, params
@@ -48,6 +49,8 @@ _EXPORTS = {
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",
+    "RtlCost": "_cost", "rtl_cost": "_cost", "check_rtl_cost": "_cost", "CONFIRM_SECONDS": "_cost",
+    "verify_cost": "_cost", "check_verify_cost": "_cost",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = exports(__name__, _EXPORTS)

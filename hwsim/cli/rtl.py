@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import rtl
 from hwsim import api
-from hwsim.core.errors import UserError
+from hwsim.core.errors import shown
 from hwsim.core.fpga import FAMILIES
 
 from ._options import add_config_options, add_quiet, config_from_args
@@ -28,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also run Yosys: generic cells, flip-flops, multipliers, and FPGA estimates (DIR/synth.json)")
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
+    p.add_argument("--allow-large", action="store_true",
+                   help=f"go ahead with an array estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes "
+                   "(the refusal says how long and how much memory)")
     add_quiet(p)
     return p
 
@@ -46,20 +50,17 @@ def _synth_table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
     synth = bool(args.synth or args.family)
     what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
             if synth else f"generating {cfg.module_name}")
-    # Everything is computed before the folder is touched, so a failure leaves it as it was.
+    # Everything is computed before the folder is touched, and written all or none.
     with activity(what, quiet=args.quiet):
-        design = api.rtl(cfg, synth=synth, families=args.family)
-    design.write(out)
+        design = api.rtl(cfg, synth=synth, families=args.family, out=args.out, allow_large=args.allow_large)
+    out = Path(args.out)
     verilog = f"{cfg.module_name}.v"
-    print(f"wrote {out / verilog} ({len(design.files[verilog])} bytes), "
-          f"{', '.join(str(out / n) for n in design.files if not n.endswith('.v') and n != 'manifest.json')}, "
-          f"{out / 'manifest.json'}")
+    print(f"wrote {shown(out / verilog)} ({len(design.files[verilog])} bytes), "
+          f"{', '.join(shown(out / n) for n in design.files if not n.endswith('.v') and n != 'manifest.json')}, "
+          f"{shown(out / 'manifest.json')}")
     print(f"top module {cfg.module_name}: {cfg.rows}x{cfg.cols} PEs, int{cfg.input_bits} x int{cfg.weight_bits} -> "
           f"int{cfg.acc_bits}, accumulator {cfg.acc_depth} rows, tiles up to m={cfg.acc_depth} k={cfg.k_max} n={cfg.cols}")
     result = design.synthesis
