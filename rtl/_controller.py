@@ -28,8 +28,8 @@ class TileController(wiring.Component):
 
     * ``cmd``: one tile ``{m, k, n, accumulate, emit}`` with 1 <= m <= acc_depth, 1 <= k <= k_max,
       1 <= n <= cols; accepted while idle.
-    * ``w``: the tile's k x n block of B, one row per word (lane c = column c, lanes >= n ignored),
-      rows 0..k-1 in order.
+    * ``w``: the tile's k x n block of B, one row per word (lane c = column c, lanes >= n ignored:
+      the controller zeroes them), rows 0..k-1 in order.
     * ``a``: the tile's m x k block of A, fold by fold: for fold f, rows 0..m-1 of
       A[:, f*rows : f*rows + rows] (lane r = column f*rows + r, lanes past k ignored).
     * ``o``: when ``emit``, the m result rows in order (lane c = column c, lanes >= n zero).
@@ -108,8 +108,11 @@ class TileController(wiring.Component):
             m.d.sync += [busy.eq(1), tile.eq(self.cmd.payload), w_left.eq(self.cmd.payload.k),
                          a_left.eq(self.cmd.payload.k), w_row.eq(0), w_fold.eq(0), a_row.eq(0), a_fold.eq(0)]
 
-        m.d.comb += [mesh.w_data.eq(self.w.payload), mesh.w_row.eq(w_row), mesh.w_bank.eq(w_fold[0]),
-                     mesh.w_valid.eq(w_fire)]
+        # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
+        # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
+        for c in range(C):
+            m.d.comb += mesh.w_data[c].eq(Mux(tile.n > c, self.w.payload[c], 0))
+        m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_fold[0]), mesh.w_valid.eq(w_fire)]
         with m.If(w_fire):
             m.d.sync += w_left.eq(w_left - 1)
             with m.If((w_row == R - 1) | (w_left == 1)):
