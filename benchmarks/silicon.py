@@ -36,7 +36,8 @@ import onnx  # noqa: E402
 from compiler import compile_model, lower_training, schedule_model  # noqa: E402
 from compiler.training import TrainingOptions  # noqa: E402
 from compiler.zoo import resnet50  # noqa: E402
-from compiler.zoo.published import googlenet, tpu_cnn0, tpu_lstm0, tpu_lstm1, tpu_mlp0, tpu_mlp1  # noqa: E402
+from compiler.zoo.published import (alexnet, dosa, googlenet, googlenet_tv, squeezenet11, tpu_cnn0,  # noqa: E402
+                                    tpu_lstm0, tpu_lstm1, tpu_mlp0, tpu_mlp1)
 from hwsim.core.config import AcceleratorConfig, load_config  # noqa: E402
 from hwsim.core.training import master_words  # noqa: E402
 from hwsim.report import Report  # noqa: E402
@@ -52,12 +53,23 @@ REFERENCE_END = "<!-- silicon-reference:end -->"
 #: Each chip's one config.
 CHIPS: dict[str, Path] = {
     "TPUv1": CONFIGS / "tpuv1.toml",
+    "Gemmini (DOSA, BERT design)": CONFIGS / "gemmini-dosa-bert.toml",
+    "Gemmini (DOSA, ResNet-50 design)": CONFIGS / "gemmini-dosa-resnet50.toml",
+    "Gemmini (DOSA, RetinaNet design)": CONFIGS / "gemmini-dosa-retinanet.toml",
+    "Gemmini (DOSA, U-Net design)": CONFIGS / "gemmini-dosa-unet.toml",
+    "Gemmini (MoCA)": CONFIGS / "gemmini-moca.toml",
     "Gemmini (default)": CONFIGS / "gemmini-default.toml",
     "Tesla FSD NPU": CONFIGS / "tesla-fsd-npu.toml",
     "TPU v3 (one TensorCore)": CONFIGS / "tpuv3-core.toml",
 }
 
 JOUPPI = "Jouppi et al., ISCA 2017"
+MOCA = "Kim et al., HPCA 2023 (MoCA): ucb-bar/gemmini-rocc-tests @ 80b7b9a moca-data/data/uartlog"
+
+
+def dosa_source(workload: str, column: str = "target.gemmini_cycle") -> str:
+    return (f"Hong et al., MICRO 2023 (DOSA), Fig. 12: gemmini-rocc-tests @ 959b23f gemmini-data-collection/"
+            f"artifact/both/{workload}.csv, {column} x layer_count.yaml (ucb-bar/dosa @ a7a3239)")
 #: TPUv1 Table 5: host interaction, % of TPU time, MLP0 (applied to both MLP0 rows of Table 4).
 MLP0_HOST_SHARE = 0.21
 
@@ -70,7 +82,7 @@ class Figure:
     workload: str
     model: str          #: key of :data:`MODELS`
     batch: int
-    metric: str         #: "TOPS", "inferences/s", "utilization %" or "training samples/s"
+    metric: str         #: "TOPS", "inferences/s", "utilization %", "training samples/s" or "Mcycles" (per inference)
     published: float
     source: str
     high: float | None = None   #: a published range [published, high]
@@ -96,6 +108,8 @@ class Figure:
             return self.batch / (t.latency_s * (1 + self.host_share))
         if self.metric == "utilization %":
             return 100 * t.utilization
+        if self.metric == "Mcycles":
+            return t.cycles / 1e6
         raise ValueError(self.metric)
 
     def ratio(self, hwsim: float) -> float:
@@ -114,6 +128,17 @@ MODELS: dict[str, Callable[[int], onnx.ModelProto]] = {
     "resnet50": lambda batch: resnet50(batch=batch),
     "resnet50-bn": lambda batch: resnet50(batch=batch, batchnorm=True),
     "googlenet": lambda batch: googlenet(batch=batch),
+    # The MoCA artifact's networks at its headers' sizes (imagenet/*_params_1.h): a 1024-wide FC in ResNet-50
+    # and AlexNet (fc_54, fc_8), 1000 classes in SqueezeNet and GoogLeNet.
+    "resnet50_1024": lambda batch: resnet50(batch=batch, num_classes=1024),
+    "alexnet_1024": lambda batch: alexnet(batch=batch, num_classes=1024),
+    "squeezenet11": lambda batch: squeezenet11(batch=batch),
+    "googlenet_tv": lambda batch: googlenet_tv(batch=batch),
+    # DOSA's workloads (compiler.zoo.published.DOSA_LAYERS), each layer timed alone at batch 1.
+    "dosa_bert": lambda batch: dosa("bert"),
+    "dosa_resnet50": lambda batch: dosa("resnet50"),
+    "dosa_retinanet": lambda batch: dosa("retinanet"),
+    "dosa_unet": lambda batch: dosa("unet"),
 }
 
 FIGURES: tuple[Figure, ...] = (
@@ -128,9 +153,35 @@ FIGURES: tuple[Figure, ...] = (
            f"{JOUPPI}, Table 4 (with host; Table 5: +21 %)", host_share=MLP0_HOST_SHARE),
     Figure("TPUv1", "ResNet-50", "resnet50", 8, "utilization %", 22.5,
            f"{JOUPPI}, Table 3 row 2: CNN1 – CNN0", high=78.2),
+    Figure("Gemmini (DOSA, BERT design)", "BERT layer (DOSA's 6 GEMMs)", "dosa_bert", 1, "Mcycles", 3.009802,
+           dosa_source("bert")),
+    Figure("Gemmini (DOSA, RetinaNet design)", "RetinaNet (DOSA's 27 layers)", "dosa_retinanet", 1, "Mcycles",
+           16.026592, dosa_source("retinanet")),
+    Figure("Gemmini (MoCA)", "ResNet-50", "resnet50_1024", 1, "Mcycles", 23.899749,
+           f"{MOCA}: resnet total cycles, median of 7 runs"),
+    Figure("Gemmini (DOSA, BERT design)", "BERT layer, Gemmini's own tiling", "dosa_bert", 1, "Mcycles", 3.757188,
+           dosa_source("bert", "target.gemmini_auto_cycle"),
+           reason="Gemmini's heuristic tiler (tiled_matmul_auto), not the searched mapping the design was measured with"),
+    Figure("Gemmini (DOSA, ResNet-50 design)", "ResNet-50 (DOSA's 54 layers)", "dosa_resnet50", 1, "Mcycles",
+           23.690955, dosa_source("resnet50"),
+           reason="stride-2 1x1 layers (0.27-0.68), 7x7-output 1x1 layers (0.62-0.65) and the batch-1 FC (0.44)"),
+    Figure("Gemmini (DOSA, U-Net design)", "U-Net (DOSA's 23 layers)", "dosa_unet", 1, "Mcycles", 969.735057,
+           dosa_source("unet"),
+           reason="the 1024-channel layers on 28x28 to 56x56 maps at 2.1-3.6x their ideal cycles (hwsim 0.28-0.48), "
+                  "the 1- and 2-channel end layers"),
     Figure("Gemmini (default)", "ResNet-50", "resnet50", 4, "utilization %", 51.0,
            "ucb-bar/gemmini PR #90 (2021-03-24)",
            reason="controller and software overheads of that commit, memory system not stated"),
+    Figure("Gemmini (MoCA)", "AlexNet", "alexnet_1024", 1, "Mcycles", 12.265346,
+           f"{MOCA}: alexnet total thread cycles, median of 7 runs",
+           reason="3-channel conv1 (32 % of the run) and batch-1 FC weight streaming (46 %) at costs hwsim does not model"),
+    Figure("Gemmini (MoCA)", "SqueezeNet 1.1", "squeezenet11", 1, "Mcycles", 3.849847,
+           f"{MOCA}: squeezenet total cycles, median of 7 runs",
+           reason="3-channel conv1 (45 % of the run), pools fused into small layers, per-call overheads"),
+    Figure("Gemmini (MoCA)", "GoogLeNet (torchvision)", "googlenet_tv", 1, "Mcycles", 11.364544,
+           f"{MOCA}: googlenet total thread cycles, median of 7 runs",
+           reason="0.796, below 0.8: 3-channel conv1 (30 % of the run), fused and separate pools, "
+                  "per-call overheads of small layers"),
     Figure("Tesla FSD NPU", "GoogLeNet", "googlenet", 1, "utilization %", 80.0,
            "Talpes et al., IEEE Micro 2020, abstract", bound=True,
            reason="network not named; > 80 % is beyond any 96x96 mapping of GoogLeNet"),
@@ -150,7 +201,7 @@ def _fmt(metric: str, value: float, published: bool = False) -> str:
     if metric in ("inferences/s", "training samples/s"):
         return f"{value:,.0f}"
     if published:
-        return f"{value:g}"
+        return f"{value:.2f}" if metric == "Mcycles" else f"{value:g}"
     return f"{value:.1f}" if metric == "utilization %" else f"{value:.2f}"
 
 

@@ -89,16 +89,33 @@ class Choice:
         return self.compute + self.stall
 
 
+def _first_unfused(w: Workload, cfg: AcceleratorConfig) -> int | None:
+    """Index of the first epilogue step ``cfg``'s store path cannot apply (None: it applies them all)."""
+    return next((i for i, step in enumerate(w.epilogue) if step.family not in cfg.store_path), None)
+
+
 def unfused(w: Workload, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(vector ops, elements of the intermediate result) of the epilogue steps from the first one
     ``cfg``'s store path cannot apply: they run as a separate pass over the results."""
-    first = next((i for i, step in enumerate(w.epilogue) if step.family not in cfg.store_path), None)
+    first = _first_unfused(w, cfg)
     if first is None or w.gemm is None:
         return 0, 0
     later = w.epilogue[first:]
     # A pooling step still to come means the intermediate is the product's full-size result.
     inter = w.gemm.groups * w.gemm.m * w.gemm.n if any(s.family == "pool" for s in later) else w.output_elems
     return sum(s.vector_ops for s in later), inter
+
+
+def pass_operand_bytes(w: Workload, cfg: AcceleratorConfig, extra_bytes: int) -> int:
+    """Of the epilogue operands' ``extra_bytes`` (a residual's second tensor: the only step family that
+    reads a tensor, docs/model.md#the-separate-pass), the share the separate pass reads: the operands
+    of residual steps from the first unfused one on, which the pass needs as it runs, not while the
+    array computes. Operands follow their steps' order, one per residual step."""
+    first = _first_unfused(w, cfg)
+    residual = [i for i, step in enumerate(w.epilogue) if step.family == "residual"]
+    if first is None or not residual or extra_bytes <= 0:
+        return 0
+    return extra_bytes * sum(i >= first for i in residual) // len(residual)
 
 
 def _b_bytes(w: Workload, cfg: AcceleratorConfig) -> Callable[[int], int]:
@@ -140,8 +157,10 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
     out_bytes = w.output_elems * ib if ops.out_dram else 0
     unfused_ops, inter = unfused(w, cfg)
-    # Without room on chip, the pass over the results writes the intermediate out and reads it back.
+    # Without room on chip, the pass over the results writes the intermediate out and reads it back,
+    # and it reads its own steps' operands (a residual) from DRAM as it goes.
     round_trip = 2 * inter * ib if unfused_ops and not ops.out_chip else 0
+    pass_bytes = round_trip + pass_operand_bytes(w, cfg, ops.extra_dram_bytes)
     fixed = bias_bytes + ops.extra_dram_bytes + out_bytes + ops.spill_bytes + round_trip
     compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
                   + ops.extra_dram_bytes + out_bytes)
@@ -170,8 +189,8 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             a_dram = a_total * a_reads if a_staged else 0
             b_dram = b_total * b_reads if b_staged else 0
             moved = a_dram + b_dram + fixed
-            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - round_trip, first_in, last_out, last.m),
-                                        w.vector_ops - unfused_ops, unfused_ops, round_trip)
+            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - pass_bytes, first_in, last_out, last.m),
+                                        w.vector_ops - unfused_ops, unfused_ops, pass_bytes)
             # A held whole is loaded once and needs no second part to fill while the first is used.
             a_parts = 1 if a_used == a_total else parts
             footprint = ((a_used * a_parts if a_staged else 0)
@@ -188,7 +207,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
                        inter * ib if unfused_ops else 0, round_trip, segment, b_bytes)
     return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
-                  unfused_ops, round_trip, segment)
+                  unfused_ops, pass_bytes, segment)
 
 
 def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:

@@ -105,8 +105,9 @@ def gemm_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], tr
     The store path's ``epilogue_ops`` run on the vector unit as results stream out, hidden behind
     the array unless longer. Fused operators the store path cannot apply (``unfused_ops``) run as a
     separate pass over the results afterwards: their vector cycles are compute, and the pass's DRAM
-    ``round_trip`` (writing the intermediate out and reading it back, when it cannot stay on chip)
-    races them like any vector layer's traffic. ``traffic`` excludes the round trip.
+    ``round_trip`` (writing the intermediate out and reading it back, when it cannot stay on chip, and
+    reading the second tensor of a residual step it adds) races them like any vector layer's traffic.
+    ``traffic`` excludes these bytes.
     """
     runs = list(tiles)
     array = sum(count * cycles for count, cycles, _ in runs)

@@ -129,8 +129,8 @@ class LayerSchedule:
     the DRAM bytes if every operand byte that is not on chip moved exactly once. ``first_in`` and
     ``last_out`` are the DRAM bytes the first tile waits for and the last tile's results store.
     ``unfused_ops`` counts the vector operations of fused operators the store path cannot apply,
-    which run as a separate pass over the results, and ``unfused_dram_bytes`` that pass's DRAM round
-    trip (part of ``traffic``).
+    which run as a separate pass over the results, and ``unfused_dram_bytes`` that pass's DRAM bytes
+    (part of ``traffic``): its round trip and the residual operands it reads.
     """
 
     workload: Workload

@@ -1,5 +1,6 @@
 """The networks of compiler/zoo/published.py: sizes against closed forms written here from the papers'
-tables (Jouppi et al. 2017 Table 1; Szegedy et al. 2015 Table 1), valid ONNX, deterministic."""
+tables (Jouppi et al. 2017 Table 1; Szegedy et al. 2015 Table 1) and the measured runs' own layer lists
+(the MoCA artifact's imagenet/*_params_1.h, DOSA's dataset/workloads/bert), valid ONNX, deterministic."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import onnx
 import pytest
 
 from compiler import lower_model
-from compiler.zoo.published import PUBLISHED, googlenet, tpu_cnn0, tpu_lstm0, tpu_lstm1, tpu_mlp0, tpu_mlp1
+from compiler.zoo import resnet50
+from compiler.zoo.published import (PUBLISHED, alexnet, dosa, googlenet, googlenet_tv, squeezenet11, tpu_cnn0,
+                                    tpu_lstm0, tpu_lstm1, tpu_mlp0, tpu_mlp1)
 from hwsim.core.workload import Kind
 
 from .helpers import checked_run, ort_macs
@@ -98,6 +101,52 @@ def test_googlenet_matches_the_papers_table():
     assert round(macs / 1e9, 1) == 1.6 and round(weights / 1e6, 1) == 7.0  # the paper: "1.5 billion", ~7M (Table 1)
 
 
+# The MoCA artifact's layer lists (ucb-bar/gemmini-rocc-tests, branch MOCA, imagenet/<net>_params_1.h), as
+# (out size, c_in, c_out, kernel) per convolution, (c_in, c_out) per FC: every figure from the headers' fields.
+_MOCA_ALEXNET = [(55, 3, 64, 11), (27, 64, 192, 5), (13, 192, 384, 3), (13, 384, 256, 3), (13, 256, 256, 3)]
+_MOCA_ALEXNET_FC = [(9216, 4096), (4096, 4096), (4096, 1024)]
+_MOCA_SQUEEZENET = [(111, 3, 64, 3)] + [
+    layer for size, cin, s, e in ((55, 64, 16, 64), (55, 128, 16, 64), (27, 128, 32, 128), (27, 256, 32, 128),
+                                  (13, 256, 48, 192), (13, 384, 48, 192), (13, 384, 64, 256), (13, 512, 64, 256))
+    for layer in ((size, cin, s, 1), (size, s, e, 1), (size, s, e, 3))] + [(13, 512, 1000, 1)]
+
+
+def _conv_macs(layers: list[tuple[int, int, int, int]]) -> int:
+    return sum(size * size * cin * cout * k * k for size, cin, cout, k in layers)
+
+
+def test_moca_networks_have_the_headers_macs():
+    # The headers' totals (sum of I x J x K over conv_*/fc_* params): 714,286,784; 349,151,936; 1,498,376,192;
+    # and ResNet-50's 4,089,233,408 with its 1024-wide fc_54.
+    alex = _conv_macs(_MOCA_ALEXNET) + sum(i * o for i, o in _MOCA_ALEXNET_FC)
+    assert alex == 714_286_784 and lower_model(alexnet(num_classes=1024)).macs == alex
+    squeeze = _conv_macs(_MOCA_SQUEEZENET)
+    assert squeeze == 349_151_936 and lower_model(squeezenet11()).macs == squeeze
+    # torchvision's GoogLeNet: the paper's modules with 3x3 kernels in the "5x5" branch, at the same map sizes.
+    layers = [(112, 3, 64, 7), (56, 64, 64, 1), (56, 64, 192, 3)]
+    cin = 192
+    for size, c1, r3, c3, r5, c5, proj in _INCEPTION:
+        layers += [(size, cin, c1, 1), (size, cin, r3, 1), (size, r3, c3, 3), (size, cin, r5, 1), (size, r5, c5, 3),
+                   (size, cin, proj, 1)]
+        cin = c1 + c3 + c5 + proj
+    assert _conv_macs(layers) + cin * 1000 == 1_498_376_192 == lower_model(googlenet_tv()).macs
+    assert lower_model(resnet50(num_classes=1024)).macs == 4_089_233_408
+
+
+def test_dosa_workloads_are_their_layer_counts():
+    # layer_count.yaml: 1_1_128_1_768_768 x 2 (mm_0 and mm_3), 128x64x128, 128x128x64, 768x3072, 3072x768.
+    gemms = sorted((w.gemm.m, w.gemm.k, w.gemm.n) for w in lower_model(dosa("bert")).workloads if w.gemm)
+    assert gemms == sorted([(128, 768, 768)] * 2 + [(128, 64, 128), (128, 128, 64),
+                                                       (128, 768, 3072), (128, 3072, 768)])
+    # DOSA's ResNet-50 is the whole network's 53 convolutions and its FC, with the zoo's MACs.
+    res = lower_model(dosa("resnet50"))
+    assert sum(w.gemm is not None for w in res.workloads) == 54 and res.macs == lower_model(resnet50()).macs
+    # U-Net (Ronneberger et al. 2015, Fig. 1): 23 convolutions; the first reads the 572x572 one-channel tile.
+    unet = [w for w in lower_model(dosa("unet")).workloads if w.gemm]
+    assert len(unet) == 23 and unet[0].input_elems == 572 * 572
+    assert sum(w.gemm is not None for w in lower_model(dosa("retinanet")).workloads) == 27
+
+
 # Small sizes that run in onnxruntime in well under a second each.
 SMALL = {
     "tpu_mlp0": (dict(width=48, layers=5, batch=3), {"input": (3, 48)}),
@@ -106,6 +155,11 @@ SMALL = {
     "tpu_lstm1": (dict(cells=2, hidden=12, batch=3), {"x": (3, 12)}),
     "tpu_cnn0": (dict(channels=8, board=7, batch=2), {"board": (2, 8, 7, 7)}),
     "googlenet": (dict(image=64, num_classes=10, batch=2), {"input": (2, 3, 64, 64)}),
+    "googlenet_tv": (dict(image=64, num_classes=10, batch=2), {"input": (2, 3, 64, 64)}),
+    "alexnet": (dict(image=96, num_classes=10, batch=2), {"input": (2, 3, 96, 96)}),
+    "squeezenet11": (dict(image=64, num_classes=10, batch=2), {"input": (2, 3, 64, 64)}),
+    "dosa": (dict(layers=((1, 8, 1, 24, 16, 1, 2), (3, 4, 4, 3, 5, 2, 1))),
+             {"l0_0.a": (8, 24), "l0_1.a": (8, 24), "l1_0.x": (1, 3, 9, 9)}),
 }
 
 
