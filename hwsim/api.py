@@ -32,6 +32,7 @@ from hwsim import plots, scalesim
 from hwsim import sweep as _sweep
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
 from hwsim.core.errors import UserError
+from hwsim.core.fpga import DEVICES
 from hwsim.core.files import read_text, write_output
 from hwsim.core.workload import LoweredModel
 from hwsim.report import Report as _BaseReport
@@ -80,6 +81,8 @@ class RtlDesign:
     config: AcceleratorConfig
     files: Mapping[str, bytes]
     synthesis: Any = None
+    #: ``timing.json``'s content after place and route (``rtl(..., pnr=True)``), else None.
+    timing: Mapping[str, Any] | None = None
 
     @property
     def verilog(self) -> str:
@@ -200,17 +203,30 @@ def load(model: ModelSource, *, input_shapes: Mapping[str, Sequence[int]] | None
 def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "hwsim",
              input_shapes: Mapping[str, Sequence[int]] | None = None,
              input_values: Mapping[str, Sequence[float]] | None = None,
-             allow_unsupported: bool = False, **overrides: Any) -> Report:
+             allow_unsupported: bool = False, clock_from: str | Path | None = None, **overrides: Any) -> Report:
     """``hwsim estimate``: cycles, latency, utilization, traffic, stalls and energy per layer.
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
     bandwidth mode is the ``.cfg``'s, else USER (docs/scalesim.md), and the report says which.
+    ``clock_from``: a ``timing.json`` of ``hwsim rtl --fpga ... --pnr``; the estimate runs at the
+    Fmax its design reached, on that design's config when ``config`` is None (a given config must
+    describe the same array), and the report says so (``clock.source``).
     """
     if timing not in TIMINGS:
         raise UserError(f"timing {timing!r}: choose one of {', '.join(TIMINGS)}")
+    achieved = None
+    if clock_from is not None:
+        achieved = _achieved_clock(Path(clock_from))
+        if config is None:
+            config = achieved[2]
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
         raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
     cfg, options = resolve_config(config, **overrides)
+    clock_source = None
+    if achieved is not None:
+        mhz, clock_source, built = achieved
+        _same_design(cfg, built, Path(clock_from))
+        cfg = cfg.replace(clock_mhz=mhz)
     lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
     timing_model = None
     if timing == "scalesim":
@@ -218,7 +234,42 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
         timing_model = scalesim.ScaleSimTiming(options)
     report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing_model)
     mode = options.bandwidth_mode if timing == "scalesim" and options is not None else None
-    return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode)
+    return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode, clock_source=clock_source)
+
+
+def _achieved_clock(path: Path) -> tuple[float, str, AcceleratorConfig]:
+    """(Fmax in MHz, where it comes from, the config of the design) from a ``timing.json``."""
+    hint = "give the timing.json that 'hwsim rtl --fpga DEVICE --pnr --out DIR' writes"
+    text = read_text(path, "timing.json", missing_hint=hint)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"--clock-from {path}: not valid JSON ({e.msg} at line {e.lineno}); {hint}") from None
+    if not isinstance(data, dict) or not {"fits", "part", "config"} <= set(data):
+        raise UserError(f"--clock-from {path}: not a place-and-route timing.json (needs fits, part, fmax_mhz, config); {hint}")
+    if not data["fits"]:
+        raise UserError(f"--clock-from {path}: the design did not fit the {data['part']} "
+                        f"({data.get('reason', 'no reason given')}), so it has no Fmax; try a larger device")
+    mhz = data.get("fmax_mhz", {}).get("clk") if isinstance(data.get("fmax_mhz"), dict) else None
+    if isinstance(mhz, bool) or not isinstance(mhz, (int, float)) or not mhz > 0:
+        raise UserError(f"--clock-from {path}: fmax_mhz.clk must be a positive number of MHz, got {mhz!r}; {hint}")
+    built = AcceleratorConfig.from_dict(data["config"], f"--clock-from {path}: config")
+    source = (f"Fmax of {data.get('module', built.module_name)} on the {data['part']} after place and route "
+              f"(nextpnr, seed {data.get('seed', '?')}), from {path}")
+    return float(mhz), source, built
+
+
+def _same_design(cfg: AcceleratorConfig, built: AcceleratorConfig, path: Path) -> None:
+    """A config estimated at the Fmax of ``built`` must have its array, widths, buffer and pipeline."""
+    def key(c: AcceleratorConfig) -> dict[str, Any]:
+        return {"rows": c.rows, "cols": c.cols, "input_bits": c.input_bits, "weight_bits": c.weight_bits,
+                "acc_bits": c.acc_bits, "acc_depth": c.acc_depth,
+                "pipeline (mult/adder/acc stages)": "{0.mult_stages}/{0.adder_segments}/{0.acc_stages}".format(c.pipeline)}
+    mine, theirs = key(cfg), key(built)
+    diff = [f"{k} {mine[k]} vs {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+    if diff:
+        raise UserError(f"--clock-from {path}: that Fmax is of another design ({'; '.join(diff)}); estimate its own "
+                        f"config (omit --preset/--config) or place and route this one")
 
 
 def run(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.ndarray | str | Path],
@@ -303,9 +354,21 @@ MAX_VERIFY_PES = 64 * 64
 
 
 def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[str] | None = None,
-        out: str | Path | None = None, **overrides: Any) -> RtlDesign:
+        fpga: str | None = None, pnr: bool = False, seed: int = 1, out: str | Path | None = None,
+        **overrides: Any) -> RtlDesign:
     """``hwsim rtl``: the array's Verilog, file list and manifest (and, with ``synth`` or ``families``,
-    Yosys's figures in ``synth.json``); with ``out`` also written there."""
+    Yosys's figures in ``synth.json``); with ``out`` also written there.
+
+    ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``) builds the design for that part (its
+    family's pipeline depths, docs/rtl.md#pipeline) and adds the family's form of the Verilog, the
+    place-and-route harness and its constraints (docs/fpga.md); ``pnr`` also synthesizes, places and
+    routes it at the config's clock (placement ``seed``) and adds ``timing.json``."""
+    if fpga is not None:
+        if fpga not in DEVICES:
+            raise UserError(f"--fpga {fpga!r}: not a device hwsim places and routes for; use one of {', '.join(DEVICES)}")
+        overrides = {**overrides, "fpga": fpga}
+    elif pnr:
+        raise UserError("--pnr needs --fpga DEVICE (one of " + ", ".join(DEVICES) + ")")
     cfg = _ws_config(config, "rtl generates", overrides)
     files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
                                "files.f": f"{cfg.module_name}.v\n".encode()}
@@ -313,8 +376,14 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
     if synth or families:
         result = _rtl.synthesize(cfg, list(families or ["xilinx"]))
         files["synth.json"] = (json.dumps(result.to_dict(), indent=2) + "\n").encode()
+    timing = None
+    if fpga is not None:
+        files |= _rtl.fpga_files(cfg, fpga)
+        if pnr:
+            timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=seed)
+            files |= pnr_files
     files["manifest.json"] = (json.dumps(_rtl.manifest(cfg, files), indent=2) + "\n").encode()
-    design = RtlDesign(cfg, files, result)
+    design = RtlDesign(cfg, files, result, timing)
     if out is not None:
         design.write(out)
     return design

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from ._emit import generate_verilog, manifest, ports
     from ._params import Params, params
     from ._pe import ProcessingElement
+    from ._pnr import PnrError, fpga_files, place_and_route
     from ._program import gemm_placements, tile_words
     from ._synth import (
         FAMILIES,
@@ -48,6 +49,7 @@ _EXPORTS = {
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",
+    "PnrError": "_pnr", "fpga_files": "_pnr", "place_and_route": "_pnr",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = exports(__name__, _EXPORTS)

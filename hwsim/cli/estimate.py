@@ -38,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--csv", metavar="PATH", help="write the per-layer report as CSV")
     p.add_argument("--plot", metavar="PATH.png",
                    help="write cycles, energy and roofline plots to one image (.png, .svg or .pdf, by its extension)")
+    p.add_argument("--clock-from", metavar="DIR/timing.json",
+                   help="run at the Fmax that 'hwsim rtl --fpga DEVICE --pnr' reached (its design's config unless "
+                   "--preset/--config give the same array); the report says which clock it used")
     p.add_argument("--top", type=positive_int, metavar="N", help="list only the first N layers in the table")
     return p
 
@@ -59,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
         model = DEFAULT_MODEL
     elif model.lower().endswith(".csv") and not (args.scalesim_config or args.preset or args.config):
         raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+    source = args.scalesim_config or (config_source(args) if args.preset or args.config or not args.clock_from else None)
     report = api.estimate(
-        model, args.scalesim_config or config_source(args), timing=args.timing,
+        model, source, timing=args.timing, clock_from=args.clock_from,
         input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
         input_values=compiler.parse_input_values(args.input_value) or None,
         allow_unsupported=args.allow_unsupported, rows=args.rows, cols=args.cols, dataflow=args.dataflow)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hwsim import api
 from hwsim.core.errors import UserError
-from hwsim.core.fpga import FAMILIES
+from hwsim.core.fpga import DEVICES, FAMILIES
 
 from ._options import add_config_options, add_quiet, config_from_args
 from ._progress import activity
@@ -28,8 +28,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also run Yosys: generic cells, flip-flops, multipliers, and FPGA estimates (DIR/synth.json)")
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
+    p.add_argument("--fpga", choices=list(DEVICES), metavar="|".join(DEVICES),
+                   help="build for this FPGA: its family's pipeline depths (docs/rtl.md#pipeline), the Verilog with "
+                   "its DSP/BRAM primitives, a 4-pin place-and-route harness and its .lpf/.pcf and .xdc constraints")
+    p.add_argument("--pnr", action="store_true",
+                   help="with --fpga: synthesize, place and route (YoWASP Yosys + nextpnr) at the config's clock "
+                   "and write DIR/timing.json (Fmax, utilization, critical path); docs/fpga.md")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="nextpnr's placement seed for --pnr (default 1)")
     add_quiet(p)
     return p
+
+
+def _timing_lines(t) -> str:
+    if not t["fits"]:
+        return f"place and route ({t['part']}): does not fit: {t['reason']}\n"
+    fmax = ", ".join(f"{clock} {mhz:.1f} MHz" for clock, mhz in t["fmax_mhz"].items())
+    verdict = "meets" if t["passed"] else "misses"
+    util = "  ".join(f"{k} {v['used']}/{v['available']}" for k, v in t["utilization"].items()
+                     if k in ("LUT", "FF", "DSP", "BRAM"))
+    cp = t["critical_path"]
+    lines = [f"place and route ({t['part']}): Fmax {fmax} ({verdict} the {t['target_mhz']:g} MHz target)",
+             f"  {util}"]
+    if cp:
+        lines.append(f"  critical path {cp['from']} -> {cp['to']}: {cp['logic_levels']} logic levels, "
+                     f"{cp['delay_ns']} ns ({cp['routing_ns']} ns routing)")
+    return "\n".join(lines) + "\n"
 
 
 def _synth_table(result) -> str:
@@ -50,11 +73,16 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a folder")
     synth = bool(args.synth or args.family)
+    if args.pnr and not args.fpga:
+        raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)})")
     what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
             if synth else f"generating {cfg.module_name}")
+    if args.pnr:
+        what += f", placing and routing it on {DEVICES[args.fpga].part} (nextpnr)"
     # Everything is computed before the folder is touched, so a failure leaves it as it was.
     with activity(what, quiet=args.quiet):
-        design = api.rtl(cfg, synth=synth, families=args.family)
+        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, seed=args.seed)
+    cfg = design.config
     design.write(out)
     verilog = f"{cfg.module_name}.v"
     print(f"wrote {out / verilog} ({len(design.files[verilog])} bytes), "
@@ -62,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
           f"{out / 'manifest.json'}")
     print(f"top module {cfg.module_name}: {cfg.rows}x{cfg.cols} PEs, int{cfg.input_bits} x int{cfg.weight_bits} -> "
           f"int{cfg.acc_bits}, accumulator {cfg.acc_depth} rows, tiles up to m={cfg.acc_depth} k={cfg.k_max} n={cfg.cols}")
+    if design.timing is not None:
+        print(_timing_lines(design.timing), end="")
     result = design.synthesis
     if result is not None:
         print(_synth_table(result), end="")
