@@ -371,7 +371,8 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
         raise UserError("--pnr needs --fpga DEVICE (one of " + ", ".join(DEVICES) + ")")
     cfg = _ws_config(config, "rtl generates", overrides)
     files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
-                               "files.f": f"{cfg.module_name}.v\n".encode()}
+                               "files.f": f"{cfg.module_name}.v\n".encode(),
+                               _rtl.WAIVER_FILE: _rtl.LINT_WAIVERS.encode()}
     result = None
     if synth or families:
         result = _rtl.synthesize(cfg, list(families or ["xilinx"]))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from ._controller import TileController
     from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
     from ._emit import generate_verilog, manifest, ports
+    from ._lint import LINT_WAIVERS, WAIVER_FILE
     from ._params import Params, params
     from ._pe import ProcessingElement
     from ._pnr import PnrError, fpga_files, place_and_route
@@ -49,6 +50,7 @@ _EXPORTS = {
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",
+    "LINT_WAIVERS": "_lint", "WAIVER_FILE": "_lint",
     "PnrError": "_pnr", "fpga_files": "_pnr", "place_and_route": "_pnr",
 }
 __all__ = list(_EXPORTS)
