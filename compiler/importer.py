@@ -33,12 +33,15 @@ from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, numpy_helper
 from onnx.external_data_helper import uses_external_data
 
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import read_bytes
+from hwsim.core.limits import available_memory
 from hwsim.core.workload import Skipped
 
 from .graph import Graph, Node, TensorInfo
 from .kernels import KERNELS, SHAPE_ONLY, evaluate
 from .ops import ShapeError
+from .ops.gemm import einsum_terms
 from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
 
@@ -62,6 +65,12 @@ NON_TENSOR_OPS = frozenset({
 MAX_INPUT_VALUE = 64
 #: Most iterations a Loop is unrolled to.
 MAX_UNROLL = 1024
+#: An operator name, as the ONNX IR defines it: an identifier (and no screen-long one).
+_OP_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+#: Largest opset version believed: ONNX is at 2x; anything past this is a corrupt file.
+MAX_OPSET = 1000
+#: Largest model file read: protobuf cannot parse a message over 2 GiB (larger weights live in external data).
+MAX_MODEL_BYTES = (2 << 30) - 1
 #: What a kernel raises on inputs it cannot evaluate; folding then leaves the values to run time.
 _FOLD_ERRORS = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, NotImplementedError,
                 ShapeError)
@@ -105,7 +114,7 @@ def named_arguments(texts: Sequence[str], flag: str, form: str, example: str) ->
         if not sep or not name or not body:
             raise UserError(f"{flag} {text!r}: expected {form}, {example}")
         if name in out:
-            raise UserError(f"{flag} names input '{name}' twice")
+            raise UserError(f"{flag} names input '{shown(name, 40)}' twice")
         out[name] = body
     return list(out.items())
 
@@ -127,7 +136,7 @@ def parse_input_values(texts: Sequence[str]) -> dict[str, np.ndarray]:
         except ValueError:
             raise UserError(f"--input-value {text!r}: values must be numbers separated by ',', {example}") from None
         if len(numbers) > MAX_INPUT_VALUE:
-            raise UserError(f"--input-value {name}: {len(numbers)} values; it pins small shape-like inputs"
+            raise UserError(f"--input-value {shown(name, 40)}: {len(numbers)} values; it pins small shape-like inputs"
                             f" (up to {MAX_INPUT_VALUE} values), give data inputs to 'hwsim run --input'")
         values[name] = np.array(numbers)
     return values
@@ -158,18 +167,16 @@ def load_model(
 
 def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
     if isinstance(source, onnx.ModelProto):
-        model, label, base_dir = source, source.graph.name or "model", ""
+        model, label, base_dir = source, shown(source.graph.name or "model"), ""
     else:
         path = Path(source)
-        label = str(path)
-        if not path.exists():
+        label = shown(path)
+        if not _exists(path):
             raise UserError(f"{label}: no such file; give the path of an ONNX model (.onnx)")
         if path.is_dir():
             raise UserError(f"{label}: is a directory, not an ONNX model file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UserError(f"{label}: cannot read the file ({exc.strerror})") from None
+        # Parsing takes several times the file's size; a device or a huge file is refused, not read.
+        data = read_bytes(path, "ONNX model", min(MAX_MODEL_BYTES, available_memory() // 4))
         model = onnx.ModelProto()
         try:
             model.ParseFromString(data)
@@ -196,9 +203,17 @@ class DeclaredInput:
         return self.dims is None or not all(isinstance(d, int) for d in self.dims)
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()``, false rather than an error for a name the system cannot look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _declared(vi: onnx.ValueInfoProto, label: str) -> DeclaredInput:
     if not vi.type.HasField("tensor_type"):
-        raise UserError(f"{label}: input '{vi.name}' is not a tensor (sequences and maps are not supported)")
+        raise UserError(f"{label}: input '{shown(vi.name, 60)}' is not a tensor (sequences and maps are not supported)")
     tt = vi.type.tensor_type
     try:
         dtype = onnx_to_numpy(tt.elem_type)
@@ -249,13 +264,27 @@ def _attr_value(attr: AttributeProto, where: str) -> object:
         return tuple(s.decode("utf-8", "replace") for s in attr.strings)
     if kind == AttributeProto.TENSOR:
         if uses_external_data(attr.t):
-            raise UserError(f"{where}: attribute '{attr.name}' stores its tensor in an external file, which is"
-                            " only supported for Constant nodes")
-        return numpy_helper.to_array(attr.t)
+            raise UserError(f"{where}: attribute '{shown(attr.name, 40)}' stores its tensor in an external file, which"
+                            " is only supported for Constant nodes")
+        return _tensor_value(attr.t, f"{where}: attribute '{shown(attr.name, 40)}'")
     if kind in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
-        raise UserError(f"{where}: subgraph attribute '{attr.name}': control flow is not supported"
+        raise UserError(f"{where}: subgraph attribute '{shown(attr.name, 40)}': control flow is not supported"
                         " (only If with a condition that folds to a constant)")
     return None  # sparse tensors and type protos carry nothing the estimate uses
+
+
+def _tensor_value(tensor: TensorProto, where: str) -> np.ndarray:
+    """A tensor's values, or a UserError when its data does not match its dims or type."""
+    dims = tuple(int(d) for d in tensor.dims)
+    if any(d < 0 for d in dims):
+        raise UserError(f"{where}: tensor dims {list(dims)} are negative")
+    try:
+        return numpy_helper.to_array(tensor).reshape(dims)
+    except MemoryError:
+        raise UserError(f"{where}: tensor of dims {list(dims)} does not fit in memory") from None
+    except Exception as exc:  # noqa: BLE001 - onnx raises ValueError, TypeError, UnicodeDecodeError ... on corrupt data
+        raise UserError(f"{where}: tensor data does not match its dims {shown(list(dims), 30)}"
+                        f" ({shown(exc, 40)})") from None
 
 
 def _example(dims: Sequence[int | None] | None) -> str:
@@ -264,6 +293,62 @@ def _example(dims: Sequence[int | None] | None) -> str:
         return "1x3x224x224"
     fill = 224 if len(dims) == 4 else 128
     return "x".join(str(d if d is not None else (1 if i == 0 else fill)) for i, d in enumerate(dims))
+
+
+def _check_einsum(node: Node, ins: Sequence[TensorInfo | None], where: str) -> None:
+    """Every operand present and each letter one size (ONNX's own inference checks neither)."""
+    if not ins or any(i is None for i in ins):
+        raise UserError(f"{where}: every Einsum operand must be given")
+    equation = node.attr("equation")
+    if not isinstance(equation, str):
+        raise UserError(f"{where}: Einsum needs a string attribute 'equation'")
+    try:
+        terms, _ = einsum_terms(equation, [len(i.shape) for i in ins])  # type: ignore[union-attr]
+    except ShapeError as exc:
+        raise UserError(f"{where}: {shown(exc, 80)}") from None
+    sizes: dict[str, int] = {}
+    for term, info in zip(terms, ins):
+        assert info is not None
+        if len(term) != len(info.shape):
+            raise UserError(f"{where}: Einsum term '{shown(term, 20)}' does not fit an operand of shape"
+                            f" {shown(list(info.shape), 30)}")
+        for letter, size in zip(term, info.shape):
+            known = sizes.setdefault(letter, size)
+            broadcast = letter not in equation and 1 in (known, size)  # only '...' axes broadcast
+            if known != size and not broadcast:
+                raise UserError(f"{where}: Einsum letter '{letter}' is {known} in one operand and {size} in another")
+            sizes[letter] = max(known, size)
+
+
+def _schema(op_type: str, opset: int, domain: str) -> onnx.defs.OpSchema | None:
+    try:
+        return _SCHEMAS[op_type, opset, domain]
+    except KeyError:
+        pass
+    try:
+        schema = onnx.defs.get_schema(op_type, opset, domain)
+    except onnx.defs.SchemaError:
+        schema = None
+    _SCHEMAS[op_type, opset, domain] = schema
+    return schema
+
+
+_SCHEMAS: dict[tuple[str, int, str], onnx.defs.OpSchema | None] = {}
+
+
+def _dims(shape: Sequence[object], where: str, out: str) -> tuple[int, ...]:
+    """An inferred shape as non-negative ints (a NaN or negative dim means the node's attributes are invalid)."""
+    try:
+        dims = tuple(int(d) for d in shape)  # type: ignore[call-overload]
+    except (ValueError, TypeError, OverflowError):
+        dims = ()
+        bad = True
+    else:
+        bad = any(d < 0 for d in dims)
+    if bad:
+        raise UserError(f"{where}: output '{shown(out, 40)}' gets the invalid shape {shown(list(shape), 30)}; check"
+                        " the node's attributes and input shapes")
+    return dims
 
 
 class _Importer:
@@ -282,6 +367,10 @@ class _Importer:
         self.load_weights = load_weights
         self.fold_limit = None if load_weights else FOLD_LIMIT
         self.opsets = {(o.domain or ""): o.version for o in model.opset_import}
+        for domain, version in self.opsets.items():
+            if not 0 <= version <= MAX_OPSET:
+                raise UserError(f"{label}: opset version {version} of domain '{shown(domain or 'ai.onnx', 40)}' is not"
+                                f" a valid ONNX opset (0 to {MAX_OPSET}); is the file corrupt?")
         if "ai.onnx" in self.opsets:
             self.opsets.setdefault("", self.opsets["ai.onnx"])
         self.opset = self.opsets.get("", 1)
@@ -310,7 +399,7 @@ class _Importer:
         outputs = tuple(vi.name for vi in graph.output if vi.name not in self.unavailable)
         for name in outputs:
             if name not in self.infos:
-                raise UserError(f"{self.label}: graph output '{name}' is not produced by any node (incomplete model?)")
+                raise UserError(f"{self.label}: graph output '{shown(name, 60)}' is not produced by any node (incomplete model?)")
         return Graph(
             name=Path(self.label).stem if self.base_dir else graph.name or "model",
             inputs=tuple(vi.name for vi in inputs),
@@ -333,7 +422,7 @@ class _Importer:
     def _add_initializer(self, tensor: TensorProto, rename: dict[str, str], scope: str) -> None:
         self._check_text(tensor.name, *(e.value for e in tensor.external_data))
         name = self._define(tensor.name, rename, scope, "initializer")
-        self._add_tensor(name, tensor, f"initializer '{tensor.name}'")
+        self._add_tensor(name, tensor, f"initializer '{shown(tensor.name, 60)}'")
 
     def _add_tensor(self, name: str, tensor: TensorProto, where: str) -> None:
         try:
@@ -341,19 +430,17 @@ class _Importer:
         except ShapeError as exc:
             raise UserError(f"{self.label}: {where}: {exc}") from None
         shape = tuple(int(d) for d in tensor.dims)
+        if any(d < 0 for d in shape):
+            raise UserError(f"{self.label}: {where}: negative dims {shown(list(shape), 30)} (a corrupt file?)")
         self.infos[name] = TensorInfo(name, shape, dtype)
         self.weights.add(name)
         size = math.prod(shape)
         if uses_external_data(tensor):
             small_int = size <= 1024 and dtype.startswith(("int", "uint"))
-            if self.load_weights or (small_int and self._external_file(tensor).exists()):
+            if self.load_weights or (small_int and _exists(self._external_file(tensor))):
                 self.values[name] = self._load_external(tensor, where)
         elif self.load_weights or size <= SMALL_TENSOR:
-            try:
-                self.values[name] = numpy_helper.to_array(tensor).reshape(shape)
-            except (ValueError, TypeError) as exc:
-                raise UserError(f"{self.label}: {where}: tensor data does not match its dims {list(shape)}"
-                                f" ({exc}); is the file truncated?") from None
+            self.values[name] = _tensor_value(tensor, f"{self.label}: {where}")
 
     def _external_file(self, tensor: TensorProto) -> Path:
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
@@ -363,10 +450,13 @@ class _Importer:
         path = self._external_file(tensor)
         try:
             return numpy_helper.to_array(tensor, self.base_dir or ".").reshape(tuple(tensor.dims))
-        except (OSError, ValueError, TypeError, onnx.checker.ValidationError) as exc:
-            reason = "is missing" if not path.exists() else f"cannot be read ({exc})"
-            raise UserError(f"{self.label}: {where}: its external data file {path} {reason};"
-                            " weights are needed here (estimation alone does not need them)") from None
+        except MemoryError:
+            raise UserError(f"{self.label}: {where}: its external data does not fit in memory") from None
+        except (OSError, ValueError, TypeError, RuntimeError, onnx.checker.ValidationError) as exc:
+            reason = "is missing" if not _exists(path) else f"cannot be read ({shown(exc, 30)})"
+            location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+            raise UserError(f"{self.label}: external data file '{shown(location, 40)}' {reason} ({shown(where, 50)});"
+                            " a run needs the weights, an estimate does not") from None
 
     def _add_constant_node(self, proto: onnx.NodeProto, rename: dict[str, str], scope: str, where: str) -> None:
         if len(proto.attribute) != 1 or len(proto.output) != 1:
@@ -385,7 +475,7 @@ class _Importer:
             "value_strings": lambda: np.array([s.decode("utf-8", "replace") for s in attr.strings], object),
         }.get(attr.name)
         if plain is None:
-            raise UserError(f"{where}: Constant attribute '{attr.name}' is not supported")
+            raise UserError(f"{where}: Constant attribute '{shown(attr.name, 40)}' is not supported")
         value = plain()
         self.infos[name] = TensorInfo(name, value.shape, str(value.dtype))
         self.values[name] = value
@@ -400,8 +490,8 @@ class _Importer:
         for flag, pinned in (("--input-shape", given), ("--input-value", values)):
             for name in pinned:
                 if name not in names:
-                    raise UserError(f"{self.label}: {flag} names '{name}', which is not an input of the model;"
-                                    f" its inputs are: {', '.join(names) or '(none)'}")
+                    raise UserError(f"{self.label}: {flag} names '{shown(name, 40)}', which is not an input of the"
+                                    f" model; its inputs are: {shown(', '.join(names) or '(none)', 80)}")
         declared = {vi.name: _declared(vi, self.label).dims for vi in inputs}
         given = dict(given)
         for name, value in values.items():
@@ -412,17 +502,17 @@ class _Importer:
             elif dims is not None and all(isinstance(d, int) for d in dims) and math.prod(dims) == value.size:
                 shape = tuple(dims)  # type: ignore[arg-type]
             if name in given and tuple(given[name]) != shape:
-                raise UserError(f"{self.label}: --input-value {name} has {value.size} values, but --input-shape"
-                                f" gives {name} the shape {'x'.join(map(str, given[name])) or 'scalar'}")
+                raise UserError(f"{self.label}: --input-value {shown(name, 40)} has {value.size} values, but"
+                                f" --input-shape gives it the shape {'x'.join(map(str, given[name])) or 'scalar'}")
             given[name] = shape
         symbols: dict[str, int] = {}
         for name, shape in given.items():
             dims = declared[name]
             if dims is not None and len(dims) != len(shape):
-                raise UserError(f"{self.label}: --input-shape {name}={'x'.join(map(str, shape))} has rank {len(shape)},"
-                                f" but input '{name}' has rank {len(dims)} ({dims_text(dims)})")
+                raise UserError(f"{self.label}: --input-shape {shown(name, 40)}={'x'.join(map(str, shape))} has rank"
+                                f" {len(shape)}, but input '{shown(name, 40)}' has rank {len(dims)} ({dims_text(dims)})")
             if any(d < 1 for d in shape):
-                raise UserError(f"{self.label}: --input-shape for '{name}' must have positive dims, got {shape}")
+                raise UserError(f"{self.label}: --input-shape for '{shown(name, 40)}' must have positive dims, got {shape}")
             for d, value in zip(dims or (), shape):
                 if isinstance(d, str):
                     symbols.setdefault(d, value)
@@ -433,19 +523,19 @@ class _Importer:
                 dims = declared[vi.name]
                 resolved = None if dims is None else [symbols.get(d) if isinstance(d, str) else d for d in dims]
                 if resolved is None or None in resolved:
-                    raise UserError(f"{self.label}: input '{vi.name}' has dynamic dims"
-                                    f" {dims_text(dims)}; pin them with"
-                                    f" --input-shape {vi.name}=DIMS, e.g. {vi.name}={_example(resolved)}")
+                    raise UserError(f"{self.label}: input '{shown(vi.name, 60)}' has dynamic dims"
+                                    f" {shown(dims_text(dims), 30)}; pin them, e.g."
+                                    f" --input-shape {shown(vi.name, 40)}={shown(_example(resolved), 30)}")
                 shape = tuple(int(d) for d in resolved)  # type: ignore[arg-type]
             try:
                 dtype = onnx_to_numpy(vi.type.tensor_type.elem_type)
             except ShapeError as exc:
-                raise UserError(f"{self.label}: input '{vi.name}': {exc}") from None
+                raise UserError(f"{self.label}: input '{shown(vi.name, 60)}': {exc}") from None
             self.infos[vi.name] = TensorInfo(vi.name, shape, dtype)
             if vi.name in values:
                 value = values[vi.name]
                 if np.dtype(dtype).kind in "iub" and value.dtype.kind == "f":
-                    raise UserError(f"--input-value {vi.name}: the input is {dtype}; give integers")
+                    raise UserError(f"--input-value {shown(vi.name, 40)}: the input is {dtype}; give integers")
                 self.values[vi.name] = value.astype(dtype).reshape(shape)
 
     # ----------------------------------------------------------------------------------- nodes
@@ -457,7 +547,7 @@ class _Importer:
             return rename[name]
         if name in self.infos:
             if not scope:
-                raise UserError(f"{self.label}: {what} '{name}' is defined twice (invalid model)")
+                raise UserError(f"{self.label}: {what} '{shown(name, 60)}' is defined twice (invalid model)")
             rename[name] = f"{scope}{name}"
             return rename[name]
         return name
@@ -473,9 +563,12 @@ class _Importer:
     def _visit(self, protos: Sequence[onnx.NodeProto], rename: dict[str, str], scope: str) -> None:
         for proto in protos:
             self._check_text(proto.name, proto.op_type, proto.domain, *proto.input, *proto.output)
+            if not _OP_TYPE.fullmatch(proto.op_type):
+                raise UserError(f"{self.label}: node '{shown(proto.name, 50)}': '{shown(proto.op_type, 40)}' is not an"
+                                " operator name (an identifier of at most 100 characters)")
         for index, proto in enumerate(self._toposort(protos, rename)):
             name = self._node_name(proto, scope, index)
-            where = f"{self.label}: {proto.op_type} node '{name}'"
+            where = f"{self.label}: {shown(proto.op_type, 30)} node '{shown(name, 50)}'"
             if proto.op_type == "Constant" and proto.domain in ("", "ai.onnx"):
                 self._add_constant_node(proto, rename, scope, where)
             elif proto.op_type == "If" and proto.domain in ("", "ai.onnx"):
@@ -513,7 +606,7 @@ class _Importer:
                     continue
                 if state[i]:
                     if state[i] == 1:
-                        raise UserError(f"{self.label}: node '{protos[i].name or protos[i].op_type}' is part of a cycle")
+                        raise UserError(f"{self.label}: node '{shown(protos[i].name or protos[i].op_type)}' is part of a cycle")
                     continue
                 state[i] = 1
                 stack.append((i, True))
@@ -521,7 +614,8 @@ class _Importer:
                     j = producer.get(inp)
                     if j is not None and inp not in self.infos:
                         if state[j] == 1:
-                            raise UserError(f"{self.label}: node '{protos[j].name or protos[j].op_type}' is part of a cycle")
+                            raise UserError(f"{self.label}: node '{shown(protos[j].name or protos[j].op_type)}' is part of a"
+                                            " cycle")
                         if state[j] == 0:
                             stack.append((j, False))
         return order
@@ -529,12 +623,12 @@ class _Importer:
     def _skip(self, proto: onnx.NodeProto, name: str, where: str, reason: str) -> None:
         """Leave out an unsupported node (with ``allow_unsupported``), or stop with an error naming it."""
         if not self.allow_unsupported:
-            raise UserError(f"{where}: unsupported ({reason}); rerun with --allow-unsupported to estimate the"
-                            " rest of the model without it")
+            raise UserError(f"{where}: unsupported ({reason}); --allow-unsupported estimates the rest of the"
+                            " model without it")
         self.skipped.append(Skipped(name, proto.op_type, reason))
         for out in proto.output:
             if out:
-                self.unavailable[out] = f"{proto.op_type} node '{name}'"
+                self.unavailable[out] = f"{proto.op_type} node '{shown(name, 40)}'"
 
     def _runtime_inputs(self, names: Sequence[str]) -> list[str]:
         """The model inputs whose run-time values ``names`` depend on (traced through their producers)."""
@@ -553,51 +647,83 @@ class _Importer:
 
     def _pin_hint(self, names: Sequence[str]) -> str:
         """How to pin the model inputs a shape depends on, or "" when it depends on none."""
-        hints = []
-        for name in self._runtime_inputs(names):
-            info = self.infos[name]
-            if np.dtype(info.dtype).kind not in "iu" or info.size > MAX_INPUT_VALUE:
-                continue
-            example = ",".join(str(v) for v in (1, 3, 224, 224, 1, 1, 1, 1)[: max(1, info.size)])
-            hints.append(f"--input-value {name}={example}")
-        if not hints:
+        pinnable = [name for name in self._runtime_inputs(names)
+                    if np.dtype(self.infos[name].dtype).kind in "iu" and self.infos[name].size <= MAX_INPUT_VALUE]
+        if not pinnable:
             return ""
-        inputs = ", ".join(f"'{h.split()[1].split('=')[0]}'" for h in hints)
-        return (f"; it depends on the value of model input {inputs}, known only at run time: pin it with"
-                f" {' '.join(hints)} (the values it will have)")
+        hints = [f"--input-value {shown(name, 40)}="
+                 + ",".join(str(v) for v in (1, 3, 224, 224, 1, 1, 1, 1)[: max(1, self.infos[name].size)])
+                 for name in pinnable]
+        return f"; pin {'its value' if len(hints) == 1 else 'their values'} with {' '.join(hints)}"
 
     def _add_node(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
         inputs = tuple([rename.get(i, i) if i else "" for i in proto.input])
         for i in inputs:
             if i in self.unavailable:
-                raise UserError(f"{where}: reads '{i}', an output of the unsupported {self.unavailable[i]}, so it"
-                                " cannot be estimated without it either (hwsim models tensors only)")
+                raise UserError(f"{where}: reads '{shown(i, 40)}', an output of the unsupported {self.unavailable[i]}, so it"
+                                " cannot be estimated either (hwsim models tensors only)")
         for i in inputs:
             if i and i not in self.infos:
-                raise UserError(f"{where}: input '{i}' is not produced by any node, initializer or graph input"
-                                " (incomplete or truncated model?)")
+                raise UserError(f"{where}: input '{shown(i, 40)}' comes from no node, initializer or graph input"
+                                " (a truncated model?)")
+        self._check_attributes(proto, where)
         attrs = {a.name: _attr_value(a, where) for a in proto.attribute}
         outputs = tuple(self._define(o, rename, scope, "value") if o else "" for o in proto.output)
         domain = "" if proto.domain == "ai.onnx" else proto.domain
         node = Node(name, proto.op_type, inputs, outputs, attrs, domain)
         ins = [self.infos[i] if i else None for i in inputs]
         vals = [self.values.get(i) if i else None for i in inputs]
+        if node.op_type == "Einsum" and not node.domain:
+            _check_einsum(node, ins, where)
         try:
             result = shape_rules.infer(node, ins, vals)
         except ShapeError as exc:
             raise UserError(f"{where}: {exc}{self._pin_hint(inputs)}") from None
-        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as exc:
-            raise UserError(f"{where}: invalid inputs or attributes ({exc})") from None
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError) as exc:
+            raise UserError(f"{where}: invalid inputs or attributes ({shown(exc, 60)})") from None
         if result is None:
             result = self._onnx_infer(proto, node, ins, vals, where)
         if len(result) < len([o for o in outputs if o]):
             raise UserError(f"{where}: has {len(outputs)} outputs, more than the operator defines")
         for out, (shape, dtype) in zip(outputs, result):
             if out:
-                self.infos[out] = TensorInfo(out, tuple(int(d) for d in shape), dtype)
+                self.infos[out] = TensorInfo(out, _dims(shape, where, out), dtype)
                 self.sources[out] = inputs
         self._fold(node, ins, vals)
         self.nodes.append(node)
+
+    def _check_attributes(self, proto: onnx.NodeProto, where: str) -> None:
+        """Each attribute of a standard operator must be one the operator defines, of the type it defines:
+        a float given as a list, or a tensor given as a float, is the model's error, not a crash later."""
+        if proto.domain not in ("", "ai.onnx"):
+            return
+        schema = _schema(proto.op_type, self.opset, "")
+        if schema is None:
+            return
+        given = len(proto.input)
+        while given and not proto.input[given - 1]:  # trailing omitted optional inputs
+            given -= 1
+        if not schema.min_input <= given <= schema.max_input:
+            most = "" if schema.max_input == schema.min_input else f" to {min(schema.max_input, 1 << 10)}"
+            raise UserError(f"{where}: has {given} inputs; {shown(proto.op_type, 30)} takes {schema.min_input}{most}")
+        for i, formal in enumerate(schema.inputs[:given]):
+            if formal.option == onnx.defs.OpSchema.FormalParameterOption.Single and not proto.input[i]:
+                raise UserError(f"{where}: input {i} ({formal.name}) is required but left empty")
+        if len(proto.output) > schema.max_output or not any(proto.output):
+            raise UserError(f"{where}: has {len(proto.output)} outputs; {shown(proto.op_type, 30)} has"
+                            f" {schema.min_output} to {schema.max_output}")
+        for attr in proto.attribute:
+            spec = schema.attributes.get(attr.name)
+            if spec is None:
+                raise UserError(f"{where}: unknown attribute '{shown(attr.name, 40)}' for {shown(proto.op_type, 40)}"
+                                f" (opset {self.opset}); remove it or fix the model")
+            if attr.type != spec.type and attr.type != AttributeProto.UNDEFINED:
+                raise UserError(f"{where}: attribute '{shown(attr.name, 40)}' must be"
+                                f" {AttributeProto.AttributeType.Name(spec.type)},"
+                                f" got {AttributeProto.AttributeType.Name(attr.type)}")
+        for name, spec in schema.attributes.items():
+            if spec.required and not any(a.name == name for a in proto.attribute):
+                raise UserError(f"{where}: required attribute '{name}' is missing")
 
     def _fold(self, node: Node, ins: list[TensorInfo | None], vals: list[np.ndarray | None]) -> None:
         """Compute the node's outputs with the kernel table when all its inputs are known."""
@@ -612,6 +738,8 @@ class _Importer:
         outs = [self.infos[o] if o else None for o in node.outputs]
         if self.fold_limit is not None and sum(o.size for o in outs if o) > self.fold_limit:
             return
+        if sum(o.size * 8 for o in outs if o) > available_memory() // 4:
+            return  # too large to compute now; hwsim run refuses it with the sizes (docs/run.md)
         try:
             results = evaluate(node, vals, outs, self.opset)
         except _FOLD_ERRORS:
@@ -642,17 +770,19 @@ class _Importer:
             opsets = [onnx.helper.make_opsetid(d, v) for d, v in self.opsets.items()]
             try:
                 types = onnx.shape_inference.infer_node_outputs(schema, proto, types, data, opset_imports=opsets)
-            except (onnx.shape_inference.InferenceError, RuntimeError, ValueError) as exc:
-                raise UserError(f"{where}: shape inference failed: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+            except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError, RuntimeError, ValueError,
+                    TypeError, KeyError, IndexError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise UserError(f"{where}: shape inference failed: {shown(first, 80)}") from None
         result = []
         for out in proto.output:
             shape = self._static(types.get(out)) or self._static(self.declared.get(out))
             if shape is None:
                 if schema is None:
-                    raise UserError(f"{where}: unknown operator (domain '{node.domain or 'ai.onnx'}') and the model"
-                                    f" does not declare the shape of its output '{out}'")
+                    raise UserError(f"{where}: unknown operator (domain '{shown(node.domain or 'ai.onnx', 30)}') whose"
+                                    " output shapes the model does not declare")
                 hint = self._pin_hint(node.inputs) or " (it depends on run-time data)"
-                raise UserError(f"{where}: cannot infer a static shape for output '{out}'{hint}")
+                raise UserError(f"{where}: cannot infer a static shape for output '{shown(out, 60)}'{hint}")
             result.append(shape)
         return result
 
@@ -672,10 +802,12 @@ class _Importer:
     # ------------------------------------------------------------------------------ control flow
 
     def _inline_if(self, proto: onnx.NodeProto, name: str, rename: dict[str, str], scope: str, where: str) -> None:
+        if not proto.input or not proto.input[0]:
+            raise UserError(f"{where}: an If needs its condition input")
         cond_name = rename.get(proto.input[0], proto.input[0])
         cond = self.values.get(cond_name)
         if cond is None:
-            raise UserError(f"{where}: its condition '{proto.input[0]}' does not fold to a compile-time constant;"
+            raise UserError(f"{where}: its condition '{shown(proto.input[0], 60)}' does not fold to a compile-time constant;"
                             " data-dependent control flow is not supported")
         if cond.size != 1:
             raise UserError(f"{where}: its condition has {cond.size} elements, not one")
@@ -694,7 +826,7 @@ class _Importer:
                 continue
             src_name = inner.get(src.name, src.name)
             if src_name not in self.infos:
-                raise UserError(f"{where}: branch output '{src.name}' is not produced")
+                raise UserError(f"{where}: branch output '{shown(src.name, 60)}' is not produced")
             identity = onnx.helper.make_node("Identity", [src_name], [dst], name=f"{name}/output{i}")
             self._add_node(identity, self._node_name(identity, "", 0), rename, scope, where)
 
@@ -707,7 +839,7 @@ class _Importer:
     def _folded(self, name: str, what: str, where: str) -> np.ndarray:
         value = self.values.get(name) if name else None
         if value is None or value.size != 1:
-            raise UserError(f"{where}: its {what} '{name}' does not fold to a compile-time scalar;"
+            raise UserError(f"{where}: its {what} '{shown(name, 60)}' does not fold to a compile-time scalar;"
                             " data-dependent control flow is not supported")
         return value
 
@@ -725,6 +857,10 @@ class _Importer:
         carried = inputs[2:]
         body_in = [vi.name for vi in body.input]
         body_out = [vi.name for vi in body.output]
+        if len(body_in) != 2 + len(carried) or len(body_out) < 1 + len(carried):
+            raise UserError(f"{where}: the Loop body has {len(body_in)} inputs and {len(body_out)} outputs; it needs"
+                            f" {2 + len(carried)} inputs (iteration, condition, {len(carried)} carried) and at least"
+                            f" {1 + len(carried)} outputs (condition, {len(carried)} carried, then scans)")
         scans: list[list[str]] = [[] for _ in range(len(body_out) - 1 - len(carried))]
         defined = [t.name for t in body.initializer] + [o for n in body.node for o in n.output if o]
         i = 0

@@ -37,7 +37,7 @@ from hwsim.core.program import GemmMapping, TileRun, Traffic
 from hwsim.core.timing import tile_cycles
 from hwsim.core.workload import GemmShape, Workload
 
-from .tiling import TileSizes, candidate_sizes, runs, steps
+from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
 __all__ = ["Operands", "Choice", "map_gemm", "unfused"]
 
@@ -81,6 +81,8 @@ class Choice:
     compulsory: int
     unfused_ops: int
     unfused_dram_bytes: int
+    #: The stretch of K that the K tiles step within (:func:`compiler.tiling.k_segment`).
+    k_segment: int
 
     @property
     def cycles(self) -> int:
@@ -121,7 +123,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     a_total = _a_unique(w, g, b_elems) * ib
     fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
     # A weight FIFO moves whole array tiles, padded (TPUv1's 600 x 600 LSTM weights are 9 tiles).
-    b_total = (g.groups * cfg.folds(g.k) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
+    b_total = (g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
     a_staged = not ops.a_on_chip
     b_staged = w.b_is_weight or not ops.b_on_chip
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
@@ -133,7 +135,8 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
                   + ops.extra_dram_bytes + out_bytes)
     by_cycles = cfg.mapping_objective == "cycles"
-    best: tuple[tuple[int, int, int, int], Choice] | None = None
+    segment = k_segment(g, cfg)
+    best: tuple[tuple[int, int, int, int], tuple] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
         if fifo:
@@ -144,7 +147,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
                 continue
         elif (a_staged and a_tile > pool) or (b_staged and not fifo and b_tile > weight_part):
             continue
-        tile_runs = runs(g, t)
+        tile_runs = runs(g, t, segment)
         shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in tile_runs]
         t_m, t_n = -(-g.m // t.m), -(-g.n // t.n)
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
@@ -162,16 +165,19 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             a_parts = 1 if a_used == a_total else parts
             footprint = ((a_used * a_parts if a_staged else 0)
                          + ((b_used if b_staged else 0) * parts if cfg.shared_buffer else 0))
-            traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
-                               inter * ib if unfused_ops else 0, round_trip)
-            choice = Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint,
-                            compulsory, unfused_ops, round_trip)
-            key = ((choice.cycles, moved) if by_cycles else (moved, choice.cycles)) + (footprint, -t.k)
+            cycles = compute + stall
+            key = ((cycles, moved) if by_cycles else (moved, cycles)) + (footprint, -t.k)
             if best is None or key < best[0]:
-                best = (key, choice)
+                best = (key, (t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall,
+                              footprint))
     if best is None:
         raise AssertionError(f"no mapping of {w.name} fits {cfg.name}; the config's validation should prevent it")
-    return best[1]
+    # Only the winner's traffic is itemized: the search ranks by cycles and bytes alone.
+    t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall, footprint = best[1]
+    traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
+                       inter * ib if unfused_ops else 0, round_trip, segment)
+    return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
+                  unfused_ops, round_trip, segment)
 
 
 def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:
@@ -202,7 +208,9 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
     a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
     if t.k < g.k:  # K split: blocks are tiles; partial sums wait in the accumulator
         a_part = pool - b_tile if cfg.shared_buffer else pool
-        whole_a = ops.a_on_chip or a_total <= a_part
+        # A held whole is loaded once, so in a buffer of its own it needs no second part.
+        whole_room = a_part if cfg.shared_buffer else ops.free_bytes
+        whole_a = ops.a_on_chip or a_total <= whole_room
         yield (GemmMapping("n", g.m if whole_a else t.m, t.n, a_part, b_tile),
                1 if whole_a else t_n, t_m, a_total if whole_a else a_tile, b_tile)
         row_block = t.m * g.k * ib  # one m tile's rows of A, all of K
@@ -214,7 +222,7 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
         if t_m > 1 and b_total <= b_room:
             a_part = pool - b_total if cfg.shared_buffer else pool
             if ops.a_on_chip or a_tile <= a_part:
-                whole_a = ops.a_on_chip or a_total <= a_part
+                whole_a = ops.a_on_chip or a_total <= (a_part if cfg.shared_buffer else ops.free_bytes)
                 yield (GemmMapping("n", g.m if whole_a else t.m, g.n, a_part, b_total),
                        1 if whole_a else t_n, 1, a_total if whole_a else a_tile, b_total)
         return
@@ -222,7 +230,7 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
     row = g.k * ib  # bytes of one row of A, all of K
     if not cfg.shared_buffer:
         bn = _largest(t.n, g.n, weight_part, col)
-        whole_a = ops.a_on_chip or a_total <= pool
+        whole_a = ops.a_on_chip or a_total <= ops.free_bytes
         yield (GemmMapping("n", g.m if whole_a else t.m, bn, pool, weight_part),
                1 if whole_a else -(-g.n // bn), 1, a_total if whole_a else a_tile, bn * col)
         bm = g.m if ops.a_on_chip else _largest(t.m, g.m, pool, row)
@@ -253,22 +261,24 @@ def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: 
     """Through a weight FIFO, B streams once per m tile whatever the order, unless all of B is one
     array tile, which the array keeps from one m tile to the next; A comes once if it all fits its
     part (or is on chip), else once per n tile."""
-    whole_a = ops.a_on_chip or a_total <= pool
+    whole_a = ops.a_on_chip or a_total <= ops.free_bytes
     one_tile = g.k <= rows and t_n == 1
     yield (GemmMapping("n", g.m if whole_a else t.m, t.n, pool, 0),
            1 if whole_a else t_n, 1 if one_tile else t_m, a_total if whole_a else t.m * t.k * ib, 0)
 
 
 def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,
-             bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int) -> Traffic:
+             bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int,
+             segment: int) -> Traffic:
     """Bytes moved between DRAM, the buffers and the array (docs/model.md#traffic)."""
     ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
     a_streamed = g.groups * g.m * g.k  # im2col-expanded A, as the array consumes it
     b_elems = g.groups * g.k * g.n
     outputs = g.groups * g.m * g.n
     # The accumulator: every fold writes its partial sums; every fold after the first reads them back,
-    # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K).
-    folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in steps(g.k, t.k))
+    # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K),
+    # counted tile by tile, so a per-tap array's partly filled folds count as whole ones.
+    folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in k_tiles(g.k, t.k, segment))
     resident_out = w.output_elems * ib if ops.out_chip else 0
     return Traffic(
         dram_read_ifmap=a_dram + ops.extra_dram_bytes + round_trip // 2,

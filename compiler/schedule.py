@@ -117,4 +117,5 @@ def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: i
         last_out=choice.last_out,
         unfused_ops=choice.unfused_ops,
         unfused_dram_bytes=choice.unfused_dram_bytes,
+        k_segment=choice.k_segment if w.gemm is not None and choice.k_segment < w.gemm.k else 0,
     )

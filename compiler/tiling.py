@@ -7,6 +7,14 @@ same multiset that :meth:`~hwsim.core.program.LayerSchedule.placements` enumerat
 a layer uses, with which blocks and loop order, is :mod:`compiler.mapping`'s choice. Work grows with
 the number of distinct tile shapes (at most a dozen per layer), never with the number of tiles.
 
+On a ``per_tap`` array a convolution's K is ``taps`` segments of ``channels`` (one kernel tap's
+input channels each, :meth:`~hwsim.core.config.AcceleratorConfig.reduction_segment`), and an array
+fold never mixes two taps. When ``channels`` is a whole number of folds, tap boundaries are fold
+boundaries and the tiling is im2col's. When it is not, every K tile lies inside one tap: each tap's
+partly filled last fold is a tile of its own, so the padding shows up as extra tiles (a 7x7
+convolution of 3 channels on 16 rows has 49 tiles per output block, where im2col's K of 147 has 10
+folds), each costing :func:`~hwsim.core.timing.tile_cycles` unchanged.
+
 Tile bounds per dataflow (``R`` rows, ``C`` columns, ``D`` accumulator depth):
 
 ======  =================  =======================  =============================================
@@ -26,7 +34,7 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import Tile, TileRun
 from hwsim.core.workload import GemmShape
 
-__all__ = ["TileSizes", "candidate_sizes", "runs", "steps"]
+__all__ = ["TileSizes", "candidate_sizes", "runs", "steps", "k_segment", "k_tiles"]
 
 
 @dataclass(frozen=True)
@@ -46,20 +54,27 @@ def _k_ladder(k: int, fold: int) -> list[int]:
     return out
 
 
-def _stream_ladder(longest: int) -> list[int]:
-    """Stream lengths to try: the longest, then halvings (rounded up) down to one row."""
-    out, s = [], longest
-    while True:
-        out.append(s)
-        if s == 1:
-            return out
-        s = -(-s // 2)
+def _halvings(n: int) -> list[int]:
+    """``n``, then halvings (rounded up) down to 1."""
+    out = [n]
+    while out[-1] > 1:
+        out.append(-(-out[-1] // 2))
+    return out
+
+
+def _stream_ladder(streamed: int, depth: int) -> list[int]:
+    """Stream lengths to try, longest first: the longest the accumulator allows and its halvings,
+    and the powers of two that fit. The powers do not depend on the accumulator, so from a
+    power-of-two depth a deeper accumulator keeps every candidate: it never loses a tiling."""
+    longest = min(streamed, depth)
+    powers = (1 << i for i in range(longest.bit_length()))
+    return sorted({*_halvings(longest), *powers}, reverse=True)
 
 
 def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     """Every tiling the mapper tries for ``g`` on ``cfg``'s array and accumulator, whatever the
     buffers: the held dimension takes the whole array, K is all of it or a doubling number of whole
-    folds, and the stream is as long as the accumulator allows or a halving of that. The mapper
+    folds, and the stream is one of :func:`_stream_ladder`'s lengths. The mapper
     keeps those whose tiles fit the buffer space it has; because the list does not depend on that
     space, more buffer only ever adds candidates (so it never makes the chosen mapping worse).
     """
@@ -72,7 +87,14 @@ def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     held, streamed = (g.n, g.m) if ws else (g.m, g.n)
     fixed = min(held, c)
     return [TileSizes(s, k, fixed) if ws else TileSizes(fixed, k, s)
-            for k in _k_ladder(g.k, r) for s in _stream_ladder(min(streamed, depth))]
+            for k in _k_ladder(k_segment(g, cfg), r) for s in _stream_ladder(streamed, depth)]
+
+
+def k_segment(g: GemmShape, cfg: AcceleratorConfig) -> int:
+    """The stretch of K that K tiles step within: one tap's channels when a per-tap array's folds
+    cannot cover whole taps (the channels are not a whole number of folds), else all of K."""
+    segment = cfg.reduction_segment(g)
+    return g.k if segment % cfg.rows == 0 else segment
 
 
 def steps(total: int, step: int) -> list[tuple[int, int]]:
@@ -84,27 +106,35 @@ def steps(total: int, step: int) -> list[tuple[int, int]]:
     return out
 
 
-def _k_steps(total: int, step: int) -> list[tuple[int, bool, bool, int]]:
-    """(k, accumulate, emit, count) for the K tiles of one output block, in issue order."""
-    k_steps = steps(total, step)
-    if sum(count for _, count in k_steps) == 1:
+def k_tiles(total: int, step: int, segment: int) -> list[tuple[int, int]]:
+    """(k, count) of the K tiles of one output block: ``steps(segment, step)`` in each of the
+    ``total / segment`` segments (one segment, all of K, unless a per-tap array splits it)."""
+    return [(k, count * (total // segment)) for k, count in steps(segment, step)]
+
+
+def _k_steps(total: int, step: int, segment: int) -> list[tuple[int, bool, bool, int]]:
+    """(k, accumulate, emit, count) for the K tiles of one output block, in issue order: the first
+    starts the partial sums, the last emits them, the rest accumulate."""
+    per_segment = steps(segment, step)
+    if total == segment and sum(count for _, count in per_segment) == 1:
         return [(total, False, True, 1)]
-    full_count = k_steps[0][1]
-    last = k_steps[-1][0]
-    middle = full_count - 1 - (1 if len(k_steps) == 1 else 0)
-    out = [(step, False, False, 1)]
-    if middle:
-        out.append((step, True, False, middle))
+    first, last = per_segment[0][0], per_segment[-1][0]
+    middle = {k: count for k, count in k_tiles(total, step, segment)}
+    middle[first] -= 1
+    middle[last] -= 1
+    out = [(first, False, False, 1)]
+    out += [(k, True, False, count) for k, count in middle.items() if count]
     out.append((last, True, True, 1))
     return out
 
 
-def runs(g: GemmShape, t: TileSizes) -> tuple[TileRun, ...]:
-    """Every tile of ``g`` cut into ``t``, counted by shape."""
+def runs(g: GemmShape, t: TileSizes, segment: int | None = None) -> tuple[TileRun, ...]:
+    """Every tile of ``g`` cut into ``t``, counted by shape; K tiles step within ``segment``
+    (:func:`k_segment`; all of K when not given)."""
     out: list[TileRun] = []
     for n, n_count in steps(g.n, t.n):
         for m, m_count in steps(g.m, t.m):
-            for k, accumulate, emit, k_count in _k_steps(g.k, t.k):
+            for k, accumulate, emit, k_count in _k_steps(g.k, t.k, g.k if segment is None else segment):
                 tile = Tile(m=m, k=k, n=n, accumulate=accumulate, emit=emit)
                 out.append(TileRun(tile, g.groups * n_count * m_count * k_count))
     return tuple(out)

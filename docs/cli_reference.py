@@ -16,7 +16,27 @@ HEADER = """# Command-line reference
 `hwsim COMMAND --help` prints the same text. Every command exits 0 on success, 2 on a user error
 (one line on stderr starting `error:`, never a traceback, no partial output file), 1 when a check
 the user asked for fails (`verify`), and 3 on an internal error (a bug; `HWSIM_DEBUG=1` shows its
-traceback). `python -m hwsim` is the same program.
+traceback). `python -m hwsim` is the same program. An operating-system error a user can fix (no
+space left, permission denied, a read-only file system, a name too long, a missing folder) and a
+refused allocation are user errors too, naming the path; the line is at most about 200 characters,
+with names from the user's files shortened and control characters escaped. Ctrl-C exits 130,
+SIGTERM 143 and SIGHUP 129, after the same clean-up as an error.
+
+## Output files
+A command writes all its outputs or none (`estimate --json --csv --plot`, `run --output --report`,
+`rtl --out`, `plot --out`, `sweep --out`, `verify --json`): each path is checked before the work,
+each file is written to a temporary beside it (`.NAME.PID.RANDOM.hwsim-tmp`) and all are renamed into
+place together at the end, so a failure, Ctrl-C or SIGTERM leaves the old files as they were and
+no temporary. A symbolic link is followed (the file it points to is replaced; the link stays); a
+character device (`/dev/null`, a terminal) or a named pipe is written in place, never replaced (a
+pipe with no reader is an error, not a hang); a block device, a socket or a folder is refused.
+Only SIGKILL can leave a temporary behind; the next output written into that folder removes the
+temporaries of processes that no longer exist. A folder a command creates for its outputs is
+removed again if it fails. The work is bounded before it starts: `rtl` and `verify` estimate their
+time and memory and refuse a run over 5 minutes without `--allow-large` (or over the memory
+available at all); `run` refuses inputs and models whose values do not fit in memory; config values
+are range-checked (docs/config.md). `sweep` workers end with their parent, and a second sweep into a
+folder where one runs is refused. All JSON is strict (no `NaN` or `Infinity`).
 """
 
 JSON_NOTES = """## The JSON report (`hwsim estimate --json PATH|-`)

@@ -16,7 +16,6 @@ line prints. docs/api.md is the tutorial.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,9 +30,9 @@ from hwsim import execute as _execute
 from hwsim import plots, scalesim
 from hwsim import sweep as _sweep
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
 from hwsim.core.fpga import DEVICES
-from hwsim.core.files import read_text, write_output
 from hwsim.core.workload import LoweredModel
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
@@ -89,17 +88,20 @@ class RtlDesign:
         return self.files[f"{self.config.module_name}.v"].decode()
 
     def write(self, out: str | Path) -> Path:
-        """Write every file into ``out`` (created); the manifest goes last, so a folder without a
-        matching manifest is an incomplete one."""
-        folder = Path(out)
-        if folder.exists() and not folder.is_dir():
-            raise UserError(f"--out {folder}: exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "manifest.json").unlink(missing_ok=True)
+        """Write every file into ``out`` (created), all or none (:class:`hwsim.core.files.OutputSet`)."""
+        with OutputSet() as outputs:
+            folder = self.stage(outputs, out)
+            outputs.commit()
+        return folder
+
+    def stage(self, outputs: OutputSet, out: str | Path) -> Path:
+        """Stage every file into the folder ``out`` (created) of ``outputs``; the manifest, which names
+        every file with its hash, goes last, so a folder whose manifest does not match is incomplete."""
+        folder = outputs.make_dir(out, "--out")
         for name, blob in self.files.items():
             if name != "manifest.json":
-                write_output(folder / name, blob)
-        write_output(folder / "manifest.json", self.files["manifest.json"])
+                outputs.stage(folder / name, blob, "--out")
+        outputs.stage(folder / "manifest.json", self.files["manifest.json"], "--out")
         return folder
 
 
@@ -131,7 +133,7 @@ def resolve_config(config: ConfigSource = None, **overrides: Any
         elif path.suffix.lower() == ".toml" or path.exists():
             cfg = load_config(path)
         else:
-            raise UserError(f"config {text!r}: neither a preset ({', '.join(preset_names())}) nor a file "
+            raise UserError(f"config {shown(repr(text), 80)}: neither a preset ({', '.join(preset_names())}) nor a file "
                             "(.toml, a SCALE-Sim .cfg, or a --json report)")
     else:
         raise UserError(f"config: expected a preset name, a file, a dict or an AcceleratorConfig, "
@@ -140,12 +142,12 @@ def resolve_config(config: ConfigSource = None, **overrides: Any
     if changes:
         unknown = sorted(set(changes) - {f.name for f in fields(AcceleratorConfig)})
         if unknown:
-            raise UserError(f"unknown config field {unknown[0]!r}; fields are "
+            raise UserError(f"unknown config field {shown(repr(unknown[0]), 40)}; fields are "
                             f"{', '.join(f.name for f in fields(AcceleratorConfig))}")
         try:
             cfg = cfg.replace(**changes)
         except UserError as e:
-            raise UserError(f"{e} (after applying {', '.join(f'{k}={v!r}' for k, v in changes.items())})") from None
+            raise UserError(f"{e} (after applying {shown(', '.join(f'{k}={v!r}' for k, v in changes.items()), 60)})") from None
         except TypeError as e:
             raise UserError(f"config overrides: {e}") from None
     return cfg, options
@@ -153,14 +155,11 @@ def resolve_config(config: ConfigSource = None, **overrides: Any
 
 def _json_config(path: Path) -> AcceleratorConfig:
     """The config of a ``--json`` report (or of a bare ``to_dict()`` object) in ``path``."""
-    text = read_text(path, "config file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); give a --json report or a TOML config") from None
+    where = shown(path)
+    data = parse_json(read_text(path, "config file"), where, "give a --json report or a TOML config")
     if isinstance(data, dict) and "config" in data:
-        return AcceleratorConfig.from_dict(data["config"], f"{path}: config")
-    return AcceleratorConfig.from_dict(data, str(path))
+        return AcceleratorConfig.from_dict(data["config"], f"{where}: config")
+    return AcceleratorConfig.from_dict(data, where)
 
 
 def _source(model: ModelSource) -> str | Path | onnx.ModelProto:
@@ -188,7 +187,7 @@ def load(model: ModelSource, *, input_shapes: Mapping[str, Sequence[int]] | None
         return model
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
         if input_shapes or input_values:
-            raise UserError(f"{model}: --input-shape applies to ONNX models; a topology file gives every shape itself")
+            raise UserError(f"{shown(model)}: --input-shape applies to ONNX models; a topology file gives every shape itself")
         return LoweredModel(name=Path(model).stem, workloads=scalesim.load_topology(model))
     shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
     values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
@@ -213,14 +212,14 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
     describe the same array), and the report says so (``clock.source``).
     """
     if timing not in TIMINGS:
-        raise UserError(f"timing {timing!r}: choose one of {', '.join(TIMINGS)}")
+        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(TIMINGS)}")
     achieved = None
     if clock_from is not None:
         achieved = _achieved_clock(Path(clock_from))
         if config is None:
             config = achieved[2]
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
-        raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+        raise UserError(f"{shown(model)}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
     cfg, options = resolve_config(config, **overrides)
     clock_source = None
     if achieved is not None:
@@ -241,21 +240,21 @@ def _achieved_clock(path: Path) -> tuple[float, str, AcceleratorConfig]:
     """(Fmax in MHz, where it comes from, the config of the design) from a ``timing.json``."""
     hint = "give the timing.json that 'hwsim rtl --fpga DEVICE --pnr --out DIR' writes"
     text = read_text(path, "timing.json", missing_hint=hint)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"--clock-from {path}: not valid JSON ({e.msg} at line {e.lineno}); {hint}") from None
+    data = parse_json(text, f"--clock-from {shown(path)}", hint)
     if not isinstance(data, dict) or not {"fits", "part", "config"} <= set(data):
-        raise UserError(f"--clock-from {path}: not a place-and-route timing.json (needs fits, part, fmax_mhz, config); {hint}")
-    if not data["fits"]:
-        raise UserError(f"--clock-from {path}: the design did not fit the {data['part']} "
-                        f"({data.get('reason', 'no reason given')}), so it has no Fmax; try a larger device")
+        raise UserError(f"--clock-from {shown(path)}: not a place-and-route timing.json (needs fits, part, fmax_mhz, config); {hint}")
+    part = shown(str(data["part"]), 60)
+    if data["fits"] is not True:
+        raise UserError(f"--clock-from {shown(path)}: the design did not fit the {part} "
+                        f"({shown(str(data.get('reason', 'no reason given')), 200)}), so it has no Fmax; "
+                        "try a larger device")
     mhz = data.get("fmax_mhz", {}).get("clk") if isinstance(data.get("fmax_mhz"), dict) else None
-    if isinstance(mhz, bool) or not isinstance(mhz, (int, float)) or not mhz > 0:
-        raise UserError(f"--clock-from {path}: fmax_mhz.clk must be a positive number of MHz, got {mhz!r}; {hint}")
-    built = AcceleratorConfig.from_dict(data["config"], f"--clock-from {path}: config")
-    source = (f"Fmax of {data.get('module', built.module_name)} on the {data['part']} after place and route "
-              f"(nextpnr, seed {data.get('seed', '?')}), from {path}")
+    if isinstance(mhz, bool) or not isinstance(mhz, (int, float)) or not 0 < mhz < 1e6:
+        raise UserError(f"--clock-from {shown(path)}: fmax_mhz.clk must be a positive number of MHz, "
+                        f"got {shown(repr(mhz), 40)}; {hint}")
+    built = AcceleratorConfig.from_dict(data["config"], f"--clock-from {shown(path)}: config")
+    source = (f"Fmax of {built.module_name} on the {part} after place and route "
+              f"(nextpnr, seed {shown(str(data.get('seed', '?')), 20)}), from {shown(path)}")
     return float(mhz), source, built
 
 
@@ -268,7 +267,7 @@ def _same_design(cfg: AcceleratorConfig, built: AcceleratorConfig, path: Path) -
     mine, theirs = key(cfg), key(built)
     diff = [f"{k} {mine[k]} vs {theirs[k]}" for k in mine if mine[k] != theirs[k]]
     if diff:
-        raise UserError(f"--clock-from {path}: that Fmax is of another design ({'; '.join(diff)}); estimate its own "
+        raise UserError(f"--clock-from {shown(path)}: that Fmax is of another design ({'; '.join(diff)}); estimate its own "
                         f"config (omit --preset/--config) or place and route this one")
 
 
@@ -279,7 +278,7 @@ def run(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.nda
     """``hwsim run``: execute the model tile by tile in fp32 or int8; ``inputs`` maps names to arrays
     (or ``.npy`` paths). ``calibration``: a folder of samples, or an iterable of input dicts."""
     if precision not in _execute.PRECISIONS:
-        raise UserError(f"precision {precision!r}: choose one of {', '.join(_execute.PRECISIONS)}")
+        raise UserError(f"precision {shown(repr(precision), 40)}: choose one of {', '.join(_execute.PRECISIONS)}")
     cfg, _ = resolve_config(config, **overrides)
     source = _source(model)
     given = {name: _execute.load_array(v, f"--input {name}") if isinstance(v, (str, Path)) else np.asarray(v)
@@ -311,9 +310,9 @@ def sweep(models: ModelSource | Sequence[ModelSource], config: ConfigSource = No
     Write the pictures with ``hwsim.sweep.pareto_png(results)`` and ``heatmap_png(results)``.
     """
     if objective not in _sweep.OBJECTIVES:
-        raise UserError(f"objective {objective!r}: choose one of {', '.join(_sweep.OBJECTIVES)}")
+        raise UserError(f"objective {shown(repr(objective), 40)}: choose one of {', '.join(_sweep.OBJECTIVES)}")
     if timing not in TIMINGS:
-        raise UserError(f"timing {timing!r}: choose one of {', '.join(TIMINGS)}")
+        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(TIMINGS)}")
     base, _ = resolve_config(config)
     space = _sweep.DesignSpace.around(base, rows=tuple(rows) if rows else None, cols=tuple(cols) if cols else None,
                                       dataflows=tuple(dataflows) if dataflows else None,
@@ -338,15 +337,25 @@ def sweep(models: ModelSource | Sequence[ModelSource], config: ConfigSource = No
 
 
 def verify(config: ConfigSource = None, *, m: int | None = None, k: int | None = None, n: int | None = None,
-           seed: int = 0, **overrides: Any) -> _rtl.CosimResult:
+           seed: int = 0, allow_large: bool = False, **overrides: Any) -> _rtl.CosimResult:
     """``hwsim verify``: a random ``m x k x n`` int8 GEMM through the compiler's tiles on the generated
     Verilog under Icarus, every output against the golden model and every tile's cycles against the
-    timing model (``result.passed``). Defaults: ``m = 2·rows + 3``, ``k = 2·rows + 5``, ``n = cols + 3``."""
+    timing model (``result.passed``). Defaults: ``m = 2·rows + 3``, ``k = 2·rows + 5``, ``n = cols + 3``.
+    A GEMM estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
+    (``--allow-large``); one that would not fit in memory always is."""
     cfg = _ws_config(config, "verify checks", overrides)
     if cfg.pes > MAX_VERIFY_PES:
         raise UserError(f"a {cfg.rows}x{cfg.cols} array is too large to simulate in Icarus (up to {MAX_VERIFY_PES} "
                         "PEs); verify a smaller instance of the same design with --rows/--cols")
-    return _rtl.verify(cfg, m or 2 * cfg.rows + 3, k or 2 * cfg.rows + 5, n or cfg.cols + 3, seed=seed)
+    m, k, n = verify_shape(cfg, m, k, n)
+    _rtl.check_verify_cost(cfg, m, k, n, confirmed=allow_large)
+    return _rtl.verify(cfg, m, k, n, seed=seed)
+
+
+def verify_shape(cfg: AcceleratorConfig, m: int | None = None, k: int | None = None,
+                 n: int | None = None) -> tuple[int, int, int]:
+    """The ``m x k x n`` of a verification, the defaults filled in: partial folds and two column tiles."""
+    return m or 2 * cfg.rows + 3, k or 2 * cfg.rows + 5, n or cfg.cols + 3
 
 
 #: Icarus simulates every PE; above this many a co-simulation takes too long to be useful.
@@ -355,38 +364,48 @@ MAX_VERIFY_PES = 64 * 64
 
 def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[str] | None = None,
         fpga: str | None = None, pnr: bool = False, seed: int = 1, out: str | Path | None = None,
-        **overrides: Any) -> RtlDesign:
+        allow_large: bool = False, **overrides: Any) -> RtlDesign:
     """``hwsim rtl``: the array's Verilog, file list and manifest (and, with ``synth`` or ``families``,
-    Yosys's figures in ``synth.json``); with ``out`` also written there.
+    Yosys's figures in ``synth.json``); with ``out`` also written there, all files or none. An array
+    estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
+    (``--allow-large``); one that would not fit in memory always is.
 
     ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``) builds the design for that part (its
     family's pipeline depths, docs/rtl.md#pipeline) and adds the family's form of the Verilog, the
     place-and-route harness and its constraints (docs/fpga.md); ``pnr`` also synthesizes, places and
     routes it at the config's clock (placement ``seed``) and adds ``timing.json``."""
-    if fpga is not None:
-        if fpga not in DEVICES:
-            raise UserError(f"--fpga {fpga!r}: not a device hwsim places and routes for; use one of {', '.join(DEVICES)}")
-        overrides = {**overrides, "fpga": fpga}
-    elif pnr:
-        raise UserError("--pnr needs --fpga DEVICE (one of " + ", ".join(DEVICES) + ")")
-    cfg = _ws_config(config, "rtl generates", overrides)
-    files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
-                               "files.f": f"{cfg.module_name}.v\n".encode(),
-                               _rtl.WAIVER_FILE: _rtl.LINT_WAIVERS.encode()}
-    result = None
-    if synth or families:
-        result = _rtl.synthesize(cfg, list(families or ["xilinx"]))
-        files["synth.json"] = (json.dumps(result.to_dict(), indent=2) + "\n").encode()
-    timing = None
-    if fpga is not None:
-        files |= _rtl.fpga_files(cfg, fpga)
-        if pnr:
-            timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=seed)
-            files |= pnr_files
-    files["manifest.json"] = (json.dumps(_rtl.manifest(cfg, files), indent=2) + "\n").encode()
-    design = RtlDesign(cfg, files, result, timing)
-    if out is not None:
-        design.write(out)
+    with OutputSet() as outputs:
+        if out is not None:
+            outputs.check_dir(out)  # a bad folder fails before the work, not after it
+        if fpga is not None:
+            if fpga not in DEVICES:
+                raise UserError(f"--fpga {shown(repr(fpga), 40)}: not a device hwsim places and routes for; "
+                                f"use one of {', '.join(DEVICES)}")
+            overrides = {**overrides, "fpga": fpga}
+        elif pnr:
+            raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)})")
+        cfg = _ws_config(config, "rtl generates", overrides)
+        synth = bool(synth or families)
+        names = list(families or ["xilinx"])
+        _rtl.check_rtl_cost(cfg, synth=synth, families=len(set(names)), confirmed=allow_large)
+        files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
+                                   "files.f": f"{cfg.module_name}.v\n".encode(),
+                                   _rtl.WAIVER_FILE: _rtl.LINT_WAIVERS.encode()}
+        result = None
+        if synth:
+            result = _rtl.synthesize(cfg, names)
+            files["synth.json"] = json_text(result.to_dict(), what="the synthesis figures").encode()
+        timing = None
+        if fpga is not None:
+            files |= _rtl.fpga_files(cfg, fpga)
+            if pnr:
+                timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=seed)
+                files |= pnr_files
+        files["manifest.json"] = json_text(_rtl.manifest(cfg, files), what="the manifest").encode()
+        design = RtlDesign(cfg, files, result, timing)
+        if out is not None:
+            design.stage(outputs, out)
+            outputs.commit()
     return design
 
 

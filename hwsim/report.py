@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from hwsim.core import __version__
+from hwsim.core import __version__, errors
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
+from hwsim.core.files import json_text
 from hwsim.core.program import GemmMapping, TensorPlace
 from hwsim.core.workload import GemmShape, Kind, Skipped
 
@@ -305,7 +305,7 @@ class Report:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        return json_text(self.to_dict(), what=f"the report of {self.model}")
 
     def to_dataframe(self) -> Any:
         """The CSV's rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
@@ -353,7 +353,8 @@ class Report:
         for layer in shown:
             g = layer.gemm
             shape = f"{g.m}×{g.k}×{g.n}" + (f" ×{g.groups}" if g.groups > 1 else "") if g else "-"
-            rows.append((layer.name, layer.op, shape, f"{layer.macs / 1e6:.2f}", f"{layer.cycles / 1e3:.1f}",
+            rows.append((errors.shown(layer.name, 80), errors.shown(layer.op, 40), shape, f"{layer.macs / 1e6:.2f}",
+                         f"{layer.cycles / 1e3:.1f}",
                          f"{100 * layer.stall_cycles / layer.cycles:.0f}" if layer.cycles else "0",
                          f"{100 * _utilization(layer.macs, layer.cycles, cfg.pes):.1f}",
                          f"{layer.energy.total * 1e6:.2f}",
@@ -370,8 +371,9 @@ class Report:
 
         rule = "  ".join("-" * w for w in widths)
         lines = [
-            f"model {self.model} on {cfg.name}: {cfg.rows}×{cfg.cols} {cfg.dataflow.upper()} array at "
-            f"{cfg.clock_mhz:g} MHz, {cfg.dram_gbps:g} GB/s DRAM, timing model {self.timing}"
+            f"model {errors.shown(self.model, 80)} on {errors.shown(cfg.name)}: {cfg.rows}×{cfg.cols} "
+            f"{cfg.dataflow.upper()} array at {cfg.clock_mhz:g} MHz, {cfg.dram_gbps:g} GB/s DRAM, "
+            f"timing model {self.timing}"
             + (f" ({self.scalesim_bandwidth_mode} bandwidth mode)" if self.scalesim_bandwidth_mode else ""),
             *([f"clock: {self.clock_source}"] if self.clock_source else []),
             "",

@@ -22,6 +22,7 @@ from hwsim.core.lazy import exports
 if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
     from ._array import SystolicArray
     from ._controller import TileController
+    from ._cost import CONFIRM_SECONDS, RtlCost, check_rtl_cost, check_verify_cost, rtl_cost, verify_cost
     from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
     from ._emit import generate_verilog, manifest, ports
     from ._lint import LINT_WAIVERS, WAIVER_FILE
@@ -50,6 +51,8 @@ _EXPORTS = {
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",
+    "RtlCost": "_cost", "rtl_cost": "_cost", "check_rtl_cost": "_cost", "CONFIRM_SECONDS": "_cost",
+    "verify_cost": "_cost", "check_verify_cost": "_cost",
     "LINT_WAIVERS": "_lint", "WAIVER_FILE": "_lint",
     "PnrError": "_pnr", "fpga_files": "_pnr", "place_and_route": "_pnr",
 }

@@ -128,7 +128,9 @@ def _conv(node: Node, graph: Graph) -> GemmView:
     w = graph.shape(node.inputs[op.b])
     out = graph.shape(product_output(node))
     group = int(node.attr("group", 1))
-    shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * math.prod(w[2:]), n=w[0] // group, groups=group)
+    # K is im2col's in_channels/group x kh x kw, in taps of in_channels/group (per-tap arrays keep them apart).
+    taps = math.prod(w[2:])
+    shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * taps, n=w[0] // group, groups=group, taps=taps)
     bias = _opt(node, op.bias)
     size = _out_size(node, graph)
     implied = [("Add", size)] if bias else []

@@ -16,6 +16,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from hwsim.core.errors import shown
+
 from ..graph import Node, TensorInfo
 from . import ShapeError
 from .dtypes import onnx_to_numpy
@@ -60,8 +62,7 @@ def _value(node: Node, vals: Values, i: int, what: str) -> np.ndarray:
     value = vals[i] if i < len(vals) else None
     if value is None:
         name = node.inputs[i] if i < len(node.inputs) else "?"
-        raise ShapeError(f"{what} (input '{name}') is not a compile-time constant, so the output shape"
-                         " is not static")
+        raise ShapeError(f"{what} (input '{shown(name, 40)}') is known only at run time")
     return value
 
 
@@ -188,6 +189,11 @@ def _layer_norm(node: Node, ins: Infos, vals: Values) -> Result:
 def _batch_norm(node: Node, ins: Infos, vals: Values) -> Result:
     x = _info(ins, 0)
     channels = (x.shape[1],) if len(x.shape) > 1 else (1,)
+    for i, what in enumerate(("scale", "B", "mean", "var"), start=1):
+        p = ins[i] if i < len(ins) else None
+        if p is not None and math.prod(p.shape) not in (1, channels[0]):
+            raise ShapeError(f"{what} has shape {list(p.shape)}; BatchNormalization needs one value per channel"
+                             f" ({channels[0]})")
     return [(x.shape, x.dtype)] + [(channels, x.dtype)] * (len(node.outputs) - 1)
 
 
@@ -579,12 +585,25 @@ def conv_output_dims(
     return tuple(out)
 
 
+#: Largest window attribute (kernel, stride, dilation, pad) accepted: any real model is far below it.
+_WINDOW_MAX = 1 << 31
+
+
 def _window_attrs(node: Node, kernel: Sequence[int]) -> tuple[list[int], list[int], list[int] | None, str]:
+    """Kernel, strides, dilations and pads of a window op, checked: one per spatial axis (pads two),
+    kernel, strides and dilations at least 1, pads at least 0 (an invalid one would give empty or
+    negative output dims rather than an error)."""
     n = len(kernel)
     strides = list(node.attr("strides") or [1] * n)
     dilations = list(node.attr("dilations") or [1] * n)
     pads = list(node.attr("pads")) if node.attr("pads") else None
     auto_pad = node.attr("auto_pad", "NOTSET") or "NOTSET"
+    for name, values, count, low in (("kernel_shape", kernel, n, 1), ("strides", strides, n, 1),
+                                     ("dilations", dilations, n, 1), ("pads", pads, 2 * n, 0)):
+        if values is None:
+            continue
+        if len(values) != count or not all(isinstance(v, int) and low <= v <= _WINDOW_MAX for v in values):
+            raise ShapeError(f"{name} {list(values)[:8]} must be {count} integers from {low} to {_WINDOW_MAX}")
     return strides, dilations, pads, auto_pad
 
 
@@ -595,6 +614,8 @@ def _conv_like(node: Node, x: TensorInfo, w: TensorInfo, dtype: str) -> Result:
     if x.shape[1] != w.shape[1] * group or w.shape[0] % group:
         raise ShapeError(f"input channels {x.shape[1]} do not match weight {w.shape} with group {group}")
     kernel = list(node.attr("kernel_shape") or w.shape[2:])
+    if tuple(kernel) != tuple(w.shape[2:]):
+        raise ShapeError(f"kernel_shape {kernel[:4]} does not match the weight's spatial dims {list(w.shape[2:])}")
     strides, dilations, pads, auto_pad = _window_attrs(node, kernel)
     spatial = conv_output_dims(x.shape[2:], kernel, strides, dilations, pads, auto_pad)
     return [((x.shape[0], w.shape[0]) + spatial, dtype)]
@@ -624,6 +645,8 @@ def _conv_transpose(node: Node, ins: Infos, vals: Values) -> Result:
     if n < 1 or len(w.shape) != n + 2 or x.shape[1] != w.shape[0]:
         raise ShapeError(f"input {x.shape} does not fit ConvTranspose weight {w.shape}")
     kernel = list(node.attr("kernel_shape") or w.shape[2:])
+    if tuple(kernel) != tuple(w.shape[2:]):
+        raise ShapeError(f"kernel_shape {kernel[:4]} does not match the weight's spatial dims {list(w.shape[2:])}")
     strides, dilations, pads, auto_pad = _window_attrs(node, kernel)
     out_pad = list(node.attr("output_padding") or [0] * n)
     if node.attr("output_shape"):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from hwsim.api import TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 
 __all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
 
@@ -40,13 +41,15 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
                         help="no progress line (drawn only when standard error is a terminal anyway)")
 
 
-def config_source(args: argparse.Namespace) -> str | AcceleratorConfig:
-    """The --preset or --config the flags give (default gemmini-like)."""
-    if args.config:
+def config_source(args: argparse.Namespace) -> Path | AcceleratorConfig | None:
+    """The --config file (never read as a preset name) or the --preset the flags give; ``None``, the
+    API's default (gemmini-like), when they give neither."""
+    if args.config is not None:
         if args.config.lower().endswith(".cfg"):
-            raise UserError(f"--config {args.config}: a SCALE-Sim .cfg; give it as --scalesim-config {args.config}")
-        return args.config
-    return preset(args.preset or "gemmini-like")
+            raise UserError(f"--config {shown(args.config)}: a SCALE-Sim .cfg; give it as --scalesim-config "
+                            f"{shown(args.config)}")
+        return Path(args.config)
+    return None if args.preset is None else preset(args.preset)
 
 
 def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:

@@ -9,7 +9,7 @@ from pathlib import Path
 import compiler
 from hwsim import api, plots
 from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.files import OutputSet
 
 from ._options import TIMINGS, add_config_options, config_source, positive_int
 
@@ -46,38 +46,42 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    for flag in ("json", "csv", "plot"):
-        path = getattr(args, flag)
-        if path and path != "-" and Path(path).is_dir():
-            raise UserError(f"--{flag} {path}: is a directory; give a file name")
     if args.plot == "-" or args.csv == "-" and args.json == "-":
         raise UserError("only one output can go to standard output ('-')")
-    fmt = plots.image_format(args.plot) if args.plot else None
-    if args.scalesim_config and (args.preset or args.config):
+    fmt = plots.image_format(args.plot) if args.plot is not None else None
+    if args.scalesim_config is not None and (args.preset is not None or args.config is not None):
         raise UserError("--scalesim-config replaces --preset/--config: give only one of them")
     model = args.model
-    if model is None:
-        print(f"hwsim: no model given, estimating the bundled {DEFAULT_MODEL} "
+    with OutputSet() as outputs:
+        # Every output path is checked before the work, and nothing is written unless all can be.
+        for flag in ("json", "csv", "plot"):
+            outputs.check(getattr(args, flag), f"--{flag}")
+        report = api.estimate(
+            DEFAULT_MODEL if model is None else model,
+            _config(args), timing=args.timing, clock_from=args.clock_from,
+            input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
+            input_values=compiler.parse_input_values(args.input_value) or None,
+            allow_unsupported=args.allow_unsupported, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
+        if args.json is not None:
+            outputs.stage(args.json, report.to_json(), "--json")
+        if args.csv is not None:
+            outputs.stage(args.csv, report.to_csv(), "--csv")
+        if args.plot is not None:
+            outputs.stage(args.plot, plots.summary_image(report.to_dict(), fmt=fmt or "png"), "--plot")
+        if "-" not in (args.json, args.csv):
+            outputs.stage("-", report.to_table(limit=args.top))
+        outputs.commit()
+    if model is None:  # said once it worked, so that an error stays the only line
+        print(f"hwsim: no model given, estimated the bundled {DEFAULT_MODEL} "
               "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
-        model = DEFAULT_MODEL
-    elif model.lower().endswith(".csv") and not (args.scalesim_config or args.preset or args.config):
-        raise UserError(f"{model}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
-    source = args.scalesim_config or (config_source(args) if args.preset or args.config or not args.clock_from else None)
-    report = api.estimate(
-        model, source, timing=args.timing, clock_from=args.clock_from,
-        input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
-        input_values=compiler.parse_input_values(args.input_value) or None,
-        allow_unsupported=args.allow_unsupported, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
-    # Render everything first so that a failure leaves no output file behind.
-    outputs: list[tuple[str, str | bytes]] = []
-    if args.json:
-        outputs.append((args.json, report.to_json()))
-    if args.csv:
-        outputs.append((args.csv, report.to_csv()))
-    if args.plot:
-        outputs.append((args.plot, plots.summary_image(report.to_dict(), fmt=fmt or "png")))
-    for path, data in outputs:
-        write_output(path, data)
-    if "-" not in (args.json, args.csv):
-        sys.stdout.write(report.to_table(limit=args.top))
     return 0
+
+
+def _config(args: argparse.Namespace):
+    """The accelerator: the SCALE-Sim .cfg, the --preset/--config, or with --clock-from alone the
+    design its timing.json was measured on (None)."""
+    if args.scalesim_config is not None:
+        return Path(args.scalesim_config)
+    if args.clock_from is not None and args.preset is None and args.config is None:
+        return None
+    return config_source(args)

@@ -8,14 +8,13 @@ image through :func:`write_summary_plot`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from hwsim import plots
-from hwsim.core.errors import UserError
-from hwsim.core.files import read_text, write_output
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import TEXT_LIMIT, OutputSet, parse_json, read_text, write_output
 
 from ._options import positive_int
 
@@ -40,35 +39,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file, not a folder; give a folder for the PNGs")
-    report = read_report_file(args.report)
-    where = "standard input" if args.report == "-" else args.report
-    # Render all three before creating or writing anything, so that a bad report leaves nothing behind.
-    images = (plots.cycles_png(report, top=args.top, where=where), plots.energy_png(report, top=args.top, where=where),
-              plots.roofline_png(report, where=where))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--out {out}: cannot create the folder ({e.strerror or e.__class__.__name__})") from None
-    for name, png in zip(PLOT_FILES, images):
-        write_output(out / name, png)
-    print(f"wrote {', '.join(str(out / name) for name in PLOT_FILES)}", file=sys.stderr)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UserError(f"--out {shown(args.out)}: is a file, not a folder; give a folder for the PNGs")
+    with OutputSet() as outputs:
+        outputs.check_dir(args.out)
+        report = read_report_file(args.report)
+        where = "standard input" if args.report == "-" else shown(args.report)
+        # Render all three before creating or writing anything, so that a bad report leaves nothing behind.
+        images = (plots.cycles_png(report, top=args.top, where=where),
+                  plots.energy_png(report, top=args.top, where=where), plots.roofline_png(report, where=where))
+        out = outputs.make_dir(args.out)
+        for name, png in zip(PLOT_FILES, images):
+            outputs.stage(out / name, png, "--out")
+        outputs.commit()
+    print(f"wrote {', '.join(shown(out / name) for name in PLOT_FILES)}", file=sys.stderr)
     return 0
 
 
 def read_report_file(path: str) -> Any:
     """The parsed JSON of ``path`` (``-``: standard input), with a one-line UserError for every way it can fail."""
     if path == "-":
-        text = sys.stdin.read()
+        try:
+            text = sys.stdin.read(TEXT_LIMIT + 1)
+        except UnicodeDecodeError:
+            raise UserError("standard input: not UTF-8 text; give a report written by 'hwsim estimate --json'") from None
+        if len(text) > TEXT_LIMIT:
+            raise UserError(f"standard input: more than {TEXT_LIMIT} characters; give a report written by "
+                            "'hwsim estimate --json'")
     else:
         text = read_text(path, "report file", missing_hint=f"write one with 'hwsim estimate MODEL --json {path}'")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
-                        "give a report written by 'hwsim estimate --json'") from None
+    return parse_json(text, "standard input" if path == "-" else shown(path),
+                      "give a report written by 'hwsim estimate --json'")
 
 
 def write_summary_plot(report: Any, path: str | Path, *, where: str = "report") -> None:
@@ -76,4 +77,4 @@ def write_summary_plot(report: Any, path: str | Path, *, where: str = "report") 
 
     The image is rendered in memory and written atomically (``"-"``: standard output).
     """
-    write_output(path, plots.summary_png(report, where=where))
+    write_output(path, plots.summary_png(report, where=where), "--plot")

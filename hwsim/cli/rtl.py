@@ -7,8 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import rtl
 from hwsim import api
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.core.fpga import DEVICES, FAMILIES
 
 from ._options import add_config_options, add_quiet, config_from_args
@@ -35,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="with --fpga: synthesize, place and route (YoWASP Yosys + nextpnr) at the config's clock "
                    "and write DIR/timing.json (Fmax, utilization, critical path); docs/fpga.md")
     p.add_argument("--seed", type=int, default=1, metavar="N", help="nextpnr's placement seed for --pnr (default 1)")
+    p.add_argument("--allow-large", action="store_true",
+                   help=f"go ahead with an array estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes "
+                   "(the refusal says how long and how much memory)")
     add_quiet(p)
     return p
 
@@ -69,25 +73,23 @@ def _synth_table(result) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
     synth = bool(args.synth or args.family)
     if args.pnr and not args.fpga:
         raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)})")
     what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
             if synth else f"generating {cfg.module_name}")
     if args.pnr:
-        what += f", placing and routing it on {DEVICES[args.fpga].part} (nextpnr)"
-    # Everything is computed before the folder is touched, so a failure leaves it as it was.
+        what += f", placing and routing it on the {DEVICES[args.fpga].part} (nextpnr)"
+    # Everything is computed before the folder is touched, and written all or none.
     with activity(what, quiet=args.quiet):
-        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, seed=args.seed)
+        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, seed=args.seed,
+                         out=args.out, allow_large=args.allow_large)
     cfg = design.config
-    design.write(out)
+    out = Path(args.out)
     verilog = f"{cfg.module_name}.v"
-    print(f"wrote {out / verilog} ({len(design.files[verilog])} bytes), "
-          f"{', '.join(str(out / n) for n in design.files if not n.endswith('.v') and n != 'manifest.json')}, "
-          f"{out / 'manifest.json'}")
+    print(f"wrote {shown(out / verilog)} ({len(design.files[verilog])} bytes), "
+          f"{', '.join(shown(out / n) for n in design.files if not n.endswith('.v') and n != 'manifest.json')}, "
+          f"{shown(out / 'manifest.json')}")
     print(f"top module {cfg.module_name}: {cfg.rows}x{cfg.cols} PEs, int{cfg.input_bits} x int{cfg.weight_bits} -> "
           f"int{cfg.acc_bits}, accumulator {cfg.acc_depth} rows, tiles up to m={cfg.acc_depth} k={cfg.k_max} n={cfg.cols}")
     if design.timing is not None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 import compiler
 from hwsim import api, execute
-from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import OutputSet, json_text
 
 from ._options import add_config_options, add_quiet, config_from_args
 from ._progress import activity
@@ -48,7 +47,7 @@ def _summary(outputs: dict[str, np.ndarray]) -> str:
         if v.size and v.dtype.kind in "fiub":
             w = v.astype(np.float64)
             stats = f"  min {w.min():.6g}  max {w.max():.6g}  mean {w.mean():.6g}"
-        lines.append(f"{name}: {v.dtype} {dims}{stats}")
+        lines.append(f"{shown(name, 80)}: {v.dtype} {dims}{stats}")
     return "\n".join(lines) + "\n"
 
 
@@ -59,25 +58,35 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--report applies to --precision int8 only (fp32 runs have no error to report)")
     if args.output == "-" and args.report == "-":
         raise UserError("--output - and --report - cannot both use standard output")
-    cfg = config_from_args(args)
-    if args.precision == "int8" and cfg.number_format != "int":
-        raise UserError(f"--precision int8 runs on an integer array, but {cfg.name} has number_format "
-                        f"{cfg.number_format!r}")
-    given = execute.parse_input_args(args.input)
-    what = (f"running {args.model} in int8" + (f", calibrated on {args.calibrate}" if args.calibrate else "")
-            if args.precision == "int8" else f"running {args.model} in fp32")
-    with activity(what, quiet=args.quiet):
-        result = api.run(args.model, given, cfg, precision=args.precision, calibration=args.calibrate,
-                         input_shapes=compiler.parse_input_shapes(args.input_shape))
-    # Outputs are complete before anything is written, so a failed run leaves no file behind.
-    if args.output:
-        write_output(args.output, execute.npz_bytes(result.outputs))
-    if args.report:
-        write_output(args.report, json.dumps({"precision": args.precision, "config": cfg.name,
-                                              "outputs": [e.to_dict() for e in result.errors]}, indent=2) + "\n")
-    text = sys.stderr if args.output == "-" or args.report == "-" else sys.stdout
-    text.write(_summary(result.outputs))
-    if result.errors:
-        text.write(f"\nint8 against fp32 ({cfg.name}, acc_bits {cfg.acc_bits}):\n")
-        text.write(execute.format_errors(result.errors))
+    with OutputSet() as outputs:
+        outputs.check(args.output, "--output")
+        outputs.check(args.report, "--report")
+        cfg = config_from_args(args)
+        if args.precision == "int8" and cfg.number_format != "int":
+            raise UserError(f"--precision int8 runs on an integer array, but {shown(cfg.name)} has number_format "
+                            f"{cfg.number_format!r}")
+        given = execute.parse_input_args(args.input)
+        model = shown(args.model, 80)
+        what = (f"running {model} in int8" + (f", calibrated on {shown(args.calibrate, 80)}" if args.calibrate else "")
+                if args.precision == "int8" else f"running {model} in fp32")
+        with activity(what, quiet=args.quiet):
+            result = api.run(args.model, given, cfg, precision=args.precision, calibration=args.calibrate,
+                             input_shapes=compiler.parse_input_shapes(args.input_shape))
+        # Outputs are complete before anything is written, so a failed run leaves no file behind.
+        if args.output is not None:
+            outputs.stage(args.output, execute.npz_bytes(result.outputs), "--output")
+        if args.report is not None:
+            report = {"precision": args.precision, "config": cfg.name, "outputs": [e.to_dict() for e in result.errors]}
+            outputs.stage(args.report, json_text(report, what="the error report", nonfinite="null"), "--report")
+        with np.errstate(all="ignore"):
+            text = _summary(result.outputs)
+        if result.errors:
+            text += f"\nint8 against fp32 ({shown(cfg.name)}, acc_bits {cfg.acc_bits}):\n"
+            text += execute.format_errors(result.errors)
+        if args.output == "-" or args.report == "-":
+            outputs.commit()
+            sys.stderr.write(text)
+        else:
+            outputs.stage("-", text)
+            outputs.commit()
     return 0

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import compiler
 from hwsim import scalesim, sweep
-from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.errors import shown
+from hwsim.core.files import OutputSet
 from hwsim.core.workload import LoweredModel
 from hwsim.sweep import (
     EXECUTORS,
@@ -29,7 +29,7 @@ from hwsim.sweep import (
     parse_int_axis,
     run_sweep,
 )
-from hwsim.sweep.records import RECORDS_FILE
+from hwsim.sweep.records import RECORDS_FILE, SweepLock
 
 from . import _clock
 from ._options import TIMINGS, add_quiet, config_from_args, positive_int
@@ -85,7 +85,6 @@ def _load_models(args: argparse.Namespace) -> tuple[SweepModel, ...]:
     """Import and lower each model once, named by its file stem (or the zoo name)."""
     shapes = compiler.parse_input_shapes(args.input_shape) or None
     if not args.models:
-        print(f"hwsim: no model given, sweeping the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
         lowered = compiler.lower_model(compiler.zoo.MODELS[DEFAULT_MODEL](weights=False), input_shapes=shapes,
                                        allow_unsupported=args.allow_unsupported)
         return (SweepModel.of(DEFAULT_MODEL, lowered),)
@@ -111,45 +110,52 @@ def _space(args: argparse.Namespace, job_base) -> DesignSpace:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file; give a directory")
-    # Everything cheap is checked before the models are imported.
-    base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config, rows=None, cols=None, dataflow=None))
-    space = _space(args, base)
-    objective = OBJECTIVES[args.objective]
-    pool = make_pool(args.executor, args.jobs, args.scheduler)
-    progress = ProgressBar(quiet=args.quiet)
-    seen: list[int] = []  # [done, total] once the sweep has started
+    with OutputSet() as outputs:
+        outputs.check_dir(args.out)
+        # Everything cheap is checked before the models are imported.
+        base = config_from_args(argparse.Namespace(preset=args.preset, config=args.config, rows=None, cols=None,
+                                                   dataflow=None))
+        space = _space(args, base)
+        objective = OBJECTIVES[args.objective]
+        pool = make_pool(args.executor, args.jobs, args.scheduler)
+        progress = ProgressBar(quiet=args.quiet)
+        seen: list[int] = []  # [done, total] once the sweep has started
 
-    def on_progress(done: int, total: int) -> None:
-        seen[:] = [done, total]
-        progress(done, total)
+        def on_progress(done: int, total: int) -> None:
+            seen[:] = [done, total]
+            progress(done, total)
 
-    try:
-        job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
-        outcome = run_sweep(space, job, out, pool=pool, fresh=args.fresh, on_progress=on_progress)
-    except KeyboardInterrupt:
-        progress.close()
-        if not seen:
-            raise
-        print(f"error: interrupted after {seen[0]} of {seen[1]} designs; the finished ones are kept in "
-              f"{out / RECORDS_FILE}: run the same command again to resume", file=sys.stderr)
-        return 130
-    finally:
-        progress.close()
-        pool.close()
-    results = build_results(outcome, space, objective)
-    # Render everything first so that a failure leaves no half-written set of outputs.
-    payloads = [results.to_csv(), results.to_json(), sweep.pareto_png(results), sweep.heatmap_png(results)]
-    for name, data in zip(OUTPUTS, payloads):
-        write_output(out / name, data)
-    if outcome.infeasible:
-        design, reason = outcome.infeasible[0]
-        n = len(outcome.infeasible)
-        print(f"hwsim: skipped {n} design{'s' if n > 1 else ''} that {'are' if n > 1 else 'is'} not a valid "
-              f"accelerator, e.g. {design.label}: {reason}", file=sys.stderr)
-    # The whole command's wall time, model import, pool start-up and the pictures included.
-    elapsed = _clock.elapsed()
-    sys.stdout.write(results.to_text(elapsed=elapsed, out=out))
+        try:
+            # Held from before the models load until the outputs are written: a second sweep into the
+            # folder is refused at once. A folder made here goes again if the sweep fails before a record.
+            out = outputs.make_dir(args.out)
+            with SweepLock(out) as lock:
+                job = SweepJob(base=base, models=_load_models(args), timing=args.timing)
+                outcome = run_sweep(space, job, out, pool=pool, fresh=args.fresh, on_progress=on_progress, lock=lock)
+                progress.close()
+                results = build_results(outcome, space, objective)
+                # Render everything first so that a failure leaves no half-written set of outputs.
+                payloads = [results.to_csv(), results.to_json(), sweep.pareto_png(results), sweep.heatmap_png(results)]
+                for name, data in zip(OUTPUTS, payloads):
+                    outputs.stage(out / name, data, "--out")
+                if outcome.infeasible:
+                    design, reason = outcome.infeasible[0]
+                    n = len(outcome.infeasible)
+                    print(f"hwsim: skipped {n} design{'s' if n > 1 else ''} that {'are' if n > 1 else 'is'} not a "
+                          f"valid accelerator, e.g. {design.label}: {reason}", file=sys.stderr)
+                # The whole command's wall time, model import, pool start-up and the pictures included.
+                outputs.stage("-", results.to_text(elapsed=_clock.elapsed(), out=shown(out)))
+                outputs.commit()
+        except KeyboardInterrupt:
+            progress.close()
+            if not seen:
+                raise
+            print(f"error: interrupted after {seen[0]} of {seen[1]} designs; the finished ones are kept in "
+                  f"{shown(Path(args.out) / RECORDS_FILE)}: run the same command again to resume", file=sys.stderr)
+            return 130
+        finally:
+            progress.close()
+            pool.close()
+    if not args.models:  # said once it worked, so that an error stays the only line
+        print(f"hwsim: no model given, swept the bundled {DEFAULT_MODEL} (batch 1, 3x224x224)", file=sys.stderr)
     return 0

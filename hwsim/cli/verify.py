@@ -5,13 +5,11 @@ the timing model."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
+import rtl
 from hwsim import api
-from hwsim.core.errors import UserError
-from hwsim.core.files import write_output
+from hwsim.core.files import OutputSet, json_text
 
 from ._options import add_config_options, add_quiet, config_from_args, positive_int
 from ._progress import activity
@@ -29,24 +27,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--m", type=positive_int, metavar="M", help="rows of A (default 2*rows + 3)")
     p.add_argument("--k", type=positive_int, metavar="K", help="reduction length (default 2*rows + 5: partial folds)")
     p.add_argument("--n", type=positive_int, metavar="N", help="columns of B (default cols + 3: two column tiles)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed for the operands (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for the operands (default 0)")
     p.add_argument("--json", metavar="PATH|-", help="write {passed, mismatches, rtl_cycles, model_cycles, config}")
+    p.add_argument("--allow-large", action="store_true",
+                   help=f"go ahead with a GEMM estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes")
     add_quiet(p)
     return p
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**64 - 1, got {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    m = args.m or 2 * cfg.rows + 3
-    k = args.k or 2 * cfg.rows + 5
-    n = args.n or cfg.cols + 3
-    if args.json and args.json != "-":
-        # Fail on a bad output path before the simulation, not after it.
-        path = Path(args.json)
-        if path.is_dir() or not (path.parent if str(path.parent) else Path(".")).is_dir():
-            raise UserError(f"--json {path}: give a file name in an existing folder")
+    m, k, n = api.verify_shape(cfg, args.m, args.k, args.n)
+    outputs = OutputSet()
+    # Fail on a bad output path, or a GEMM too large to simulate, before the simulation, not after it.
+    outputs.check(args.json, "--json")
     with activity(f"co-simulating a {m}x{k}x{n} GEMM on {cfg.module_name} in Icarus", quiet=args.quiet):
-        result = api.verify(cfg, m=m, k=k, n=n, seed=args.seed)
+        result = api.verify(cfg, m=m, k=k, n=n, seed=args.seed, allow_large=args.allow_large)
 
     text = sys.stderr if args.json == "-" else sys.stdout
     print(f"verify {cfg.module_name}: GEMM {m}x{k}x{n} (seed {args.seed}), {len(result.tiles)} tiles", file=text)
@@ -63,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if result.timed_out:
         print("  the simulation stopped before every tile finished", file=text)
     print("passed" if result.passed else "FAILED", file=text)
-    if args.json:
-        write_output(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    with outputs:
+        if args.json is not None:
+            outputs.stage(args.json, json_text(result.to_dict(), what="the verification result"), "--json")
+        outputs.commit()
     return 0 if result.passed else 1

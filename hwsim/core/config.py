@@ -13,9 +13,12 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
 
     name = "my-array"
     preset = "gemmini-like"
-    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format
-    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer
-    [vector]  lanes
+    [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
+    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer, shared_buffer, residency,
+              weight_fifo, dram_latency_ns, dram_burst_bytes
+    [control] command_cycles
+    [mapping] objective
+    [vector]  lanes, store_path
     [fpga]    device, mult_stages, adder_segments, acc_stages
     [energy]  node_nm, mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
               sram_size_exponent, sram_fixed_fraction, sram_write_factor, dram_pj_per_byte,
@@ -25,6 +28,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -32,15 +36,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import UserError
+from .errors import UserError, shown
 from .files import read_text
 from .fpga import DEVICES, PIPELINE_DEFAULTS, Pipeline, family_of
 from .tech import NANGATE_FA_X1, NODES, NUMBER_FORMATS, mac_pj, node_energy_factor
-from .workload import STORE_PATH_FAMILIES
+from .workload import STORE_PATH_FAMILIES, GemmShape
 
-__all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "preset", "preset_names", "load_config"]
+__all__ = ["AcceleratorConfig", "EnergyTable", "DATAFLOWS", "CONV_REDUCTIONS", "preset", "preset_names", "load_config"]
 
 DATAFLOWS = ("ws", "os", "is")
+#: How the array reduces a convolution (docs/model.md#per-tap-convolution): ``"im2col"`` over all
+#: of ``in_channels x kh x kw`` as one K, ``"per_tap"`` kernel tap by kernel tap over the input
+#: channels (direct convolution: Gemmini's conv loop, NVDLA), so no array fold mixes two taps.
+CONV_REDUCTIONS = ("im2col", "per_tap")
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ class AcceleratorConfig:
     #: Operand format: "int" (any widths), or "fp16", "bf16", "fp32" with those formats' widths.
     number_format: str = "int"
     clock_mhz: float = 1000.0
+    #: How a convolution's reduction meets the array's rows (:data:`CONV_REDUCTIONS`).
+    conv_reduction: str = "im2col"
     #: Activation buffer, KiB: the A operand's tiles and the activations kept on chip between layers
     #: (SCALE-Sim's IFMAP SRAM; TPUv1's unified buffer).
     ifmap_kib: float = 128.0
@@ -156,7 +166,7 @@ class AcceleratorConfig:
     dram_latency_ns: float = 0.0
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
-    #: Cycles the controller spends issuing each command (a tile, a DMA load or store).
+    #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
     #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
     #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
@@ -269,6 +279,20 @@ class AcceleratorConfig:
         """Passes of ``rows`` rows of K through the array that a reduction of length ``k`` takes."""
         return -(-k // self.rows)
 
+    def reduction_segment(self, g: GemmShape) -> int:
+        """The longest stretch of ``g``'s K that one array fold may draw from: all of K, or, for a
+        convolution on a ``per_tap`` array whose reduction folds onto rows (``ws``, ``is``), one
+        kernel tap's input channels (``k / taps``), because a fold never mixes taps."""
+        if self.conv_reduction == "per_tap" and g.taps > 1 and self.dataflow != "os":
+            return g.k // g.taps
+        return g.k
+
+    def reduction_folds(self, g: GemmShape) -> int:
+        """Folds of ``rows`` that one column block of ``g``'s B takes over all of K: ``ceil(k / rows)``,
+        or per tap ``taps x ceil(channels / rows)`` (a 7x7 convolution of 3 channels on 16 rows: 49)."""
+        segment = self.reduction_segment(g)
+        return g.k // segment * self.folds(segment)
+
     @property
     def pipeline(self) -> Pipeline:
         """The RTL's pipeline depths: the fields that are given, the ``fpga`` family's defaults
@@ -345,7 +369,8 @@ class AcceleratorConfig:
 
 # TOML section -> keys it may hold (section-less keys are top level).
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format"),
+    "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
+              "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
                "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
     "control": ("command_cycles",),
@@ -366,18 +391,46 @@ def _kib_bytes(kib: float) -> int:
     return int(kib * 1024)
 
 
+#: The range of each numeric field: wide enough for any real design, narrow enough that no derived
+#: quantity (bytes per cycle, tile sizes, cycles, seconds, joules) overflows or becomes inf or NaN.
+_RANGES: dict[str, tuple[float, float]] = {
+    "clock_mhz": (1e-3, 1e6),             # 1 kHz to 1 THz
+    "ifmap_kib": (0.0, float(1 << 30)),   # up to 1 TiB per buffer
+    "filter_kib": (0.0, float(1 << 30)),
+    "ofmap_kib": (0.0, float(1 << 30)),
+    "dram_gbps": (1e-6, 1e6),             # 1 kB/s to 1 PB/s
+    "dram_latency_ns": (0.0, 1e6),        # up to 1 ms per DRAM request
+}
+#: The fields of :data:`_RANGES` that must be above zero (a buffer, a clock or a bandwidth of none).
+_POSITIVE = frozenset({"clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"})
+#: The range of each integer field, both ends included.
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "rows": (1, 4096),
+    "cols": (1, 4096),
+    "vector_lanes": (1, 4096),
+    "input_bits": (2, 64),
+    "weight_bits": (2, 64),
+    "acc_bits": (2, 64),
+    "dram_burst_bytes": (1, 1 << 20),     # up to 1 MiB per burst
+    "command_cycles": (0, 1 << 20),       # up to about a million cycles per command
+}
+#: Energy per event at most 1 µJ (1e6 pJ), static power at most 1 MW; the SRAM scaling law bounded so
+#: that (1 TiB / reference) ** exponent stays finite.
+_ENERGY_MAX = 1e6
+_SRAM_REF_KIB = (1.0 / 1024, float(1 << 30))
+_SRAM_EXPONENT_MAX = 4.0
+#: A config's name becomes the RTL's module and file names: short and printable.
+_NAME_MAX = 100
+
+
 def _validate(cfg: AcceleratorConfig, where: str) -> None:
     def bad(key: str, rule: str) -> UserError:
-        return UserError(f"{where}: {key} {rule}, got {getattr(cfg, key)!r}")
+        return UserError(f"{where}: {key} {rule}, got {shown(repr(getattr(cfg, key)), 40)}")
 
-    for key in ("rows", "cols", "vector_lanes"):
+    for key, (low, high) in _INT_RANGES.items():
         v = getattr(cfg, key)
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 4096:
-            raise bad(key, "must be an integer from 1 to 4096")
-    for key in ("input_bits", "weight_bits", "acc_bits"):
-        v = getattr(cfg, key)
-        if not isinstance(v, int) or isinstance(v, bool) or not 2 <= v <= 64:
-            raise bad(key, "must be an integer from 2 to 64")
+        if not isinstance(v, int) or isinstance(v, bool) or not low <= v <= high:
+            raise bad(key, f"must be an integer from {low} to {high}")
     if cfg.number_format not in NUMBER_FORMATS:
         raise bad("number_format", f"must be one of {', '.join(NUMBER_FORMATS)}")
     if cfg.number_format == "int" and cfg.acc_bits < cfg.input_bits + cfg.weight_bits:
@@ -390,10 +443,16 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
                             f"and acc_bits {accs}, got {cfg.input_bits}, {cfg.weight_bits} and {cfg.acc_bits}")
     if cfg.dataflow not in DATAFLOWS:
         raise bad("dataflow", f"must be one of {', '.join(DATAFLOWS)}")
-    for key in ("clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"):
+    if cfg.conv_reduction not in CONV_REDUCTIONS:
+        raise bad("conv_reduction", f"must be one of {', '.join(CONV_REDUCTIONS)}")
+    for key, (low, high) in _RANGES.items():
         v = getattr(cfg, key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-            raise bad(key, "must be a positive number")
+        positive = key in _POSITIVE
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not (v > 0 if positive else v >= 0):
+            raise bad(key, "must be a positive number" if positive else "must be a non-negative number")
+        if not low <= v <= high:
+            raise bad(key, f"must be from {low:g} to {high:g}")
     for key in ("double_buffer", "shared_buffer", "residency", "weight_fifo"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")
@@ -401,26 +460,21 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         raise bad("mapping_objective", f"must be one of {', '.join(MAPPING_OBJECTIVES)}")
     if cfg.weight_fifo and cfg.shared_buffer:
         raise bad("weight_fifo", "needs a weight buffer of its own: a FIFO cannot share the scratchpad (shared_buffer)")
-    if isinstance(cfg.dram_latency_ns, bool) or not isinstance(cfg.dram_latency_ns, (int, float)) \
-            or not math.isfinite(cfg.dram_latency_ns) or not 0 <= cfg.dram_latency_ns <= 1e6:
-        raise bad("dram_latency_ns", "must be a number of nanoseconds from 0 to 1e6")
-    for key, top in (("dram_burst_bytes", 1 << 20), ("command_cycles", 1 << 20)):
-        v = getattr(cfg, key)
-        if not isinstance(v, int) or isinstance(v, bool) or not (1 if key == "dram_burst_bytes" else 0) <= v <= top:
-            raise bad(key, f"must be an integer from {1 if key == 'dram_burst_bytes' else 0} to {top}")
     if not isinstance(cfg.store_path, tuple) or not all(f in STORE_PATH_FAMILIES for f in cfg.store_path) \
             or len(set(cfg.store_path)) != len(cfg.store_path):
         raise bad("store_path", f"must list distinct families from {', '.join(STORE_PATH_FAMILIES)}")
     if not isinstance(cfg.name, str) or not cfg.name:
         raise bad("name", "must be a non-empty string")
+    if len(cfg.name) > _NAME_MAX or not cfg.name.isprintable():
+        raise bad("name", f"must be at most {_NAME_MAX} printable characters")
     if cfg.fpga is not None and cfg.fpga not in DEVICES:
         raise UserError(f"{where}: fpga.device must be one of {', '.join(DEVICES)} (or absent: no FPGA), "
-                        f"got {cfg.fpga!r}")
+                        f"got {shown(repr(cfg.fpga), 40)}")
     for key, lo, hi in (("mult_stages", 0, 2), ("adder_segments", 1, 4), ("acc_stages", 1, 3)):
         v = getattr(cfg, key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi):
             raise UserError(f"{where}: fpga.{key} must be an integer from {lo} to {hi} "
-                            f"(or absent: the default of fpga.device's family), got {v!r}")
+                            f"(or absent: the default of fpga.device's family), got {shown(repr(v), 40)}")
     if cfg.pipeline.adder_segments > cfg.acc_bits // 2:
         raise UserError(f"{where}: fpga.adder_segments = {cfg.pipeline.adder_segments} leaves fewer than 2 of "
                         f"the {cfg.acc_bits} accumulator bits per segment; use at most {cfg.acc_bits // 2}")
@@ -439,22 +493,30 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
 
 
 def _validate_energy(e: EnergyTable, where: str) -> None:
+    def bad(key: str, rule: str) -> UserError:
+        return UserError(f"{where}: energy.{key} {rule}, got {shown(repr(getattr(e, key)), 40)}")
+
     for f in fields(EnergyTable):
         v = getattr(e, f.name)
         if f.name == "node_nm" or (v is None and "None" in str(f.type)):
             continue
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise UserError(f"{where}: energy.{f.name} must be a non-negative number, got {v!r}")
+            raise bad(f.name, "must be a non-negative number")
+        if v > _ENERGY_MAX:
+            raise bad(f.name, f"must be at most {_ENERGY_MAX:g}")
     if isinstance(e.node_nm, bool) or not isinstance(e.node_nm, int) or e.node_nm not in NODES:
-        raise UserError(f"{where}: energy.node_nm must be one of {', '.join(map(str, NODES))} (the nodes with "
-                        f"checked Stillmaker-Baas energy factors, docs/model.md#energy), got {e.node_nm!r}")
+        raise bad("node_nm", f"must be one of {', '.join(map(str, NODES))} (the nodes with checked Stillmaker-Baas "
+                             "energy factors, docs/model.md#energy)")
     if e.node_nm != 45 and e.static_power_w is None:
         raise UserError(f"{where}: energy.node_nm = {e.node_nm} needs energy.static_power_w: the leakage densities "
                         f"and the area model are 45 nm figures")
-    if e.sram_ref_kib <= 0:
-        raise UserError(f"{where}: energy.sram_ref_kib must be positive, got {e.sram_ref_kib!r}")
+    low, high = _SRAM_REF_KIB
+    if not low <= e.sram_ref_kib <= high:
+        raise bad("sram_ref_kib", f"must be from {low:g} to {high:g}")
+    if e.sram_size_exponent > _SRAM_EXPONENT_MAX:
+        raise bad("sram_size_exponent", f"must be at most {_SRAM_EXPONENT_MAX:g}")
     if e.sram_fixed_fraction > 1:
-        raise UserError(f"{where}: energy.sram_fixed_fraction must be from 0 to 1, got {e.sram_fixed_fraction!r}")
+        raise bad("sram_fixed_fraction", "must be from 0 to 1")
 
 
 def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig | None = None) -> AcceleratorConfig:
@@ -467,8 +529,7 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                 raise UserError(f"{where}: [{key}] must be a table")
             for sub, subvalue in value.items():
                 if sub not in _SECTIONS[key]:
-                    allowed = ", ".join(_SECTIONS[key])
-                    raise UserError(f"{where}: unknown key {key}.{sub}; [{key}] accepts {allowed}")
+                    raise UserError(f"{where}: unknown key {key}.{shown(sub, 40)}; {_accepted(key, sub)}")
                 if key == "energy":
                     energy[sub] = subvalue
                 elif (key, sub) == ("vector", "store_path"):
@@ -483,7 +544,8 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
                 flat["name"] = value
         else:
             sections = ", ".join(f"[{s}]" for s in _SECTIONS)
-            raise UserError(f"{where}: unknown key {key!r}; top-level keys are name, preset and the tables {sections}")
+            raise UserError(f"{where}: unknown key '{shown(key, 40)}'; top-level keys are name, preset and the tables "
+                            f"{sections}")
     if base is None:
         base_name = data.get("preset", "gemmini-like")
         if not isinstance(base_name, str):
@@ -496,11 +558,11 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
         # TOML integers are acceptable where floats are expected; the reverse is a type error.
         expected = type(getattr(base, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            flat[key] = float(value)
+            flat[key] = _as_float(value)
     floats = {f.name for f in fields(EnergyTable) if "float" in str(f.type)}
     for key, value in energy.items():
         if key in floats and isinstance(value, int) and not isinstance(value, bool):
-            energy[key] = float(value)
+            energy[key] = _as_float(value)
     try:
         cfg = base.replace(**flat, energy=energy)
     except UserError as e:
@@ -508,6 +570,24 @@ def _from_mapping(data: Mapping[str, Any], where: str, base: AcceleratorConfig |
     # Re-validate with the file's name so errors point at the TOML, not at a generic 'config'.
     _validate(cfg, where)
     return cfg
+
+
+def _accepted(section: str, key: str) -> str:
+    """What a table accepts, for an unknown-key error: the closest key, and the list if it is short."""
+    keys = _SECTIONS[section]
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"did you mean {section}.{close[0]}? " if close else ""
+    if len(", ".join(keys)) <= 60:
+        return f"{hint}[{section}] accepts {', '.join(keys)}"
+    return f"{hint}docs/config.md lists the keys of [{section}]"
+
+
+def _as_float(value: int) -> float | int:
+    """A TOML integer where a float is expected; one too large for a float stays an int (and fails validation)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return value
 
 
 def _preset_dir() -> resources.abc.Traversable:
@@ -520,10 +600,11 @@ def preset_names() -> list[str]:
 
 
 def preset(name: str) -> AcceleratorConfig:
-    """The shipped preset ``name`` (see ``hwsim presets``)."""
+    """The shipped preset ``name`` (see ``hwsim presets``); a name, never a path."""
+    if name not in preset_names():
+        raise UserError(f"unknown preset '{shown(name, 40)}'; choose one of {', '.join(preset_names())}"
+                        " (or give a file with --config)")
     path = _preset_dir().joinpath(f"{name}.toml")
-    if not path.is_file():
-        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return _from_mapping(data, where=f"preset {name}", base=AcceleratorConfig(name=name))
 
@@ -538,10 +619,12 @@ def load_config(path: str | Path) -> AcceleratorConfig:
     p = Path(path)
     text = read_text(p, "config file")
     if "[architecture_presets]" in text:
-        raise UserError(f"{p}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it as "
-                        f"--scalesim-config {p}, or read it with hwsim.scalesim.load_scalesim_config")
+        raise UserError(f"{shown(p)}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it with "
+                        "--scalesim-config, or read it with hwsim.scalesim.load_scalesim_config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{p}: invalid TOML: {e}") from None
-    return _from_mapping(data, where=str(p))
+        raise UserError(f"{shown(p)}: invalid TOML: {shown(e, 100)}") from None
+    except RecursionError:
+        raise UserError(f"{shown(p)}: invalid TOML: tables or arrays nested too deeply") from None
+    return _from_mapping(data, where=shown(p))

@@ -56,10 +56,10 @@ class LayerTraffic:
 def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], traffic: LayerTraffic) -> int:
     """Stall cycles of a tiled layer: ``tiles`` are ``(count, compute cycles, MACs)`` per tile shape.
 
-    Each tile's share of the DRAM bytes (by MACs) is fetched while the previous tile computes; what
-    does not hide is a stall, and so are the first tile's operands, the part of the last tile's
-    results that DRAM cannot take while they stream out (one row a cycle), and the first
-    request's latency. Without double buffering every byte stalls. Every tile command
+    The first tile's operands stall in full, and so does the part of the last tile's results that
+    DRAM cannot take while they stream out (one row a cycle), and the first request's latency.
+    Every other byte is shared among the tiles by MACs and fetched while the previous tile
+    computes; what does not hide is a stall. Without double buffering every byte stalls. Every tile command
     costs ``command_cycles`` of issue on top.
     """
     runs = list(tiles)
@@ -72,14 +72,21 @@ def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]],
     moved = burst_bytes(cfg, traffic.dram_bytes)
     if not cfg.double_buffer:
         return math.ceil(moved / bw + cfg.dram_latency_cycles * count - 1e-9) + issue
+    first, last = burst_bytes(cfg, traffic.first_in), burst_bytes(cfg, traffic.last_out)
+    # The first tile's operands and the last tile's results are priced on their own below; the
+    # rest moves under the tiles' compute, shared by MACs.
+    hidden = max(0.0, moved - first - last)
     stall = 0.0
     for n, cycles, macs in runs:
-        share = moved * macs / total_macs / bw if total_macs else moved / count / bw
+        share = hidden * macs / total_macs / bw if total_macs else hidden / count / bw
         stall += n * max(0.0, share - cycles)
-    stall += burst_bytes(cfg, traffic.first_in) / bw
-    stall += max(0.0, burst_bytes(cfg, traffic.last_out) / bw - traffic.last_rows)
+    stall += first / bw
+    stall += max(0.0, last / bw - traffic.last_rows)
     if traffic.first_in or traffic.last_out:
         stall += cfg.dram_latency_cycles
+    # One DRAM serves loads and stores: the layer never takes less than its bytes' time.
+    array = sum(n * cycles for n, cycles, _ in runs)
+    stall = max(stall, moved / bw + cfg.dram_latency_cycles - array)
     return math.ceil(stall - 1e-9) + issue
 
 

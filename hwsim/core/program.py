@@ -121,7 +121,8 @@ class LayerSchedule:
 
     For GEMM workloads the loops are, outermost first: group, the block loops in ``mapping.order``,
     then within a block n tile, m tile, k tile, each stepping by ``tile_m``/``tile_k``/``tile_n``;
-    the last step of a loop may be shorter. ``reads``/``writes`` say where each activation tensor
+    the last step of a loop may be shorter. The k loop steps within each ``k_segment`` of K in turn
+    (one kernel tap's channels on a per-tap array, docs/model.md#per-tap-convolution; 0: all of K). ``reads``/``writes`` say where each activation tensor
     lives; ``spills`` are resident tensors this layer evicts to DRAM to make room. ``resident_bytes``
     is what resident tensors hold of the activation buffer while the layer runs; ``compulsory_bytes``
     the DRAM bytes if every operand byte that is not on chip moved exactly once. ``first_in`` and
@@ -147,6 +148,7 @@ class LayerSchedule:
     last_out: int = 0
     unfused_ops: int = 0
     unfused_dram_bytes: int = 0
+    k_segment: int = 0
 
     @property
     def tiles(self) -> int:
@@ -163,14 +165,16 @@ class LayerSchedule:
         n_blocks = [(n0, min(mapping.block_n, g.n - n0)) for n0 in range(0, g.n, mapping.block_n)]
         pairs = ([(mb, nb) for nb in n_blocks for mb in m_blocks] if mapping.order == "n"
                  else [(mb, nb) for mb in m_blocks for nb in n_blocks])
+        segment = self.k_segment or g.k
+        k_starts = [(k0, min(self.tile_k, s0 + segment - k0))
+                    for s0 in range(0, g.k, segment) for k0 in range(s0, s0 + segment, self.tile_k)]
         for group in range(g.groups):
             for (bm0, bm), (bn0, bn) in pairs:
                 for n0 in range(bn0, bn0 + bn, self.tile_n):
                     n = min(self.tile_n, bn0 + bn - n0)
                     for m0 in range(bm0, bm0 + bm, self.tile_m):
                         m = min(self.tile_m, bm0 + bm - m0)
-                        for k0 in range(0, g.k, self.tile_k):
-                            k = min(self.tile_k, g.k - k0)
+                        for k0, k in k_starts:
                             tile = Tile(m=m, k=k, n=n, accumulate=k0 > 0, emit=k0 + k == g.k)
                             yield Placement(group=group, m0=m0, k0=k0, n0=n0, tile=tile)
 

@@ -31,22 +31,30 @@ class GemmShape:
     """``groups`` independent products ``(m x k) @ (k x n)``.
 
     A convolution is ``m = batch * out_h * out_w``, ``k = in_ch / groups * kh * kw``,
-    ``n = out_ch / groups``, ``groups = groups`` (im2col); a batched MatMul puts its batch in ``groups``.
+    ``n = out_ch / groups``, ``groups = groups`` (im2col), and ``taps = kh * kw``: its K is ``taps``
+    runs of ``k / taps`` input channels, tap by tap, which a ``per_tap`` array reduces one tap at a
+    time (:meth:`~hwsim.core.config.AcceleratorConfig.reduction_segment`). Any other GEMM has one
+    tap. A batched MatMul puts its batch in ``groups``.
 
     >>> GemmShape(m=49, k=4608, n=512).macs
     115605504
+    >>> GemmShape(m=12544, k=147, n=64, taps=49).k // 49   # conv1 of ResNet-50: 3 channels per tap
+    3
     """
 
     m: int
     k: int
     n: int
     groups: int = 1
+    taps: int = 1
 
     def __post_init__(self) -> None:
-        for key in ("m", "k", "n", "groups"):
+        for key in ("m", "k", "n", "groups", "taps"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"GemmShape.{key} must be a positive int, got {value!r}")
+        if self.k % self.taps:
+            raise ValueError(f"GemmShape.k ({self.k}) must be a whole number of taps ({self.taps})")
 
     @property
     def macs(self) -> int:

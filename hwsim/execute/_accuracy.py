@@ -8,6 +8,8 @@ from typing import Mapping
 
 import numpy as np
 
+from hwsim.core.errors import shown
+
 __all__ = ["OutputError", "compare_outputs", "format_errors"]
 
 
@@ -87,5 +89,5 @@ def format_errors(errors: tuple[OutputError, ...]) -> str:
     for e in errors:
         snr = "inf" if math.isinf(e.snr_db) and e.snr_db > 0 else f"{e.snr_db:.1f}"
         top1 = "-" if e.top1_agreement is None else f"{100 * e.top1_agreement:.1f}%"
-        lines.append(f"{e.name:<24} {e.max_abs_error:>12.4g} {e.reference_max_abs:>12.4g} {snr:>8} {top1:>7}")
+        lines.append(f"{shown(e.name, 60):<24} {e.max_abs_error:>12.4g} {e.reference_max_abs:>12.4g} {snr:>8} {top1:>7}")
     return "\n".join(lines) + "\n"

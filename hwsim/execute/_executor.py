@@ -105,7 +105,8 @@ class Executor:
                 remaining[name] -= 1
                 if remaining[name] == 0 and name not in keep and name not in graph.constants:
                     values.pop(name, None)
-        return {name: values[name] for name in graph.outputs}
+        # An output the compiler folded to a constant (a constant subgraph) is in graph.constants.
+        return {name: values[name] if name in values else graph.constants[name] for name in graph.outputs}
 
     def _reads(self, node: Node) -> list[str]:
         names = node.reads()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import os
 import zipfile
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -11,7 +13,9 @@ import numpy as np
 
 from compiler.graph import Graph
 from compiler.importer import named_arguments
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import os_error
+from hwsim.core.limits import check_memory
 
 __all__ = ["load_array", "parse_input_args", "check_inputs", "calibration_samples", "npz_bytes"]
 
@@ -20,30 +24,64 @@ def _dims(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape) or "scalar"
 
 
+def _check_header(p: Path, what: str) -> None:
+    """Read the ``.npy`` header alone and refuse, before any allocation, an array the file cannot hold
+    (truncated, or a header declaring terabytes) or this machine cannot (more than the memory available)."""
+    with open(p, "rb") as f:
+        start = f.read(6)
+        if start[:4] == b"PK\x03\x04":
+            raise UserError(f"{what}: {shown(p)}: is an .npz archive; give one array per input as a .npy file")
+        f.seek(0)
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            shape, _, dtype = np.lib.format._read_array_header(f, version)  # 3.0: no public reader
+        offset = f.tell()
+        size = os.fstat(f.fileno()).st_size
+    if dtype.hasobject:
+        raise UserError(f"{what}: {shown(p)}: holds Python objects (dtype object), which need pickle; save strings "
+                        "as text: numpy.save(path, numpy.array(values, dtype=str))")
+    nbytes = math.prod(shape) * dtype.itemsize
+    check_memory(nbytes, f"{what}: {shown(p)}: its {_dims(shape)} {dtype} array", "give a smaller array")
+    if size - offset < nbytes:
+        raise UserError(f"{what}: {shown(p)}: truncated: its header declares {_dims(shape)} {dtype} "
+                        f"({nbytes} bytes), the file holds {max(0, size - offset)}; save it again with numpy.save")
+
+
 def load_array(path: str | Path, what: str) -> np.ndarray:
-    """One array from a ``.npy`` file (no pickled objects)."""
+    """One array from a ``.npy`` file (no pickled objects); the header is checked before the data is read."""
     p = Path(path)
     if not p.is_file():
-        raise UserError(f"{what}: {p}: no such file" + ("" if not p.is_dir() else " (it is a directory)"))
+        raise UserError(f"{what}: {shown(p)}: no such file" + ("" if not p.is_dir() else " (it is a directory)"))
     try:
+        _check_header(p, what)
         value = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError(f"{what}: {shown(p)}: the array does not fit in memory") from None
+    except OSError as e:
+        err = os_error(e, p, "read the array")
+        if isinstance(err, UserError):
+            raise err from None
+        raise UserError(f"{what}: {shown(p)}: cannot read it ({e.strerror or e.__class__.__name__})") from None
+    except Exception as e:  # a malformed header: numpy raises ValueError, SyntaxError, TokenError, TypeError ...
         reason = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        if "allow_pickle" in reason:
-            raise UserError(f"{what}: {p}: holds Python objects (an array of dtype object, e.g. strings), which only"
-                            " pickle can read; save strings as a fixed-width text array instead:"
-                            " numpy.save(path, numpy.array(values, dtype=str))") from None
-        raise UserError(f"{what}: {p}: not a readable .npy array ({reason}); save it with numpy.save") from None
+        raise UserError(f"{what}: {shown(p)}: not a readable .npy array ({shown(reason, 60)}); "
+                        "save it with numpy.save") from None
     if isinstance(value, np.lib.npyio.NpzFile):
         value.close()
-        raise UserError(f"{what}: {p}: is an .npz archive; give one array per input as a .npy file")
+        raise UserError(f"{what}: {shown(p)}: is an .npz archive; give one array per input as a .npy file")
     return value
 
 
 def parse_input_args(texts: Sequence[str]) -> dict[str, np.ndarray]:
     """``NAME=FILE.npy`` command-line values to arrays; each name at most once."""
     pairs = named_arguments(texts, "--input", "NAME=FILE.npy", "e.g. --input input=image.npy")
-    return {name: load_array(path, f"--input {name}") for name, path in pairs}
+    return {name: load_array(path, f"--input {shown(name, 40)}") for name, path in pairs}
 
 
 def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--input") -> dict[str, np.ndarray]:
@@ -52,12 +90,14 @@ def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--
     unknown = [n for n in given if n not in expected]
     if unknown:
         raise UserError(
-            f"{where}: the model has no input '{unknown[0]}'; its inputs are: {', '.join(expected) or '(none)'}"
+            f"{where}: the model has no input '{shown(unknown[0], 40)}'; its inputs are: "
+            f"{shown(', '.join(expected) or '(none)', 80)}"
         )
     missing = [n for n in expected if n not in given]
     if missing:
-        shown = ", ".join(f"{n} ({expected[n].dtype} {_dims(expected[n].shape)})" for n in missing)
-        raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown}; give each as {where} NAME=FILE.npy")
+        listed = ", ".join(f"{n} ({expected[n].dtype} {_dims(expected[n].shape)})" for n in missing)
+        raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown(listed, 100)}; give each as {where}"
+                        " NAME=FILE.npy")
     out = {}
     for name, info in expected.items():
         value = np.asarray(given[name])
@@ -65,13 +105,13 @@ def check_inputs(graph: Graph, given: Mapping[str, np.ndarray], where: str = "--
             value = value.astype(object)  # ONNX strings: .npy holds them as fixed-width text
         if value.dtype != np.dtype(info.dtype):
             if np.dtype(info.dtype) == np.dtype(object):
-                raise UserError(f"{where} {name}: expected strings, got {value.dtype}; save the input as a text"
+                raise UserError(f"{where} {shown(name, 40)}: expected strings, got {value.dtype}; save the input as a text"
                                 " array: numpy.array(values, dtype=str)")
-            raise UserError(f"{where} {name}: expected dtype {info.dtype}, got {value.dtype}; convert it with"
+            raise UserError(f"{where} {shown(name, 40)}: expected dtype {info.dtype}, got {value.dtype}; convert it with"
                             f" .astype(numpy.{np.dtype(info.dtype).name})")
         if tuple(value.shape) != tuple(info.shape):
             raise UserError(
-                f"{where} {name}: expected shape {_dims(info.shape)}, got {_dims(value.shape)}"
+                f"{where} {shown(name, 40)}: expected shape {_dims(info.shape)}, got {_dims(value.shape)}"
                 " (pin dynamic dims with --input-shape NAME=DIMS)"
             )
         out[name] = value
@@ -105,10 +145,17 @@ def calibration_samples(directory: str | Path, input_names: Sequence[str]) -> li
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+        check_memory(declared, f"--calibrate {shown(path)}: its arrays", "give smaller samples")
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise UserError(f"--calibrate {path}: not a readable .npz archive ({e.__class__.__name__})") from None
+    except UserError:
+        raise
+    except MemoryError:
+        raise UserError(f"--calibrate {shown(path)}: the arrays do not fit in memory") from None
+    except Exception as e:  # noqa: BLE001 - numpy and zipfile raise many kinds on a corrupt archive
+        raise UserError(f"--calibrate {shown(path)}: not a readable .npz archive ({e.__class__.__name__})") from None
 
 
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:

@@ -38,11 +38,12 @@ class GemmProblem:
     a: np.ndarray  #: (groups, m, k)
     b: np.ndarray  #: (groups, k, n)
     layout: Callable[[np.ndarray], np.ndarray]  #: (groups, m, n) product -> output tensor
+    taps: int = 1  #: a convolution's kernel taps (K is taps x input channels)
 
     @property
     def shape(self) -> GemmShape:
         g, m, k = self.a.shape
-        return GemmShape(m=m, k=k, n=self.b.shape[2], groups=g)
+        return GemmShape(m=m, k=k, n=self.b.shape[2], groups=g, taps=self.taps)
 
 
 def _check(node_name: str, problem: GemmProblem, expected: GemmShape | None) -> GemmProblem:
@@ -85,7 +86,7 @@ def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, f
         t = t.transpose((1, 0, 2 + rank) + tuple(range(2, 2 + rank)))
         return t.reshape((n_batch, out_ch) + out_size)
 
-    return _check(env.node.name, GemmProblem(a, b, layout), expected)
+    return _check(env.node.name, GemmProblem(a, b, layout, math.prod(kernel)), expected)
 
 
 def _conv_transpose_geometry(env: OpEnv, x: np.ndarray, w: np.ndarray):

@@ -15,7 +15,8 @@ from compiler.lowering import lower
 from compiler.passes import default_pipeline
 from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.limits import check_memory, format_bytes
 
 from ._accuracy import OutputError, compare_outputs
 from ._executor import Compiled, Executor, dequantized_weights
@@ -77,16 +78,18 @@ def input_pins(source: str | Path, given: Mapping[str, np.ndarray], explicit: Ma
     declared = {d.name: d for d in declared_inputs(source)}
     unknown = [name for name in given if name not in declared]
     if unknown:
-        raise UserError(f"--input: the model has no input '{unknown[0]}'; its inputs are: {', '.join(declared)}")
+        raise UserError(f"--input: the model has no input '{shown(unknown[0], 40)}'; its inputs are: "
+                        f"{shown(', '.join(declared) or '(none)', 80)}")
     missing = [name for name in declared if name not in given]
     if missing:
-        shown = ", ".join(f"{n} ({declared[n].dtype} {_dims_text(declared[n].dims)})" for n in missing)
-        raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown}; give each as --input NAME=FILE.npy")
+        listed = ", ".join(f"{n} ({declared[n].dtype} {_dims_text(declared[n].dims)})" for n in missing)
+        raise UserError(f"missing input{'s' if len(missing) > 1 else ''} {shown(listed, 100)}; give each as"
+                        " --input NAME=FILE.npy")
     for name, value in given.items():
         if value.size == 0:
             dims = "x".join(str(d) for d in value.shape)
-            raise UserError(f"--input {name}: the array is empty (shape {dims}); hwsim runs inputs with at least"
-                            " one element along every axis: give a non-empty array")
+            raise UserError(f"--input {shown(name, 40)}: the array is empty (shape {dims}); hwsim runs inputs with"
+                            " at least one element along every axis: give a non-empty array")
     pins = dict(explicit)
     for name, decl in declared.items():
         if name in pins:
@@ -121,6 +124,23 @@ def calibrate(compiled: Compiled, samples: Iterable[tuple[str, Mapping[str, np.n
     return ranges.max_abs
 
 
+def _check_memory(compiled: Compiled, precision: str) -> None:
+    """Refuse a run whose values (the executor keeps every one; int8 runs fp32 as well) cannot fit in memory."""
+    total = 0
+    largest = ("", 0)
+    for info in compiled.graph.tensors.values():
+        try:
+            nbytes = info.size * np.dtype(info.dtype).itemsize
+        except TypeError:
+            continue
+        total += nbytes
+        if nbytes > largest[1]:
+            largest = (info.name, nbytes)
+    total *= 2 if precision == "int8" else 1
+    check_memory(total, f"running this model ({precision}; its largest value {shown(largest[0], 40)} alone is "
+                 f"{format_bytes(largest[1])})", "pin smaller dims with --input-shape or run a smaller model")
+
+
 def run(
     compiled: Compiled,
     inputs: Mapping[str, np.ndarray],
@@ -140,11 +160,24 @@ def run(
     if precision not in PRECISIONS:
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     feeds = check_inputs(compiled.graph, inputs)
-    if precision == "fp32":
-        outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
-        return RunResult(outputs=outputs, precision=precision)
-    ranges = _Ranges()
-    reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
-    act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
-    outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
-    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=compare_outputs(reference, outputs))
+    _check_memory(compiled, precision)
+    if precision == "int8":
+        samples = [("--input", feeds)] + [(f"--calibrate {shown(label, 60)}:", arrays) for label, arrays in calibration or ()]
+        for where, arrays in samples:
+            for name, value in arrays.items():
+                value = np.asarray(value)
+                if value.dtype.kind in "fc" and not np.isfinite(value).all():
+                    raise UserError(f"{where} {shown(name, 40)}: holds NaN or infinite values; int8 quantization needs"
+                                    " finite values (run --precision fp32, or clean the array)")
+    # A model may overflow or divide by zero on its inputs; the outputs show it (inf, NaN), warnings would
+    # only break the command line's one-line contract.
+    with np.errstate(all="ignore"):
+        if precision == "fp32":
+            outputs = Executor(compiled, literal=literal, tile_hook=tile_hook).run(feeds)
+            return RunResult(outputs=outputs, precision=precision)
+        ranges = _Ranges()
+        reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
+        act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
+        outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
+        errors = compare_outputs(reference, outputs)
+    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=errors)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
 from hwsim.report import LAYER_FIELDS, TOTAL_FIELDS
 
 __all__ = ["DEFAULT_TOP", "IMAGE_FORMATS", "image_format", "LayerView", "ReportView", "Roofline", "Selection", "read_report", "roofline", "select_top"]
@@ -35,18 +35,19 @@ IMAGE_FORMATS = ("png", "svg", "pdf")
 
 
 def image_format(path: Any, flag: str = "--plot") -> str:
-    """The image format of ``path`` from its extension (``-``, standard output, is PNG).
+    """The image format of ``path`` from its extension; standard output (``-``) and a device or
+    descriptor without one (``/dev/null``, ``/dev/stdout``, ``/proc/self/fd/1``) take PNG.
 
-    >>> image_format("report.svg"), image_format("-")
-    ('svg', 'png')
+    >>> image_format("report.svg"), image_format("-"), image_format("/dev/null")
+    ('svg', 'png', 'png')
     """
     text = str(path)
-    if text == "-":
-        return "png"
     suffix = text.rsplit(".", 1)[-1].lower() if "." in text.rsplit("/", 1)[-1] else ""
+    if not suffix and (text == "-" or text.startswith(("/dev/", "/proc/self/fd/"))):
+        return "png"
     if suffix not in IMAGE_FORMATS:
-        shown = f"'.{suffix}'" if suffix else "no extension"
-        raise UserError(f"{flag} {text}: {shown} is not an image format hwsim writes; end the file name in "
+        what = f"'.{shown(suffix, 20)}'" if suffix else "no extension"
+        raise UserError(f"{flag} {shown(text)}: {what} is not an image format hwsim writes; end the file name in "
                         f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     return suffix
 
@@ -208,8 +209,8 @@ def _layer(layer: Any, i: int, where: str) -> LayerView:
 def _number(mapping: Mapping[str, Any], key: str, at: str) -> float:
     value = mapping.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        shown = "nothing" if key not in mapping else repr(value)
-        raise UserError(f"{at}.{key} must be a non-negative number, got {shown}")
+        got = "nothing" if key not in mapping else shown(repr(value), 40)
+        raise UserError(f"{at}.{key} must be a non-negative number, got {got}")
     return float(value)
 
 

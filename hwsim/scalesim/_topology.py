@@ -183,7 +183,7 @@ def _conv_row(fields: list[str], where: str) -> list[Workload]:
 
 def _conv(name: str, g: ConvGeometry, filters: int) -> ConvLayer:
     k, pixels = g.fh * g.fw * g.c, g.out_h * g.out_w
-    return ConvLayer(name=name, op="Conv", kind=Kind.GEMM, gemm=GemmShape(m=pixels, k=k, n=filters),
+    return ConvLayer(name=name, op="Conv", kind=Kind.GEMM, gemm=GemmShape(m=pixels, k=k, n=filters, taps=g.fh * g.fw),
                      input_elems=g.h * g.w * g.c, weight_elems=k * filters, output_elems=pixels * filters,
                      nodes=(name,), geometry=g)
 

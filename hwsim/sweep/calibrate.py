@@ -22,7 +22,7 @@ import numpy as np
 
 import rtl
 from hwsim.core.config import AcceleratorConfig, preset
-from hwsim.core.files import write_output
+from hwsim.core.files import json_text, write_output
 
 from .fpga import FIXED_FIELDS, FPGA_RESOURCES, TABLE, TERMS, features, rtl_key
 
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = {"family": FAMILY, "yosys": ", ".join(sorted(versions)),
                 "flow": "rtl.synthesize: synth_xilinx, as hwsim rtl --synth"}
     table = build_table(measured, meta, preset(POINTS[0][0]))
-    write_output(args.out, json.dumps(table, indent=1) + "\n")
+    write_output(args.out, json_text(table, what="the FPGA area table", indent=1), "--out")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

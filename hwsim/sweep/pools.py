@@ -9,7 +9,10 @@ are small chunks of designs. Scheduling is the library's own (``concurrent.futur
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
@@ -48,10 +51,44 @@ class InlinePool:
         pass
 
 
-def _ignore_sigint() -> None:
+#: Linux's prctl option that sends a signal to this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+#: How often a worker checks that its parent is still there (seconds).
+_WATCH_INTERVAL = 0.5
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the sweep that started it is gone, however it went (even SIGKILL).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread also polls the parent id, which changes when the worker is orphaned.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCH_INTERVAL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hwsim-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C goes to the whole process group; only the parent handles it (and stops the pool),
-    # so that workers neither print tracebacks nor die half-way through a result.
+    # so that workers neither print tracebacks nor die half-way through a result. SIGTERM and
+    # SIGHUP end a worker at once (the command line's handlers, inherited through fork, are not for it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    _die_with(parent)
 
 
 class ProcessPool:
@@ -59,7 +96,7 @@ class ProcessPool:
 
     def __init__(self, jobs: int) -> None:
         self.workers = jobs
-        self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+        self._pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init, initargs=(os.getpid(),))
 
     def map_unordered(self, fn: Callable[[S, T], R], shared: S, items: Sequence[T]) -> Iterator[R]:
         pending: set[Future[R]] = {self._pool.submit(fn, shared, item) for item in items}

@@ -22,9 +22,10 @@ from typing import Any, Iterable, TextIO
 import compiler
 from hwsim.core import __version__
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.errors import UserError
+from hwsim.core.errors import UserError, shown
+from hwsim.core.files import os_error
 
-__all__ = ["RECORDS_FILE", "RecordStore", "record_key", "fingerprint", "code_fingerprint"]
+__all__ = ["RECORDS_FILE", "RecordStore", "SweepLock", "record_key", "fingerprint", "code_fingerprint"]
 
 RECORDS_FILE = "records.jsonl"
 
@@ -52,14 +53,59 @@ def record_key(cfg: AcceleratorConfig, model_fingerprint: str, timing: str, code
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-class RecordStore:
-    """The append-only record file of one sweep directory; use as a context manager while running.
+class SweepLock:
+    """An exclusive lock on a sweep directory, held while a sweep computes and writes its outputs there.
 
-    Opening takes an exclusive lock so that two sweeps cannot write into the same directory at once.
+    The lock is ``flock`` on the directory itself (no lock file is left behind); the kernel drops it
+    when the process ends, however it ends. The command line holds it from before the first record
+    to after the last output and hands it to :func:`~hwsim.sweep.runner.run_sweep`, whose
+    :class:`RecordStore` then needs no lock of its own. A second sweep into the same directory
+    (another process, or another lock in this one) is refused at once.
     """
 
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> SweepLock:
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError as e:
+            raise UserError(f"{shown(self.directory)}: cannot open the sweep folder ({e.strerror})") from None
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not POSIX: no lock, the rest works the same
+            pass
+        except OSError:
+            os.close(fd)
+            raise UserError(f"{shown(self.directory)}: another hwsim sweep is running in this folder; wait for it "
+                            "or choose another --out") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the flock
+            self._fd = None
+
+
+class RecordStore:
+    """The append-only record file of one sweep directory; use as a context manager while running.
+
+    Opening takes the directory's :class:`SweepLock` (unless given one already held), so that two
+    sweeps cannot write into the same directory at once.
+    """
+
+    def __init__(self, directory: Path, lock: SweepLock | None = None) -> None:
         self.path = directory / RECORDS_FILE
+        self._lock = lock if lock is not None and lock.held else SweepLock(directory)
+        self._own_lock = not (lock is not None and lock.held)
         self._file: TextIO | None = None
 
     def load(self) -> dict[str, dict[str, Any]]:
@@ -85,20 +131,14 @@ class RecordStore:
         self._file.truncate()
 
     def __enter__(self) -> RecordStore:
+        if self._own_lock:
+            self._lock.__enter__()
         try:
             f = open(self.path, "a+", encoding="utf-8")
         except OSError as e:
-            raise UserError(f"{self.path}: cannot write sweep records ({e.strerror})") from None
-        try:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # not POSIX: no lock, the rest works the same
-            pass
-        except OSError:
-            f.close()
-            raise UserError(f"{self.path.parent}: another hwsim sweep is writing here; wait for it or choose "
-                            "another --out") from None
+            if self._own_lock:
+                self._lock.__exit__()
+            raise UserError(f"{shown(self.path)}: cannot write sweep records ({e.strerror})") from None
         # A line left without its newline by a hard kill must not swallow the next record.
         f.seek(0, os.SEEK_END)
         if f.tell():
@@ -110,11 +150,17 @@ class RecordStore:
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         assert self._file is not None, "RecordStore.append outside its with-block"
-        for record in records:
-            self._file.write(json.dumps(record, sort_keys=True) + "\n")
-        self._file.flush()
+        try:
+            for record in records:
+                self._file.write(json.dumps(record, sort_keys=True, allow_nan=False) + "\n")
+            self._file.flush()
+        except OSError as e:
+            err = os_error(e, self.path, "write sweep records")
+            raise err from None
 
     def __exit__(self, *exc: object) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+            if self._own_lock:
+                self._lock.__exit__()

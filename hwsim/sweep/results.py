@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from hwsim.core import __version__
 from hwsim.core.area import AsicAreaTable, asic_area
+from hwsim.core.files import json_text
 from hwsim.report import SUMMARY_FIELDS
 
 from .fpga import FPGA_RESOURCES, fpga_resources, fpga_table_info
@@ -87,7 +87,7 @@ class SweepResults:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+        return json_text(self.to_dict(), what="the sweep's results", indent=1, ensure_ascii=False)
 
     def to_text(self, *, elapsed: float | None = None, out: Any = None) -> str:
         """The summary the command prints: counts, then the best design per objective in each scope."""

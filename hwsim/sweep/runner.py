@@ -16,12 +16,13 @@ from typing import Any, Callable
 from compiler.schedule import schedule_model
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
+from hwsim.core.files import os_error
 from hwsim.core.workload import LoweredModel
 from hwsim.scalesim import ScaleSimTiming
 from hwsim.simulate import simulate
 
 from .pools import InlinePool, WorkerPool
-from .records import RecordStore, code_fingerprint, fingerprint, record_key
+from .records import RecordStore, SweepLock, code_fingerprint, fingerprint, record_key
 from .space import Design, DesignSpace
 
 __all__ = ["SweepModel", "SweepJob", "SweepRun", "run_sweep", "evaluate_chunk"]
@@ -92,11 +93,13 @@ def _chunk_size(tasks: int, workers: int) -> int:
 
 
 def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, pool: WorkerPool | None = None,
-              fresh: bool = False, on_progress: Callable[[int, int], None] | None = None) -> SweepRun:
+              fresh: bool = False, on_progress: Callable[[int, int], None] | None = None,
+              lock: SweepLock | None = None) -> SweepRun:
     """Estimate every design of ``space`` on every model of ``job``, resuming from ``out_dir``'s records.
 
     ``on_progress(done, total)`` counts designs (all models of a design finished). Interrupting
-    (KeyboardInterrupt) leaves every finished record on disk and re-raises.
+    (KeyboardInterrupt) leaves every finished record on disk and re-raises. ``lock``: the caller's
+    :class:`~hwsim.sweep.records.SweepLock` on ``out_dir``, already held (else the records take one).
     """
     configs: dict[Design, AcceleratorConfig] = {}
     infeasible: list[tuple[Design, str]] = []
@@ -109,8 +112,14 @@ def run_sweep(space: DesignSpace, job: SweepJob, out_dir: Path, *, pool: WorkerP
         design, reason = infeasible[0]
         raise UserError(f"no design of the sweep is a valid accelerator; e.g. {design.label}: {reason}")
     designs = list(configs)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    store = RecordStore(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        err = os_error(e, out_dir, "create the sweep folder")
+        if isinstance(err, UserError):
+            raise err from None
+        raise
+    store = RecordStore(out_dir, lock)
     code = code_fingerprint()
     with store:
         if fresh:

@@ -123,3 +123,20 @@ def test_rtl_design_holds_the_files_the_command_writes(tmp_path: Path, capsys) -
     assert "module hwsim_fpga_edge_2x2_ws(" in design.verilog
     with pytest.raises(UserError, match="weight-stationary"):
         hwsim.rtl("fpga-edge", dataflow="os")
+
+
+def test_rtl_and_verify_bound_their_work_and_write_all_or_none(tmp_path: Path) -> None:
+    # Refused before any generation: a long run needs allow_large, as --allow-large on the command line.
+    with pytest.raises(UserError, match="allow-large"):
+        hwsim.rtl("fpga-edge", rows=128, cols=128)
+    with pytest.raises(UserError, match="allow-large"):
+        hwsim.verify("fpga-edge", rows=2, cols=2, m=20000, k=20000, n=20000)
+    # A folder that cannot be one fails before the work, and a write leaves no temporary behind.
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="not a folder"):
+        hwsim.rtl("fpga-edge", rows=2, cols=2, out=tmp_path / "file")
+    design = hwsim.rtl("fpga-edge", rows=2, cols=2, out=tmp_path / "new" / "rtl")
+    assert sorted(p.name for p in (tmp_path / "new" / "rtl").iterdir()) == sorted(design.files)
+    with pytest.raises(UserError, match="not a folder"):
+        design.write(tmp_path / "file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "new"]

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper
 
 from compiler import lower_model, schedule_model
 from compiler.schedule import schedule
+from compiler.tiling import k_segment
 from compiler.zoo import resnet18
 from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.core.program import Program
@@ -29,8 +30,20 @@ configs = st.builds(
     double_buffer=st.booleans(),
     shared_buffer=st.booleans(),
     mapping_objective=st.sampled_from(["cycles", "dram"]),
+    conv_reduction=st.sampled_from(["im2col", "per_tap"]),
 )
-gemms = st.builds(GemmShape, m=st.integers(1, 700), k=st.integers(1, 3000), n=st.integers(1, 300), groups=st.integers(1, 3))
+
+
+def _conv_shape(m: int, channels: int, n: int, groups: int, taps: int) -> GemmShape:
+    return GemmShape(m=m, k=channels * taps, n=n, groups=groups, taps=taps)
+
+
+# Plain GEMMs, and convolutions whose K is kernel taps of input channels (per-tap arrays keep taps apart).
+gemms = st.one_of(
+    st.builds(GemmShape, m=st.integers(1, 700), k=st.integers(1, 3000), n=st.integers(1, 300), groups=st.integers(1, 3)),
+    st.builds(_conv_shape, m=st.integers(1, 700), channels=st.integers(1, 64), n=st.integers(1, 300),
+              groups=st.integers(1, 3), taps=st.sampled_from([3, 9, 49])),
+)
 
 
 def _gemm(g: GemmShape, name: str = "x") -> Workload:
@@ -43,6 +56,7 @@ def _gemm(g: GemmShape, name: str = "x") -> Workload:
 def test_tiles_cover_the_gemm_once_and_fit(g: GemmShape, cfg: AcceleratorConfig) -> None:
     s = schedule(_gemm(g), cfg)
     placements = list(s.placements())
+    segment = k_segment(g, cfg)
     assert Counter(p.tile for p in placements) == Counter({r.tile: r.count for r in s.runs})
     assert sum(p.tile.macs for p in placements) == g.macs
     assert len({(p.group, p.m0, p.n0, p.k0) for p in placements}) == len(placements)
@@ -53,9 +67,12 @@ def test_tiles_cover_the_gemm_once_and_fit(g: GemmShape, cfg: AcceleratorConfig)
     for p in placements:
         t = p.tile
         assert t.m <= max_m and t.n <= max_n
-        # every K tile but the last is whole folds, so folds never straddle tiles
-        if not t.emit and cfg.dataflow != "os":
-            assert t.k % cfg.rows == 0
+        # a K tile lies inside one segment of K (a kernel tap's channels on a per-tap array, else all
+        # of K), and every one but a segment's last is whole folds, so folds never straddle tiles or taps
+        if cfg.dataflow != "os":
+            assert p.k0 // segment == (p.k0 + t.k - 1) // segment
+            if (p.k0 + t.k) % segment:
+                assert t.k % cfg.rows == 0
         a, b = t.m * t.k * ib, t.k * t.n * wb
         fold_a, fold_b = cfg.rows * t.m * ib, cfg.rows * t.n * wb  # one fold always fits (the config checks)
         if cfg.shared_buffer:
@@ -218,3 +235,13 @@ def test_each_layer_reports_where_its_tensors_lived_and_its_compulsory_traffic()
     assert fc1["resident_bytes"] >= 64 * 512
     tile = fc0["mapping"]["tile"]
     assert tile["k"] == 256 and tile["m"] == 64 and fc0["mapping"]["block"] == {"m": 64, "n": 512}
+
+
+@settings(max_examples=80, deadline=None)
+@given(g=gemms, rows=st.sampled_from([4, 8, 16]), cols=st.sampled_from([4, 8, 16, 32]),
+       ofmap=st.sampled_from([16.0, 64.0]), grow=st.sampled_from([1.5, 2.0, 4.0]))
+def test_a_deeper_accumulator_never_costs_cycles(g: GemmShape, rows: int, cols: int, ofmap: float, grow: float):
+    # from a power-of-two accumulator depth (16 or 64 KiB over a power-of-two number of int32 columns)
+    cfg = AcceleratorConfig(rows=rows, cols=cols, ofmap_kib=ofmap)
+    deeper = cfg.replace(ofmap_kib=ofmap * grow)
+    assert _cycles(schedule(_gemm(g), deeper), deeper) <= _cycles(schedule(_gemm(g), cfg), cfg)

@@ -44,10 +44,11 @@ def test_fp32_equals_onnxruntime(name):
 
 
 def test_other_array_shapes_and_dataflows_give_the_same_values():
-    """Tiles of another size or loop order change nothing but the K split's rounding."""
+    """Tiles of another size or loop order, or a per-tap reduction, change nothing but the K split's rounding."""
     model, feeds = CASES["conv_attributes"]()
     ref = ort_outputs(model, feeds)
-    for cfg in (CFG.replace(rows=4, cols=8, ofmap_kib=1.0), CFG.replace(dataflow="os"), CFG.replace(dataflow="is")):
+    for cfg in (CFG.replace(rows=4, cols=8, ofmap_kib=1.0), CFG.replace(dataflow="os"), CFG.replace(dataflow="is"),
+                CFG.replace(conv_reduction="per_tap")):
         assert_fp32_equal(hwsim_outputs(model, feeds, cfg), ref)
 
 

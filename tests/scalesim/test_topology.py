@@ -19,11 +19,11 @@ def test_resnet50_conv_form() -> None:
     assert len(layers) == 54 and all(w.kind is Kind.GEMM and w.op == "Conv" for w in layers)
     conv1 = layers[0]
     # ceil((224 - 7 + 2) / 2) = 110 per axis, no padding: SCALE-Sim's mapping, not ONNX's 112.
-    assert (conv1.name, conv1.gemm) == ("Conv1", GemmShape(m=110 * 110, k=7 * 7 * 3, n=64))
+    assert (conv1.name, conv1.gemm) == ("Conv1", GemmShape(m=110 * 110, k=7 * 7 * 3, n=64, taps=7 * 7))
     assert (conv1.input_elems, conv1.weight_elems, conv1.output_elems) == (224 * 224 * 3, 147 * 64, 12100 * 64)
     # A 1x1 stride-2 layer keeps SCALE-Sim's ceil: 56 -> 29, not 28.
     cb3a_1 = next(w for w in layers if w.name == "CB3a_1")
-    assert cb3a_1.gemm == GemmShape(m=29 * 29, k=256, n=128)
+    assert cb3a_1.gemm == GemmShape(m=29 * 29, k=256, n=128)  # 1x1: one tap
     assert layers[-1].gemm == GemmShape(m=1, k=2048, n=1000)
 
 
@@ -43,8 +43,8 @@ def test_trailing_comma_optional_and_extra_fields_ignored(tmp_path) -> None:
                  "b, 9, 9, 3, 3, 4, 8, 2, 2:4, , note\n"
                  "\n")
     a, b = load_topology(f)
-    assert a.gemm == GemmShape(m=25, k=36, n=8)
-    assert b.gemm == GemmShape(m=16, k=36, n=8)
+    assert a.gemm == GemmShape(m=25, k=36, n=8, taps=9)
+    assert b.gemm == GemmShape(m=16, k=36, n=8, taps=9)
 
 
 def test_depthwise_rows_become_one_layer_per_channel(tmp_path) -> None:
@@ -53,7 +53,7 @@ def test_depthwise_rows_become_one_layer_per_channel(tmp_path) -> None:
                  "Conv2_DP, 8, 8, 3, 3, 3, 1, 1,\n")
     layers = load_topology(f)
     assert [w.name for w in layers] == ["Conv2_DPChannel_0", "Conv2_DPChannel_1", "Conv2_DPChannel_2"]
-    assert all(w.gemm == GemmShape(m=36, k=9, n=1) for w in layers)
+    assert all(w.gemm == GemmShape(m=36, k=9, n=1, taps=9) for w in layers)
 
 
 def test_estimate_inputs() -> None:
