@@ -97,20 +97,22 @@ class TileController(wiring.Component):
         a_first_fold = Signal()
         a_bank = Signal()
         # Weight folds issued minus activation folds issued: 0, 1 or 2.
-        gap = Signal(2)
+        gap_some = Signal()                 # gap != 0
+        gap_full = Signal()                 # gap == 2
         # Output queue entries not yet promised to an issued row.
         credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
         credit_ok = Signal(init=1)          # credits != 0
 
-        emit_row = a_last_fold & tile.emit
+        emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
         # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
         # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
         # (gap > 0), so they read complete weights whatever gaps the streams have.
-        want_w = busy & w_more & (gap != 2)
+        # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
+        want_w = w_more & ~gap_full
         # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
         # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
         held = Signal()
-        want_a = busy & a_more & (gap != 0) & (~emit_row | credit_ok) & ~held
+        want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
         m.d.comb += [
             self.cmd.ready.eq(~busy),
             self.w.ready.eq(want_w),
@@ -130,10 +132,10 @@ class TileController(wiring.Component):
                 m_minus_1.eq(cmd.m - 1), m_is_1.eq(cmd.m == 1),
                 w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
                 w_bank.eq(0),
-                a_left.eq(cmd.k), a_more.eq(1), a_last_fold.eq(cmd.k <= R),
+                a_left.eq(cmd.k), a_more.eq(1), a_last_fold.eq(cmd.k <= R), emit_row.eq((cmd.k <= R) & cmd.emit),
                 a_lanes.eq(Cat(*(cmd.k > r for r in range(R)))),
                 a_row.eq(0), a_togo.eq(cmd.m - 1), a_row_last.eq(cmd.m == 1), a_first_fold.eq(1), a_bank.eq(0),
-                gap.eq(0),
+                gap_some.eq(0), gap_full.eq(0),
             ]
 
         # Weight lanes >= n load zeros, so the columns a tile does not use add nothing to the
@@ -168,13 +170,14 @@ class TileController(wiring.Component):
             with m.If(a_row_last):
                 m.d.sync += [a_row.eq(0), a_togo.eq(m_minus_1), a_row_last.eq(m_is_1), a_first_fold.eq(0),
                              a_bank.eq(~a_bank), a_more.eq(~a_last_fold), a_last_fold.eq(next_last),
+                             emit_row.eq(next_last & tile.emit),
                              a_left.eq(next_left), a_lanes.eq(next_lanes)]
             with m.Else():
                 m.d.sync += [a_row.eq(a_row + 1), a_togo.eq(a_togo - 1), a_row_last.eq(a_togo == 1)]
         with m.If(w_fold_end & ~a_fold_end):
-            m.d.sync += gap.eq(gap + 1)
+            m.d.sync += [gap_some.eq(1), gap_full.eq(gap_some)]
         with m.If(a_fold_end & ~w_fold_end):
-            m.d.sync += gap.eq(gap - 1)
+            m.d.sync += [gap_some.eq(gap_full), gap_full.eq(0)]
 
         # Each issued activation row carries a tag through a pipeline as long as the array's, so
         # the accumulator stage knows what the sums leaving the de-skew belong to.
