@@ -34,16 +34,19 @@ TARGETS = ("generic", "ecp5", "ice40")
 class Multiplier(wiring.Component):
     """``p = a * b`` (signed), ``stages`` cycles after ``a`` and ``b`` are presented.
 
-    ``stages`` = 0: combinational; 1: the operands are registered; 2: the product is registered too.
+    ``stages`` = 0: combinational; 1: the operands are registered; 2: the product is registered too
+    (the registers a DSP block holds); 3: and the product registered once more in the fabric, so the
+    wire out of the DSP block ends at a register next to it rather than at the adder.
     The registers have no reset and no enable (they hold data only).
     """
 
     def __init__(self, a_bits: int, b_bits: int, stages: int, target: str = "generic") -> None:
-        if stages not in (0, 1, 2):
-            raise ValueError(f"stages must be 0, 1 or 2, got {stages!r}")
+        if stages not in (0, 1, 2, 3):
+            raise ValueError(f"stages must be 0, 1, 2 or 3, got {stages!r}")
         if target not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
         self._a_bits, self._b_bits, self._stages, self._target = a_bits, b_bits, stages, target
+        self._block = min(stages, 2)  # the stages inside the DSP block
         super().__init__({"a": In(signed(a_bits)), "b": In(signed(b_bits)), "p": Out(signed(a_bits + b_bits))})
 
     @property
@@ -63,29 +66,35 @@ class Multiplier(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         primitive = self.primitive
+        out = self.p
+        if self._stages == 3:
+            out = Signal.like(self.p, name="p_block")
+            fabric = Signal.like(self.p, name="p_fabric", reset_less=True)
+            m.d.sync += fabric.eq(out)
+            m.d.comb += self.p.eq(fabric)
         if primitive == "MULT18X18D":
-            self._mult18x18d(m)
+            self._mult18x18d(m, out)
         elif primitive == "SB_MAC16":
-            self._sb_mac16(m)
+            self._sb_mac16(m, out)
         else:
             a, b = self.a, self.b
-            if self._stages >= 1:
+            if self._block >= 1:
                 a, b = Signal.like(self.a, reset_less=True), Signal.like(self.b, reset_less=True)
                 m.d.sync += [a.eq(self.a), b.eq(self.b)]
-            if self._stages == 2:
+            if self._block == 2:
                 product = Signal.like(self.p, reset_less=True)
                 m.d.sync += product.eq(a * b)
-                m.d.comb += self.p.eq(product)
+                m.d.comb += out.eq(product)
             else:
-                m.d.comb += self.p.eq(a * b)
+                m.d.comb += out.eq(a * b)
         return m
 
-    def _mult18x18d(self, m: Module) -> None:
+    def _mult18x18d(self, m: Module, out: Signal) -> None:
         # Operands sign-extended to the 18-bit ports; CLK0 drives the registers the stages ask for.
         a = Signal(signed(18))
         b = Signal(signed(18))
         p = Signal(36)
-        m.d.comb += [a.eq(self.a), b.eq(self.b), self.p.eq(p[: len(self.p)])]
+        m.d.comb += [a.eq(self.a), b.eq(self.b), out.eq(p[: len(out)])]
         reg = "CLK0"
         ports = {f"i_A{i}": a[i] for i in range(18)} | {f"i_B{i}": b[i] for i in range(18)}
         ports |= {f"i_C{i}": Const(0, 1) for i in range(18)}
@@ -98,17 +107,17 @@ class Multiplier(wiring.Component):
         m.submodules.dsp = Instance(
             "MULT18X18D",
             p_REG_INPUTA_CLK=reg, p_REG_INPUTB_CLK=reg, p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
-            p_REG_OUTPUT_CLK=reg if self._stages == 2 else "NONE", p_CLK0_DIV="ENABLED", p_GSR="DISABLED",
+            p_REG_OUTPUT_CLK=reg if self._block == 2 else "NONE", p_CLK0_DIV="ENABLED", p_GSR="DISABLED",
             p_RESETMODE="SYNC", p_SOURCEB_MODE="B_SHIFT", p_MULT_BYPASS="DISABLED", p_CAS_MATCH_REG="FALSE",
             **ports,
         )
 
-    def _sb_mac16(self, m: Module) -> None:
+    def _sb_mac16(self, m: Module, out: Signal) -> None:
         narrow = max(self._a_bits, self._b_bits) <= 8
         a, b = Signal(signed(16)), Signal(signed(16))
         o = Signal(32)
-        m.d.comb += [a.eq(self.a), b.eq(self.b), self.p.eq(o[: len(self.p)])]
-        registered = 1 if self._stages == 2 else 0
+        m.d.comb += [a.eq(self.a), b.eq(self.b), out.eq(o[: len(out)])]
+        registered = 1 if self._block == 2 else 0
         # 8 x 8 mode: the bottom 8x8 product (G) on O[15:0]; 16 x 16 mode: the whole product on O.
         params = dict(p_A_REG=1, p_B_REG=1, p_C_REG=0, p_D_REG=0, p_A_SIGNED=1, p_B_SIGNED=1, p_NEG_TRIGGER=0)
         if narrow:

@@ -179,7 +179,7 @@ class AcceleratorConfig:
     #: The FPGA the design is built for (a name of ``hwsim.core.fpga.DEVICES``, e.g. "ecp5-45f"), or
     #: None (an ASIC, or no particular part): it picks the pipeline depths below that are not given.
     fpga: str | None = None
-    #: Registers around each PE's multiplier (0, 1 or 2; :class:`~hwsim.core.fpga.Pipeline`);
+    #: Registers around each PE's multiplier (0 to 3; :class:`~hwsim.core.fpga.Pipeline`);
     #: None: the default of the ``fpga``'s family.
     mult_stages: int | None = None
     #: Carry segments of the partial-sum and accumulator adders (1 to 4); None: the family's default.
@@ -470,7 +470,7 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
     if cfg.fpga is not None and cfg.fpga not in DEVICES:
         raise UserError(f"{where}: fpga.device must be one of {', '.join(DEVICES)} (or absent: no FPGA), "
                         f"got {shown(repr(cfg.fpga), 40)}")
-    for key, lo, hi in (("mult_stages", 0, 2), ("adder_segments", 1, 4), ("acc_stages", 1, 3)):
+    for key, lo, hi in (("mult_stages", 0, 3), ("adder_segments", 1, 4), ("acc_stages", 1, 3)):
         v = getattr(cfg, key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi):
             raise UserError(f"{where}: fpga.{key} must be an integer from {lo} to {hi} "

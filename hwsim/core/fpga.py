@@ -57,7 +57,8 @@ class Pipeline:
 
     * ``mult_stages``: registers around each PE's multiplier: 0 (the product is added in the cycle
       the operands arrive), 1 (operands registered), 2 (operands and product registered, the
-      registers an FPGA's DSP block holds).
+      registers an FPGA's DSP block holds), 3 (and the product once more in the fabric, so the
+      long wire out of the DSP block ends at a register, not at the adder).
     * ``adder_segments``: the partial-sum and accumulator adders are cut into this many carry
       segments, each one cycle behind the one below it (the carry is registered between them).
     * ``acc_stages``: the accumulator's read-add-write loop: 1 (read one cycle ahead, add and write

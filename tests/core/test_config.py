@@ -39,7 +39,7 @@ def test_toml_overrides_preset_and_energy(tmp_path) -> None:
         ("[array\n", "invalid TOML"),
         ("[memory]\nofmap_kib = 0.01\n", "ofmap_kib"),
         ('[fpga]\ndevice = "ecp5-12f"\n', "fpga.device must be one of ecp5-25f"),
-        ("[fpga]\nmult_stages = 3\n", "fpga.mult_stages must be an integer from 0 to 2"),
+        ("[fpga]\nmult_stages = 4\n", "fpga.mult_stages must be an integer from 0 to 3"),
         ("[fpga]\nacc_stages = true\n", "fpga.acc_stages"),
         ("[array]\ninput_bits = 2\nweight_bits = 2\nacc_bits = 6\n[fpga]\nadder_segments = 4\n", "fpga.adder_segments"),
         ("[array]\nrows = 1\ncols = 1\n[fpga]\nmult_stages = 0\nacc_stages = 3\n", "fpga.mult_stages >= 1"),

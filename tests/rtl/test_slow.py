@@ -78,9 +78,9 @@ def test_synthesized_netlists_still_pass_the_cosimulation(family, tmp_path):
         assert result.passed
 
 
-# Every pipeline depth the config accepts (mult_stages 0-2, adder_segments 1-4, acc_stages 1-3) on
+# Every pipeline depth the config accepts (mult_stages 0-3, adder_segments 1-4, acc_stages 1-3) on
 # the programs test_cosim.py runs with four of them.
-@pytest.mark.parametrize("depths", [(mu, s, a) for mu in (0, 1, 2) for s in (1, 2, 3, 4) for a in (1, 2, 3)],
+@pytest.mark.parametrize("depths", [(mu, s, a) for mu in (0, 1, 2, 3) for s in (1, 2, 3, 4) for a in (1, 2, 3)],
                          ids=lambda d: "M{}-S{}-A{}".format(*d))
 def test_the_whole_pipeline_grid_is_bit_and_cycle_exact(depths, simulator):
     for fields, shapes in PIPELINE_PROGRAMS.values():
