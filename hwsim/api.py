@@ -370,7 +370,8 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
     estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
     (``--allow-large``); one that would not fit in memory always is.
 
-    ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``) builds the design for that part (its
+    ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``; default the config's ``[fpga] device``)
+    builds the design for that part (its
     family's pipeline depths, docs/rtl.md#pipeline) and adds the family's form of the Verilog, the
     place-and-route harness and its constraints (docs/fpga.md); ``pnr`` also synthesizes, places and
     routes it at the config's clock (placement ``seed``) and adds ``timing.json``."""
@@ -382,9 +383,11 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
                 raise UserError(f"--fpga {shown(repr(fpga), 40)}: not a device hwsim places and routes for; "
                                 f"use one of {', '.join(DEVICES)}")
             overrides = {**overrides, "fpga": fpga}
-        elif pnr:
-            raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)})")
         cfg = _ws_config(config, "rtl generates", overrides)
+        fpga = cfg.fpga  # --fpga, else the config's [fpga] device
+        if pnr and fpga is None:
+            raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)}), "
+                            "or a config with [fpga] device")
         synth = bool(synth or families)
         names = list(families or ["xilinx"])
         _rtl.check_rtl_cost(cfg, synth=synth, families=len(set(names)), confirmed=allow_large)

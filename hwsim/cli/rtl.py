@@ -74,12 +74,14 @@ def _synth_table(result) -> str:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     synth = bool(args.synth or args.family)
-    if args.pnr and not args.fpga:
-        raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)})")
+    device = args.fpga or cfg.fpga
+    if args.pnr and device is None:
+        raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)}), "
+                        "or a config with [fpga] device")
     what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
             if synth else f"generating {cfg.module_name}")
     if args.pnr:
-        what += f", placing and routing it on the {DEVICES[args.fpga].part} (nextpnr)"
+        what += f", placing and routing it on the {DEVICES[device].part} (nextpnr)"
     # Everything is computed before the folder is touched, and written all or none.
     with activity(what, quiet=args.quiet):
         design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, seed=args.seed,
