@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
     p.add_argument("--fpga", choices=list(DEVICES), metavar="|".join(DEVICES),
-                   help="build for this FPGA: its family's pipeline depths (docs/rtl.md#pipeline), the Verilog with "
+                   help="build for this FPGA (default: the config's [fpga] device): its family's pipeline depths (docs/rtl.md#pipeline), the Verilog with "
                    "its DSP/BRAM primitives, a 4-pin place-and-route harness and its .lpf/.pcf and .xdc constraints")
     p.add_argument("--pnr", action="store_true",
                    help="with --fpga: synthesize, place and route (YoWASP Yosys + nextpnr) at the config's clock "
