@@ -45,13 +45,16 @@ class NodeMeta:
     (:mod:`compiler.passes.fuse_epilogue`), in order, and ``families`` their store-path families
     (``hwsim.core.workload.STORE_PATH_FAMILIES``); the first reads ``gemm_output``, the GEMM's own
     result, each later one the previous one's output. ``folded``: names of the nodes folded into
-    this one (a BatchNormalization folded into its Conv).
+    this one (a BatchNormalization folded into its Conv). ``appends_to``: the input whose storage
+    this node's output extends in place (a KV cache the new token's keys or values are appended to,
+    :mod:`compiler.passes.kv_append`): only the other inputs move.
     """
 
     epilogue: tuple[Node, ...] = ()
     families: tuple[str, ...] = ()
     gemm_output: str = ""
     folded: tuple[str, ...] = ()
+    appends_to: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from .ops.gemm import einsum_terms
 from .ops import shapes as shape_rules
 from .ops.dtypes import numpy_to_onnx, onnx_to_numpy
 
-__all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "parse_input_shape", "parse_input_shapes",
+__all__ = ["DeclaredInput", "declared_inputs", "dims_text", "load_model", "read_model", "parse_input_shape", "parse_input_shapes",
            "parse_input_values", "named_arguments", "NON_TENSOR_OPS"]
 
 #: Initializers up to this many elements are converted to numpy even without ``load_weights``:
@@ -160,12 +160,14 @@ def load_model(
     and listed in ``Graph.skipped`` instead of stopping the import. A model read from a file is named
     after the file (exporters name every graph alike: PyTorch's are all ``main_graph``).
     """
-    model, label, base_dir = _read(source)
+    model, label, base_dir = read_model(source)
     importer = _Importer(model, label, base_dir, load_weights, allow_unsupported)
     return importer.run(dict(input_shapes or {}), dict(input_values or {}))
 
 
-def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
+def read_model(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str, str]:
+    """``(model, label, folder)``: an ONNX model read from a file (within the size limits) or given,
+    every problem a one-line :class:`UserError`."""
     if isinstance(source, onnx.ModelProto):
         model, label, base_dir = source, shown(source.graph.name or "model"), ""
     else:
@@ -236,7 +238,7 @@ def _declared(vi: onnx.ValueInfoProto, label: str) -> DeclaredInput:
 
 def declared_inputs(source: str | Path | onnx.ModelProto) -> list[DeclaredInput]:
     """The model's run-time inputs (graph inputs that are not initializers), as declared, in order."""
-    model, label, _ = _read(source)
+    model, label, _ = read_model(source)
     initializers = {t.name for t in model.graph.initializer}
     return [_declared(vi, label) for vi in model.graph.input if vi.name not in initializers]
 

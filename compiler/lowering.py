@@ -10,7 +10,8 @@ Element counts: ``input_elems`` sums the activation inputs a node reads (each di
 Slice and the Gathers read only as many data elements as they write), ``weight_elems`` the constant
 operands (weights, bias, LayerNorm's scale, an embedding's gathered rows, ...) but not parameters
 such as shapes, axes or quantization scales, ``output_elems`` all outputs, and ``vector_ops`` the
-operator's cost per element of its first output times that output's size.
+operator's cost per element of its first output times that output's size. A node that extends
+storage in place (``meta.appends_to``, a KV cache) reads and writes only what it appends.
 
 >>> from compiler.importer import load_model
 >>> from compiler.passes import default_pipeline
@@ -147,11 +148,16 @@ def _other(node: Node, entry: OpClass, graph: Graph, roots: _Roots) -> Workload:
     # The gather-like movers read only as many data elements as they write.
     partial = {name: min(graph.info(name).size, first_out) for i, name in inputs
                if i == 0 and node.op_type in PARTIAL_READ}
-    refs = [_ref(name, graph, roots, "data", partial.get(name)) for i, name in inputs if not graph.is_constant(name)]
+    base = node.meta.appends_to
+    refs = [_ref(name, graph, roots, "data", partial.get(name)) for i, name in inputs
+            if not graph.is_constant(name) and name != base]
     kind = entry.kind
     per_output = ops_per_output(node, graph) if kind is Kind.VECTOR else 0
     acts = _activations(refs)
     outputs = _outputs(node, graph, roots)
+    if base:  # an in-place append writes only what it appends to the storage it extends
+        out = outputs[0]
+        outputs = (TensorRef(out.name, out.size - graph.info(base).size, out.size, out.role),)
     return Workload(
         name=node.name,
         op=node.op_type,

@@ -29,7 +29,7 @@ An operand already on chip (a resident activation) costs no DRAM bytes and no st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.memory import LayerTraffic, gemm_stall
@@ -101,6 +101,15 @@ def unfused(w: Workload, cfg: AcceleratorConfig) -> tuple[int, int]:
     return sum(s.vector_ops for s in later), inter
 
 
+def _b_bytes(w: Workload, cfg: AcceleratorConfig) -> Callable[[int], int]:
+    """Bytes of ``n`` elements of ``w``'s B operand, packed (:meth:`AcceleratorConfig.tensor_bytes`):
+    at ``weight_bits``, or, for an activation B kept in a width of its own (a KV cache), that width.
+    Sub-byte weights travel and wait in the buffers packed, as 4-bit LLM weights do."""
+    bits = cfg.weight_bits if w.b_is_weight else next((r.bits for r in w.operand("b") if r.bits is not None),
+                                                       cfg.weight_bits)
+    return lambda n: cfg.tensor_bytes(n, bits)
+
+
 def _a_unique(w: Workload, g: GemmShape, b_elems: int) -> int:
     """Elements of A that come from memory: the input a convolution's windows touch (im2col expands
     it on chip), or, for a workload without named tensors, its input count less an activation B."""
@@ -115,7 +124,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     """The cheapest mapping of GEMM workload ``w`` on ``cfg`` with its tensors where ``ops`` says."""
     g = w.gemm
     assert g is not None
-    ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
+    ib, ab = cfg.input_bytes, cfg.acc_bytes
     parts = cfg.buffer_parts
     pool = ops.free_bytes // parts  # one part of the free activation buffer (or shared scratchpad)
     weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
@@ -123,7 +132,9 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     a_total = _a_unique(w, g, b_elems) * ib
     fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
     # A weight FIFO moves whole array tiles, padded (TPUv1's 600 x 600 LSTM weights are 9 tiles).
-    b_total = (g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols * wb) if fifo else b_elems * wb
+    b_bytes = _b_bytes(w, cfg)
+    b_total = b_bytes(g.groups * cfg.reduction_folds(g) * cfg.rows * -(-g.n // cfg.cols) * cfg.cols) if fifo \
+        else b_bytes(b_elems)
     a_staged = not ops.a_on_chip
     b_staged = w.b_is_weight or not ops.b_on_chip
     bias_bytes = max(0, w.weight_elems - b_elems) * ab if w.b_is_weight else 0
@@ -138,9 +149,9 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     segment = k_segment(g, cfg)
     best: tuple[tuple[int, int, int, int], tuple] | None = None
     for t in candidate_sizes(g, cfg):
-        a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
+        a_tile, b_tile = t.m * t.k * ib, b_bytes(t.k * t.n)
         if fifo:
-            b_tile = min(t.k, cfg.rows) * t.n * wb  # only the first fold's weights wait in the FIFO
+            b_tile = b_bytes(min(t.k, cfg.rows) * t.n)  # only the first fold's weights wait in the FIFO
         staged = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         if cfg.shared_buffer:
             if staged > pool:
@@ -154,7 +165,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
         last = tile_runs[-1].tile
         last_out = last.m * last.n * ib if ops.out_dram else 0
         plans = _fifo_blocks(g, t, ops, pool, a_total, t_m, t_n, ib, cfg.rows) if fifo else \
-            _blocks(g, t, cfg, ops, pool, weight_part, a_total, b_total, t_m, t_n)
+            _blocks(g, t, cfg, ops, pool, weight_part, a_total, b_total, t_m, t_n, b_bytes)
         for mapping, a_reads, b_reads, a_used, b_used in plans:
             a_dram = a_total * a_reads if a_staged else 0
             b_dram = b_total * b_reads if b_staged else 0
@@ -175,7 +186,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     # Only the winner's traffic is itemized: the search ranks by cycles and bytes alone.
     t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall, footprint = best[1]
     traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
-                       inter * ib if unfused_ops else 0, round_trip, segment)
+                       inter * ib if unfused_ops else 0, round_trip, segment, b_bytes)
     return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
                   unfused_ops, round_trip, segment)
 
@@ -202,10 +213,10 @@ _Block = tuple[GemmMapping, int, int, int, int]
 
 
 def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, pool: int, weight_part: int,
-            a_total: int, b_total: int, t_m: int, t_n: int) -> Iterator[_Block]:
+            a_total: int, b_total: int, t_m: int, t_n: int, b_bytes: Callable[[int], int]) -> Iterator[_Block]:
     """``(mapping, A fetches, B fetches, A part bytes used, B part bytes used)`` per candidate block plan."""
-    ib, wb = cfg.input_bytes, cfg.weight_bytes
-    a_tile, b_tile = t.m * t.k * ib, t.k * t.n * wb
+    ib = cfg.input_bytes
+    a_tile, b_tile = t.m * t.k * ib, b_bytes(t.k * t.n)
     if t.k < g.k:  # K split: blocks are tiles; partial sums wait in the accumulator
         a_part = pool - b_tile if cfg.shared_buffer else pool
         # A held whole is loaded once, so in a buffer of its own it needs no second part.
@@ -226,7 +237,7 @@ def _blocks(g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, p
                 yield (GemmMapping("n", g.m if whole_a else t.m, g.n, a_part, b_total),
                        1 if whole_a else t_n, 1, a_total if whole_a else a_tile, b_total)
         return
-    col = g.k * wb  # bytes of one column of B, all of K
+    col = b_bytes(g.k)  # bytes of one column of B, all of K
     row = g.k * ib  # bytes of one row of A, all of K
     if not cfg.shared_buffer:
         bn = _largest(t.n, g.n, weight_part, col)
@@ -269,9 +280,9 @@ def _fifo_blocks(g: GemmShape, t: TileSizes, ops: Operands, pool: int, a_total: 
 
 def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, ops: Operands, a_dram: int, b_dram: int,
              bias_bytes: int, out_bytes: int, t_m: int, t_n: int, separate_pass: int, round_trip: int,
-             segment: int) -> Traffic:
+             segment: int, b_bytes: Callable[[int], int]) -> Traffic:
     """Bytes moved between DRAM, the buffers and the array (docs/model.md#traffic)."""
-    ib, wb, ab = cfg.input_bytes, cfg.weight_bytes, cfg.acc_bytes
+    ib, ab = cfg.input_bytes, cfg.acc_bytes
     a_streamed = g.groups * g.m * g.k  # im2col-expanded A, as the array consumes it
     b_elems = g.groups * g.k * g.n
     outputs = g.groups * g.m * g.n
@@ -289,9 +300,9 @@ def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, op
         ifmap_writes=a_dram + ops.extra_dram_bytes + resident_out + separate_pass,
         ifmap_reads=a_streamed * ib * t_n + ops.extra_chip_bytes + ops.extra_dram_bytes + separate_pass,
         filter_writes=b_dram + bias_bytes,
-        filter_reads=b_elems * wb * t_m,
+        filter_reads=b_bytes(b_elems) * t_m,
         ofmap_writes=outputs * folds * ab,
         ofmap_reads=outputs * folds * ab,
         # Every MAC passes an operand and a partial sum to a neighbour; weights shift in once per load.
-        array_reg_bytes=g.macs * (ib + ab) + b_elems * wb * t_m,
+        array_reg_bytes=g.macs * (ib + ab) + b_bytes(b_elems) * t_m,
     )

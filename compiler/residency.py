@@ -9,19 +9,20 @@ not, the tensor whose next use lies furthest ahead leaves first (Belady's rule),
 once if it has no copy there, and its later readers read it back from DRAM. Model inputs start in
 DRAM and model outputs are written to DRAM (they may also stay on chip for later readers). With
 ``cfg.residency`` off, or for tensors without a name (SCALE-Sim topologies), everything moves
-through DRAM.
+through DRAM; so do the tensors the caller names ``dram_only`` (a decode step's KV cache). A written
+tensor's bytes are what the layer writes of it (all of it, or what it appends in place).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import AbstractSet, Sequence
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import TensorPlace
-from hwsim.core.workload import Kind, LoweredModel
+from hwsim.core.workload import Kind, LoweredModel, Workload
 
-__all__ = ["LayerResidency", "plan"]
+__all__ = ["LayerResidency", "plan", "decisions", "resize"]
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,12 @@ class LayerResidency:
 
 
 def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
-         reserve_on_chip: Sequence[int]) -> list[LayerResidency]:
+         reserve_on_chip: Sequence[int], dram_only: AbstractSet[str] = frozenset()) -> list[LayerResidency]:
     """Residency for every workload of ``lowered``: ``reserve[i]`` is the staging space workload ``i``
     keeps free in the activation buffer when its streamed operand comes from DRAM,
-    ``reserve_on_chip[i]`` when that operand is already on chip."""
-    ib = cfg.input_bytes
+    ``reserve_on_chip[i]`` when that operand is already on chip. Tensors named in ``dram_only`` never
+    stay on chip: they are written to DRAM and read from there (a decode step's KV cache and what
+    grows with it)."""
     workloads = lowered.workloads
     capacity = cfg.activation_buffer_bytes if cfg.residency else 0
     uses: dict[str, list[int]] = {}
@@ -80,13 +82,13 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
         # inputs last (those it then reads back from DRAM).
         while resident and sum(resident.values()) + staging(i) > capacity:
             evict(max(resident, key=lambda n: (n not in read_now, next_use(n, i) or len(workloads), n)))
-        reads = tuple(TensorPlace(r.name, r.elems * ib, on_chip=r.name in resident, dram=r.name not in resident)
-                      for r in w.inputs)
+        reads = tuple(TensorPlace(r.name, cfg.tensor_bytes(r.elems, r.bits), on_chip=r.name in resident,
+                                  dram=r.name not in resident) for r in w.inputs)
         writes: list[TensorPlace] = []
         for out in w.outputs:
-            size = out.size * ib
+            size = cfg.tensor_bytes(out.size, out.bits)
             later = next_use(out.name, i)
-            keep = later is not None and capacity > 0
+            keep = later is not None and capacity > 0 and out.name not in dram_only
             # It must stay beside the staging of every layer up to its reader, not just this one's.
             room = max(staging(j, out.name) for j in range(i, later + 1)) if keep else 0
             while keep and sum(resident.values()) + size + room > capacity:
@@ -101,10 +103,33 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
                 resident[out.name] = size
             if to_dram:
                 in_dram.add(out.name)
-            writes.append(TensorPlace(out.name, size, on_chip=keep, dram=to_dram))
+            # What the layer writes: all of the tensor, or what it appends to one kept in DRAM.
+            writes.append(TensorPlace(out.name, cfg.tensor_bytes(out.elems, out.bits), on_chip=keep, dram=to_dram))
         held = sum(resident.values())
         result.append(LayerResidency(reads, tuple(writes), tuple(spills), held))
         for name in list(resident):
             if next_use(name, i) is None:
                 del resident[name]  # dead: its last reader has run
     return result
+
+
+def decisions(res: LayerResidency) -> tuple[object, ...]:
+    """What a layer's residency decided, without the sizes: where each tensor it reads and writes
+    lives, what it spills, what stays on chip around it."""
+    return (tuple((p.name, p.on_chip, p.dram) for p in res.reads),
+            tuple((p.name, p.on_chip, p.dram) for p in res.writes), tuple(p.name for p in res.spills), res.resident_bytes)
+
+
+def resize(res: LayerResidency, w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
+    """``res``'s decisions for ``w``, a workload with the same tensors at other sizes (a decode step
+    at a later position): each read and write keeps its place, its bytes are ``w``'s."""
+    if w.kind is Kind.VIEW:
+        return res
+    if [p.name for p in res.reads] != [r.name for r in w.inputs] or \
+            [p.name for p in res.writes] != [r.name for r in w.outputs]:
+        raise ValueError(f"workload {w.name!r} does not read and write the tensors of the residency it is given")
+    reads = tuple(TensorPlace(p.name, cfg.tensor_bytes(r.elems, r.bits), p.on_chip, p.dram)
+                  for p, r in zip(res.reads, w.inputs))
+    writes = tuple(TensorPlace(p.name, cfg.tensor_bytes(r.elems, r.bits), p.on_chip, p.dram)
+                   for p, r in zip(res.writes, w.outputs))
+    return LayerResidency(reads, writes, res.spills, res.resident_bytes)

@@ -12,6 +12,7 @@ and placement, so a network's cost grows with its distinct shapes, not with its 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import AbstractSet
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import LayerSchedule, Program, TensorPlace, Traffic
@@ -20,18 +21,37 @@ from hwsim.core.workload import Kind, LoweredModel, Workload
 from .mapping import Choice, Operands, map_gemm
 from .residency import LayerResidency, plan
 
-__all__ = ["schedule", "schedule_model"]
+__all__ = ["schedule", "schedule_model", "reserves", "layer_schedule", "Choices"]
+
+#: Mapping searches already done, by layer shape and placement.
+Choices = dict[tuple[object, ...], Choice]
 
 
-def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig) -> Program:
-    """The tile program of a whole model on ``cfg``: residency decided, every layer mapped, in order."""
-    choices: dict[tuple[object, ...], Choice] = {}
-    capacity = cfg.activation_buffer_bytes
-    reserve = [_staging(w, cfg, capacity, choices, a_on_chip=False) for w in lowered.workloads]
-    reserve_on_chip = [_staging(w, cfg, capacity, choices, a_on_chip=True) for w in lowered.workloads]
-    residency = plan(lowered, cfg, reserve, reserve_on_chip)
-    layers = tuple(_layer(w, cfg, res, capacity, choices) for w, res in zip(lowered.workloads, residency))
+def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: AbstractSet[str] = frozenset(),
+                   choices: Choices | None = None) -> Program:
+    """The tile program of a whole model on ``cfg``: residency decided, every layer mapped, in order.
+
+    Tensors in ``dram_only`` never stay on chip (:func:`compiler.residency.plan`). ``choices`` caches
+    mapping searches by layer shape and placement; pass one dict to share it between programs of
+    the same config (an LLM's decode steps)."""
+    choices = {} if choices is None else choices
+    reserve, reserve_on_chip = reserves(lowered, cfg, choices)
+    residency = plan(lowered, cfg, reserve, reserve_on_chip, dram_only)
+    layers = tuple(layer_schedule(w, cfg, res, choices) for w, res in zip(lowered.workloads, residency))
     return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped)
+
+
+def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices) -> tuple[list[int], list[int]]:
+    """Per workload, the activation-buffer bytes its staging keeps free, its streamed operand in
+    DRAM and on chip: what :func:`compiler.residency.plan` takes."""
+    capacity = cfg.activation_buffer_bytes
+    return ([_staging(w, cfg, capacity, choices, a_on_chip=False) for w in lowered.workloads],
+            [_staging(w, cfg, capacity, choices, a_on_chip=True) for w in lowered.workloads])
+
+
+def layer_schedule(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, choices: Choices) -> LayerSchedule:
+    """One workload's schedule, its tensors where ``res`` (a residency plan's entry) puts them."""
+    return _layer(w, cfg, res, cfg.activation_buffer_bytes, choices)
 
 
 def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
@@ -42,27 +62,25 @@ def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
 def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
     """Every tensor of ``w`` in DRAM; a workload without named tensors reads ``input_elems`` and
     writes ``output_elems`` as one tensor each."""
-    ib = cfg.input_bytes
-    reads = [TensorPlace(r.name, r.elems * ib, False, True) for r in w.inputs]
-    writes = [TensorPlace(r.name, r.size * ib, False, True) for r in w.outputs]
+    reads = [TensorPlace(r.name, cfg.tensor_bytes(r.elems, r.bits), False, True) for r in w.inputs]
+    writes = [TensorPlace(r.name, cfg.tensor_bytes(r.elems, r.bits), False, True) for r in w.outputs]
     if not w.inputs and w.input_elems:
-        reads.append(TensorPlace(f"{w.name}:input", w.input_elems * ib, False, True))
+        reads.append(TensorPlace(f"{w.name}:input", cfg.tensor_bytes(w.input_elems), False, True))
     if not w.outputs and w.output_elems:
-        writes.append(TensorPlace(f"{w.name}:output", w.output_elems * ib, False, True))
+        writes.append(TensorPlace(f"{w.name}:output", cfg.tensor_bytes(w.output_elems), False, True))
     return LayerResidency(tuple(reads), tuple(writes))
 
 
-def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: dict[tuple[object, ...], Choice]) -> Choice:
+def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices) -> Choice:
     # Layers of one shape and placement map alike (ResNet-50's 53 convolutions have 20 shapes).
     key = (w.gemm, w.b_is_weight, w.input_elems, w.weight_elems, w.output_elems, w.vector_ops,
-           tuple((r.role, r.elems) for r in w.inputs), ops)
+           tuple((r.role, r.elems, r.bits) for r in w.inputs), ops)
     if key not in choices:
         choices[key] = map_gemm(w, cfg, ops)
     return choices[key]
 
 
-def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: dict[tuple[object, ...], Choice], *,
-             a_on_chip: bool) -> int:
+def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: Choices, *, a_on_chip: bool) -> int:
     """Activation-buffer bytes a layer keeps for staging, its streamed operand A in DRAM or on chip:
     its best mapping's footprint with the whole buffer. Residency may use only the rest."""
     if w.kind is not Kind.GEMM or (a_on_chip and not w.operand("a")):
@@ -72,7 +90,6 @@ def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: dict[t
 
 
 def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int) -> Operands:
-    ib = cfg.input_bytes
     on_chip = {p.name for p in res.reads if p.on_chip}
     extra = w.operand("extra")
     return Operands(
@@ -81,14 +98,13 @@ def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity
         out_dram=any(p.dram for p in res.writes) or not res.writes,
         out_chip=any(p.on_chip for p in res.writes),
         free_bytes=max(0, capacity - res.resident_bytes),
-        extra_dram_bytes=sum(r.elems * ib for r in extra if r.name not in on_chip),
-        extra_chip_bytes=sum(r.elems * ib for r in extra if r.name in on_chip),
+        extra_dram_bytes=sum(cfg.tensor_bytes(r.elems, r.bits) for r in extra if r.name not in on_chip),
+        extra_chip_bytes=sum(cfg.tensor_bytes(r.elems, r.bits) for r in extra if r.name in on_chip),
         spill_bytes=sum(p.bytes for p in res.spills),
     )
 
 
-def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int,
-           choices: dict[tuple[object, ...], Choice]) -> LayerSchedule:
+def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int, choices: Choices) -> LayerSchedule:
     ib = cfg.input_bytes
     if not (w.inputs or w.outputs):
         res = _in_dram(w, cfg)

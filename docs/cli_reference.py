@@ -61,6 +61,29 @@ def json_section() -> str:
     return JSON_NOTES + "\n```json\n" + json.dumps(SCHEMA, indent=2) + "\n```\n"
 
 
+LLM_NOTES = """## The JSON report (`hwsim llm --json PATH|-`)
+One object; the same input gives byte-identical output. Its schema is below (`hwsim.llm.LLM_SCHEMA`,
+JSON Schema draft 2020-12, beside the estimate report's); the tests validate every report they make
+against it. docs/llm.md gives every formula.
+
+* `ttft_s` is the prefill; `tpot_s` the decode steps' mean, `tpot_last_s` the last (longest context);
+  `tokens_per_s = batch x generate / (ttft_s + every decode step)`; `decode_tokens_per_s = batch / tpot_s`.
+* `prefill`, `decode` and each entry of `layers` hold totals and `phases` (projections, attention
+  scores and values, MLP, head, KV writes, vector and movement work), each with the same cost fields;
+  `positions` lists every decode step; `layers` every transformer layer, then what runs outside them.
+* `weight_bytes = parameters x weight_bits / 8`; `kv_cache_bytes` the cache at the last context;
+  `fits`/`memory.max_batch` compare them with the config's `dram_gib` (null when it states none).
+"""
+
+
+def llm_section() -> str:
+    import json
+
+    from hwsim.llm import LLM_SCHEMA
+
+    return LLM_NOTES + "\n```json\n" + json.dumps(LLM_SCHEMA, indent=2) + "\n```\n"
+
+
 def help_text(argv: list[str]) -> str:
     from hwsim.cli import build_parser
 
@@ -83,6 +106,8 @@ def reference() -> str:
         parts += [f"## hwsim {name}\n", "```\n" + help_text([name]) + "```\n"]
         if name == "estimate":
             parts.append(json_section())
+        if name == "llm":
+            parts.append(llm_section())
     return "\n".join(parts)
 
 

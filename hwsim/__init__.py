@@ -25,10 +25,10 @@ from .core.errors import InternalError, UserError
 from .core.lazy import exports
 
 if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
-    from .api import Report, RtlDesign, estimate, resolve_config, rtl, run, sweep, verify
+    from .api import Report, RtlDesign, estimate, resolve_config, rtl, run, serve_llm, sweep, verify
 
 __all__ = ["AcceleratorConfig", "EnergyTable", "InternalError", "Report", "RtlDesign", "UserError", "estimate",
-           "load_config", "preset", "preset_names", "resolve_config", "rtl", "run", "sweep", "verify", "__version__"]
+           "load_config", "preset", "preset_names", "resolve_config", "rtl", "run", "serve_llm", "sweep", "verify", "__version__"]
 
 __getattr__, __dir__ = exports(__name__, {name: "api" for name in (
-    "Report", "RtlDesign", "estimate", "resolve_config", "rtl", "run", "sweep", "verify")})
+    "Report", "RtlDesign", "estimate", "resolve_config", "serve_llm", "rtl", "run", "sweep", "verify")})

@@ -26,7 +26,10 @@ import onnx
 
 import compiler
 import rtl as _rtl
+from compiler.llm import model as llm_models
+from compiler.llm import spec as llm_specs
 from hwsim import execute as _execute
+from hwsim import llm as _llm
 from hwsim import plots, scalesim
 from hwsim import sweep as _sweep
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
@@ -37,8 +40,8 @@ from hwsim.core.workload import LoweredModel
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
-__all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "resolve_config", "load", "estimate", "run",
-           "sweep", "verify", "rtl", "TIMINGS"]
+__all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load", "estimate",
+           "llm_model", "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
@@ -269,6 +272,65 @@ def _same_design(cfg: AcceleratorConfig, built: AcceleratorConfig, path: Path) -
     if diff:
         raise UserError(f"--clock-from {shown(path)}: that Fmax is of another design ({'; '.join(diff)}); estimate its own "
                         f"config (omit --preset/--config) or place and route this one")
+
+
+#: KV-cache element widths ``hwsim llm`` takes.
+KV_BITS = (16, 8, 4)
+LlmSource = str | Path | Mapping[str, Any] | onnx.ModelProto | llm_specs.LlmSpec
+#: Steps ``hwsim llm`` simulates at most: prompt tokens, generated tokens, sequences.
+_LLM_LIMITS = {"prompt": 1 << 20, "generate": 1 << 16, "batch": 1 << 16}
+
+
+def llm_model(model: LlmSource) -> tuple[llm_models.LlmModel, str]:
+    """``(model, "config" | "onnx")``: a Hugging Face ``config.json`` (or its folder, or the parsed
+    dict), a name of :data:`compiler.llm.spec.NAMED`, an :class:`~compiler.llm.spec.LlmSpec`, or an
+    ONNX export (a path or a ``ModelProto``)."""
+    if isinstance(model, llm_specs.LlmSpec):
+        return llm_models.from_spec(model), "config"
+    if isinstance(model, Mapping):
+        return llm_models.from_spec(llm_specs.from_hf_config(model)), "config"
+    if isinstance(model, onnx.ModelProto):
+        return llm_models.from_onnx(model), "onnx"
+    if not isinstance(model, (str, Path)):
+        raise UserError(f"model: expected a config.json, an .onnx file, a model name, a dict or an LlmSpec, "
+                        f"got {type(model).__name__}")
+    path = Path(model)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserError(f"{shown(path)}: a folder without config.json; give a Hugging Face config.json or an "
+                            ".onnx file")
+        path = path / "config.json"
+    if path.suffix.lower() == ".onnx":
+        return llm_models.from_onnx(path), "onnx"
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise UserError(f"{shown(path)}: no such file; give a Hugging Face config.json")
+        return llm_models.from_spec(llm_specs.load_hf_config(path)), "config"
+    if path.exists():
+        raise UserError(f"{shown(path)}: give a Hugging Face config.json (or its folder) or an .onnx export")
+    return llm_models.from_spec(llm_specs.named(shown(str(model)))), "config"
+
+
+def serve_llm(model: LlmSource, config: ConfigSource = None, *, prompt: int = 128, generate: int = 128,
+              batch: int = 1, kv_bits: int = 16, **overrides: Any) -> _llm.LlmReport:
+    """``hwsim llm``: a prefill of ``prompt`` tokens and ``generate`` decode steps for ``batch``
+    sequences, as an :class:`hwsim.llm.LlmReport` (``to_table()``, ``to_json()``, ``to_dict()``,
+    ``plot()``); ``overrides`` change config fields (``weight_bits=4``, ``dram_gib=16``). docs/llm.md."""
+    for key, value in (("prompt", prompt), ("generate", generate), ("batch", batch)):
+        least = 0 if key == "generate" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= _LLM_LIMITS[key]:
+            raise UserError(f"--{key} {value!r}: must be an integer from {least} to {_LLM_LIMITS[key]:,}")
+    if kv_bits not in KV_BITS:
+        raise UserError(f"--kv-bits {kv_bits!r}: choose one of {', '.join(map(str, KV_BITS))}")
+    cfg, _ = resolve_config(config, **overrides)
+    lm, source = llm_model(model)
+    spec = lm.spec
+    if spec is not None and spec.decoder and prompt + generate > spec.max_positions:
+        raise UserError(f"{lm.name}: prompt {prompt} + generate {generate} = {prompt + generate} tokens exceed "
+                        f"the model's {spec.max_positions} positions (max_position_embeddings); shorten them")
+    if spec is not None and not spec.decoder and prompt > spec.max_positions:
+        raise UserError(f"{lm.name}: prompt {prompt} exceeds the encoder's {spec.max_positions} positions")
+    return _llm.serve(lm, cfg, prompt=prompt, generate=generate, batch=batch, kv_bits=kv_bits, source=source)
 
 
 def run(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.ndarray | str | Path],

@@ -10,7 +10,9 @@ Everything comes from one :class:`~hwsim.core.config.AcceleratorConfig` (dataflo
     True
 
 docs/rtl.md describes the micro-architecture, the stream protocol and the timing that
-:func:`hwsim.core.timing.ws_tile_cycles` states and :func:`verify` checks.
+:func:`hwsim.core.timing.ws_tile_cycles` states and :func:`verify` checks. The whole accelerator
+around it (DMA over AXI4, command engines, epilogue, pooling, AXI4-Lite registers) is
+:class:`Accelerator` (docs/accelerator.md); :func:`run_program` runs a command program on it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING
 from hwsim.core.lazy import exports
 
 if TYPE_CHECKING:  # the names below, for type checkers and the import-linter contract
+    from ._accel_sim import AccelRun, AccelSimulator, generate_accelerator_verilog, run_program
+    from ._accelerator import Accelerator, AcceleratorParams, accelerator_params
     from ._array import SystolicArray
     from ._controller import TileController
     from ._cost import CONFIRM_SECONDS, RtlCost, check_rtl_cost, check_verify_cost, rtl_cost, verify_cost
@@ -51,6 +55,9 @@ _EXPORTS = {
     "GemmCase": "_cosim", "TileCheck": "_cosim", "CosimResult": "_cosim", "Simulator": "_cosim",
     "random_case": "_cosim", "check": "_cosim", "verify": "_cosim",
     "gemm_placements": "_program", "tile_words": "_program",
+    "Accelerator": "_accelerator", "AcceleratorParams": "_accelerator", "accelerator_params": "_accelerator",
+    "AccelRun": "_accel_sim", "AccelSimulator": "_accel_sim", "run_program": "_accel_sim",
+    "generate_accelerator_verilog": "_accel_sim",
     "RtlCost": "_cost", "rtl_cost": "_cost", "check_rtl_cost": "_cost", "CONFIRM_SECONDS": "_cost",
     "verify_cost": "_cost", "check_verify_cost": "_cost",
     "LINT_WAIVERS": "_lint", "WAIVER_FILE": "_lint",

@@ -29,8 +29,8 @@ class TileController(wiring.Component):
 
     * ``cmd``: one tile ``{m, k, n, accumulate, emit}`` with 1 <= m <= acc_depth, 1 <= k <= k_max,
       1 <= n <= cols; accepted while idle.
-    * ``w``: the tile's k x n block of B, one row per word (lane c = column c, lanes >= n ignored),
-      rows 0..k-1 in order.
+    * ``w``: the tile's k x n block of B, one row per word (lane c = column c, lanes >= n ignored:
+      the controller zeroes them), rows 0..k-1 in order.
     * ``a``: the tile's m x k block of A, fold by fold: for fold f, rows 0..m-1 of
       A[:, f*rows : f*rows + rows] (lane r = column f*rows + r, lanes past k ignored).
     * ``o``: when ``emit``, the m result rows in order (lane c = column c, lanes >= n zero).
@@ -138,8 +138,9 @@ class TileController(wiring.Component):
                 gap_some.eq(0), gap_full.eq(0),
             ]
 
-        # Weight lanes >= n load zeros, so the columns a tile does not use add nothing to the
-        # accumulator (a later tile with accumulate and a larger n finds them untouched).
+        # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
+        # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
+        # n_mask is a register (set with the command), so no compare sits on the weight path.
         m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_bank), mesh.w_valid.eq(w_fire)]
         for c in range(C):
             m.d.comb += mesh.w_data[c].eq(Mux(n_mask[c], self.w.payload[c], 0))

@@ -32,7 +32,7 @@ from . import ShapeError
 from .shapes import broadcast
 
 __all__ = ["GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "operand_inputs", "stationary_swap",
-           "einsum_terms", "einsum_roles", "a_footprint", "product_output"]
+           "einsum_terms", "einsum_roles", "a_footprint", "touched_positions", "product_output"]
 
 
 @dataclass(frozen=True)
@@ -166,9 +166,36 @@ def a_footprint(node: Node, graph: Graph) -> int:
     out = graph.shape(product_output(node))[2:]
     touched = 1
     for size, k, s, d, b, o in zip(x[2:], kernel, strides, dilations, begin, out):
-        positions = {i * s + j * d - b for i in range(o) for j in range(k)}
-        touched *= sum(1 for p in positions if 0 <= p < size)
+        touched *= touched_positions(size, k, s, d, b, o)
     return x[0] * x[1] * touched
+
+
+def touched_positions(size: int, k: int, s: int, d: int, b: int, o: int) -> int:
+    """Input positions ``0 <= p < size`` that some output ``o' < o`` reads through some tap ``j < k``
+    along one axis, ``p = o' * s + j * d - b``, counted in ``O(k log k)`` whatever the sizes.
+
+    Tap ``j`` reads the progression ``j * d + s * t - b`` for ``t`` in ``[0, o)``: taps whose offsets
+    ``j * d`` agree modulo ``s`` read one progression over overlapping ranges of ``t``, so the count
+    is the length of the union of those ranges, clipped to the input, summed over the residues.
+
+    >>> touched_positions(56, 1, 2, 1, 0, 28), touched_positions(56, 3, 1, 1, 1, 56)
+    (28, 56)
+    """
+    if size <= 0 or k <= 0 or o <= 0:
+        return 0
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    for j in range(k):
+        ranges.setdefault(j * d % s, []).append((j * d // s, j * d // s + o - 1))
+    count = 0
+    for r, spans in ranges.items():
+        lo, hi = -((r - b) // s), (b + size - 1 - r) // s  # t with 0 <= r + s * t - b < size
+        end = lo - 1
+        for first, last in sorted(spans):
+            first, last = max(first, end + 1, lo), min(last, hi)
+            if last >= first:
+                count += last - first + 1
+                end = last
+    return count
 
 
 def _conv_transpose(node: Node, graph: Graph) -> GemmView:

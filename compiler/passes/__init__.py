@@ -8,13 +8,17 @@ depends on whether the weights were available.
 from __future__ import annotations
 
 from ..graph import Graph
-from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, remove_identity
+from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, grouped_attention, kv_append, remove_identity
 
-__all__ = ["PIPELINE", "default_pipeline", "dead_code", "fold_batchnorm", "fold_constants",
-           "fuse_epilogue", "remove_identity"]
+__all__ = ["PIPELINE", "LLM_PIPELINE", "default_pipeline", "llm_pipeline", "dead_code", "fold_batchnorm",
+           "fold_constants", "fuse_epilogue", "grouped_attention", "kv_append", "remove_identity"]
 
 #: The passes of :func:`default_pipeline`, in order.
 PIPELINE = (fold_constants, remove_identity, fold_batchnorm, fuse_epilogue, dead_code)
+#: The passes of :func:`llm_pipeline`: the default ones, with attention reading the KV cache in
+#: place (:mod:`.grouped_attention`, :mod:`.kv_append`) before fusion.
+LLM_PIPELINE = (fold_constants, remove_identity, grouped_attention, kv_append, dead_code, fold_batchnorm,
+                fuse_epilogue, dead_code)
 
 
 def default_pipeline(graph: Graph) -> Graph:
@@ -27,5 +31,12 @@ def default_pipeline(graph: Graph) -> Graph:
     (['Conv', 'Conv', 'Conv'], 23)
     """
     for stage in PIPELINE:
+        graph = stage.run(graph)
+    return graph
+
+
+def llm_pipeline(graph: Graph) -> Graph:
+    """What ``hwsim llm`` applies: :data:`LLM_PIPELINE` (docs/llm.md)."""
+    for stage in LLM_PIPELINE:
         graph = stage.run(graph)
     return graph

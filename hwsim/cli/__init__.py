@@ -20,12 +20,12 @@ from hwsim.core import __version__
 from hwsim.core.errors import InternalError, UserError, one_line, shown
 from hwsim.core.files import os_error, silence_stdout
 
-from . import _clock, estimate, plot, presets, rtl, run, sweep, verify
+from . import _clock, estimate, llm, plot, presets, rtl, run, sweep, verify
 
 __all__ = ["main"]
 
 #: Subcommands in the order ``hwsim --help`` lists them.
-COMMANDS = (estimate, presets, plot, rtl, verify, run, sweep)
+COMMANDS = (estimate, llm, presets, plot, rtl, verify, run, sweep)
 
 
 class _Parser(argparse.ArgumentParser):

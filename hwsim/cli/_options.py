@@ -9,16 +9,25 @@ from hwsim.api import TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
-__all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "positive_int"]
+__all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "count", "positive_int"]
 
 
 def positive_int(text: str) -> int:
+    return _int_from(text, 1, "a positive integer")
+
+
+def count(text: str) -> int:
+    """A whole number, zero included (``--generate 0``)."""
+    return _int_from(text, 0, "a whole number")
+
+
+def _int_from(text: str, least: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
 
 

@@ -14,9 +14,9 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     name = "my-array"
     preset = "gemmini-like"
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
-    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, double_buffer, shared_buffer, residency,
+    [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, dram_gib, double_buffer, shared_buffer, residency,
               weight_fifo, dram_latency_ns, dram_burst_bytes
-    [control] command_cycles
+    [control] command_cycles, command_depth
     [mapping] objective
     [vector]  lanes, store_path
     [fpga]    device, mult_stages, adder_segments, acc_stages
@@ -32,6 +32,7 @@ import difflib
 import math
 import tomllib
 from dataclasses import dataclass, field, fields
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -150,6 +151,8 @@ class AcceleratorConfig:
     ofmap_kib: float = 64.0
     #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
+    #: DRAM capacity, GiB (``None``: not stated): what ``hwsim llm`` holds weights and KV cache to.
+    dram_gib: float | None = None
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
     #: The activation and weight buffers are one scratchpad (Gemmini's): the mapper splits its
@@ -168,6 +171,10 @@ class AcceleratorConfig:
     dram_burst_bytes: int = 1
     #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
+    #: Commands per bank of each engine's command memory in the generated accelerator (two banks
+    #: per engine, docs/accelerator.md): the longest run of commands an engine executes before it
+    #: moves to its other bank.
+    command_depth: int = 256
     #: What the mapping search minimises first (docs/model.md#mapping): ``"cycles"`` (then DRAM
     #: bytes) or ``"dram"`` (then cycles), as Timeloop and ZigZag let the user pick the metric.
     mapping_objective: str = "cycles"
@@ -205,6 +212,12 @@ class AcceleratorConfig:
     def acc_bytes(self) -> int:
         return math.ceil(self.acc_bits / 8)
 
+    def tensor_bytes(self, elems: int, bits: int | None = None) -> int:
+        """Bytes of ``elems`` activation elements: ``input_bytes`` each, or, for a tensor kept in a
+        format of its own (``bits``, a KV cache at ``--kv-bits``), ``bits`` each packed, the total
+        rounded up to whole bytes."""
+        return elems * self.input_bytes if bits is None else -(-elems * bits // 8)
+
     @property
     def pes(self) -> int:
         return self.rows * self.cols
@@ -216,6 +229,16 @@ class AcceleratorConfig:
     @property
     def dram_bytes_per_cycle(self) -> float:
         return self.dram_gbps * 1e9 / self.clock_hz
+
+    @property
+    def dram_bytes_per_cycle_exact(self) -> Fraction:
+        """:attr:`dram_bytes_per_cycle` as an exact fraction of the decimal figures given (3.2 GB/s
+        at 200 MHz is exactly 16), for models that must not drift over millions of beats.
+
+        >>> AcceleratorConfig(dram_gbps=1.6, clock_mhz=300.0).dram_bytes_per_cycle_exact
+        Fraction(16, 3)
+        """
+        return Fraction(repr(float(self.dram_gbps))) * 1000 / Fraction(repr(float(self.clock_mhz)))
 
     @property
     def dram_latency_cycles(self) -> int:
@@ -261,8 +284,8 @@ class AcceleratorConfig:
 
     @property
     def filter_part_elems(self) -> int:
-        """Weight elements one tile's part of the weight buffer holds."""
-        return self.filter_part_bytes // self.weight_bytes
+        """Weight elements one tile's part of the weight buffer holds (packed: :meth:`tensor_bytes`)."""
+        return self.filter_part_bytes * 8 // self.weight_bits
 
     @property
     def acc_depth(self) -> int:
@@ -342,7 +365,8 @@ class AcceleratorConfig:
             raise UserError(f"{where}: must be an object holding an accelerator config")
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(known))
-        missing = [k for k in known if k not in data]
+        # Fields added after reports were first written may be absent from older ones.
+        missing = [k for k in known if k not in data and k not in _LATER_FIELDS]
         if unknown or missing:
             detail = "; ".join(part for part in (f"unknown {', '.join(unknown)}" if unknown else "",
                                                  f"missing {', '.join(missing)}" if missing else "") if part)
@@ -354,7 +378,7 @@ class AcceleratorConfig:
         try:
             store_path = data["store_path"]
             store_path = tuple(store_path) if isinstance(store_path, (list, tuple)) else store_path
-            return cls(**{**data, "energy": EnergyTable(**energy), "store_path": store_path})
+            return cls(**{**_LATER_FIELDS, **data, "energy": EnergyTable(**energy), "store_path": store_path})
         except UserError as e:
             raise UserError(str(e).replace("config:", f"{where}:", 1)) from None
 
@@ -371,9 +395,9 @@ class AcceleratorConfig:
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
               "conv_reduction"),
-    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "double_buffer", "shared_buffer", "residency",
-               "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
-    "control": ("command_cycles",),
+    "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib", "double_buffer", "shared_buffer",
+               "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
+    "control": ("command_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
     "fpga": ("device", "mult_stages", "adder_segments", "acc_stages"),
@@ -384,6 +408,8 @@ _TOP_LEVEL = ("name", "preset", "description")
 _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective",
                ("fpga", "device"): "fpga"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
+#: Config fields a report written before they existed lacks, and the value such a report meant.
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
 
 
 def _kib_bytes(kib: float) -> int:
@@ -401,6 +427,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "dram_gbps": (1e-6, 1e6),             # 1 kB/s to 1 PB/s
     "dram_latency_ns": (0.0, 1e6),        # up to 1 ms per DRAM request
 }
+#: DRAM capacity at most 1 PiB (``dram_gib``, optional).
+_DRAM_GIB_MAX = float(1 << 20)
 #: The fields of :data:`_RANGES` that must be above zero (a buffer, a clock or a bandwidth of none).
 _POSITIVE = frozenset({"clock_mhz", "ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps"})
 #: The range of each integer field, both ends included.
@@ -413,6 +441,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "acc_bits": (2, 64),
     "dram_burst_bytes": (1, 1 << 20),     # up to 1 MiB per burst
     "command_cycles": (0, 1 << 20),       # up to about a million cycles per command
+    "command_depth": (1, 1 << 16),        # commands per bank of each engine's command memory
 }
 #: Energy per event at most 1 µJ (1e6 pJ), static power at most 1 MW; the SRAM scaling law bounded so
 #: that (1 TiB / reference) ** exponent stays finite.
@@ -453,6 +482,9 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
             raise bad(key, "must be a positive number" if positive else "must be a non-negative number")
         if not low <= v <= high:
             raise bad(key, f"must be from {low:g} to {high:g}")
+    if cfg.dram_gib is not None and (isinstance(cfg.dram_gib, bool) or not isinstance(cfg.dram_gib, (int, float))
+                                     or not math.isfinite(cfg.dram_gib) or not 0 < cfg.dram_gib <= _DRAM_GIB_MAX):
+        raise bad("dram_gib", f"must be a positive number of GiB up to {_DRAM_GIB_MAX:g} (or absent: not stated)")
     for key in ("double_buffer", "shared_buffer", "residency", "weight_fifo"):
         if not isinstance(getattr(cfg, key), bool):
             raise bad(key, "must be true or false")

@@ -1,14 +1,16 @@
-"""The golden integer GEMM: exactly the accumulators one tile of the generated RTL produces.
+"""The golden integer arithmetic of the generated RTL: the accumulators of one tile
+(:func:`int_gemm`), the accelerator's store-path epilogue (:func:`epilogue`) and its average pool
+(:func:`avg_pool_scale`).
 
-The cocotb benches compare the RTL against :func:`int_gemm`, and ``hwsim run --precision int8``
-computes its integer layers with it, so the two can never disagree on arithmetic.
+The cocotb benches compare the RTL against these, and ``hwsim run --precision int8`` computes its
+integer layers with them, so the two can never disagree on arithmetic.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["int_gemm", "wrap"]
+__all__ = ["int_gemm", "wrap", "epilogue", "avg_pool_scale"]
 
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
@@ -68,3 +70,53 @@ def int_gemm(a: np.ndarray, b: np.ndarray, *, acc_bits: int, acc: np.ndarray | N
             raise ValueError(f"int_gemm: acc must be an integer {out.shape[0]}x{out.shape[1]} array, got {acc.dtype} {acc.shape}")
         out = out + acc.astype(np.int64)
     return wrap(out, acc_bits)
+
+
+def _round_shift(t: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``(t + 2^(shift-1)) >> shift``, arithmetic (round half up), exact in int64 for the ranges
+    :func:`epilogue` produces (|t| < 2^62 + 2^39)."""
+    shift = np.asarray(shift, dtype=np.int64)
+    if np.any((shift < 1) | (shift > 62)):
+        raise ValueError(f"shift must be from 1 to 62, got {np.asarray(shift).ravel().tolist()}")
+    return (t + (np.int64(1) << (shift - 1))) >> shift
+
+
+def epilogue(acc: np.ndarray, *, bias, mult, shift, lo: int, hi: int, relu_pre: bool = False,
+             residual: np.ndarray | None = None, rmult=0) -> np.ndarray:
+    """The accelerator's store-path epilogue (docs/accelerator.md#epilogue), per output channel c
+    (the last axis; ``bias``, ``mult``, ``rmult``, ``shift`` broadcast along it)::
+
+        v = saturate_int32(acc + bias[c]);  t = v * mult[c]            (exact)
+        if relu_pre: t = max(t, 0)
+        if residual is not None: t = t + residual * rmult[c]
+        y = clamp((t + 2^(shift[c]-1)) >> shift[c], lo, hi)            (arithmetic shift: round half up)
+
+    ``acc`` are int32 accumulators (already wrapped), ``residual`` int8 codes of the same shape.
+    Returns int8 codes as int64.
+
+    >>> epilogue(np.array([[10, -10, 2**31 - 1]]), bias=[1, 0, 1], mult=[3, 3, 1], shift=[1, 1, 1], lo=-127, hi=127).tolist()
+    [[17, -15, 127]]
+    >>> epilogue(np.array([[-10]]), bias=[0], mult=[1], shift=[1], lo=-127, hi=127, relu_pre=True,
+    ...          residual=np.array([[-7]]), rmult=[2]).tolist()
+    [[-7]]
+    """
+    acc = np.asarray(acc, dtype=np.int64)
+    v = np.clip(acc + np.asarray(bias, dtype=np.int64), -(1 << 31), (1 << 31) - 1)
+    t = v * np.asarray(mult, dtype=np.int64)
+    if relu_pre:
+        t = np.maximum(t, 0)
+    if residual is not None:
+        t = t + np.asarray(residual, dtype=np.int64) * np.asarray(rmult, dtype=np.int64)
+    return np.clip(_round_shift(t, shift), lo, hi)
+
+
+def avg_pool_scale(total: np.ndarray, *, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
+    """The accelerator's average pool from a window's sum of int8 codes:
+    ``clamp((total * mult + 2^(shift-1)) >> shift, lo, hi)`` (divide by the window's size with
+    mult / 2^shift ~ 1 / size).
+
+    >>> avg_pool_scale(np.array([9, -9, 10]), mult=7282, shift=16, lo=-127, hi=127).tolist()   # / 9
+    [1, -1, 1]
+    """
+    t = np.asarray(total, dtype=np.int64) * np.int64(mult)
+    return np.clip(_round_shift(t, np.int64(shift)), lo, hi)

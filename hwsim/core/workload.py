@@ -67,12 +67,16 @@ class TensorRef:
     tensor whose bytes they share), the elements this layer moves (``elems``) and the tensor's whole
     size (``size``, what keeping it on chip costs). ``role`` says what a GEMM reads it as: ``a``
     (the streamed operand), ``b`` (an activation as the second operand: attention's K and V),
-    ``extra`` (an operand of the fused epilogue, a residual); other layers' inputs are ``data``."""
+    ``extra`` (an operand of the fused epilogue, a residual); other layers' inputs are ``data``.
+    ``bits``: the tensor's own element width when it is stored in another format than the config's
+    activations (a KV cache kept at ``--kv-bits``), packed (4 bits are half a byte); ``None``: the
+    config's ``input_bits`` (:meth:`~hwsim.core.config.AcceleratorConfig.tensor_bytes`)."""
 
     name: str
     elems: int
     size: int
     role: str = "data"
+    bits: int | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from .data import DEFAULT_TOP, IMAGE_FORMATS, ReportView, Roofline, Selection, i
 
 if TYPE_CHECKING:
     from .render import cycles_png, energy_png, figure_bytes, roofline_png, summary_image, summary_png
+    from .serving import serving_image
 
 __all__ = [
     "DEFAULT_TOP",
@@ -33,9 +34,11 @@ __all__ = [
     "roofline",
     "roofline_png",
     "select_top",
+    "serving_image",
     "summary_png",
 ]
 
 # The renderers (and matplotlib with them) load on first use.
-__getattr__, __dir__ = exports(__name__, {name: "render" for name in ("cycles_png", "energy_png", "figure_bytes", "roofline_png",
-                                                                 "summary_image", "summary_png")})
+__getattr__, __dir__ = exports(__name__, {**{name: "render" for name in ("cycles_png", "energy_png", "figure_bytes",
+                                                                    "roofline_png", "summary_image", "summary_png")},
+                                          "serving_image": "serving"})

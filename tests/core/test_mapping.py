@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 from compiler import lower_model, schedule_model
+from compiler.ops.gemm import touched_positions
 from compiler.schedule import schedule
 from compiler.tiling import k_segment
 from compiler.zoo import resnet18
@@ -245,3 +246,16 @@ def test_a_deeper_accumulator_never_costs_cycles(g: GemmShape, rows: int, cols: 
     cfg = AcceleratorConfig(rows=rows, cols=cols, ofmap_kib=ofmap)
     deeper = cfg.replace(ofmap_kib=ofmap * grow)
     assert _cycles(schedule(_gemm(g), deeper), deeper) <= _cycles(schedule(_gemm(g), cfg), cfg)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 40), st.integers(1, 7), st.integers(1, 5), st.integers(1, 4), st.integers(0, 8), st.integers(0, 40))
+def test_the_touched_input_positions_match_enumeration(size: int, k: int, s: int, d: int, b: int, o: int) -> None:
+    every = {i * s + j * d - b for i in range(o) for j in range(k)}
+    assert touched_positions(size, k, s, d, b, o) == sum(1 for p in every if 0 <= p < size)
+
+
+def test_a_huge_padded_axis_is_counted_without_enumerating_it() -> None:
+    # 2**31 outputs of a 3-tap, stride-1 window over an 8-wide input padded by 2**31 - 1 on the
+    # left: every input position is read, and counting takes no time.
+    assert touched_positions(8, 3, 1, 1, 2**31 - 1, 2**31 + 8) == 8

@@ -372,6 +372,16 @@ def symlink_output_replaced() -> Case:
     return c
 
 
+def conv_pad_2_31() -> Case:
+    # A 3x3 Conv padded by 2**31 - 1 on one side: its input footprint was enumerated position by
+    # position (2**31 outputs x 3 taps), so estimate ran past the campaign's timeout.
+    m = mutate.conv_relu()
+    _attr(_node(m, "Conv"), "pads", helper.make_attribute("pads", [1, 2**31 - 1, 1, 1]))
+    c = _estimate("Conv with a pad of 2**31 - 1 (footprint enumerated)", m, expect=(0,))
+    c.timeout = 20.0
+    return c
+
+
 KNOWN = [(f.__name__, f) for f in (
     nms_unknown_attribute, einsum_without_equation, einsum_equation_int, loop_body_without_inputs,
     loop_body_without_outputs, if_without_condition, gemm_alpha_list, constant_of_shape_float_value,
@@ -387,6 +397,8 @@ KNOWN = [(f.__name__, f) for f in (
     # found merging issue 17 with main's memory hierarchy and Python API
     unknown_domain_long_names, runtime_expand_shape_hint, npy_object_dtype_hint, dram_latency_1e308,
     burst_bytes_huge, command_cycles_negative, leakage_1e308, config_report_json_deep, plot_stdin_deep_nesting,
+    # found by the campaign run on the merged tree
+    conv_pad_2_31,
 )]
 
 

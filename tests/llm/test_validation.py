@@ -1,0 +1,30 @@
+"""docs/validation.md's LLM serving table is what benchmarks/llm_silicon.py prints today, and each
+compared ratio stays in 0.7-1.4 (the issue's target)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("llm_silicon", ROOT / "benchmarks" / "llm_silicon.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("llm_silicon", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_llm_validation_table_and_ratios() -> None:
+    module = _script()
+    table = module.rows()
+    assert table and all(0.7 <= r.ratio <= 1.4 for r in table), [(r.figure.chip, r.ratio) for r in table]
+    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    found = re.search(re.escape(module.BEGIN) + r"\n(.*?)" + re.escape(module.END), text, re.S)
+    assert found, "docs/validation.md lost its LLM table markers"
+    assert found.group(1) == module.markdown(table), \
+        "stale table: run `.venv/bin/python benchmarks/llm_silicon.py --update-docs` and commit docs/validation.md"
