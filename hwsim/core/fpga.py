@@ -86,13 +86,11 @@ class Pipeline:
 
 
 #: Default depths by family; ``None`` (no FPGA: an ASIC, or the design before pipelining) keeps
-#: the original single-cycle datapath, so the ASIC presets' cycles are unchanged. On ECP5 the wire
-#: out of a MULT18X18D is most of a cycle, so its product gets a fabric register (mult_stages 3:
-#: 135 MHz against 117 with 2 on the 8x8 ECP5-45F, docs/fpga.md). iCE40's carry chains are slow
-#: (0.28 ns a bit on the UP5K), so its 32-bit adders are cut in two.
+#: the original single-cycle datapath, so the ASIC presets' cycles are unchanged. iCE40's carry
+#: chains are slow (0.28 ns a bit on the UP5K), so its 32-bit adders are cut in two.
 PIPELINE_DEFAULTS: dict[str | None, Pipeline] = {
     None: Pipeline(mult_stages=0, adder_segments=1, acc_stages=1),
-    "ecp5": Pipeline(mult_stages=3, adder_segments=1, acc_stages=3),
+    "ecp5": Pipeline(mult_stages=2, adder_segments=1, acc_stages=3),
     "ice40": Pipeline(mult_stages=2, adder_segments=2, acc_stages=3),
 }
 
