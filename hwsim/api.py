@@ -16,8 +16,9 @@ line prints. docs/api.md is the tutorial.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -26,25 +27,34 @@ import onnx
 
 import compiler
 import rtl as _rtl
+from compiler.codegen import codegen as _codegen
 from compiler.llm import model as llm_models
 from compiler.llm import spec as llm_specs
 from hwsim import execute as _execute
 from hwsim import llm as _llm
 from hwsim import plots, scalesim
+from hwsim import replay as _replay
 from hwsim import sweep as _sweep
+from hwsim.core import __version__ as hwsim_version
+from hwsim.core import isa
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
 from hwsim.core.fpga import DEVICES
 from hwsim.core.workload import LoweredModel
+from hwsim.energy import layer_energy
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
 __all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load", "estimate",
-           "llm_model", "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS"]
+           "llm_model", "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS", "ESTIMATE_TIMINGS",
+           "replay_report", "LayerCheck", "NetworkVerification", "accelerator_image"]
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
+#: ``hwsim estimate`` also has the accelerator's exact event model (``hwsim.replay``), for a config the
+#: accelerator RTL implements: the network compiled to its command program and replayed.
+ESTIMATE_TIMINGS = TIMINGS + ("replay",)
 DEFAULT_PRESET = "gemmini-like"
 
 ModelSource = str | Path | bytes | onnx.ModelProto | LoweredModel
@@ -83,12 +93,19 @@ class RtlDesign:
     config: AcceleratorConfig
     files: Mapping[str, bytes]
     synthesis: Any = None
+    #: The top module (the array's ``config.module_name`` when ``None``; the accelerator's is ``*_accel``).
+    top: str | None = None
+
     #: ``timing.json``'s content after place and route (``rtl(..., pnr=True)``), else None.
     timing: Mapping[str, Any] | None = None
 
     @property
+    def module(self) -> str:
+        return self.top or self.config.module_name
+
+    @property
     def verilog(self) -> str:
-        return self.files[f"{self.config.module_name}.v"].decode()
+        return self.files[f"{self.module}.v"].decode()
 
     def write(self, out: str | Path) -> Path:
         """Write every file into ``out`` (created), all or none (:class:`hwsim.core.files.OutputSet`)."""
@@ -210,12 +227,15 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
     bandwidth mode is the ``.cfg``'s, else USER (docs/scalesim.md), and the report says which.
+    ``timing="replay"`` compiles the network to the accelerator's command program
+    (:mod:`compiler.codegen`) and times it with the exact event model (:mod:`hwsim.replay`), the
+    cycles the RTL counts: :func:`replay_report`.
     ``clock_from``: a ``timing.json`` of ``hwsim rtl --fpga ... --pnr``; the estimate runs at the
     Fmax its design reached, on that design's config when ``config`` is None (a given config must
     describe the same array), and the report says so (``clock.source``).
     """
-    if timing not in TIMINGS:
-        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(TIMINGS)}")
+    if timing not in ESTIMATE_TIMINGS:
+        raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(ESTIMATE_TIMINGS)}")
     achieved = None
     if clock_from is not None:
         achieved = _achieved_clock(Path(clock_from))
@@ -229,6 +249,8 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
         mhz, clock_source, built = achieved
         _same_design(cfg, built, Path(clock_from))
         cfg = cfg.replace(clock_mhz=mhz)
+    if timing == "replay":
+        return replay_report(model, cfg, input_shapes=input_shapes, input_values=input_values)
     lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
     timing_model = None
     if timing == "scalesim":
@@ -399,12 +421,22 @@ def sweep(models: ModelSource | Sequence[ModelSource], config: ConfigSource = No
 
 
 def verify(config: ConfigSource = None, *, m: int | None = None, k: int | None = None, n: int | None = None,
-           seed: int = 0, allow_large: bool = False, **overrides: Any) -> _rtl.CosimResult:
+           seed: int = 0, allow_large: bool = False, model: str | Path | bytes | onnx.ModelProto | None = None,
+           inputs: Mapping[str, np.ndarray | str | Path] | None = None,
+           input_shapes: Mapping[str, Sequence[int]] | None = None,
+           **overrides: Any) -> _rtl.CosimResult | NetworkVerification:
     """``hwsim verify``: a random ``m x k x n`` int8 GEMM through the compiler's tiles on the generated
     Verilog under Icarus, every output against the golden model and every tile's cycles against the
     timing model (``result.passed``). Defaults: ``m = 2·rows + 3``, ``k = 2·rows + 5``, ``n = cols + 3``.
     A GEMM estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
-    (``--allow-large``); one that would not fit in memory always is."""
+    (``--allow-large``); one that would not fit in memory always is.
+
+    With ``model``: the whole network on the accelerator's RTL (:func:`verify_network`)."""
+    if model is not None:
+        if (m, k, n) != (None, None, None):
+            raise UserError("--m, --k and --n size the GEMM form of verify; a model's layers have their own shapes")
+        return verify_network(model, config, inputs=inputs, seed=seed, input_shapes=input_shapes,
+                              allow_large=allow_large, **overrides)
     cfg = _ws_config(config, "verify checks", overrides)
     if cfg.pes > MAX_VERIFY_PES:
         raise UserError(f"a {cfg.rows}x{cfg.cols} array is too large to simulate in Icarus (up to {MAX_VERIFY_PES} "
@@ -425,18 +457,39 @@ MAX_VERIFY_PES = 64 * 64
 
 
 def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[str] | None = None,
-        fpga: str | None = None, pnr: bool = False, seed: int = 1, out: str | Path | None = None,
-        allow_large: bool = False, **overrides: Any) -> RtlDesign:
+        fpga: str | None = None, pnr: bool = False, pnr_seed: int = 1, out: str | Path | None = None,
+        allow_large: bool = False, model: str | Path | bytes | onnx.ModelProto | None = None,
+        inputs: Mapping[str, np.ndarray | str | Path] | None = None, seed: int = 0,
+        input_shapes: Mapping[str, Sequence[int]] | None = None, **overrides: Any) -> RtlDesign:
     """``hwsim rtl``: the array's Verilog, file list and manifest (and, with ``synth`` or ``families``,
     Yosys's figures in ``synth.json``); with ``out`` also written there, all files or none. An array
     estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
     (``--allow-large``); one that would not fit in memory always is.
 
     ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``; default the config's ``[fpga] device``)
-    builds the design for that part (its
-    family's pipeline depths, docs/rtl.md#pipeline) and adds the family's form of the Verilog, the
-    place-and-route harness and its constraints (docs/fpga.md); ``pnr`` also synthesizes, places and
-    routes it at the config's clock (placement ``seed``) and adds ``timing.json``."""
+    builds the design for that part (its family's pipeline depths, docs/rtl.md#pipeline) and adds
+    the family's form of the Verilog, the place-and-route harness and its constraints
+    (docs/fpga.md); ``pnr`` also synthesizes, places and routes it at the config's clock (placement
+    ``pnr_seed``) and adds ``timing.json``.
+
+    With ``model``: the whole accelerator for the config (``rtl.Accelerator``) and the network's
+    program: ``<module>.v``, ``files.f``, ``program.bin`` (the command banks), ``dram.bin`` (the
+    whole DRAM image, program included, loaded at address 0), ``memory.json`` (the memory map, boot
+    registers and layers) and ``manifest.json`` (config and file hashes); docs/accelerator.md."""
+    if model is not None:
+        if synth or families:
+            raise UserError("--synth applies to the array alone; synthesize the accelerator's Verilog with your own flow")
+        if fpga is not None or pnr:
+            raise UserError("--fpga and --pnr apply to the array alone (no MODEL); place and route the "
+                            "accelerator's Verilog with your own flow")
+        with OutputSet() as outputs:
+            if out is not None:
+                outputs.check_dir(out)
+            design = _accelerator_design(model, config, inputs, seed, input_shapes, overrides)
+            if out is not None:
+                design.stage(outputs, out)
+                outputs.commit()
+        return design
     with OutputSet() as outputs:
         if out is not None:
             outputs.check_dir(out)  # a bad folder fails before the work, not after it
@@ -464,10 +517,10 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
         if fpga is not None:
             files |= _rtl.fpga_files(cfg, fpga)
             if pnr:
-                timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=seed)
+                timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=pnr_seed)
                 files |= pnr_files
         files["manifest.json"] = json_text(_rtl.manifest(cfg, files), what="the manifest").encode()
-        design = RtlDesign(cfg, files, result, timing)
+        design = RtlDesign(cfg, files, result, timing=timing)
         if out is not None:
             design.stage(outputs, out)
             outputs.commit()
@@ -481,3 +534,185 @@ def _ws_config(config: ConfigSource, what: str, overrides: Mapping[str, Any]) ->
                         f"{cfg.dataflow!r} (use a ws preset or dataflow = \"ws\")")
     return cfg
 
+
+
+# ------------------------------------------------------------------- the accelerator and a network
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One layer of a network verification: its cycles on the RTL and in the replay model (end of
+    its last STORE minus the previous layer's end), and its output codes that differ from
+    ``hwsim run --precision int8`` (a fused pool's input included)."""
+
+    name: str
+    rtl_cycles: int
+    model_cycles: int
+    mismatches: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "rtl_cycles": self.rtl_cycles, "model_cycles": self.model_cycles,
+                "mismatches": self.mismatches}
+
+
+@dataclass(frozen=True)
+class NetworkVerification:
+    """``hwsim verify MODEL.onnx``: every layer and every performance counter of the RTL run
+    against the int8 run and the replay model (:mod:`hwsim.replay`)."""
+
+    config: AcceleratorConfig
+    layers: tuple[LayerCheck, ...]
+    rtl_counters: Mapping[str, int]
+    model_counters: Mapping[str, int]
+    timed_out: bool
+    error: bool
+    sim_cycles: int
+    #: The simulation process's wall time, and the CPU time of the Python bench inside it (the rest is Icarus).
+    sim_seconds: float
+    bench_cpu_seconds: float = 0.0
+
+    @property
+    def rtl_cycles(self) -> int:
+        return self.rtl_counters["CYCLES"]
+
+    @property
+    def model_cycles(self) -> int:
+        return self.model_counters["CYCLES"]
+
+    @property
+    def mismatches(self) -> int:
+        return sum(layer.mismatches for layer in self.layers)
+
+    @property
+    def counters_equal(self) -> bool:
+        return all(self.rtl_counters.get(k) == v for k, v in self.model_counters.items())
+
+    @property
+    def passed(self) -> bool:
+        return (not self.timed_out and not self.error and self.counters_equal and self.mismatches == 0
+                and all(layer.rtl_cycles == layer.model_cycles for layer in self.layers))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``hwsim verify MODEL.onnx --json`` object."""
+        return {"passed": self.passed, "rtl_cycles": self.rtl_cycles, "model_cycles": self.model_cycles,
+                "layers": [layer.to_dict() for layer in self.layers],
+                "counters": {"rtl": dict(self.rtl_counters), "model": dict(self.model_counters)},
+                "timed_out": self.timed_out, "error": self.error, "config": self.config.to_dict()}
+
+
+def accelerator_image(model: str | Path | bytes | onnx.ModelProto, config: ConfigSource = None, *,
+                      inputs: Mapping[str, np.ndarray | str | Path] | None = None, seed: int = 0,
+                      input_shapes: Mapping[str, Sequence[int]] | None = None, **overrides: Any
+                      ) -> tuple[AcceleratorConfig, _execute.DramImage, _execute.RunResult]:
+    """The network's accelerator program and DRAM image for the config (one the RTL implements:
+    :func:`hwsim.core.isa.check_config`), and the int8 run it reproduces. Inputs not given are
+    seeded standard-normal values (:func:`hwsim.execute.default_inputs`); the int8 scales are
+    calibrated on the inputs, as ``hwsim run --precision int8`` does."""
+    cfg, _ = resolve_config(config, **overrides)
+    isa.check_config(cfg)
+    source = _source(model)
+    given = {name: _execute.load_array(v, f"--input {name}") if isinstance(v, (str, Path)) else np.asarray(v)
+             for name, v in (inputs or {}).items()}
+    given = _execute.default_inputs(source, given, seed)
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    pins = _execute.input_pins(source, given, shapes)
+    compiled = _execute.compile_for_run(source, cfg, input_shapes=pins, input_values=_execute.shape_like(given))
+    image, result = _execute.accelerator_image(compiled, given)
+    return cfg, image, result
+
+
+def _accelerator_design(model, config, inputs, seed, input_shapes, overrides) -> RtlDesign:
+    cfg, image, _ = accelerator_image(model, config, inputs=inputs, seed=seed, input_shapes=input_shapes, **overrides)
+    top = _rtl.accelerator_params(cfg).module_name
+    memory = image.program.memory.to_dict()
+    memory["layers"] = [{"name": layer.name, "kind": layer.kind, "reads": layer.reads, "output": layer.output}
+                        for layer in image.program.layers]
+    files: dict[str, bytes] = {f"{top}.v": _rtl.generate_accelerator_verilog(cfg).encode(),
+                               "files.f": f"{top}.v\n".encode(), "program.bin": image.program_bytes,
+                               "dram.bin": image.dram,
+                               "memory.json": json_text(memory, what="the memory map").encode()}
+    hashes = {name: {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)} for name, blob in files.items()}
+    manifest = {"generator": f"hwsim {hwsim_version}", "module": top, "config": cfg.to_dict(),
+                "boot": {"BOOT_ADDR": image.program.memory.boot_addr, "BOOT_COUNT": image.program.memory.boot_count},
+                "files": hashes}
+    files["manifest.json"] = json_text(manifest, what="the manifest").encode()
+    return RtlDesign(cfg, files, None, top)
+
+
+def verify_network(model: str | Path | bytes | onnx.ModelProto, config: ConfigSource = None, *,
+                   inputs: Mapping[str, np.ndarray | str | Path] | None = None, seed: int = 0,
+                   input_shapes: Mapping[str, Sequence[int]] | None = None, allow_large: bool = False,
+                   memory: isa.MemoryTiming | None = None, **overrides: Any) -> NetworkVerification:
+    """The whole network on the accelerator's RTL under Icarus (cocotb bench, DRAM = ``TimedAxiRam``
+    with the config's latency and bandwidth, or ``memory``): each layer's int8 outputs against
+    ``hwsim run --precision int8``, each layer's cycles and every counter against the replay model."""
+    cfg, image, result = accelerator_image(model, config, inputs=inputs, seed=seed, input_shapes=input_shapes,
+                                           **overrides)
+    mem = image.program.memory
+    timing = memory or isa.MemoryTiming.of(cfg)
+    predicted = _replay.replay(cfg, image.dram, boot_addr=mem.boot_addr, boot_count=mem.boot_count, memory=timing)
+    _rtl.check_accelerator_cost(cfg, predicted.cycles, confirmed=allow_large)
+    with tempfile.TemporaryDirectory(prefix="hwsim-verify-") as tmp:
+        sim = _rtl.AccelSimulator(cfg, tmp)
+        ran = sim.run(image.dram, boot_addr=mem.boot_addr, boot_count=mem.boot_count, memory=timing,
+                      max_cycles=2 * predicted.cycles + 1000)
+    got = _execute.layer_outputs(image.program, ran.dram)
+    want = _execute.expected_outputs(image.program, result)
+    rtl_layers = ran.layer_cycles + (-1,) * (len(image.program.layers) - len(ran.layer_cycles))
+    layers = tuple(LayerCheck(layer.name, rtl_layers[i], predicted.layer_cycles[i],
+                              sum(int(np.count_nonzero(got[layer.name][t] != w)) for t, w in want[layer.name].items()))
+                   for i, layer in enumerate(image.program.layers))
+    return NetworkVerification(cfg, layers, dict(ran.counters), predicted.counters(), ran.timed_out, ran.error,
+                               ran.sim_cycles, ran.process_s, ran.bench_cpu_s)
+
+
+def replay_report(model: ModelSource, config: ConfigSource = None, *,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None,
+                  input_values: Mapping[str, Sequence[float]] | None = None, **overrides: Any) -> Report:
+    """``hwsim estimate --timing replay``: the network's command program (no weights needed) timed
+    by the replay model, in the estimate's report. Each layer the accelerator runs gets its cycles
+    from the replay (its last STORE's done cycle minus the previous layer's; docs/accelerator.md),
+    split into ``compute`` (the array's tile cycles, :func:`hwsim.core.timing.tile_cycles`, at most
+    the layer's cycles) and ``stall`` (the rest: DMA waits, each command's fixed cycles, tokens), and
+    its DRAM bytes from the LOADs and STOREs the code generator emitted (command banks, program
+    overhead, are in no layer); energy follows. Views stay free; every other field is the program's."""
+    cfg, _ = resolve_config(config, **overrides)
+    isa.check_config(cfg)
+    if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
+        raise UserError(f"{shown(model)}: --timing replay compiles the network for the accelerator; give an ONNX model")
+    if isinstance(model, LoweredModel):
+        raise UserError("--timing replay needs the model's graph (a path, bytes or onnx.ModelProto), not workloads")
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
+    graph = compiler.compile_graph(_source(model), input_shapes=shapes or None, input_values=values or None)
+    lowered = compiler.lower(graph)
+    program = compiler.schedule_model(lowered, cfg)
+    accel = _codegen(graph, program)
+    banks = sorted(accel.images())
+
+    def read(addr: int, n: int) -> bytes:
+        for base, blob in banks:  # the replay reads only command banks
+            if base <= addr and addr + n <= base + len(blob):
+                return blob[addr - base: addr - base + n]
+        raise UserError(f"the program reads DRAM {addr:#x} outside its command banks")
+
+    timed = _replay.replay(cfg, read, boot_addr=accel.memory.boot_addr, boot_count=accel.memory.boot_count)
+    estimate = simulate(program)
+    by_name = {code.name: (code, cycles) for code, cycles in zip(accel.layers, timed.layer_cycles)}
+    schedules = {s.workload.name: s for s in program.layers}
+    layers = []
+    for layer in estimate.layers:
+        if layer.name not in by_name:
+            layers.append(layer)
+            continue
+        code, cycles = by_name[layer.name]
+        compute = min(layer.compute_cycles, cycles)
+        moved = code.bytes
+        s = schedules[layer.name]
+        traffic = replace(s.traffic, dram_read_ifmap=moved.input + moved.residual + moved.pool_input,
+                          dram_read_filter=moved.weights, dram_write_ofmap=moved.written)
+        energy = layer_energy(cfg, layer.macs, s.workload.vector_ops, traffic, cycles)
+        layers.append(replace(layer, compute_cycles=compute, stall_cycles=cycles - compute,
+                              dram_read_bytes=moved.read, dram_write_bytes=moved.written, energy=energy))
+    name = model if isinstance(model, str) and model in compiler.zoo.MODELS and not Path(model).exists() else None
+    report = replace(estimate, layers=tuple(layers), timing="replay", model=name or estimate.model)
+    return Report.of(report)

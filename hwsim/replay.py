@@ -99,6 +99,8 @@ class Dram:
     transfer (docs/accelerator.md#dma, ``rtl._dma``)."""
 
     def __init__(self, mem: MemoryTiming, timing: Timing, W: int, max_burst: int) -> None:
+        if mem.beat_interval < 1:
+            raise ValueError("the bus moves at most one beat a cycle: beat_interval must be at least 1")
         self.mem, self.t, self.W, self.max_burst = mem, timing, W, max_burst
         self.F = Fraction(0)
         self.G = Fraction(0)
@@ -114,10 +116,11 @@ class Dram:
         for i, n in enumerate(bursts(addr, rows, row_words, stride, self.W, self.max_burst)):
             a = max(first, ar[-1] + 1 if ar else first, last[i - N] + 1 if i >= N else first)
             ar.append(a)
-            e = a + L
-            for _ in range(n):
-                beat = max(e, math.ceil(F))
-                F = max(F, Fraction(e)) + q
+            # Beat j of the burst leaves the DRAM at ceil(max(F, e) + j*q): the clock F passes e at
+            # the first beat and a beat interval q >= 1 keeps it ahead (closed form, not a loop).
+            F = max(F, Fraction(a + L))
+            beat = math.ceil(F + (n - 1) * q)
+            F += n * q
             last.append(beat)
         self.F = F
         return last[-1] + self.t.dma_done
@@ -134,11 +137,10 @@ class Dram:
             a = max(first, aw[-1] + 1 if aw else first, resp[i - N] + 1 if i >= N else first)
             aw.append(a)
             w0 = a + self.t.write_data if prev is None else max(a + self.t.write_data, prev + 1)
-            d = 0
-            for j in range(n):
-                w = w0 + j
-                d = max(w, math.ceil(G))
-                G = max(G, Fraction(w)) + q
+            # As for reads: W beat j is taken at ceil(max(G, w0) + j*q), never before it is sent (q >= 1).
+            G = max(G, Fraction(w0))
+            d = math.ceil(G + (n - 1) * q)
+            G += n * q
             prev = w0 + n - 1
             resp.append(d + L)
         self.G = G

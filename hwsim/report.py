@@ -70,8 +70,9 @@ SCHEMA: dict[str, Any] = {
         "model": {"type": "string", "description": "the model's name: its file's stem (the graph's name for an "
                   "in-memory model)"},
         "hwsim_version": {"type": "string", "description": "the hwsim version that made the report"},
-        "timing": {"enum": ["hwsim", "scalesim"], "description": "the timing model of the cycles, stalls and "
-                   "GEMM layers' DRAM traffic: hwsim's own (docs/model.md) or SCALE-Sim 3.0's (docs/scalesim.md)"},
+        "timing": {"enum": ["hwsim", "scalesim", "replay"], "description": "the timing model of the cycles, stalls "
+                   "and GEMM layers' DRAM traffic: hwsim's own (docs/model.md), SCALE-Sim 3.0's (docs/scalesim.md) or "
+                   "the accelerator's command program replayed exactly (docs/accelerator.md)"},
         "scalesim_bandwidth_mode": {"enum": ["USER", "CALC", None], "description": "with timing scalesim: "
                                     "SCALE-Sim's InterfaceBandwidth mode (the .cfg's, else USER); else null"},
         "clock": {"type": "object", "additionalProperties": False, "required": ["mhz", "source"],

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from ._accelerator import Accelerator, AcceleratorParams, accelerator_params
     from ._array import SystolicArray
     from ._controller import TileController
-    from ._cost import CONFIRM_SECONDS, RtlCost, check_rtl_cost, check_verify_cost, rtl_cost, verify_cost
+    from ._cost import (CONFIRM_SECONDS, RtlCost, accelerator_cost, check_accelerator_cost, check_rtl_cost,
+                        check_verify_cost, rtl_cost, verify_cost)
     from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
     from ._emit import generate_verilog, manifest, ports
     from ._lint import LINT_WAIVERS, WAIVER_FILE
@@ -59,7 +60,8 @@ _EXPORTS = {
     "AccelRun": "_accel_sim", "AccelSimulator": "_accel_sim", "run_program": "_accel_sim",
     "generate_accelerator_verilog": "_accel_sim",
     "RtlCost": "_cost", "rtl_cost": "_cost", "check_rtl_cost": "_cost", "CONFIRM_SECONDS": "_cost",
-    "verify_cost": "_cost", "check_verify_cost": "_cost",
+    "verify_cost": "_cost", "check_verify_cost": "_cost", "accelerator_cost": "_cost",
+    "check_accelerator_cost": "_cost",
     "LINT_WAIVERS": "_lint", "WAIVER_FILE": "_lint",
     "PnrError": "_pnr", "fpga_files": "_pnr", "place_and_route": "_pnr",
 }

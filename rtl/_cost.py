@@ -18,7 +18,8 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 from hwsim.core.limits import available_memory, format_bytes
 
-__all__ = ["RtlCost", "rtl_cost", "check_rtl_cost", "verify_cost", "check_verify_cost", "CONFIRM_SECONDS"]
+__all__ = ["RtlCost", "rtl_cost", "check_rtl_cost", "verify_cost", "check_verify_cost", "accelerator_cost",
+           "check_accelerator_cost", "CONFIRM_SECONDS"]
 
 #: Above this many estimated seconds (generation and synthesis together) a run must be confirmed.
 CONFIRM_SECONDS = 300.0
@@ -83,9 +84,35 @@ def check_verify_cost(cfg: AcceleratorConfig, m: int, k: int, n: int, *, confirm
     unless ``confirmed``."""
     cost = verify_cost(cfg, m, k, n)
     what = f"verifying a {m}x{k}x{n} GEMM on a {cfg.rows}x{cfg.cols} array takes {cost.text()}"
+    return _refuse(cost, what, "choose smaller --m/--k/--n", "choose smaller --m/--k/--n, or pass --allow-large to "
+                   "go ahead", confirmed)
+
+
+def accelerator_cost(cfg: AcceleratorConfig, cycles: int) -> RtlCost:
+    """The estimate for running a program of ``cycles`` (the replay model's count) on the whole
+    accelerator (``hwsim verify MODEL.onnx``): elaborating and compiling it, then Icarus. Measured on
+    the 2-core machine (benchmarks/accel_network_bench.py): 4x4 elaborates in ~7 s and simulates ~3,100
+    cycles a second, 8x8 ~11 s and ~1,450 cycles a second, plus ~2 s to start cocotb; the figures
+    here are that fit (per cycle 200 us + 8 us a PE), rounded up."""
+    seconds = 6 + 0.1 * cfg.pes + 3 + cycles * (200e-6 + 8e-6 * cfg.pes)
+    return RtlCost(seconds, (250 << 20) + cfg.pes * (512 << 10))
+
+
+def check_accelerator_cost(cfg: AcceleratorConfig, cycles: int, *, confirmed: bool = False) -> RtlCost:
+    """Refuse a whole-accelerator run that would not fit in memory, or take longer than
+    :data:`CONFIRM_SECONDS` unless ``confirmed``."""
+    cost = accelerator_cost(cfg, cycles)
+    what = f"simulating {cycles} cycles of the {cfg.rows}x{cfg.cols} accelerator takes {cost.text()}"
+    return _refuse(cost, what, "verify a smaller model or array", "verify a smaller model or input, or pass "
+                   "--allow-large to go ahead", confirmed)
+
+
+def _refuse(cost: RtlCost, what: str, smaller: str, confirm: str, confirmed: bool) -> RtlCost:
+    """``cost``, or the refusal of a run that would not fit in memory (``smaller`` says what to do)
+    or take over :data:`CONFIRM_SECONDS` unconfirmed (``confirm`` says how to go ahead)."""
     free = available_memory()
     if cost.memory > free:
-        raise UserError(f"{what}, more than the {format_bytes(free)} available; choose smaller --m/--k/--n")
+        raise UserError(f"{what}, more than the {format_bytes(free)} available; {smaller}")
     if cost.seconds > CONFIRM_SECONDS and not confirmed:
-        raise UserError(f"{what}; choose smaller --m/--k/--n, or pass --allow-large to go ahead")
+        raise UserError(f"{what}; {confirm}")
     return cost

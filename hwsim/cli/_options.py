@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwsim.api import TIMINGS, resolve_config
+from hwsim.api import ESTIMATE_TIMINGS, TIMINGS, resolve_config
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
-__all__ = ["TIMINGS", "add_config_options", "add_quiet", "config_from_args", "count", "positive_int"]
+__all__ = ["ESTIMATE_TIMINGS", "TIMINGS", "accelerator_config", "add_config_options", "add_model_options", "add_quiet",
+           "config_from_args", "count", "positive_int"]
 
 
 def positive_int(text: str) -> int:
@@ -65,3 +66,24 @@ def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
     """The config the flags describe: preset or file, then --rows/--cols/--dataflow on top."""
     changes = {key: getattr(args, key, None) for key in ("rows", "cols", "dataflow")}
     return resolve_config(config_source(args), **changes)[0]
+
+
+#: The config of the accelerator forms of ``hwsim rtl`` and ``hwsim verify`` (a MODEL given) when the
+#: flags name none: the preset of the configuration the accelerator RTL implements.
+ACCELERATOR_PRESET = "fpga-edge"
+
+
+def accelerator_config(args: argparse.Namespace) -> AcceleratorConfig:
+    """The config the flags describe, :data:`ACCELERATOR_PRESET` unless --preset or --config."""
+    if args.preset is None and args.config is None:
+        args.preset = ACCELERATOR_PRESET
+    return config_from_args(args)
+
+
+def add_model_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """The optional MODEL.onnx of the accelerator forms of rtl and verify, and its inputs."""
+    parser.add_argument("model", nargs="?", metavar="MODEL.onnx", help=what)
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
+                        help="MODEL: an input array (inputs not given are seeded standard-normal values)")
+    parser.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x32x32",
+                        help="MODEL: pin an input's dynamic dims")

@@ -11,7 +11,7 @@ from hwsim import api, plots
 from hwsim.core.errors import UserError
 from hwsim.core.files import OutputSet
 
-from ._options import TIMINGS, add_config_options, config_source, positive_int
+from ._options import ESTIMATE_TIMINGS, add_config_options, config_source, positive_int
 
 DEFAULT_MODEL = "resnet18"
 
@@ -26,8 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("model", nargs="?", metavar="MODEL", help="an .onnx model or a SCALE-Sim topology .csv")
     add_config_options(p)
     p.add_argument("--scalesim-config", metavar="FILE.cfg", help="take the accelerator from a SCALE-Sim .cfg file")
-    p.add_argument("--timing", choices=TIMINGS, default="hwsim",
-                   help="hwsim: the RTL-proven tile timing (default); scalesim: SCALE-Sim 3.0's cycles and DRAM traffic")
+    p.add_argument("--timing", choices=ESTIMATE_TIMINGS, default="hwsim",
+                   help="hwsim: the RTL-proven tile timing (default); scalesim: SCALE-Sim 3.0's cycles and DRAM traffic; "
+                   "replay: the accelerator's command program timed by its exact event model (a config the "
+                   "accelerator RTL implements, docs/accelerator.md)")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
                    help="pin a model input's shape (repeatable); needed for symbolic or -1 dims")
     p.add_argument("--input-value", action="append", default=[], metavar="NAME=1,3,224,224",

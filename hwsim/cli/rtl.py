@@ -1,18 +1,21 @@
 """``hwsim rtl``: write the Verilog of the configured array, its manifest and file list; optionally
-synthesize it with Yosys for generic and FPGA resource figures."""
+synthesize it with Yosys for generic and FPGA resource figures. ``hwsim rtl MODEL.onnx``: the whole
+accelerator's Verilog with the network's program and DRAM image (docs/accelerator.md)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+import compiler
 import rtl
-from hwsim import api
+from hwsim import api, execute
 from hwsim.core.errors import UserError, shown
 from hwsim.core.fpga import DEVICES, FAMILIES
 
-from ._options import add_config_options, add_quiet, config_from_args
+from ._options import accelerator_config, add_config_options, add_model_options, add_quiet, config_from_args
 from ._progress import activity
 
 
@@ -21,8 +24,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "rtl",
         help="generate the weight-stationary array as Verilog (and synthesize it)",
         description="Write DIR/<module>.v (the configured weight-stationary array and its tile controller), "
-        "DIR/files.f and DIR/manifest.json (config, ports, protocol, file hashes). See docs/rtl.md.",
+        "DIR/files.f and DIR/manifest.json (config, ports, protocol, file hashes). See docs/rtl.md. With "
+        "MODEL.onnx: DIR/<module>_accel.v (the whole accelerator: DMA over AXI4, scratchpads, epilogue, command "
+        "engines, AXI4-Lite registers), DIR/program.bin, DIR/dram.bin, DIR/memory.json, DIR/files.f and "
+        "DIR/manifest.json. See docs/accelerator.md.",
     )
+    add_model_options(p, "also compile this network for the whole accelerator (default config fpga-edge)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="MODEL: seed of the default inputs (default 0)")
     add_config_options(p, dataflow=False)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--synth", action="store_true",
@@ -35,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--pnr", action="store_true",
                    help="with --fpga: synthesize, place and route (YoWASP Yosys + nextpnr) at the config's clock "
                    "and write DIR/timing.json (Fmax, utilization, critical path); docs/fpga.md")
-    p.add_argument("--seed", type=int, default=1, metavar="N", help="nextpnr's placement seed for --pnr (default 1)")
+    p.add_argument("--pnr-seed", type=int, default=1, metavar="N", help="nextpnr's placement seed for --pnr (default 1)")
     p.add_argument("--allow-large", action="store_true",
                    help=f"go ahead with an array estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes "
                    "(the refusal says how long and how much memory)")
@@ -72,6 +80,8 @@ def _synth_table(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model is not None:
+        return _accelerator(args)
     cfg = config_from_args(args)
     synth = bool(args.synth or args.family)
     device = args.fpga or cfg.fpga
@@ -84,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         what += f", placing and routing it on the {DEVICES[device].part} (nextpnr)"
     # Everything is computed before the folder is touched, and written all or none.
     with activity(what, quiet=args.quiet):
-        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, seed=args.seed,
+        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, pnr_seed=args.pnr_seed,
                          out=args.out, allow_large=args.allow_large)
     cfg = design.config
     out = Path(args.out)
@@ -102,4 +112,21 @@ def run(args: argparse.Namespace) -> int:
         if result.generic.latches:
             print(f"error: synthesis found {result.generic.latches} latches", file=sys.stderr)
             return 1
+    return 0
+
+
+def _accelerator(args: argparse.Namespace) -> int:
+    cfg = accelerator_config(args)
+    given = execute.parse_input_args(args.input)
+    with activity(f"compiling {shown(args.model, 80)} for the {cfg.rows}x{cfg.cols} accelerator", quiet=args.quiet):
+        design = api.rtl(cfg, model=args.model, inputs=given, seed=args.seed, out=args.out,
+                         synth=args.synth, families=args.family,
+                         input_shapes=compiler.parse_input_shapes(args.input_shape))
+    out = Path(args.out)
+    print(f"wrote {shown(out / (design.module + '.v'))} ({len(design.files[design.module + '.v'])} bytes), "
+          + ", ".join(f"{shown(out / n)} ({len(design.files[n])} bytes)" for n in design.files
+                      if n in ("program.bin", "dram.bin", "memory.json")) + f", {shown(out / 'manifest.json')}")
+    boot = json.loads(design.files["manifest.json"])["boot"]
+    print(f"top module {design.module}: load dram.bin at address 0, write BOOT_ADDR = {boot['BOOT_ADDR']:#x}, "
+          f"BOOT_COUNT = {boot['BOOT_COUNT']}, then CTRL = 1 (docs/accelerator.md#driving-it-from-a-host)")
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .requant import Average, Epilogue, average_codes, requantize
+
 __all__ = ["int_gemm", "wrap", "epilogue", "avg_pool_scale"]
 
 
@@ -72,15 +74,6 @@ def int_gemm(a: np.ndarray, b: np.ndarray, *, acc_bits: int, acc: np.ndarray | N
     return wrap(out, acc_bits)
 
 
-def _round_shift(t: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """``(t + 2^(shift-1)) >> shift``, arithmetic (round half up), exact in int64 for the ranges
-    :func:`epilogue` produces (|t| < 2^62 + 2^39)."""
-    shift = np.asarray(shift, dtype=np.int64)
-    if np.any((shift < 1) | (shift > 62)):
-        raise ValueError(f"shift must be from 1 to 62, got {np.asarray(shift).ravel().tolist()}")
-    return (t + (np.int64(1) << (shift - 1))) >> shift
-
-
 def epilogue(acc: np.ndarray, *, bias, mult, shift, lo: int, hi: int, relu_pre: bool = False,
              residual: np.ndarray | None = None, rmult=0) -> np.ndarray:
     """The accelerator's store-path epilogue (docs/accelerator.md#epilogue), per output channel c
@@ -92,7 +85,8 @@ def epilogue(acc: np.ndarray, *, bias, mult, shift, lo: int, hi: int, relu_pre: 
         y = clamp((t + 2^(shift[c]-1)) >> shift[c], lo, hi)            (arithmetic shift: round half up)
 
     ``acc`` are int32 accumulators (already wrapped), ``residual`` int8 codes of the same shape.
-    Returns int8 codes as int64.
+    Returns int8 codes as int64. The arithmetic is :func:`hwsim.core.requant.requantize`'s, the
+    one reference ``hwsim run --precision int8`` computes with.
 
     >>> epilogue(np.array([[10, -10, 2**31 - 1]]), bias=[1, 0, 1], mult=[3, 3, 1], shift=[1, 1, 1], lo=-127, hi=127).tolist()
     [[17, -15, 127]]
@@ -101,22 +95,27 @@ def epilogue(acc: np.ndarray, *, bias, mult, shift, lo: int, hi: int, relu_pre: 
     [[-7]]
     """
     acc = np.asarray(acc, dtype=np.int64)
-    v = np.clip(acc + np.asarray(bias, dtype=np.int64), -(1 << 31), (1 << 31) - 1)
-    t = v * np.asarray(mult, dtype=np.int64)
-    if relu_pre:
-        t = np.maximum(t, 0)
-    if residual is not None:
-        t = t + np.asarray(residual, dtype=np.int64) * np.asarray(rmult, dtype=np.int64)
-    return np.clip(_round_shift(t, shift), lo, hi)
+    n = acc.shape[-1]
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), (n,))
+    if np.any((shift < 1) | (shift > 62)):
+        raise ValueError(f"shift must be from 1 to 62, got {shift.tolist()}")
+
+    def lanes(v, dtype) -> np.ndarray:
+        return np.broadcast_to(np.asarray(v, dtype=np.int64), (n,)).astype(dtype)
+
+    ep = Epilogue(bias=lanes(bias, np.int32), mult=lanes(mult, np.int32), rmult=lanes(rmult, np.int32),
+                  shift=shift.astype(np.uint8), lo=int(lo), hi=int(hi), relu_pre=relu_pre, residual=residual is not None)
+    return requantize(acc, ep, residual).astype(np.int64)
 
 
 def avg_pool_scale(total: np.ndarray, *, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
     """The accelerator's average pool from a window's sum of int8 codes:
     ``clamp((total * mult + 2^(shift-1)) >> shift, lo, hi)`` (divide by the window's size with
-    mult / 2^shift ~ 1 / size).
+    mult / 2^shift ~ 1 / size), as :func:`hwsim.core.requant.average_codes` computes it.
 
     >>> avg_pool_scale(np.array([9, -9, 10]), mult=7282, shift=16, lo=-127, hi=127).tolist()   # / 9
     [1, -1, 1]
     """
-    t = np.asarray(total, dtype=np.int64) * np.int64(mult)
-    return np.clip(_round_shift(t, np.int64(shift)), lo, hi)
+    if not 1 <= int(shift) <= 62:
+        raise ValueError(f"shift must be from 1 to 62, got {shift}")
+    return average_codes(total, Average(mult=int(mult), shift=int(shift), count=1, lo=int(lo), hi=int(hi))).astype(np.int64)

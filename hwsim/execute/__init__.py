@@ -19,13 +19,15 @@ if TYPE_CHECKING:
     from ._accuracy import OutputError, compare_outputs, format_errors
     from ._executor import Compiled, Executor
     from ._gemm import TileHook
+    from ._image import DramImage, accelerator_image, default_inputs, expected_outputs, layer_outputs
     from ._inputs import calibration_samples, check_inputs, load_array, npz_bytes, parse_input_args
     from ._operands import LoweringMismatch
     from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run, shape_like
     from ._tiles import TileProgramError
 
 __all__ = [
-    "PRECISIONS", "Compiled", "Executor", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
+    "PRECISIONS", "Compiled", "DramImage", "Executor", "accelerator_image", "default_inputs", "expected_outputs",
+    "layer_outputs", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
     "TileProgramError", "calibrate", "calibration_samples", "check_inputs", "compare_outputs", "compile_for_run",
     "format_errors", "input_pins", "load_array", "npz_bytes", "parse_input_args", "run",
     "shape_like",
@@ -39,6 +41,11 @@ __getattr__, __dir__ = exports(__name__, {
     "Compiled": "_executor",
     "Executor": "_executor",
     "TileHook": "_gemm",
+    "DramImage": "_image",
+    "accelerator_image": "_image",
+    "default_inputs": "_image",
+    "expected_outputs": "_image",
+    "layer_outputs": "_image",
     "calibration_samples": "_inputs",
     "check_inputs": "_inputs",
     "load_array": "_inputs",

@@ -16,18 +16,26 @@ import numpy as np
 from compiler.graph import Graph, Node, TensorInfo
 from compiler.kernels import KERNELS, OpEnv
 from compiler.ops import ShapeError
+from compiler.ops.costs import ALIASES
+from compiler.ops.epilogue import IntegerChain, affine, clip_bounds, integer_chain, integer_pool
 from compiler.ops.gemm import GEMM_OPS, gemm_view, product_output
 from hwsim.core.errors import InternalError, UserError
 from hwsim.core.program import LayerSchedule, Program
+from hwsim.core.requant import epilogue as integer_epilogue
+from hwsim.core.requant import requantize
 from hwsim.core.workload import Kind
 
 from ._gemm import ArrayRunner, QuantizedOperand, TileHook, qdq_weight_ok
+from ._integer import GemmQuant, LayerQuant, channels_back, channels_last, pool_codes
 from ._quant import quantize, symmetric_scale
 
 __all__ = ["Compiled", "Executor", "Observer", "dequantized_weights"]
 
 #: Sees every float value the run computes (name, value); calibration records ranges with it.
 Observer = Callable[[str, np.ndarray], None]
+
+#: Operators whose output keeps its input's scale in int8: views share the bytes, a max picks codes.
+_SAME_SCALE = ALIASES | {"MaxPool", "GlobalMaxPool"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,12 @@ class Executor:
 
     ``act_ranges`` (int8 post-training quantization) gives each activation's calibrated max |x|;
     ``None`` runs unquantized layers in fp32. A range becomes a scale at the width of the port it
-    enters: ``input_bits`` for A and for layer outputs, ``weight_bits`` for an activation B.
+    enters: ``input_bits`` for A and for layer outputs, ``weight_bits`` for an activation B. Views,
+    MaxPool and a GEMM ending in a fused MaxPool keep their input's scale (:meth:`scale_of`).
+
+    In int8, GEMM layers on the integer store path and pooling layers compute on codes
+    (:mod:`._integer`); their parameters collect in :attr:`quant` by node name. With
+    ``keep_codes`` every quantized value's int8 codes collect in :attr:`codes` (ONNX layout).
     """
 
     def __init__(
@@ -65,11 +78,17 @@ class Executor:
         act_ranges: Mapping[str, float] | None = None,
         literal: bool = False,
         tile_hook: TileHook | None = None,
+        keep_codes: bool = False,
     ) -> None:
         self.compiled = compiled
         self.graph = compiled.graph
         self.cfg = compiled.program.config
         self.act_ranges = act_ranges
+        self.keep_codes = keep_codes
+        self.codes: dict[str, np.ndarray] = {}
+        self.quant: dict[str, LayerQuant] = {}
+        self._scales: dict[str, np.ndarray | None] = {}
+        self._chains: dict[str, IntegerChain | str] = {}
         self.array = ArrayRunner(self.cfg, literal=literal, tile_hook=tile_hook)
         self.anchors: dict[str, LayerSchedule] = {}
         for layer in compiled.program.layers:
@@ -87,13 +106,18 @@ class Executor:
         if observe is not None:
             for name in graph.inputs:
                 observe(name, values[name])
+        if self.keep_codes and self.act_ranges is not None:
+            for name in graph.inputs:
+                scale = self.scale_of(name)
+                if scale is not None and values[name].dtype.kind == "f":
+                    self.codes[name] = quantize(values[name], scale, self.cfg.input_bits)
         remaining = self._uses()
         keep = set(graph.outputs)
         for node in graph.nodes:
             outputs = [o for o in node.outputs if o]
             if outputs and all(o in graph.constants for o in outputs):
                 continue
-            results = self._node(node, values)
+            results = self._node(node, values, observe)
             for name, value in zip(node.outputs, results):
                 if not name:
                     continue
@@ -158,11 +182,15 @@ class Executor:
             raise UserError(f"node '{node.name}' ({node.op_type}): cannot execute it on these inputs ({reason})") from None
         return out if isinstance(out, tuple) else (out,)
 
-    def _node(self, node: Node, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    def _node(self, node: Node, values: Mapping[str, np.ndarray], observe: Observer | None = None) -> tuple[np.ndarray, ...]:
         xs = [values[i] if i else None for i in node.inputs]
         on_array = node.op_type in GEMM_OPS and not node.domain
         if on_array and node.name not in self.anchors and node.op_type in KERNELS:
             on_array = False  # an Einsum the lowering could not view as a GEMM
+        if self.act_ranges is not None:
+            integer = self._integer_layer(node, xs, values, on_array)
+            if integer is not None:
+                return (integer,)
         if not on_array:
             results = self._kernel(node, xs)
             if not node.meta.epilogue:
@@ -175,11 +203,15 @@ class Executor:
             return (self._requantize(node.outputs[0], result),)
         # The chain reads the GEMM's own (pre-epilogue) output under its original name.
         local = {product_output(node): result}
+        if observe is not None and result.dtype.kind == "f":
+            observe(product_output(node), result)  # calibrates the values inside a chain (a pool's input)
         for inner in epilogue:
             inner_xs = [local[i] if i in local else (values[i] if i else None) for i in inner.inputs]
             out = self._kernel(inner, inner_xs)[0]
             if inner.outputs[0] in self.graph.tensors:
                 out = self._conform(inner, inner.outputs[0], out)
+            if observe is not None and out.dtype.kind == "f":
+                observe(inner.outputs[0], out)
             local = {inner.outputs[0]: out}
         (last,) = local.values()
         return (self._requantize(node.outputs[0], last),)
@@ -230,18 +262,130 @@ class Executor:
     def _scale(self, name: str, value: np.ndarray, bits: int) -> np.ndarray:
         """An activation's calibrated scale; a constant operand's own range when it has none."""
         assert self.act_ranges is not None
+        if bits == self.cfg.input_bits:
+            scale = self.scale_of(name)
+            if scale is not None:
+                return scale
         max_abs = self.act_ranges.get(name)
         if max_abs is None:
             max_abs = float(np.abs(value).max()) if value.size else 0.0
         return symmetric_scale(max_abs, bits)
 
+    def scale_of(self, name: str) -> np.ndarray | None:
+        """The int8 scale (float32) that value ``name`` is quantized at, ``None`` if uncalibrated.
+
+        A view's output, a MaxPool's and a GEMM's whose chain ends in a MaxPool keep their input's
+        scale (so codes pass through unchanged); every other value has its own calibrated range.
+        """
+        if name in self._scales:
+            return self._scales[name]
+        assert self.act_ranges is not None
+        scale = None
+        producer = self.producers.get(name)
+        inherited = None
+        if producer is not None and not producer.domain:
+            if producer.op_type in _SAME_SCALE and producer.inputs and producer.inputs[0] and name == producer.outputs[0]:
+                inherited = producer.inputs[0]
+            elif producer.meta.epilogue and producer.meta.epilogue[-1].op_type == "MaxPool" and name == producer.outputs[0]:
+                inherited = producer.meta.epilogue[-1].inputs[0]
+        if inherited is not None:
+            scale = self.scale_of(inherited)
+        if scale is None and name in self.act_ranges:
+            scale = symmetric_scale(self.act_ranges[name], self.cfg.input_bits)
+        self._scales[name] = scale
+        return scale
+
     def _requantize(self, name: str, value: np.ndarray) -> np.ndarray:
-        """Post-training int8: a layer's output leaves the array side as int8 codes at its own scale."""
-        if self.act_ranges is None or value.dtype.kind != "f" or name not in self.act_ranges:
+        """Post-training int8: a layer's output leaves the array side as int8 codes at its scale."""
+        if self.act_ranges is None or value.dtype.kind != "f":
             return value
-        bits = self.cfg.input_bits
-        scale = symmetric_scale(self.act_ranges[name], bits)
-        return (quantize(value, scale, bits).astype(np.float32) * scale).astype(value.dtype)
+        scale = self.scale_of(name)
+        if scale is None:
+            return value
+        codes = quantize(value, scale, self.cfg.input_bits)
+        return self._dequantized(name, codes, scale, value.dtype)
+
+    def _dequantized(self, name: str, codes: np.ndarray, scale: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """The float value of ``codes`` at ``scale``, as the executor carries int8 values between layers."""
+        if self.keep_codes:
+            self.codes[name] = codes
+        return (codes.astype(np.float32) * scale).astype(dtype)
+
+    # ---------------------------------------------------------------------- the integer datapath
+
+    def chain(self, node: Node) -> IntegerChain | str:
+        """The node's fused chain on the integer store path, or why not (cached)."""
+        if node.name not in self._chains:
+            self._chains[node.name] = integer_chain(node, self.graph)
+        return self._chains[node.name]
+
+    def _integer_layer(self, node: Node, xs: list[np.ndarray | None], values: Mapping[str, np.ndarray],
+                       on_array: bool) -> np.ndarray | None:
+        """The node's output computed on codes as the accelerator does, or ``None`` if it is not an
+        integer layer (the float path then runs)."""
+        if not xs or xs[0] is None or xs[0].dtype.kind != "f":
+            return None
+        if on_array:
+            chain = self.chain(node)
+            if isinstance(chain, str) or self._qdq_operands(node, values) is not None:
+                return None
+            return self._integer_gemm(node, xs, values, chain)
+        if node.meta.epilogue:
+            return None
+        w = integer_pool(node, self.graph)
+        if isinstance(w, str):
+            return None
+        s_in = self.scale_of(node.inputs[0])
+        s_out = self.scale_of(node.outputs[0])
+        if s_in is None or s_out is None:
+            return None
+        codes = quantize(xs[0], s_in, self.cfg.input_bits)
+        out, quant = pool_codes(node, self.graph, w, codes, float(s_in), float(s_out), self.cfg.input_bits)
+        self.quant[node.name] = quant
+        return self._dequantized(node.outputs[0], out, np.float32(quant.s_out), xs[0].dtype)
+
+    def _integer_gemm(self, node: Node, xs: list[np.ndarray | None], values: Mapping[str, np.ndarray],
+                      chain: IntegerChain) -> np.ndarray | None:
+        graph, bits = self.graph, self.cfg.input_bits
+        s_y = self.scale_of(chain.output)
+        s_r = None if chain.residual is None else self.scale_of(chain.residual)
+        if s_y is None or (chain.residual is not None and s_r is None):
+            return None
+        gain, offset = affine(node, chain, graph)
+        lo_real, hi_real = clip_bounds(chain, graph)
+        lo = None if lo_real is None else int(np.rint(lo_real / np.float64(s_y)))
+        hi = None if hi_real is None else int(np.rint(hi_real / np.float64(s_y)))
+        layer = self.anchors.get(node.name)
+        if layer is None:
+            return None
+        env = OpEnv(node, graph.opset, (graph.tensors[product_output(node)],))
+        s_a = self._scale(node.inputs[0], xs[0], bits)
+        if self.keep_codes:
+            self.codes[node.inputs[0]] = quantize(xs[0], s_a, bits)
+        problem, sb, acc = self.array.ptq_accumulators(env, xs, layer.workload.gemm, layer.placements, False, s_a, None)
+        try:
+            ep = integer_epilogue(s_a=float(s_a), s_w=sb.reshape(-1), s_y=float(s_y), gain=gain, offset=offset,
+                                  s_r=None if s_r is None else float(s_r), relu_pre=chain.relu_pre, lo=lo, hi=hi, bits=bits)
+        except ValueError:
+            return None  # a zero gain: the float epilogue handles it
+        axis = chain.channel_axis
+        residual = None
+        if chain.residual is not None:
+            residual = channels_last(quantize(values[chain.residual], s_r, bits), axis)
+        codes = channels_back(requantize(channels_last(problem.layout(acc), axis), ep, residual), axis)
+        self.quant[node.name] = GemmQuant(node.name, node.inputs[0], problem.b[0], ep, float(s_a), chain.output,
+                                          float(s_y), chain.residual, None if s_r is None else float(s_r))
+        if chain.pool is None:
+            return self._dequantized(node.outputs[0], codes, s_y, xs[0].dtype)
+        if self.keep_codes:
+            self.codes[chain.output] = codes
+        w = integer_pool(chain.pool, graph)
+        s_out = self.scale_of(node.outputs[0])
+        if isinstance(w, str) or s_out is None:
+            raise InternalError(f"node '{node.name}': its fused pool passed integer_chain but has no integer form")
+        out, quant = pool_codes(chain.pool, graph, w, codes, float(s_y), float(s_out), bits)
+        self.quant[chain.pool.name] = quant
+        return self._dequantized(node.outputs[0], out, np.float32(quant.s_out), xs[0].dtype)
 
 
 def dequantized_weights(graph: Graph) -> dict[str, QuantizedOperand]:

@@ -151,17 +151,33 @@ class ArrayRunner:
         """Symmetric int8: ``a_scale`` per tensor; ``b_scale`` per tensor, or ``None`` for per-channel weights.
 
         The scales belong to the product's operands: with ``swap`` the node's second input is A.
+        The float epilogue follows (layers on the integer store path use :meth:`ptq_accumulators`).
         """
+        problem, sb, acc = self.ptq_accumulators(env, xs, shape, placements, swap, a_scale, b_scale)
+        deq = (acc.astype(np.float64) * (np.float64(a_scale) * sb.astype(np.float64))).astype(np.float32)
+        return _float_epilogue(env, xs, problem.layout(deq)).astype(xs[0].dtype, copy=False)
+
+    def ptq_accumulators(
+        self,
+        env: OpEnv,
+        xs: Sequence[np.ndarray | None],
+        shape: GemmShape | None,
+        placements,
+        swap: bool,
+        a_scale: np.ndarray,
+        b_scale: np.ndarray | None,
+    ) -> tuple[GemmProblem, np.ndarray, np.ndarray]:
+        """``(problem on codes, weight scales (groups, 1, n), accumulators (groups, m, n))`` of a
+        post-training quantized product: ``problem.b`` holds the weight codes."""
         # Quantize the streamed operand before im2col expands it (the padding's zeros stay code 0).
         a_at = 1 if swap else 0
         operands_in = [x.astype(np.float32, copy=False) for x in xs[:2]]
         operands_in[a_at] = quantize(operands_in[a_at], a_scale, self.cfg.input_bits)
         problem = _build(env, operands_in[0], operands_in[1], shape, swap=swap)
         sb = channel_scales(problem.b, self.cfg.weight_bits) if b_scale is None else np.asarray(b_scale, np.float32)
-        qb = quantize(problem.b, sb, self.cfg.weight_bits)
-        acc = self._tiles(env.node.name, GemmProblem(problem.a, qb, problem.layout), placements, self.array_step)
-        deq = (acc.astype(np.float64) * (np.float64(a_scale) * sb.astype(np.float64))).astype(np.float32)
-        return _float_epilogue(env, xs, problem.layout(deq)).astype(xs[0].dtype, copy=False)
+        coded = GemmProblem(problem.a, quantize(problem.b, sb, self.cfg.weight_bits), problem.layout, problem.taps)
+        acc = self._tiles(env.node.name, coded, placements, self.array_step)
+        return coded, sb, acc
 
     # ----------------------------------------------------------------------- model-quantized path
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -21,6 +21,7 @@ from hwsim.core.limits import check_memory, format_bytes
 from ._accuracy import OutputError, compare_outputs
 from ._executor import Compiled, Executor, dequantized_weights
 from ._gemm import TileHook
+from ._integer import LayerQuant
 from ._inputs import check_inputs
 
 __all__ = ["PRECISIONS", "RunResult", "compile_for_run", "calibrate", "run", "input_pins", "shape_like"]
@@ -34,12 +35,17 @@ PRECISIONS = ("fp32", "int8")
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outputs of one run; int8 runs also carry the fp32 reference and the error report."""
+    """Outputs of one run; int8 runs also carry the fp32 reference and the error report, the
+    integer parameters of every layer that ran on codes (``quant``, by node name: see
+    :mod:`hwsim.execute._integer`) and, when asked for (``keep_codes``), the int8 codes of every
+    quantized value (``codes``, by value name, in ONNX layout)."""
 
     outputs: dict[str, np.ndarray]
     precision: str
     reference: dict[str, np.ndarray] | None = None
     errors: tuple[OutputError, ...] = ()
+    quant: Mapping[str, LayerQuant] = field(default_factory=dict)
+    codes: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 def shape_like(given: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -149,6 +155,7 @@ def run(
     calibration: Sequence[tuple[str, Mapping[str, np.ndarray]]] | None = None,
     literal: bool = False,
     tile_hook: TileHook | None = None,
+    keep_codes: bool = False,
 ) -> RunResult:
     """Execute ``compiled`` on ``inputs`` on the accelerator it was compiled for.
 
@@ -178,6 +185,9 @@ def run(
         ranges = _Ranges()
         reference = Executor(compiled).run(feeds, observe=None if calibration else ranges)
         act_ranges = calibrate(compiled, calibration) if calibration else ranges.max_abs
-        outputs = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook).run(feeds)
+        executor = Executor(compiled, act_ranges=act_ranges, literal=literal, tile_hook=tile_hook,
+                            keep_codes=keep_codes)
+        outputs = executor.run(feeds)
         errors = compare_outputs(reference, outputs)
-    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=errors)
+    return RunResult(outputs=outputs, precision=precision, reference=reference, errors=errors,
+                     quant=dict(executor.quant), codes=dict(executor.codes))

@@ -105,3 +105,31 @@ def qdq_source() -> onnx.ModelProto:
     h = b.op("Relu", b.op("Gemm", f, b.weight(32, 16), b.weight(32, scale=0.1), transB=1))
     logits = b.op("MatMul", h, b.weight(32, 10))
     return b.model([("x", TensorProto.FLOAT, (4, 3, 16, 16))], [logits])
+
+
+def small_cnn(image: int = 12, seed: int = 5) -> onnx.ModelProto:
+    """The accelerator's test CNN: convolutions with padding and stride, a folded BatchNormalization,
+    a residual add, max and global average pooling and a fully connected classifier; 3 input
+    channels (per-tap K tiles shorter than a fold) and 12 (not a whole number of 8-lane chunks)."""
+    b = Net(seed)
+    y = b.op("Conv", "x", b.weight(8, 3, 3, 3), b.weight(8, scale=0.1), pads=[1, 1, 1, 1])
+    y = b.op("MaxPool", b.op("Relu", y), kernel_shape=[2, 2], strides=[2, 2])
+    y = b.op("Relu", b.op("Conv", y, b.weight(12, 8, 3, 3), b.weight(12, scale=0.1), pads=[1, 1, 1, 1], strides=[2, 2]))
+    z = b.op("Conv", y, b.weight(12, 12, 3, 3), pads=[1, 1, 1, 1])
+    z = b.op("BatchNormalization", z, b.const(b.rng.uniform(0.5, 1.5, 12)), b.const(b.rng.normal(0, 0.1, 12)),
+             b.const(b.rng.normal(0, 0.1, 12)), b.const(b.rng.uniform(0.5, 2.0, 12)))
+    z = b.op("Relu", z)
+    z = b.op("Conv", z, b.weight(12, 12, 1, 1), b.weight(12, scale=0.1))
+    z = b.op("Relu", b.op("Add", z, y))
+    f = b.op("Flatten", b.op("GlobalAveragePool", z))
+    logits = b.op("Gemm", f, b.weight(10, 12), b.weight(10, scale=0.1), transB=1)
+    return b.model([("x", TensorProto.FLOAT, (1, 3, image, image))], [logits])
+
+
+def small_mlp(batch: int = 4, features: int = 20, seed: int = 6) -> onnx.ModelProto:
+    """The accelerator's test MLP: Gemm + Relu, MatMul + constant bias Add + Relu, Gemm."""
+    b = Net(seed)
+    h = b.op("Relu", b.op("Gemm", "x", b.weight(16, features), b.weight(16, scale=0.1), transB=1))
+    h = b.op("Relu", b.op("Add", b.op("MatMul", h, b.weight(16, 12)), b.weight(12, scale=0.1)))
+    out = b.op("Gemm", h, b.weight(12, 10), b.weight(10, scale=0.1))
+    return b.model([("x", TensorProto.FLOAT, (batch, features))], [out])
