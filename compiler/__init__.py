@@ -21,14 +21,14 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from .importer import load_model, parse_input_shape, parse_input_shapes, parse_input_values
     from .lowering import lower
     from .passes import default_pipeline
-    from .pipeline import compile_graph, compile_model, lower_model
+    from .pipeline import compile_graph, compile_model, lower_model, lower_training
     from .schedule import schedule, schedule_model
 
-__all__ = ["compile_model", "lower_model", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes", "parse_input_values",
+__all__ = ["compile_model", "lower_model", "lower_training", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes", "parse_input_values",
            "default_pipeline", "lower", "schedule", "schedule_model", "Graph", "Node", "NodeMeta", "TensorInfo"]
 
 __getattr__, __dir__ = exports(__name__, {
-    "compile_model": "pipeline", "lower_model": "pipeline", "compile_graph": "pipeline",
+    "compile_model": "pipeline", "lower_model": "pipeline", "lower_training": "pipeline", "compile_graph": "pipeline",
     "load_model": "importer", "parse_input_shape": "importer", "parse_input_shapes": "importer",
     "parse_input_values": "importer",
     "default_pipeline": "passes", "lower": "lowering", "schedule": "schedule", "schedule_model": "schedule",

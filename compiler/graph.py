@@ -47,13 +47,16 @@ class NodeMeta:
     result, each later one the previous one's output. ``folded``: names of the nodes folded into
     this one (a BatchNormalization folded into its Conv). ``appends_to``: the input whose storage
     this node's output extends in place (a KV cache the new token's keys or values are appended to,
-    :mod:`compiler.passes.kv_append`): only the other inputs move.
+    :mod:`compiler.passes.kv_append`): only the other inputs move. ``phase``: in a training program
+    (:mod:`compiler.training`), the step's phase the node belongs to
+    (:data:`hwsim.core.training.PHASES`); ``""`` in an inference graph.
     """
 
     epilogue: tuple[Node, ...] = ()
     families: tuple[str, ...] = ()
     gemm_output: str = ""
     folded: tuple[str, ...] = ()
+    phase: str = ""
     appends_to: str = ""
 
 

@@ -10,8 +10,10 @@ Element counts: ``input_elems`` sums the activation inputs a node reads (each di
 Slice and the Gathers read only as many data elements as they write), ``weight_elems`` the constant
 operands (weights, bias, LayerNorm's scale, an embedding's gathered rows, ...) but not parameters
 such as shapes, axes or quantization scales, ``output_elems`` all outputs, and ``vector_ops`` the
-operator's cost per element of its first output times that output's size. A node that extends
-storage in place (``meta.appends_to``, a KV cache) reads and writes only what it appends.
+operator's cost per element of its first output times that output's size (of its ``basis`` input
+for the training operators that say so, :func:`compiler.ops.costs.cost_basis`). A node that extends
+storage in place (``meta.appends_to``, a KV cache) reads and writes only what it appends. Each
+workload carries its node's training phase (``NodeMeta.phase``; ``""`` outside a training program).
 
 >>> from compiler.importer import load_model
 >>> from compiler.passes import default_pipeline
@@ -28,7 +30,7 @@ from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, Skipped, Tenso
 
 from .graph import Graph, Node
 from .ops import ShapeError
-from .ops.costs import ALIASES, PARTIAL_READ, OpClass, classify, ops_per_output, unit_cost
+from .ops.costs import ALIASES, PARTIAL_READ, OpClass, classify, cost_basis, ops_per_output, unit_cost
 from .ops.gemm import a_footprint, gemm_view
 
 __all__ = ["lower"]
@@ -139,6 +141,7 @@ def _gemm(node: Node, graph: Graph, roots: _Roots) -> Workload:
         inputs=inputs,
         outputs=outputs,
         epilogue=tuple(steps),
+        phase=node.meta.phase,
     )
 
 
@@ -165,8 +168,9 @@ def _other(node: Node, entry: OpClass, graph: Graph, roots: _Roots) -> Workload:
         input_elems=sum(r.elems for r in acts),
         weight_elems=_consts([name for _, name in inputs], graph, partial),
         output_elems=sum(r.elems for r in outputs),
-        vector_ops=per_output * first_out,
+        vector_ops=per_output * cost_basis(node, graph) if kind is Kind.VECTOR else 0,
         nodes=(node.name,),
         inputs=acts,
         outputs=outputs,
+        phase=node.meta.phase,
     )

@@ -15,6 +15,7 @@ RTL co-simulation consume.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping
 
@@ -28,10 +29,11 @@ from hwsim.core.workload import LoweredModel
 from .graph import Graph
 from .importer import load_model
 from .lowering import lower
-from .passes import default_pipeline
+from .passes import default_pipeline, widen_float
 from .schedule import schedule_model
+from .training import TrainingOptions, TrainingProgram, build
 
-__all__ = ["compile_graph", "lower_model", "compile_model"]
+__all__ = ["compile_graph", "lower_model", "compile_model", "training_program", "lower_training"]
 
 Source = str | Path | onnx.ModelProto
 
@@ -60,3 +62,20 @@ def compile_model(source: Source, cfg: AcceleratorConfig, *, input_shapes: Shape
     """The tile program of ``source`` on ``cfg``."""
     return schedule_model(lower_model(source, input_shapes=input_shapes, input_values=input_values,
                                       allow_unsupported=allow_unsupported), cfg)
+
+
+def training_program(source: Source, options: TrainingOptions, *, input_shapes: Shapes | None = None,
+                     input_values: Values | None = None, load_weights: bool = False,
+                     float64: bool = False) -> TrainingProgram:
+    """One training step of ``source`` (:func:`compiler.training.build`); with ``float64`` every
+    float32 value is computed in float64 (finite-difference checks)."""
+    graph = load_model(source, input_shapes=input_shapes, input_values=input_values, load_weights=load_weights)
+    return build(widen_float.run(graph) if float64 else graph, options)
+
+
+def lower_training(source: Source, options: TrainingOptions, *, input_shapes: Shapes | None = None,
+                   input_values: Values | None = None) -> LoweredModel:
+    """The workloads of one training step of ``source``, each with its phase, and the step's memory
+    (``LoweredModel.training``), independent of any accelerator."""
+    program = training_program(source, options, input_shapes=input_shapes, input_values=input_values)
+    return replace(lower(program.graph), training=program.step())

@@ -38,7 +38,8 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: 
     reserve, reserve_on_chip = reserves(lowered, cfg, choices)
     residency = plan(lowered, cfg, reserve, reserve_on_chip, dram_only)
     layers = tuple(layer_schedule(w, cfg, res, choices) for w, res in zip(lowered.workloads, residency))
-    return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped)
+    return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped,
+                   training=lowered.training)
 
 
 def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices) -> tuple[list[int], list[int]]:

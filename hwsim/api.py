@@ -16,6 +16,7 @@ line prints. docs/api.md is the tutorial.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 from dataclasses import dataclass, fields, replace
@@ -28,6 +29,8 @@ import onnx
 import compiler
 import rtl as _rtl
 from compiler.codegen import codegen as _codegen
+from compiler.importer import declared_inputs, dims_text
+from compiler.training import TrainingOptions
 from compiler.llm import model as llm_models
 from compiler.llm import spec as llm_specs
 from hwsim import execute as _execute
@@ -41,14 +44,17 @@ from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_nam
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
 from hwsim.core.fpga import DEVICES
+from hwsim.core.training import master_words
 from hwsim.core.workload import LoweredModel
 from hwsim.energy import layer_energy
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
 
-__all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load", "estimate",
-           "llm_model", "serve_llm", "run", "sweep", "verify", "rtl", "TIMINGS", "KV_BITS", "ESTIMATE_TIMINGS",
-           "replay_report", "LayerCheck", "NetworkVerification", "accelerator_image"]
+__all__ = ["Report", "RtlDesign", "ModelSource", "ConfigSource", "LlmSource", "resolve_config", "load",
+           "load_training", "estimate", "llm_model", "serve_llm", "run", "training_step", "sweep", "verify", "rtl",
+           "TIMINGS", "KV_BITS", "ESTIMATE_TIMINGS", "replay_report", "LayerCheck", "NetworkVerification",
+           "accelerator_image", "TrainingOptions"]
+
 
 #: Timing models: hwsim's own (RTL-proven tiles) and SCALE-Sim 3.0 compatibility.
 TIMINGS = ("hwsim", "scalesim")
@@ -217,12 +223,47 @@ def load(model: ModelSource, *, input_shapes: Mapping[str, Sequence[int]] | None
     return LoweredModel(name, lowered.workloads, lowered.skipped) if name else lowered
 
 
+def batch_shapes(source: str | Path | onnx.ModelProto, batch: int,
+                 input_shapes: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """``input_shapes`` plus, for every other input, its declared shape with ``batch`` as the first dim
+    (``--batch``); an input whose other dims are not fixed must be pinned with ``--input-shape``."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UserError(f"--batch must be a positive integer, got {shown(repr(batch), 40)}")
+    shapes = dict(input_shapes)
+    for d in declared_inputs(source):
+        if d.name in shapes:
+            continue
+        if d.dims is None or not d.dims or not all(isinstance(x, int) for x in d.dims[1:]):
+            raise UserError(f"--batch: input '{shown(d.name, 40)}' is declared {dims_text(d.dims)}; "
+                            f"give its whole shape with --input-shape {shown(d.name, 40)}=...")
+        shapes[d.name] = (batch, *(int(x) for x in d.dims[1:]))
+    return shapes
+
+
+def load_training(model: ModelSource, options: TrainingOptions, *, batch: int | None = None,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None,
+                  input_values: Mapping[str, Sequence[float]] | None = None) -> LoweredModel:
+    """The workloads of one training step of ``model`` (each with its phase) and its memory
+    (``LoweredModel.training``), named after the model's file."""
+    if isinstance(model, LoweredModel) or isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
+        raise UserError("--training needs an ONNX model: a topology's layers have no backward pass to derive")
+    source = _source(model)
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    if batch is not None:
+        shapes = batch_shapes(source, batch, shapes)
+    values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
+    lowered = compiler.lower_training(source, options, input_shapes=shapes or None, input_values=values or None)
+    name = model if isinstance(model, str) and model in compiler.zoo.MODELS and not Path(model).exists() else None
+    return LoweredModel(name, lowered.workloads, lowered.skipped, lowered.outputs, lowered.training) if name else lowered
+
+
 # ------------------------------------------------------------------------------------- commands
 
 def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "hwsim",
              input_shapes: Mapping[str, Sequence[int]] | None = None,
              input_values: Mapping[str, Sequence[float]] | None = None,
-             allow_unsupported: bool = False, clock_from: str | Path | None = None, **overrides: Any) -> Report:
+             allow_unsupported: bool = False, training: TrainingOptions | None = None,
+             batch: int | None = None, clock_from: str | Path | None = None, **overrides: Any) -> Report:
     """``hwsim estimate``: cycles, latency, utilization, traffic, stalls and energy per layer.
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
@@ -230,6 +271,9 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
     ``timing="replay"`` compiles the network to the accelerator's command program
     (:mod:`compiler.codegen`) and times it with the exact event model (:mod:`hwsim.replay`), the
     cycles the RTL counts: :func:`replay_report`.
+    ``training`` estimates one training step instead (docs/training.md): forward, loss, backward and
+    optimizer layers, each with its phase, and the step's memory. ``batch`` sets the first dim of
+    every input not pinned by ``input_shapes``.
     ``clock_from``: a ``timing.json`` of ``hwsim rtl --fpga ... --pnr``; the estimate runs at the
     Fmax its design reached, on that design's config when ``config`` is None (a given config must
     describe the same array), and the report says so (``clock.source``).
@@ -250,8 +294,25 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
         _same_design(cfg, built, Path(clock_from))
         cfg = cfg.replace(clock_mhz=mhz)
     if timing == "replay":
+        if training is not None or batch is not None:
+            raise UserError("--timing replay times an inference command program: it takes neither --training "
+                            "nor --batch")
         return replay_report(model, cfg, input_shapes=input_shapes, input_values=input_values)
-    lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
+    if training is not None:
+        if allow_unsupported:
+            raise UserError("--allow-unsupported does not apply to --training: every layer on the gradient's "
+                            "path needs its backward rule")
+        # fp32 master weights and optimizer state, in array words (mixed precision, docs/training.md).
+        step_options = dataclasses.replace(training, state_words=master_words(cfg))
+        lowered = load_training(model, step_options, batch=batch, input_shapes=input_shapes, input_values=input_values)
+    elif batch is not None:
+        if isinstance(model, LoweredModel) or isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
+            raise UserError("--batch applies to ONNX models; a topology file gives every shape itself")
+        source = _source(model)
+        shapes = batch_shapes(source, batch, {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()})
+        lowered = load(model, input_shapes=shapes, input_values=input_values, allow_unsupported=allow_unsupported)
+    else:
+        lowered = load(model, input_shapes=input_shapes, input_values=input_values, allow_unsupported=allow_unsupported)
     timing_model = None
     if timing == "scalesim":
         options = options or scalesim.ScaleSimOptions.for_config(cfg)
@@ -377,6 +438,34 @@ def run(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.nda
         samples = [(f"sample {i}", dict(sample)) for i, sample in enumerate(calibration)]
     try:
         return _execute.run(compiled, given, precision=precision, calibration=samples)
+    except MemoryError:
+        raise UserError("out of memory while running; try a smaller --input-shape") from None
+
+
+def training_step(model: str | Path | bytes | onnx.ModelProto, inputs: Mapping[str, np.ndarray | str | Path],
+                  targets: Mapping[str, np.ndarray | str | Path], config: ConfigSource = None, *,
+                  options: TrainingOptions | None = None, precision: str = "fp32",
+                  states: Mapping[str, np.ndarray | str | Path] | None = None,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None, **overrides: Any) -> dict[str, np.ndarray]:
+    """``hwsim run --training-step``: one training step executed tile by tile in fp32 or fp64.
+
+    ``inputs`` by model input, ``targets`` by model output (class indices for ``xent``), ``states``
+    by state name (``state:m:P``; zeros when left out). Returns ``loss``, ``grad:P``, ``updated:P`` and
+    ``updated:state:K:P`` for every trained parameter ``P`` (docs/training.md#running-a-step)."""
+    cfg, _ = resolve_config(config, **overrides)
+    source = _source(model)
+
+    def arrays(given: Mapping[str, np.ndarray | str | Path] | None, flag: str) -> dict[str, np.ndarray]:
+        return {name: _execute.load_array(v, f"{flag} {name}") if isinstance(v, (str, Path)) else np.asarray(v)
+                for name, v in (given or {}).items()}
+
+    given = arrays(inputs, "--input")
+    shapes = {k: tuple(int(d) for d in v) for k, v in (input_shapes or {}).items()}
+    pins = _execute.input_pins(source, given, shapes)
+    step = _execute.compile_training_step(source, cfg, options or TrainingOptions(), input_shapes=pins,
+                                          precision=precision)
+    try:
+        return _execute.training_step(step, given, arrays(targets, "--target"), states=arrays(states, "--state"))
     except MemoryError:
         raise UserError("out of memory while running; try a smaller --input-shape") from None
 

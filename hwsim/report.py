@@ -16,6 +16,7 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 from hwsim.core.files import json_text
 from hwsim.core.program import GemmMapping, TensorPlace
+from hwsim.core.training import PHASES, TrainingStep
 from hwsim.core.workload import GemmShape, Kind, Skipped
 
 from .energy import EnergyBreakdown
@@ -58,6 +59,51 @@ _MAPPING = {
     },
 }
 
+_PHASE_TOTALS = {
+    "type": "object", "additionalProperties": False,
+    "required": ["layers", "macs", "cycles", "latency_s", "energy_j", "dram_read_bytes", "dram_write_bytes"],
+    "properties": {"layers": _COUNT, "macs": _COUNT, "cycles": _COUNT, "latency_s": _NUMBER, "energy_j": _NUMBER,
+                   "dram_read_bytes": _COUNT, "dram_write_bytes": _COUNT},
+}
+_HOLDS = ("stash", "weights", "gradients", "optimizer_state", "total")
+_TRAINING = {
+    "type": "object", "additionalProperties": False,
+    "required": ["batch", "loss", "optimizer", "recompute", "parameters", "phases", "step_cycles", "step_time_s",
+                 "samples_per_s", "memory", "capacities", "fits_dram", "dram_shortfall_bytes"],
+    "properties": {
+        "batch": {"type": "integer", "minimum": 1}, "loss": {"type": "string"}, "optimizer": {"type": "string"},
+        "recompute": {"type": "string"},
+        "parameters": dict(_COUNT, description="trained parameter elements (weights, biases, norms' scales and "
+                           "shifts, embedding tables)"),
+        "phases": {"type": "object", "additionalProperties": False, "properties": {p: _PHASE_TOTALS for p in PHASES},
+                   "description": "the totals of each phase present in the step"},
+        "step_cycles": _COUNT, "step_time_s": _NUMBER,
+        "samples_per_s": dict(_NUMBER, description="batch / step_time_s"),
+        "memory": {
+            "type": "object", "additionalProperties": False,
+            "required": ["stash_bytes", "stash_tensors", "stash_peak_layer", "weight_bytes", "gradient_bytes",
+                         "optimizer_state_bytes", "total_bytes"],
+            "properties": {"stash_bytes": _COUNT, "stash_tensors": _COUNT, "stash_peak_layer": {"type": "string"},
+                           "weight_bytes": _COUNT, "gradient_bytes": _COUNT, "optimizer_state_bytes": _COUNT,
+                           "total_bytes": _COUNT},
+            "description": "bytes the step holds (docs/training.md#memory): the peak of the stashed activations, "
+                           "the weights, their gradients, the optimizer state (with fp32 master weights)",
+        },
+        "capacities": {
+            "type": "array", "description": "each memory's capacity and which of the amounts would fit in it",
+            "items": {"type": "object", "additionalProperties": False, "required": ["memory", "key", "bytes", "fits"],
+                      "properties": {"memory": {"type": "string"}, "key": {"type": "string"}, "bytes": _COUNT,
+                                     "fits": {"type": "object", "additionalProperties": False,
+                                              "required": list(_HOLDS),
+                                              "properties": {h: {"type": "boolean"} for h in _HOLDS}}}},
+        },
+        "fits_dram": {"type": ["boolean", "null"], "description": "total_bytes fit in DRAM (dram_gib); null when "
+                      "the config does not state its DRAM capacity"},
+        "dram_shortfall_bytes": {"type": ["integer", "null"], "minimum": 0, "description": "total_bytes beyond the "
+                                 "DRAM capacity (0 when it fits; null when dram_gib is not stated)"},
+    },
+}
+
 #: The ``--json`` report as a JSON Schema (draft 2020-12). Units: bytes, cycles, joules, seconds.
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -94,8 +140,11 @@ SCHEMA: dict[str, Any] = {
                    "description": "every workload but free views, in execution order"},
         "skipped": {"type": "array", "items": {"$ref": "#/$defs/skipped"},
                     "description": "nodes --allow-unsupported left out of the estimate (not in any figure)"},
+        "training": {"$ref": "#/$defs/training",
+                     "description": "only in a training-step report (estimate --training, docs/training.md)"},
     },
     "$defs": {
+        "training": _TRAINING,
         "skipped": {
             "type": "object", "additionalProperties": False, "required": ["name", "op", "reason"],
             "properties": {"name": {"type": "string"}, "op": {"type": "string", "description": "the ONNX op type"},
@@ -124,6 +173,8 @@ SCHEMA: dict[str, Any] = {
                             "layer reads and writes lives (weights always come from DRAM)"},
                 "mapping": {"oneOf": [_MAPPING, {"type": "null"}]},
                 "gemm": {"oneOf": [_GEMM, {"type": "null"}]},
+                "phase": {"enum": list(PHASES), "description": "only in a training-step report: the part of the "
+                          "step the layer belongs to (docs/training.md#phases)"},
             },
         },
     },
@@ -161,6 +212,8 @@ class LayerResult:
     spills: tuple[TensorPlace, ...] = ()
     mapping: GemmMapping | None = None
     tile: tuple[int, int, int] | None = None
+    #: The training phase (:data:`hwsim.core.training.PHASES`); ``""`` for inference.
+    phase: str = ""
 
     @property
     def cycles(self) -> int:
@@ -200,6 +253,14 @@ def _over(moved: int, compulsory: int) -> str:
     return f"{moved / compulsory:.2f}" if compulsory else "-"
 
 
+def _bytes(n: int) -> str:
+    """A byte count for the table, in the largest binary unit that keeps it at least 1."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
 def _utilization(macs: int, cycles: int, pes: int) -> float:
     return macs / (cycles * pes) if cycles else 0.0
 
@@ -216,6 +277,9 @@ class Report:
     timing: str = "hwsim"
     #: With ``timing == "scalesim"``: SCALE-Sim's bandwidth mode (``USER`` or ``CALC``).
     scalesim_bandwidth_mode: str | None = None
+    #: A training step's memory (``None`` for inference): the report then has ``phase`` per layer and
+    #: a ``training`` section (:meth:`training_dict`).
+    training: TrainingStep | None = None
 
     #: Where ``config.clock_mhz`` comes from, when not the config itself (e.g. the Fmax of a
     #: place-and-route ``timing.json``: ``hwsim estimate --clock-from``).
@@ -255,6 +319,49 @@ class Report:
                   "utilization": t.utilization, "dram_read_bytes": t.dram_read_bytes,
                   "dram_write_bytes": t.dram_write_bytes, "energy_breakdown_j": t.energy.as_dict()}
         return {key: values[key] for key in SUMMARY_FIELDS}
+
+    def phase_totals(self) -> dict[str, dict[str, Any]]:
+        """Layers, MACs, cycles, latency, energy and DRAM bytes of each phase present, in step order."""
+        out: dict[str, dict[str, Any]] = {}
+        for phase in PHASES:
+            layers = [layer for layer in self.layers if layer.phase == phase]
+            if not layers:
+                continue
+            cycles = sum(layer.cycles for layer in layers)
+            out[phase] = {"layers": sum(1 for layer in layers if layer.kind is not Kind.VIEW),
+                          "macs": sum(layer.macs for layer in layers), "cycles": cycles,
+                          "latency_s": cycles / self.config.clock_hz,
+                          "energy_j": sum(layer.energy.total for layer in layers),
+                          "dram_read_bytes": sum(layer.dram_read_bytes for layer in layers),
+                          "dram_write_bytes": sum(layer.dram_write_bytes for layer in layers)}
+        return out
+
+    def training_dict(self) -> dict[str, Any] | None:
+        """The ``training`` JSON object (docs/training.md), ``None`` for an inference report."""
+        step = self.training
+        if step is None:
+            return None
+        memory = step.memory(self.config)
+        t = self.totals
+        amounts = {"stash": memory.stash_bytes, "weights": memory.weight_bytes, "gradients": memory.gradient_bytes,
+                   "optimizer_state": memory.optimizer_state_bytes, "total": memory.total_bytes}
+        capacities = [{"memory": label, "key": key, "bytes": size,
+                       "fits": {what: amount <= size for what, amount in amounts.items()}}
+                      for label, key, size in self.config.memories]
+        dram = self.config.dram_capacity_bytes
+        return {
+            "batch": step.batch, "loss": step.loss, "optimizer": step.optimizer, "recompute": step.recompute,
+            "parameters": step.parameters, "phases": self.phase_totals(),
+            "step_cycles": t.cycles, "step_time_s": t.latency_s,
+            "samples_per_s": step.batch / t.latency_s if t.latency_s else 0.0,
+            "memory": {"stash_bytes": memory.stash_bytes, "stash_tensors": step.stash_tensors,
+                       "stash_peak_layer": step.stash_peak_layer, "weight_bytes": memory.weight_bytes,
+                       "gradient_bytes": memory.gradient_bytes,
+                       "optimizer_state_bytes": memory.optimizer_state_bytes, "total_bytes": memory.total_bytes},
+            "capacities": capacities,
+            "fits_dram": None if dram is None else memory.total_bytes <= dram,
+            "dram_shortfall_bytes": None if dram is None else max(0, memory.total_bytes - dram),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` object, as :data:`SCHEMA` describes it."""
@@ -299,10 +406,12 @@ class Report:
                         if layer.gemm is not None
                         else None
                     ),
+                    **({"phase": layer.phase} if layer.phase else {}),
                 }
                 for layer in self.listed
             ],
             "skipped": [s.to_dict() for s in self.skipped],
+            **({"training": self.training_dict()} if self.training is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -323,52 +432,59 @@ class Report:
         return frame
 
     def to_csv(self) -> str:
-        """One row per listed layer, then a TOTAL row; energy components as columns."""
+        """One row per listed layer, then a TOTAL row; energy components as columns (and, for a
+        training step, each layer's phase last)."""
+        training = self.training is not None
         parts = list(EnergyBreakdown().as_dict())
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["name", "op", "m", "k", "n", "groups", "macs", "cycles", "compute_cycles", "stall_cycles",
                          "utilization", "energy_j", *(f"energy_{p}_j" for p in parts),
-                         "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes"])
+                         "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes",
+                         *(["phase"] if training else [])])
         for d, layer in zip(self.to_dict()["layers"], self.listed):
             g = d["gemm"] or {}
             writer.writerow([d["name"], d["op"], g.get("m", ""), g.get("k", ""), g.get("n", ""), g.get("groups", ""),
                              d["macs"], d["cycles"], d["compute_cycles"], d["stall_cycles"], repr(d["utilization"]),
                              repr(d["energy_j"]), *(repr(v) for v in layer.energy.as_dict().values()),
-                             d["dram_read_bytes"], d["dram_write_bytes"], d["compulsory_dram_bytes"]])
+                             d["dram_read_bytes"], d["dram_write_bytes"], d["compulsory_dram_bytes"],
+                             *([layer.phase] if training else [])])
         t = self.totals
         writer.writerow(["TOTAL", "", "", "", "", "", t.macs, t.cycles, t.compute_cycles, t.stall_cycles,
                          repr(t.utilization), repr(t.energy.total), *(repr(v) for v in t.energy.as_dict().values()),
-                         t.dram_read_bytes, t.dram_write_bytes, t.compulsory_dram_bytes])
+                         t.dram_read_bytes, t.dram_write_bytes, t.compulsory_dram_bytes, *([""] if training else [])])
         return out.getvalue()
 
     def to_table(self, limit: int | None = None) -> str:
         """A readable per-layer table with units and a totals line."""
         cfg = self.config
         t = self.totals
-        head = ("layer", "op", "GEMM m×k×n (×g)", "MMACs", "kcycles", "stall %", "util %", "µJ", "DRAM KiB",
-                "×min")
+        training = self.training is not None
+        head = ("layer", "op", *(("phase",) if training else ()), "GEMM m×k×n (×g)", "MMACs", "kcycles", "stall %",
+                "util %", "µJ", "DRAM KiB", "×min")
+        left = 4 if training else 3  # columns aligned left
         rows = []
         listed = self.listed
         shown = listed if limit is None or len(listed) <= limit else listed[:limit]
         for layer in shown:
             g = layer.gemm
             shape = f"{g.m}×{g.k}×{g.n}" + (f" ×{g.groups}" if g.groups > 1 else "") if g else "-"
-            rows.append((errors.shown(layer.name, 80), errors.shown(layer.op, 40), shape, f"{layer.macs / 1e6:.2f}",
+            rows.append((errors.shown(layer.name, 80), errors.shown(layer.op, 40), *((layer.phase,) if training else ()),
+                         shape, f"{layer.macs / 1e6:.2f}",
                          f"{layer.cycles / 1e3:.1f}",
                          f"{100 * layer.stall_cycles / layer.cycles:.0f}" if layer.cycles else "0",
                          f"{100 * _utilization(layer.macs, layer.cycles, cfg.pes):.1f}",
                          f"{layer.energy.total * 1e6:.2f}",
                          f"{(layer.dram_read_bytes + layer.dram_write_bytes) / 1024:.1f}",
                          _over(layer.dram_read_bytes + layer.dram_write_bytes, layer.compulsory_dram_bytes)))
-        total = ("TOTAL", f"{len(listed)} layers", "", f"{t.macs / 1e6:.2f}", f"{t.cycles / 1e3:.1f}",
+        total = ("TOTAL", f"{len(listed)} layers", *(("",) if training else ()), "", f"{t.macs / 1e6:.2f}", f"{t.cycles / 1e3:.1f}",
                  f"{100 * t.stall_cycles / t.cycles:.0f}" if t.cycles else "0", f"{100 * t.utilization:.1f}",
                  f"{t.energy.total * 1e6:.2f}", f"{(t.dram_read_bytes + t.dram_write_bytes) / 1024:.1f}",
                  _over(t.dram_read_bytes + t.dram_write_bytes, t.compulsory_dram_bytes))
         widths = [max(len(str(r[i])) for r in (head, *rows, total)) for i in range(len(head))]
 
         def line(r: tuple[str, ...]) -> str:
-            return "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+            return "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
 
         rule = "  ".join("-" * w for w in widths)
         lines = [
@@ -398,4 +514,39 @@ class Report:
         )
         if self.skipped:
             lines.append(f"skipped (unsupported, not estimated): {', '.join(map(str, self.skipped))}")
+        if training:
+            lines += ["", *self._training_lines()]
         return "\n".join(lines) + "\n"
+
+    def _training_lines(self) -> list[str]:
+        """The table's training section: per-phase totals, step time and throughput, memory against capacities."""
+        d = self.training_dict()
+        assert d is not None
+        t = self.totals
+        lines = [f"training step: batch {d['batch']}, loss {d['loss']}, optimizer {d['optimizer']}, "
+                 f"recompute {d['recompute']}"]
+        head = ("phase", "layers", "MMACs", "kcycles", "ms", "share %")
+        rows = [(phase, str(p["layers"]), f"{p['macs'] / 1e6:.2f}", f"{p['cycles'] / 1e3:.1f}",
+                 f"{p['latency_s'] * 1e3:.3f}", f"{100 * p['cycles'] / t.cycles:.1f}" if t.cycles else "0")
+                for phase, p in d["phases"].items()]
+        widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+        for r in (head, *rows):
+            lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append(f"step time {d['step_time_s'] * 1e3:.3f} ms, {d['samples_per_s']:.1f} samples/s")
+        m = d["memory"]
+        lines.append(f"memory: stashed activations {_bytes(m['stash_bytes'])} (peak at {errors.shown(m['stash_peak_layer'], 60)}), "
+                     f"weights {_bytes(m['weight_bytes'])}, gradients {_bytes(m['gradient_bytes'])}, "
+                     f"optimizer state {_bytes(m['optimizer_state_bytes'])}; total {_bytes(m['total_bytes'])}")
+        for cap in d["capacities"]:
+            fits = [what.replace("_", " ") for what in ("stash", "weights", "gradients", "optimizer_state")
+                    if cap["fits"][what]]
+            held = "everything fits" if cap["fits"]["total"] else (
+                f"holds the {', '.join(fits)} alone" if fits else "holds none of them alone")
+            lines.append(f"  {cap['memory']} ({cap['key']}) {_bytes(cap['bytes'])}: {held}")
+        if d["fits_dram"] is None:
+            lines.append("  DRAM: capacity not stated (set dram_gib in the config to check that the step fits)")
+        elif not d["fits_dram"]:
+            lines.append(f"does not fit: the step needs {_bytes(m['total_bytes'])}, DRAM holds "
+                         f"{_bytes(self.config.dram_capacity_bytes)} ({_bytes(d['dram_shortfall_bytes'])} over; "
+                         "try --recompute all, a smaller --batch or a larger dram_gib)")
+        return lines

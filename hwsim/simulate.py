@@ -82,6 +82,7 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         spills=s.spills,
         mapping=s.mapping,
         tile=(s.tile_m, s.tile_k, s.tile_n) if s.mapping is not None else None,
+        phase=w.phase,
     )
 
 
@@ -97,4 +98,4 @@ def simulate(program: Program, *, scalesim: ScaleSimTiming | None = None) -> Rep
     gemm_model = gemm_cycles if scalesim is None else scalesim.cycle_model()
     layers = tuple(simulate_layer(s, cfg, gemm_model) for s in program.layers)
     return Report(model=program.name, config=cfg, layers=layers, skipped=program.skipped,
-                  timing="hwsim" if scalesim is None else "scalesim")
+                  timing="hwsim" if scalesim is None else "scalesim", training=program.training)

@@ -5,7 +5,8 @@ A kernel maps an :class:`OpEnv` (the node, the opset, its outputs' static types)
 input values (``None`` for omitted optional inputs) to its output values. Operators running on the
 array (``compiler.ops.gemm.GEMM_OPS``) execute tile by tile in ``hwsim.execute``; the table holds
 them only where a constant needs folding (MatMul) or an operator falls back to a plain evaluation
-(an Einsum that is not a GEMM).
+(an Einsum that is not a GEMM). The operators of training programs (gradients, losses, optimizer
+updates, :mod:`compiler.training`) are here too, under names no ONNX operator has.
 
 >>> import numpy as np
 >>> from compiler.graph import Node, TensorInfo
@@ -21,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..graph import Node, TensorInfo
-from . import _elementwise, _matmul, _movement, _pool, _qlinear, _reduce, _resize
+from . import _elementwise, _grad, _matmul, _movement, _pool, _qlinear, _reduce, _resize
 from ._env import Kernel, OpEnv, Outputs, attr_ints
 from ._qlinear import IntOperand, per_axis, requantize, signed, zero_point_correction
 from ._window import padded, spatial_pads, taps
@@ -44,7 +45,7 @@ def _merge(*tables: Mapping[str, Kernel]) -> dict[str, Kernel]:
 
 #: Every operator hwsim can evaluate, by ONNX op type (default domain).
 KERNELS: dict[str, Kernel] = _merge(_elementwise.KERNELS, _reduce.KERNELS, _movement.KERNELS, _pool.KERNELS,
-                                    _resize.KERNELS, _qlinear.KERNELS, _matmul.KERNELS)
+                                    _resize.KERNELS, _qlinear.KERNELS, _matmul.KERNELS, _grad.KERNELS)
 
 #: Operators whose outputs depend only on their inputs' static shapes and dtypes, not their values.
 SHAPE_ONLY = frozenset({"Shape", "Size"})

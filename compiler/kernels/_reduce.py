@@ -123,10 +123,22 @@ def _channel(v: np.ndarray, rank: int) -> np.ndarray:
     return v.reshape((1, -1) + (1,) * (rank - 2))
 
 
-def _batch_norm(env: OpEnv, xs: Sequence[np.ndarray | None]) -> np.ndarray:
+def _batch_norm(env: OpEnv, xs: Sequence[np.ndarray | None]) -> np.ndarray | tuple[np.ndarray, ...]:
     x, scale, bias, mean, var = xs[:5]
     rank = x.ndim
     eps = float(env.attr("epsilon", 1e-5))
+    if env.attr("training_mode", 0):
+        # The batch's own statistics (biased variance); the running ones are updated with momentum.
+        axes = (0,) + tuple(range(2, rank))
+        wide = x.astype(np.float64)
+        batch_mean = wide.mean(axis=axes)
+        batch_var = ((wide - _channel(batch_mean, rank)) ** 2).mean(axis=axes)
+        factor = scale.astype(np.float64) / np.sqrt(batch_var + eps)
+        y = ((wide - _channel(batch_mean, rank)) * _channel(factor, rank) + _channel(bias.astype(np.float64), rank))
+        momentum = float(env.attr("momentum", 0.9))
+        running = (mean * momentum + batch_mean * (1 - momentum), var * momentum + batch_var * (1 - momentum))
+        outs = (y.astype(x.dtype),) + tuple(r.astype(mean.dtype) for r in running)
+        return outs[: max(1, len(env.node.outputs))]
     factor = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
     shift = bias.astype(np.float64) - mean.astype(np.float64) * factor
     return (x * _channel(factor, rank) + _channel(shift, rank)).astype(x.dtype)

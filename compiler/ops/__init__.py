@@ -12,6 +12,11 @@ Values (constant folding and ``hwsim run``) come from one kernel table, :mod:`co
 
 from __future__ import annotations
 
+#: The domain of the operators a training program adds (:mod:`compiler.training`): gradients,
+#: losses and optimizer updates, each in the tables beside the ONNX operators (shapes are set by the
+#: training builder itself).
+TRAINING_DOMAIN = "ai.hwsim.training"
+
 
 class ShapeError(Exception):
     """An operator's inputs do not determine a static output; the importer adds the node's name."""

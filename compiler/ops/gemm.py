@@ -11,6 +11,11 @@ which of their inputs are the operands, which operand stays in the array, and th
   otherwise it becomes ``groups`` (attention's QK^T and AV).
 - Einsum with two operands: letters in both operands and the output are batch, in A and the output
   ``m``, in B and the output ``n``, in both operands only ``k`` (:func:`einsum_roles`).
+- ConvGradWeight (training, :data:`~compiler.ops.TRAINING_DOMAIN`): a convolution's weight gradient
+  ``dW = im2col(X)^T · dY`` per group: ``m = C_in / g · prod(kernel)``, ``k = N · out_spatial``
+  (the reduction runs over batch and output positions), ``n = C_out / g``, ``groups = g``; both
+  operands are activations. A convolution's data gradient is a ConvTranspose of ``dY`` by the same
+  weights, a ConvTranspose's a Conv (docs/training.md).
 
 **The stationary operand** (:func:`stationary_swap`): B stays in the array. When only the first
 operand is constant, the product is computed transposed (``C^T = B^T A^T``) so the constant is
@@ -28,11 +33,12 @@ from hwsim.core.workload import GemmShape
 
 from ..graph import Graph, Node
 from ..kernels import spatial_pads
-from . import ShapeError
+from . import TRAINING_DOMAIN, ShapeError
 from .shapes import broadcast
 
-__all__ = ["GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "operand_inputs", "stationary_swap",
-           "einsum_terms", "einsum_roles", "a_footprint", "touched_positions", "product_output"]
+__all__ = ["GEMM_OPS", "TRAINING_GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "is_gemm",
+           "operand_inputs", "stationary_swap", "einsum_terms", "einsum_roles", "a_footprint", "touched_positions",
+           "product_output", "conv_pads", "conv_transpose_pads"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,20 @@ GEMM_OPS: dict[str, GemmOp] = {
     "MatMulInteger": GemmOp(0, 1, None, True, _MATMUL),
     "QLinearMatMul": GemmOp(0, 3, None, True, _MATMUL + "; requantize: QuantizeLinear per output"),
     "Einsum": GemmOp(0, 1, None, True, "two operands: batch letters → groups, A-only → m, contracted → k, B-only → n"),
+    "ConvGradWeight": GemmOp(0, 1, None, False, "dW = im2col(X)ᵀ·dY: m = C_in/g·prod(kernel), k = N·out_spatial, "
+                                                "n = C_out/g, groups = g"),
 }
+
+#: The GEMM operators of a training program (domain :data:`~compiler.ops.TRAINING_DOMAIN`); the others
+#: are ONNX operators (default domain).
+TRAINING_GEMM_OPS = frozenset({"ConvGradWeight"})
+
+
+def is_gemm(node: Node) -> bool:
+    """True when ``node`` runs on the array: an ONNX GEMM operator, or a training one in its domain."""
+    if node.op_type not in GEMM_OPS:
+        return False
+    return node.domain == TRAINING_DOMAIN if node.op_type in TRAINING_GEMM_OPS else not node.domain
 
 
 def operand_inputs(node: Node) -> tuple[int, int]:
@@ -156,18 +175,64 @@ def a_footprint(node: Node, graph: Graph) -> int:
     """
     op = GEMM_OPS[node.op_type]
     x = graph.shape(node.inputs[op.a])
-    if node.op_type not in ("Conv", "QLinearConv", "ConvInteger"):
+    if node.op_type not in ("Conv", "QLinearConv", "ConvInteger", "ConvGradWeight"):
         return graph.info(node.inputs[op.a]).size
-    kernel = graph.shape(node.inputs[op.b])[2:]
-    rank = len(kernel)
-    strides = tuple(node.attr("strides") or (1,) * rank)
-    dilations = tuple(node.attr("dilations") or (1,) * rank)
-    begin, _ = spatial_pads(node.attr("auto_pad", "NOTSET"), node.attr("pads"), x[2:], kernel, strides, dilations)
-    out = graph.shape(product_output(node))[2:]
+    if node.op_type == "ConvGradWeight":  # the windows are dY's positions, the kernel is dW's
+        kernel = graph.shape(node.outputs[0])[2:]
+        out = graph.shape(node.inputs[1])[2:]
+    else:
+        kernel = graph.shape(node.inputs[op.b])[2:]
+        out = graph.shape(product_output(node))[2:]
+    begin, _, strides, dilations = conv_pads(node, x[2:], kernel)
     touched = 1
     for size, k, s, d, b, o in zip(x[2:], kernel, strides, dilations, begin, out):
         touched *= touched_positions(size, k, s, d, b, o)
     return x[0] * x[1] * touched
+
+
+def conv_pads(node: Node, in_size: Sequence[int], kernel: Sequence[int]
+              ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A convolution's ``(begin pads, end pads, strides, dilations)`` over input spatial dims
+    ``in_size`` and kernel ``kernel``, ``auto_pad`` resolved."""
+    rank = len(kernel)
+    strides = tuple(int(s) for s in node.attr("strides") or (1,) * rank)
+    dilations = tuple(int(d) for d in node.attr("dilations") or (1,) * rank)
+    begin, end = spatial_pads(node.attr("auto_pad", "NOTSET"), node.attr("pads"), in_size, kernel, strides, dilations)
+    return begin, end, strides, dilations
+
+
+def conv_transpose_pads(node: Node, in_size: Sequence[int], kernel: Sequence[int], out_size: Sequence[int]
+                        ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A ConvTranspose's ``(begin, end, strides, dilations, output_padding)``: ``begin`` is what is
+    cropped from the front of the full output ``(i - 1)·s + (k - 1)·d + 1 + output_padding`` (from
+    ``pads``, or centred by ``auto_pad``/``output_shape``), ``end`` what is cropped from its back to
+    leave ``out_size`` (negative when ``output_shape`` asks for more than the full output)."""
+    rank = len(kernel)
+    strides = tuple(int(s) for s in node.attr("strides") or (1,) * rank)
+    dilations = tuple(int(d) for d in node.attr("dilations") or (1,) * rank)
+    out_pad = tuple(int(p) for p in node.attr("output_padding") or (0,) * rank)
+    full = [(i - 1) * s + (k - 1) * d + 1 + p for i, s, k, d, p in zip(in_size, strides, kernel, dilations, out_pad)]
+    pads = node.attr("pads")
+    auto_pad = node.attr("auto_pad", "NOTSET")
+    if node.attr("output_shape") is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        totals = [f - o for f, o in zip(full, out_size)]
+        begin = tuple(t // 2 if auto_pad == "SAME_UPPER" else t - t // 2 for t in totals)
+    elif pads and auto_pad != "VALID":
+        begin = tuple(int(p) for p in pads[:rank])
+    else:
+        begin = (0,) * rank
+    end = tuple(f - b - o for f, b, o in zip(full, begin, out_size))
+    return begin, end, strides, dilations, out_pad
+
+
+def _conv_grad_weight(node: Node, graph: Graph) -> GemmView:
+    x, dy = node.inputs[0], node.inputs[1]
+    dw = graph.shape(node.outputs[0])
+    dys = graph.shape(dy)
+    group = int(node.attr("group", 1))
+    taps = math.prod(dw[2:])
+    shape = GemmShape(m=dw[1] * taps, k=dys[0] * math.prod(dys[2:]), n=dw[0] // group, groups=group)
+    return GemmView(shape, x, dy, None, False)
 
 
 def touched_positions(size: int, k: int, s: int, d: int, b: int, o: int) -> int:
@@ -333,5 +398,6 @@ def _einsum(node: Node, graph: Graph) -> GemmView:
 _VIEWS: dict[str, Callable[[Node, Graph], GemmView]] = {
     "Conv": _conv, "QLinearConv": _conv, "ConvInteger": _conv, "ConvTranspose": _conv_transpose,
     "Gemm": _gemm, "MatMul": _matmul, "MatMulInteger": _matmul, "QLinearMatMul": _matmul, "Einsum": _einsum,
+    "ConvGradWeight": _conv_grad_weight,
 }
 assert _VIEWS.keys() == GEMM_OPS.keys()

@@ -8,10 +8,11 @@ depends on whether the weights were available.
 from __future__ import annotations
 
 from ..graph import Graph
-from . import dead_code, fold_batchnorm, fold_constants, fuse_epilogue, grouped_attention, kv_append, remove_identity
+from . import (dead_code, fold_batchnorm, fold_constants, fuse_epilogue, grouped_attention, kv_append,
+               remove_identity, widen_float)
 
 __all__ = ["PIPELINE", "LLM_PIPELINE", "default_pipeline", "llm_pipeline", "dead_code", "fold_batchnorm",
-           "fold_constants", "fuse_epilogue", "grouped_attention", "kv_append", "remove_identity"]
+           "fold_constants", "fuse_epilogue", "grouped_attention", "kv_append", "remove_identity", "widen_float"]
 
 #: The passes of :func:`default_pipeline`, in order.
 PIPELINE = (fold_constants, remove_identity, fold_batchnorm, fuse_epilogue, dead_code)

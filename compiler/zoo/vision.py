@@ -1,12 +1,15 @@
 """Image classifiers as ``torch.onnx.export`` writes them for torchvision models in eval mode.
 
-BatchNorm is already folded into each Conv (a Conv with bias), ReLU6 is ``Clip`` with its bounds as
+BatchNorm is already folded into each Conv (a Conv with bias; the ResNets' ``batchnorm=True`` keeps
+each BatchNormalization, as a model exported for training has it), ReLU6 is ``Clip`` with its bounds as
 Constant-node inputs, the head is ``GlobalAveragePool -> Flatten -> Gemm(transB=1)``.
 :func:`resnet50` flattens with the older ``x.view(x.size(0), -1)`` export
 (``Shape -> Gather -> Unsqueeze -> Concat -> Reshape``).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import onnx
@@ -18,17 +21,24 @@ __all__ = ["resnet18", "resnet50", "mobilenet_v2"]
 
 
 def _conv(b: Builder, x: str, cin: int, cout: int, k: int, stride: int, scope: str, *, groups: int = 1,
-          relu: str | None = "Relu") -> str:
-    """Conv (bias = folded BatchNorm) plus an optional activation (``Relu`` or ``Relu6``).
+          relu: str | None = "Relu", batchnorm: bool = False) -> str:
+    """Conv (bias = folded BatchNorm) plus an optional activation (``Relu`` or ``Relu6``); with
+    ``batchnorm`` a bias-free Conv and its BatchNormalization, as a model exported for training has.
 
     Convs without activation end a residual branch; their weights are scaled down so that random
     weights keep activations O(1) through the residual sums (a trained net's BatchNorm does this).
     """
     w = b.param(f"{scope}.weight", (cout, cin // groups, k, k),
                 std=(2.0 / (cin // groups * k * k)) ** 0.5 * (1.0 if relu else 0.3))
-    bias = b.param(f"{scope}.bias", (cout,), std=0.01)
-    y = b.node("Conv", [x, w, bias], scope, kernel_shape=[k, k], strides=[stride, stride],
+    conv_inputs = [x, w] if batchnorm else [x, w, b.param(f"{scope}.bias", (cout,), std=0.01)]
+    y = b.node("Conv", conv_inputs, scope, kernel_shape=[k, k], strides=[stride, stride],
                pads=[k // 2] * 4, group=groups, dilations=[1, 1])
+    if batchnorm:
+        bn = scope.replace("conv", "bn").replace("downsample.0", "downsample.1")
+        stats = [b.param(f"{bn}.{name}", (cout,), std=std, mean=mean)
+                 for name, std, mean in (("weight", 0.0, 1.0), ("bias", 0.01, 0.0), ("running_mean", 0.0, 0.0),
+                                         ("running_var", 0.0, 1.0))]
+        y = b.node("BatchNormalization", [y, *stats], bn, epsilon=1e-5, momentum=0.9)
     if relu == "Relu":
         y = b.node("Relu", [y], scope)
     elif relu == "Relu6":
@@ -62,9 +72,10 @@ def _head(b: Builder, x: str, channels: int, num_classes: int, batch: Dim, resha
 
 
 def _resnet(name: str, blocks: list[int], bottleneck: bool, *, weights: bool, batch: Dim, image: int,
-            num_classes: int, width: int, seed: int, reshape_head: bool) -> onnx.ModelProto:
+            num_classes: int, width: int, seed: int, reshape_head: bool, batchnorm: bool = False) -> onnx.ModelProto:
     b = Builder(name, weights=weights, seed=seed, opset=17)
-    x = _conv(b, _input(b, batch, image), 3, width, 7, 2, "/conv1")
+    conv = functools.partial(_conv, batchnorm=batchnorm)
+    x = conv(b, _input(b, batch, image), 3, width, 7, 2, "/conv1")
     x = b.node("MaxPool", [x], "/maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=0)
     cin = width
     expansion = 4 if bottleneck else 1
@@ -75,14 +86,14 @@ def _resnet(name: str, blocks: list[int], bottleneck: bool, *, weights: bool, ba
             stride = 2 if stage > 1 and i == 0 else 1
             cout = planes * expansion
             if bottleneck:
-                y = _conv(b, x, cin, planes, 1, 1, f"{scope}/conv1")
-                y = _conv(b, y, planes, planes, 3, stride, f"{scope}/conv2")
-                y = _conv(b, y, planes, cout, 1, 1, f"{scope}/conv3", relu=None)
+                y = conv(b, x, cin, planes, 1, 1, f"{scope}/conv1")
+                y = conv(b, y, planes, planes, 3, stride, f"{scope}/conv2")
+                y = conv(b, y, planes, cout, 1, 1, f"{scope}/conv3", relu=None)
             else:
-                y = _conv(b, x, cin, planes, 3, stride, f"{scope}/conv1")
-                y = _conv(b, y, planes, cout, 3, 1, f"{scope}/conv2", relu=None)
+                y = conv(b, x, cin, planes, 3, stride, f"{scope}/conv1")
+                y = conv(b, y, planes, cout, 3, 1, f"{scope}/conv2", relu=None)
             if stride != 1 or cin != cout:
-                x = _conv(b, x, cin, cout, 1, stride, f"{scope}/downsample/downsample.0", relu=None)
+                x = conv(b, x, cin, cout, 1, stride, f"{scope}/downsample/downsample.0", relu=None)
             x = b.node("Relu", [b.node("Add", [y, x], scope)], scope)
             cin = cout
     _head(b, x, cin, num_classes, batch, reshape_head)
@@ -90,17 +101,19 @@ def _resnet(name: str, blocks: list[int], bottleneck: bool, *, weights: bool, ba
 
 
 def resnet18(*, weights: bool = False, batch: Dim = 1, image: int = 224, num_classes: int = 1000,
-             width: int = 64, seed: int = 0) -> onnx.ModelProto:
-    """torchvision ResNet-18 (1.81 GMACs at 224x224); ``width`` is the stem's channels (64)."""
+             width: int = 64, seed: int = 0, batchnorm: bool = False) -> onnx.ModelProto:
+    """torchvision ResNet-18 (1.81 GMACs at 224x224); ``width`` is the stem's channels (64);
+    ``batchnorm`` keeps each BatchNormalization (a training export) instead of folding it into a bias."""
     return _resnet("resnet18", [2, 2, 2, 2], False, weights=weights, batch=batch, image=image,
-                   num_classes=num_classes, width=width, seed=seed, reshape_head=False)
+                   num_classes=num_classes, width=width, seed=seed, reshape_head=False, batchnorm=batchnorm)
 
 
 def resnet50(*, weights: bool = False, batch: Dim = 1, image: int = 224, num_classes: int = 1000,
-             width: int = 64, seed: int = 0) -> onnx.ModelProto:
-    """torchvision ResNet-50 v1.5, stride on the 3x3 conv (4.09 GMACs at 224x224)."""
+             width: int = 64, seed: int = 0, batchnorm: bool = False) -> onnx.ModelProto:
+    """torchvision ResNet-50 v1.5, stride on the 3x3 conv (4.09 GMACs at 224x224); ``batchnorm`` as
+    for :func:`resnet18`."""
     return _resnet("resnet50", [3, 4, 6, 3], True, weights=weights, batch=batch, image=image,
-                   num_classes=num_classes, width=width, seed=seed, reshape_head=True)
+                   num_classes=num_classes, width=width, seed=seed, reshape_head=True, batchnorm=batchnorm)
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:

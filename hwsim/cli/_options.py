@@ -10,7 +10,10 @@ from hwsim.core.config import DATAFLOWS, AcceleratorConfig, preset
 from hwsim.core.errors import UserError, shown
 
 __all__ = ["ESTIMATE_TIMINGS", "TIMINGS", "accelerator_config", "add_config_options", "add_model_options", "add_quiet",
-           "config_from_args", "count", "positive_int"]
+           "add_training_options", "config_from_args", "count", "positive_int", "training_options"]
+
+#: Training flags and their defaults (None: the flag was not given).
+_TRAINING_FLAGS = ("optimizer", "loss", "recompute", "lr")
 
 
 def positive_int(text: str) -> int:
@@ -46,6 +49,36 @@ def add_config_options(parser: argparse.ArgumentParser, dataflow: bool = True) -
         parser.set_defaults(dataflow=None)
 
 
+def add_training_options(parser: argparse.ArgumentParser, *, recompute: bool = True) -> None:
+    """--optimizer, --loss, --lr (and --recompute): how a training step trains (docs/training.md)."""
+    from hwsim.core.training import LOSSES, OPTIMIZERS, RECOMPUTE_MODES
+
+    group = parser.add_argument_group("training")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, help="the weight update: sgd (default), momentum (0.9), "
+                       "adam or adamw (β 0.9, 0.999)")
+    group.add_argument("--loss", choices=LOSSES, help="xent: softmax cross entropy on each output's last axis "
+                       "(default); mse: mean squared error")
+    group.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default 0.01 for sgd/momentum, 1e-3 for adam)")
+    if recompute:
+        group.add_argument("--recompute", choices=RECOMPUTE_MODES, help="none (default): stash every activation the "
+                           "backward pass reads; all: keep ~sqrt(n) checkpoints and recompute the rest")
+    else:
+        parser.set_defaults(recompute=None)
+
+
+def training_options(args: argparse.Namespace, enabled: bool, flag: str):
+    """The TrainingOptions the flags give when ``enabled`` (``flag`` turns training on); a training
+    flag without it is an error."""
+    from compiler.training import TrainingOptions
+
+    given = {key: getattr(args, key) for key in _TRAINING_FLAGS if getattr(args, key, None) is not None}
+    if not enabled:
+        if given:
+            raise UserError(f"--{next(iter(given))} applies to {flag} only")
+        return None
+    return TrainingOptions(**given)
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress line (drawn only when standard error is a terminal anyway)")
@@ -70,7 +103,7 @@ def config_from_args(args: argparse.Namespace) -> AcceleratorConfig:
 
 #: The config of the accelerator forms of ``hwsim rtl`` and ``hwsim verify`` (a MODEL given) when the
 #: flags name none: the preset of the configuration the accelerator RTL implements.
-ACCELERATOR_PRESET = "fpga-edge"
+ACCELERATOR_PRESET = "edge-accel"
 
 
 def accelerator_config(args: argparse.Namespace) -> AcceleratorConfig:

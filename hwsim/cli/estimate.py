@@ -11,7 +11,8 @@ from hwsim import api, plots
 from hwsim.core.errors import UserError
 from hwsim.core.files import OutputSet
 
-from ._options import ESTIMATE_TIMINGS, add_config_options, config_source, positive_int
+from ._options import (ESTIMATE_TIMINGS, add_config_options, add_training_options, config_source, positive_int,
+                       training_options)
 
 DEFAULT_MODEL = "resnet18"
 
@@ -44,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="run at the Fmax that 'hwsim rtl --fpga DEVICE --pnr' reached (its design's config unless "
                    "--preset/--config give the same array); the report says which clock it used")
     p.add_argument("--top", type=positive_int, metavar="N", help="list only the first N layers in the table")
+    p.add_argument("--batch", type=positive_int, metavar="N",
+                   help="the first dim of every input not pinned by --input-shape (the batch)")
+    p.add_argument("--training", action="store_true",
+                   help="estimate one training step: forward, loss, backward (data and weight gradients), optimizer "
+                   "update, each layer with its phase, and the step's memory (docs/training.md)")
+    add_training_options(p)
     return p
 
 
@@ -63,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             _config(args), timing=args.timing, clock_from=args.clock_from,
             input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
             input_values=compiler.parse_input_values(args.input_value) or None,
-            allow_unsupported=args.allow_unsupported, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
+            allow_unsupported=args.allow_unsupported, training=training_options(args, args.training, "--training"),
+            batch=args.batch, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
         if args.json is not None:
             outputs.stage(args.json, report.to_json(), "--json")
         if args.csv is not None:

@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "engines, AXI4-Lite registers), DIR/program.bin, DIR/dram.bin, DIR/memory.json, DIR/files.f and "
         "DIR/manifest.json. See docs/accelerator.md.",
     )
-    add_model_options(p, "also compile this network for the whole accelerator (default config fpga-edge)")
+    add_model_options(p, "also compile this network for the whole accelerator (default config edge-accel)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="MODEL: seed of the default inputs (default 0)")
     add_config_options(p, dataflow=False)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "layer's output bytes with 'hwsim run --precision int8' and its cycles with the replay model "
         "(docs/accelerator.md). Exit 0 if all match, 1 if not.",
     )
-    add_model_options(p, "verify this network on the whole accelerator (default config fpga-edge) instead of a GEMM")
+    add_model_options(p, "verify this network on the whole accelerator (default config edge-accel) instead of a GEMM")
     add_config_options(p, dataflow=False)
     p.add_argument("--m", type=positive_int, metavar="M", help="rows of A (default 2*rows + 3)")
     p.add_argument("--k", type=positive_int, metavar="K", help="reduction length (default 2*rows + 5: partial folds)")

@@ -151,7 +151,8 @@ class AcceleratorConfig:
     ofmap_kib: float = 64.0
     #: DRAM bandwidth, GB/s (10^9 bytes per second), sustained.
     dram_gbps: float = 16.0
-    #: DRAM capacity, GiB (``None``: not stated): what ``hwsim llm`` holds weights and KV cache to.
+    #: DRAM capacity, GiB (``None``: not stated): what ``hwsim llm`` holds weights and KV cache to,
+    #: and what a training step's memory is measured against (docs/training.md#memory).
     dram_gib: float | None = None
     #: Each buffer is split in halves so DRAM transfers overlap compute.
     double_buffer: bool = True
@@ -250,6 +251,24 @@ class AcceleratorConfig:
         """Bytes that activations (resident tensors and A tiles) may occupy: the activation buffer,
         or the whole scratchpad when it is shared with the weights."""
         return _kib_bytes(self.ifmap_kib) + (_kib_bytes(self.filter_kib) if self.shared_buffer else 0)
+
+    @property
+    def dram_capacity_bytes(self) -> int | None:
+        """DRAM capacity in bytes (``dram_gib`` GiB); ``None`` when the config does not state it."""
+        return None if self.dram_gib is None else int(self.dram_gib * (1 << 30))
+
+    @property
+    def memories(self) -> tuple[tuple[str, str, int], ...]:
+        """Every memory whose capacity the config states, as ``(label, config key, bytes)``: the
+        activation buffer (with the weight buffer when they are one scratchpad), the weight buffer,
+        the accumulators, and DRAM when ``dram_gib`` is given."""
+        on_chip = [("activation buffer", "ifmap_kib + filter_kib" if self.shared_buffer else "ifmap_kib",
+                    self.activation_buffer_bytes)]
+        if not self.shared_buffer:
+            on_chip.append(("weight buffer", "filter_kib", _kib_bytes(self.filter_kib)))
+        on_chip.append(("accumulators", "ofmap_kib", _kib_bytes(self.ofmap_kib)))
+        dram = self.dram_capacity_bytes
+        return tuple(on_chip) if dram is None else (*on_chip, ("DRAM", "dram_gib", dram))
 
     @property
     def sram_port_bits(self) -> tuple[int, int, int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .config import AcceleratorConfig
+from .training import TrainingStep
 from .workload import Skipped, Workload
 
 __all__ = ["Tile", "TileRun", "Placement", "Traffic", "GemmMapping", "TensorPlace", "LayerSchedule", "Program"]
@@ -183,13 +184,16 @@ class LayerSchedule:
 class Program:
     """Every layer of a model scheduled for ``config``, in execution order.
 
-    ``skipped`` holds one :class:`~hwsim.core.workload.Skipped` per node that ``--allow-unsupported`` left out.
+    ``skipped`` holds one :class:`~hwsim.core.workload.Skipped` per node that ``--allow-unsupported`` left out;
+    ``training`` is the training step's memory (:class:`~hwsim.core.training.TrainingStep`), ``None``
+    for inference.
     """
 
     name: str
     config: AcceleratorConfig
     layers: tuple[LayerSchedule, ...]
     skipped: tuple[Skipped, ...] = ()
+    training: TrainingStep | None = None
 
     @property
     def macs(self) -> int:

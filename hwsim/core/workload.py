@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .training import PHASES, TrainingStep
+
 __all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel", "Skipped"]
 
 #: What a GEMM's store path can do to results as they leave the accumulator, by family:
@@ -118,8 +120,13 @@ class Workload:
     inputs: tuple[TensorRef, ...] = ()
     outputs: tuple[TensorRef, ...] = ()
     epilogue: tuple[EpilogueStep, ...] = ()
+    #: The training phase the layer belongs to (:data:`hwsim.core.training.PHASES`); ``""`` in an
+    #: inference program.
+    phase: str = ""
 
     def __post_init__(self) -> None:
+        if self.phase and self.phase not in PHASES:
+            raise ValueError(f"workload {self.name!r}: phase {self.phase!r} is not one of {', '.join(PHASES)}")
         if (self.kind is Kind.GEMM) != (self.gemm is not None):
             raise ValueError(f"workload {self.name!r}: a gemm shape goes with kind GEMM and only with it")
         for refs, total, what in ((self.inputs, self.input_elems, "input"), (self.outputs, self.output_elems, "output")):
@@ -160,13 +167,15 @@ class LoweredModel:
     """A whole model as workloads in execution order, plus what ``--allow-unsupported`` skipped.
 
     ``skipped`` holds one :class:`Skipped` per node that was not estimated;
-    ``outputs`` names the model's output tensors (they end in DRAM).
+    ``outputs`` names the model's output tensors (they end in DRAM); ``training`` describes a
+    training step's memory (:mod:`compiler.training`), ``None`` for inference.
     """
 
     name: str
     workloads: tuple[Workload, ...]
     skipped: tuple[Skipped, ...] = ()
     outputs: tuple[str, ...] = ()
+    training: TrainingStep | None = None
 
     @property
     def macs(self) -> int:

@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from ._operands import LoweringMismatch
     from ._session import PRECISIONS, RunResult, calibrate, compile_for_run, input_pins, run, shape_like
     from ._tiles import TileProgramError
+    from ._training import TRAINING_PRECISIONS, CompiledStep, compile_training_step, training_step
 
 __all__ = [
     "PRECISIONS", "Compiled", "DramImage", "Executor", "accelerator_image", "default_inputs", "expected_outputs",
     "layer_outputs", "LoweringMismatch", "OutputError", "RunResult", "TileHook",
     "TileProgramError", "calibrate", "calibration_samples", "check_inputs", "compare_outputs", "compile_for_run",
     "format_errors", "input_pins", "load_array", "npz_bytes", "parse_input_args", "run",
-    "shape_like",
+    "shape_like", "TRAINING_PRECISIONS", "CompiledStep", "compile_training_step", "training_step",
 ]
 
 # numpy, ONNX and the kernels load on first use, not when the command line starts.
@@ -60,4 +61,8 @@ __getattr__, __dir__ = exports(__name__, {
     "run": "_session",
     "shape_like": "_session",
     "TileProgramError": "_tiles",
+    "TRAINING_PRECISIONS": "_training",
+    "CompiledStep": "_training",
+    "compile_training_step": "_training",
+    "training_step": "_training",
 })

@@ -16,9 +16,10 @@ import numpy as np
 from compiler.graph import Graph, Node, TensorInfo
 from compiler.kernels import KERNELS, OpEnv
 from compiler.ops import ShapeError
+from compiler.ops import TRAINING_DOMAIN
 from compiler.ops.costs import ALIASES
 from compiler.ops.epilogue import IntegerChain, affine, clip_bounds, integer_chain, integer_pool
-from compiler.ops.gemm import GEMM_OPS, gemm_view, product_output
+from compiler.ops.gemm import GEMM_OPS, gemm_view, is_gemm, product_output
 from hwsim.core.errors import InternalError, UserError
 from hwsim.core.program import LayerSchedule, Program
 from hwsim.core.requant import epilogue as integer_epilogue
@@ -167,7 +168,7 @@ class Executor:
     # ------------------------------------------------------------------------------------- nodes
 
     def _kernel(self, node: Node, xs: list[np.ndarray | None]) -> tuple[np.ndarray, ...]:
-        if node.domain and node.domain not in ("ai.onnx",):
+        if node.domain and node.domain not in ("ai.onnx", TRAINING_DOMAIN):
             raise UserError(f"node '{node.name}': operator {node.domain}.{node.op_type} is not supported by hwsim run")
         kernel = KERNELS.get(node.op_type)
         if kernel is None:
@@ -184,7 +185,7 @@ class Executor:
 
     def _node(self, node: Node, values: Mapping[str, np.ndarray], observe: Observer | None = None) -> tuple[np.ndarray, ...]:
         xs = [values[i] if i else None for i in node.inputs]
-        on_array = node.op_type in GEMM_OPS and not node.domain
+        on_array = is_gemm(node)
         if on_array and node.name not in self.anchors and node.op_type in KERNELS:
             on_array = False  # an Einsum the lowering could not view as a GEMM
         if self.act_ranges is not None:

@@ -29,7 +29,7 @@ from hwsim.core.workload import GemmShape
 from . import _operands as operands
 from ._operands import GemmProblem
 from ._quant import channel_scales, int_step, qmax, quantize
-from ._tiles import float_step, run_tiles
+from ._tiles import float64_step, float_step, run_tiles
 
 __all__ = ["ArrayRunner", "TileHook", "QuantizedOperand", "qdq_weight_ok"]
 
@@ -52,6 +52,8 @@ def _build(env: OpEnv, a: np.ndarray, b: np.ndarray, shape: GemmShape | None, *,
     op = env.node.op_type
     if op in ("Conv", "QLinearConv", "ConvInteger"):
         return operands.conv(env, a, b, shape, fill)
+    if op == "ConvGradWeight":
+        return operands.conv_grad_weight(env, a, b, shape)
     if op == "ConvTranspose":
         return operands.conv_transpose(env, a, b, shape)
     if op == "Gemm":
@@ -75,10 +77,10 @@ def _float_epilogue(env: OpEnv, xs: Sequence[np.ndarray | None], out: np.ndarray
     if op == "Gemm":
         alpha, beta = float(env.attr("alpha", 1.0)), float(env.attr("beta", 1.0))
         if alpha != 1.0:
-            out = out * np.float32(alpha)
+            out = out * out.dtype.type(alpha)
         c = xs[2] if len(xs) > 2 else None
         if c is not None and beta != 0.0:
-            out = out + (c * np.float32(beta) if beta != 1.0 else c).astype(out.dtype)
+            out = out + (c * out.dtype.type(beta) if beta != 1.0 else c).astype(out.dtype)
     return out
 
 
@@ -127,13 +129,16 @@ class ArrayRunner:
     # --------------------------------------------------------------------------------- float path
 
     def run_float(self, env: OpEnv, xs: Sequence[np.ndarray | None], shape: GemmShape | None, placements, swap: bool) -> np.ndarray:
-        """The node's own arithmetic: fp32 accumulators, or exact integers for an integer MatMul."""
+        """The node's own arithmetic: fp32 accumulators (fp64 when both operands are float64, as in a
+        training step checked against finite differences), or exact integers for an integer MatMul."""
         a, b = xs[0], xs[1]
         if a.dtype.kind in "iu" and b.dtype.kind in "iu":
             problem = _build(env, a, b, shape, swap=swap)
             return problem.layout(self._tiles(env.node.name, problem, placements, _exact_int_step)).astype(a.dtype)
-        problem = _build(env, a.astype(np.float32, copy=False), b.astype(np.float32, copy=False), shape, swap=swap)
-        acc = self._tiles(env.node.name, problem, placements, float_step)
+        wide = a.dtype == np.float64 and b.dtype == np.float64
+        kind = np.float64 if wide else np.float32
+        problem = _build(env, a.astype(kind, copy=False), b.astype(kind, copy=False), shape, swap=swap)
+        acc = self._tiles(env.node.name, problem, placements, float64_step if wide else float_step)
         return _float_epilogue(env, xs, problem.layout(acc)).astype(a.dtype, copy=False)
 
     # ---------------------------------------------------------------------------- PTQ int8 path

@@ -22,11 +22,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from compiler.kernels import OpEnv, attr_ints, padded, spatial_pads, taps
-from compiler.ops.gemm import einsum_roles
+from compiler.ops.gemm import conv_transpose_pads, einsum_roles
 from hwsim.core.errors import InternalError
 from hwsim.core.workload import GemmShape
 
-__all__ = ["GemmProblem", "LoweringMismatch", "conv", "conv_transpose", "gemm", "matmul", "einsum"]
+__all__ = ["GemmProblem", "LoweringMismatch", "conv", "conv_grad_weight", "conv_transpose", "gemm", "matmul", "einsum"]
 
 
 class LoweringMismatch(InternalError):
@@ -61,14 +61,12 @@ def _conv_geometry(env: OpEnv, x_shape: Sequence[int], kernel: Sequence[int]):
     return strides, dilations
 
 
-def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, fill=0) -> GemmProblem:
-    """Conv as im2col; ``fill`` is the padding value (a zero point for quantized inputs)."""
+def _im2col(x: np.ndarray, kernel: Sequence[int], groups: int, env: OpEnv, out_size: tuple[int, ...], fill) -> np.ndarray:
+    """``(groups, N * prod(out_size), C/groups * prod(kernel))``: every window of ``x`` as a row."""
     n_batch = x.shape[0]
-    out_ch, cin_g, *kernel = w.shape
-    groups = int(env.attr("group", 1))
+    cin_g = x.shape[1] // groups
     strides, dilations = _conv_geometry(env, x.shape, kernel)
     begin, end = spatial_pads(env.attr("auto_pad", "NOTSET"), attr_ints(env, "pads"), x.shape[2:], kernel, strides, dilations)
-    out_size = tuple(env.out_shape(0)[2:])  # the importer's shape inference settled it
     rank = len(kernel)
     # A is (groups, N, *out, C/groups, *kernel) in memory, so that (groups, m, k) is a plain reshape;
     # each kernel offset fills one strided slice of it from one strided view of the padded input.
@@ -77,7 +75,17 @@ def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, f
     xp = padded(x, kernel, strides, dilations, begin, end, out_size, fill=fill)
     for offset, tap in taps(xp, kernel, strides, dilations, out_size):
         by_offset[(slice(None), slice(None), slice(None)) + offset] = tap.reshape((n_batch, groups, cin_g) + out_size)
-    a = cols.reshape(groups, n_batch * math.prod(out_size), cin_g * math.prod(kernel))
+    return cols.reshape(groups, n_batch * math.prod(out_size), cin_g * math.prod(kernel))
+
+
+def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, fill=0) -> GemmProblem:
+    """Conv as im2col; ``fill`` is the padding value (a zero point for quantized inputs)."""
+    n_batch = x.shape[0]
+    out_ch, cin_g, *kernel = w.shape
+    groups = int(env.attr("group", 1))
+    out_size = tuple(env.out_shape(0)[2:])  # the importer's shape inference settled it
+    rank = len(kernel)
+    a = _im2col(x, kernel, groups, env, out_size, fill)
     n_g = out_ch // groups
     b = w.reshape(groups, n_g, -1).transpose(0, 2, 1)
 
@@ -89,25 +97,28 @@ def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, f
     return _check(env.node.name, GemmProblem(a, b, layout, math.prod(kernel)), expected)
 
 
+def conv_grad_weight(env: OpEnv, x: np.ndarray, dy: np.ndarray, expected: GemmShape | None) -> GemmProblem:
+    """A convolution's weight gradient ``dW = im2col(X)^T · dY`` per group (training programs):
+    A is the im2col of ``x`` transposed, ``(groups, C_in/g · prod(kernel), N · out_spatial)``, B is
+    ``dy`` as ``(groups, N · out_spatial, C_out/g)``; the product is ``dW``'s ``(C_out, C_in/g, *kernel)``."""
+    out_ch, cin_g, *kernel = env.out_shape(0)
+    groups = int(env.attr("group", 1))
+    out_size = tuple(dy.shape[2:])
+    cols = _im2col(x, kernel, groups, env, out_size, 0)
+    a = cols.transpose(0, 2, 1)
+    n_g = out_ch // groups
+    b = dy.reshape(dy.shape[0], groups, n_g, -1).transpose(1, 0, 3, 2).reshape(groups, -1, n_g)
+
+    def layout(c: np.ndarray) -> np.ndarray:
+        return c.transpose(0, 2, 1).reshape((out_ch, cin_g) + tuple(kernel))
+
+    return _check(env.node.name, GemmProblem(a, b, layout), expected)
+
+
 def _conv_transpose_geometry(env: OpEnv, x: np.ndarray, w: np.ndarray):
     kernel = w.shape[2:]
-    rank = len(kernel)
-    strides, dilations = _conv_geometry(env, x.shape, kernel)
-    out_pad = attr_ints(env, "output_padding", (0,) * rank)
-    full = [(i - 1) * s + (k - 1) * d + 1 + op for i, s, k, d, op in zip(x.shape[2:], strides, kernel, dilations, out_pad)]
     out_size = tuple(env.out_shape(0)[2:])
-    pads = attr_ints(env, "pads")
-    auto_pad = env.attr("auto_pad", "NOTSET")
-    if env.attr("output_shape") is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        totals = [f - o for f, o in zip(full, out_size)]
-        if auto_pad == "SAME_UPPER":
-            begin = tuple(t // 2 for t in totals)
-        else:
-            begin = tuple(t - t // 2 for t in totals)
-    elif pads and auto_pad != "VALID":
-        begin = tuple(pads[:rank])
-    else:
-        begin = (0,) * rank
+    begin, _, strides, dilations, _ = conv_transpose_pads(env.node, x.shape[2:], kernel, out_size)
     return kernel, strides, dilations, begin, out_size
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from hwsim.core.errors import InternalError
 from hwsim.core.program import Placement
 
-__all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step"]
+__all__ = ["Step", "OnTile", "TileProgramError", "run_tiles", "float_step", "float64_step"]
 
 #: One tile on the array for a stack of groups: ``(accumulator or None, A (g, m, k), B (g, k, n))`` to
 #: the new accumulator ``(g, m, n)``; ``None`` starts from zero (a tile with ``accumulate=False``).
@@ -29,13 +29,21 @@ class TileProgramError(InternalError):
     """The tile program does not compute the GEMM exactly once (a tiler bug)."""
 
 
-def float_step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """fp32 multiply-accumulate of one K tile (float32 accumulators)."""
-    partial = np.matmul(a, b, dtype=np.float32)
-    if acc is None:
-        return partial
-    acc += partial
-    return acc
+def _float_step(dtype: type) -> Step:
+    def step(acc: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        partial = np.matmul(a, b, dtype=dtype)
+        if acc is None:
+            return partial
+        acc += partial
+        return acc
+
+    return step
+
+
+#: fp32 multiply-accumulate of one K tile (float32 accumulators).
+float_step: Step = _float_step(np.float32)
+#: fp64 multiply-accumulate of one K tile (float64 accumulators: finite-difference checks).
+float64_step: Step = _float_step(np.float64)
 
 
 def _grid_k_tiles(tiles: Sequence[Placement], groups: int, m_total: int, k_total: int, n_total: int) -> list[tuple[int, int]] | None:

@@ -44,7 +44,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
               "clock_mhz": 1000.0, "number_format": "int"},
     "memory": {"ifmap_kib": 128.0, "filter_kib": 128.0, "ofmap_kib": 64.0, "dram_gbps": 16.0, "double_buffer": True,
                "shared_buffer": False, "residency": True, "weight_fifo": False, "dram_latency_ns": 0.0,
-               "dram_burst_bytes": 1},
+               "dram_burst_bytes": 1, "dram_gib": 8.0},
     "control": {"command_cycles": 0},
     "mapping": {"objective": "cycles"},
     "vector": {"lanes": 16, "store_path": ["activation", "scale"]},

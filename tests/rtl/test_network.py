@@ -94,6 +94,18 @@ def test_verify_a_tiny_network_bit_and_cycle_exact(tmp_path, capsys):
     assert min(retired["LOAD_RETIRED"], retired["EXEC_RETIRED"]) > 8  # more than one bank each
 
 
+def test_without_a_config_the_accelerator_commands_take_the_config_the_rtl_implements(tmp_path):
+    """No --preset or --config: ``hwsim rtl MODEL.onnx`` builds edge-accel's 8x8 accelerator (the
+    shipped preset is a config the RTL implements, so it is not refused as fpga-edge would be)."""
+    model = tmp_path / "tiny.onnx"
+    onnx.save(tiny_net(), model)
+    out = tmp_path / "design"
+    assert main(["rtl", str(model), "--out", str(out), "-q"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["name"] == "edge-accel" and manifest["config"]["rows"] == 8
+    assert (out / "hwsim_edge_accel_8x8_accel.v").exists()
+
+
 def test_verify_refuses_what_the_rtl_does_not_implement(tmp_path, capsys):
     model = tmp_path / "tiny.onnx"
     onnx.save(tiny_net(), model)
