@@ -43,6 +43,7 @@ from hwsim.core import isa
 from hwsim.core.config import AcceleratorConfig, load_config, preset, preset_names
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
+from hwsim.core.fpga import DEVICES
 from hwsim.core.training import master_words
 from hwsim.core.workload import LoweredModel
 from hwsim.energy import layer_energy
@@ -100,6 +101,9 @@ class RtlDesign:
     synthesis: Any = None
     #: The top module (the array's ``config.module_name`` when ``None``; the accelerator's is ``*_accel``).
     top: str | None = None
+
+    #: ``timing.json``'s content after place and route (``rtl(..., pnr=True)``), else None.
+    timing: Mapping[str, Any] | None = None
 
     @property
     def module(self) -> str:
@@ -259,7 +263,7 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
              input_shapes: Mapping[str, Sequence[int]] | None = None,
              input_values: Mapping[str, Sequence[float]] | None = None,
              allow_unsupported: bool = False, training: TrainingOptions | None = None,
-             batch: int | None = None, **overrides: Any) -> Report:
+             batch: int | None = None, clock_from: str | Path | None = None, **overrides: Any) -> Report:
     """``hwsim estimate``: cycles, latency, utilization, traffic, stalls and energy per layer.
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
@@ -270,12 +274,25 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
     ``training`` estimates one training step instead (docs/training.md): forward, loss, backward and
     optimizer layers, each with its phase, and the step's memory. ``batch`` sets the first dim of
     every input not pinned by ``input_shapes``.
+    ``clock_from``: a ``timing.json`` of ``hwsim rtl --fpga ... --pnr``; the estimate runs at the
+    Fmax its design reached, on that design's config when ``config`` is None (a given config must
+    describe the same array), and the report says so (``clock.source``).
     """
     if timing not in ESTIMATE_TIMINGS:
         raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(ESTIMATE_TIMINGS)}")
+    achieved = None
+    if clock_from is not None:
+        achieved = _achieved_clock(Path(clock_from))
+        if config is None:
+            config = achieved[2]
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
         raise UserError(f"{shown(model)}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
     cfg, options = resolve_config(config, **overrides)
+    clock_source = None
+    if achieved is not None:
+        mhz, clock_source, built = achieved
+        _same_design(cfg, built, Path(clock_from))
+        cfg = cfg.replace(clock_mhz=mhz)
     if timing == "replay":
         if training is not None or batch is not None:
             raise UserError("--timing replay times an inference command program: it takes neither --training "
@@ -302,7 +319,42 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
         timing_model = scalesim.ScaleSimTiming(options)
     report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing_model)
     mode = options.bandwidth_mode if timing == "scalesim" and options is not None else None
-    return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode)
+    return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode, clock_source=clock_source)
+
+
+def _achieved_clock(path: Path) -> tuple[float, str, AcceleratorConfig]:
+    """(Fmax in MHz, where it comes from, the config of the design) from a ``timing.json``."""
+    hint = "give the timing.json that 'hwsim rtl --fpga DEVICE --pnr --out DIR' writes"
+    text = read_text(path, "timing.json", missing_hint=hint)
+    data = parse_json(text, f"--clock-from {shown(path)}", hint)
+    if not isinstance(data, dict) or not {"fits", "part", "config"} <= set(data):
+        raise UserError(f"--clock-from {shown(path)}: not a place-and-route timing.json (needs fits, part, fmax_mhz, config); {hint}")
+    part = shown(str(data["part"]), 60)
+    if data["fits"] is not True:
+        raise UserError(f"--clock-from {shown(path)}: the design did not fit the {part} "
+                        f"({shown(str(data.get('reason', 'no reason given')), 200)}), so it has no Fmax; "
+                        "try a larger device")
+    mhz = data.get("fmax_mhz", {}).get("clk") if isinstance(data.get("fmax_mhz"), dict) else None
+    if isinstance(mhz, bool) or not isinstance(mhz, (int, float)) or not 0 < mhz < 1e6:
+        raise UserError(f"--clock-from {shown(path)}: fmax_mhz.clk must be a positive number of MHz, "
+                        f"got {shown(repr(mhz), 40)}; {hint}")
+    built = AcceleratorConfig.from_dict(data["config"], f"--clock-from {shown(path)}: config")
+    source = (f"Fmax of {built.module_name} on the {part} after place and route "
+              f"(nextpnr, seed {shown(str(data.get('seed', '?')), 20)}), from {shown(path)}")
+    return float(mhz), source, built
+
+
+def _same_design(cfg: AcceleratorConfig, built: AcceleratorConfig, path: Path) -> None:
+    """A config estimated at the Fmax of ``built`` must have its array, widths, buffer and pipeline."""
+    def key(c: AcceleratorConfig) -> dict[str, Any]:
+        return {"rows": c.rows, "cols": c.cols, "input_bits": c.input_bits, "weight_bits": c.weight_bits,
+                "acc_bits": c.acc_bits, "acc_depth": c.acc_depth,
+                "pipeline (mult/adder/acc stages)": "{0.mult_stages}/{0.adder_segments}/{0.acc_stages}".format(c.pipeline)}
+    mine, theirs = key(cfg), key(built)
+    diff = [f"{k} {mine[k]} vs {theirs[k]}" for k in mine if mine[k] != theirs[k]]
+    if diff:
+        raise UserError(f"--clock-from {shown(path)}: that Fmax is of another design ({'; '.join(diff)}); estimate its own "
+                        f"config (omit --preset/--config) or place and route this one")
 
 
 #: KV-cache element widths ``hwsim llm`` takes.
@@ -494,14 +546,20 @@ MAX_VERIFY_PES = 64 * 64
 
 
 def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[str] | None = None,
-        out: str | Path | None = None, allow_large: bool = False,
-        model: str | Path | bytes | onnx.ModelProto | None = None,
+        fpga: str | None = None, pnr: bool = False, pnr_seed: int = 1, out: str | Path | None = None,
+        allow_large: bool = False, model: str | Path | bytes | onnx.ModelProto | None = None,
         inputs: Mapping[str, np.ndarray | str | Path] | None = None, seed: int = 0,
         input_shapes: Mapping[str, Sequence[int]] | None = None, **overrides: Any) -> RtlDesign:
     """``hwsim rtl``: the array's Verilog, file list and manifest (and, with ``synth`` or ``families``,
     Yosys's figures in ``synth.json``); with ``out`` also written there, all files or none. An array
     estimated to take more than ``rtl.CONFIRM_SECONDS`` is refused unless ``allow_large``
     (``--allow-large``); one that would not fit in memory always is.
+
+    ``fpga`` (a device of ``hwsim.core.fpga.DEVICES``; default the config's ``[fpga] device``)
+    builds the design for that part (its family's pipeline depths, docs/rtl.md#pipeline) and adds
+    the family's form of the Verilog, the place-and-route harness and its constraints
+    (docs/fpga.md); ``pnr`` also synthesizes, places and routes it at the config's clock (placement
+    ``pnr_seed``) and adds ``timing.json``.
 
     With ``model``: the whole accelerator for the config (``rtl.Accelerator``) and the network's
     program: ``<module>.v``, ``files.f``, ``program.bin`` (the command banks), ``dram.bin`` (the
@@ -510,6 +568,9 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
     if model is not None:
         if synth or families:
             raise UserError("--synth applies to the array alone; synthesize the accelerator's Verilog with your own flow")
+        if fpga is not None or pnr:
+            raise UserError("--fpga and --pnr apply to the array alone (no MODEL); place and route the "
+                            "accelerator's Verilog with your own flow")
         with OutputSet() as outputs:
             if out is not None:
                 outputs.check_dir(out)
@@ -521,18 +582,34 @@ def rtl(config: ConfigSource = None, *, synth: bool = False, families: Sequence[
     with OutputSet() as outputs:
         if out is not None:
             outputs.check_dir(out)  # a bad folder fails before the work, not after it
+        if fpga is not None:
+            if fpga not in DEVICES:
+                raise UserError(f"--fpga {shown(repr(fpga), 40)}: not a device hwsim places and routes for; "
+                                f"use one of {', '.join(DEVICES)}")
+            overrides = {**overrides, "fpga": fpga}
         cfg = _ws_config(config, "rtl generates", overrides)
+        fpga = cfg.fpga  # --fpga, else the config's [fpga] device
+        if pnr and fpga is None:
+            raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)}), "
+                            "or a config with [fpga] device")
         synth = bool(synth or families)
         names = list(families or ["xilinx"])
         _rtl.check_rtl_cost(cfg, synth=synth, families=len(set(names)), confirmed=allow_large)
         files: dict[str, bytes] = {f"{cfg.module_name}.v": _rtl.generate_verilog(cfg).encode(),
-                                   "files.f": f"{cfg.module_name}.v\n".encode()}
+                                   "files.f": f"{cfg.module_name}.v\n".encode(),
+                                   _rtl.WAIVER_FILE: _rtl.LINT_WAIVERS.encode()}
         result = None
         if synth:
             result = _rtl.synthesize(cfg, names)
             files["synth.json"] = json_text(result.to_dict(), what="the synthesis figures").encode()
+        timing = None
+        if fpga is not None:
+            files |= _rtl.fpga_files(cfg, fpga)
+            if pnr:
+                timing, pnr_files, _ = _rtl.place_and_route(cfg, fpga, seed=pnr_seed)
+                files |= pnr_files
         files["manifest.json"] = json_text(_rtl.manifest(cfg, files), what="the manifest").encode()
-        design = RtlDesign(cfg, files, result)
+        design = RtlDesign(cfg, files, result, timing=timing)
         if out is not None:
             design.stage(outputs, out)
             outputs.commit()

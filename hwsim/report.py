@@ -110,7 +110,8 @@ SCHEMA: dict[str, Any] = {
     "title": "hwsim estimate report",
     "type": "object",
     "additionalProperties": False,
-    "required": ["model", "hwsim_version", "timing", "scalesim_bandwidth_mode", "config", "totals", "layers", "skipped"],
+    "required": ["model", "hwsim_version", "timing", "scalesim_bandwidth_mode", "clock", "config", "totals", "layers",
+                 "skipped"],
     "properties": {
         "model": {"type": "string", "description": "the model's name: its file's stem (the graph's name for an "
                   "in-memory model)"},
@@ -120,6 +121,11 @@ SCHEMA: dict[str, Any] = {
                    "the accelerator's command program replayed exactly (docs/accelerator.md)"},
         "scalesim_bandwidth_mode": {"enum": ["USER", "CALC", None], "description": "with timing scalesim: "
                                     "SCALE-Sim's InterfaceBandwidth mode (the .cfg's, else USER); else null"},
+        "clock": {"type": "object", "additionalProperties": False, "required": ["mhz", "source"],
+                  "description": "the clock latency_s is at",
+                  "properties": {"mhz": {"type": "number", "description": "= config.clock_mhz"},
+                                 "source": {"type": "string", "description": "'config' (its clock_mhz), or the "
+                                            "place-and-route timing.json whose Fmax it is (--clock-from)"}}},
         "config": {"type": "object", "description": "the effective AcceleratorConfig, every field (docs/config.md); "
                    "loads back as a config: --config REPORT.json, hwsim.estimate(model, report['config'])"},
         "totals": {
@@ -275,9 +281,13 @@ class Report:
     #: a ``training`` section (:meth:`training_dict`).
     training: TrainingStep | None = None
 
-    def with_provenance(self, *, scalesim_bandwidth_mode: str | None) -> Report:
-        """This report, saying which SCALE-Sim bandwidth mode produced its timing."""
-        return replace(self, scalesim_bandwidth_mode=scalesim_bandwidth_mode)
+    #: Where ``config.clock_mhz`` comes from, when not the config itself (e.g. the Fmax of a
+    #: place-and-route ``timing.json``: ``hwsim estimate --clock-from``).
+    clock_source: str | None = None
+
+    def with_provenance(self, *, scalesim_bandwidth_mode: str | None, clock_source: str | None = None) -> Report:
+        """This report, saying which SCALE-Sim bandwidth mode produced its timing and where its clock came from."""
+        return replace(self, scalesim_bandwidth_mode=scalesim_bandwidth_mode, clock_source=clock_source)
 
     @property
     def listed(self) -> tuple[LayerResult, ...]:
@@ -362,6 +372,7 @@ class Report:
             "hwsim_version": __version__,
             "timing": self.timing,
             "scalesim_bandwidth_mode": self.scalesim_bandwidth_mode,
+            "clock": {"mhz": self.config.clock_mhz, "source": self.clock_source or "config"},
             "config": self.config.to_dict(),
             "totals": {
                 "macs": t.macs,
@@ -481,6 +492,7 @@ class Report:
             f"{cfg.dataflow.upper()} array at {cfg.clock_mhz:g} MHz, {cfg.dram_gbps:g} GB/s DRAM, "
             f"timing model {self.timing}"
             + (f" ({self.scalesim_bandwidth_mode} bandwidth mode)" if self.scalesim_bandwidth_mode else ""),
+            *([f"clock: {self.clock_source}"] if self.clock_source else []),
             "",
             line(head),
             rule,

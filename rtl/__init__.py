@@ -30,8 +30,10 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
                         check_verify_cost, rtl_cost, verify_cost)
     from ._cosim import CosimResult, GemmCase, Simulator, TileCheck, check, random_case, verify
     from ._emit import generate_verilog, manifest, ports
+    from ._lint import LINT_WAIVERS, WAIVER_FILE
     from ._params import Params, params
     from ._pe import ProcessingElement
+    from ._pnr import PnrError, fpga_files, place_and_route
     from ._program import gemm_placements, tile_words
     from ._synth import (
         FAMILIES,
@@ -60,6 +62,8 @@ _EXPORTS = {
     "RtlCost": "_cost", "rtl_cost": "_cost", "check_rtl_cost": "_cost", "CONFIRM_SECONDS": "_cost",
     "verify_cost": "_cost", "check_verify_cost": "_cost", "accelerator_cost": "_cost",
     "check_accelerator_cost": "_cost",
+    "LINT_WAIVERS": "_lint", "WAIVER_FILE": "_lint",
+    "PnrError": "_pnr", "fpga_files": "_pnr", "place_and_route": "_pnr",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = exports(__name__, _EXPORTS)

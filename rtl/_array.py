@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, Value, signed, unsigned
+from amaranth import Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._params import Params
 from ._pe import ProcessingElement, activation_layout
+from ._pipe import delayed, segment_layout
 
-__all__ = ["SystolicArray", "delayed"]
-
-
-def delayed(m: Module, value, cycles: int, name: str):
-    """``value`` seen through ``cycles`` registers (``value`` itself when 0), as one shift register.
-
-    Data registers have no reset and no enable, and a whole chain is one signal: that makes it
-    one plain ``always @(posedge clk)`` in the Verilog, which is what Icarus's time is spent on.
-    """
-    if cycles == 0:
-        return value
-    raw = Value.cast(value)
-    width = len(raw)
-    chain = Signal(width * cycles, name=name, reset_less=True)
-    m.d.sync += chain.eq(Cat(raw, chain[: width * (cycles - 1)]))
-    out = Signal.like(value, name=f"{name}_out")
-    m.d.comb += Value.cast(out).eq(chain[width * (cycles - 1) :])
-    return out
+__all__ = ["SystolicArray"]
 
 
 class SystolicArray(wiring.Component):
@@ -41,7 +25,9 @@ class SystolicArray(wiring.Component):
       column c passes ``c + 1`` registers (the weight skew) and is written into PE(w_row, c)
       at the end of cycle ``t + 1 + c``, a diagonal wavefront like the activations';
     * ``p_out`` (all columns de-skewed) holds the column sums of the activation row issued in
-      cycle t during cycle ``t + rows + cols``.
+      cycle t during cycle ``t + rows + cols + mult_stages`` (segment j of each sum, with
+      ``adder_segments`` > 1, j cycles later): ``cfg.array_latency`` cycles after issue for the
+      last segment.
 
     Lanes are separate ports rather than one wide word: Icarus rebuilds a continuously assigned
     concatenation bit by bit whenever any part changes, and the lanes change at different times.
@@ -57,14 +43,13 @@ class SystolicArray(wiring.Component):
             "w_row": In(p.array_row_bits),
             "w_bank": In(1),
             "w_valid": In(1),
-            "p_out": Out(signed(p.cfg.acc_bits)).array(p.cfg.cols),
+            "p_out": Out(segment_layout(p.segments)).array(p.cfg.cols),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
         p = self._p
-        pe = [[ProcessingElement(p.cfg.input_bits, p.cfg.weight_bits, p.cfg.acc_bits) for _ in range(p.cfg.cols)]
-              for _ in range(p.cfg.rows)]
+        pe = [[ProcessingElement(p) for _ in range(p.cfg.cols)] for _ in range(p.cfg.rows)]
         for r in range(p.cfg.rows):
             for c in range(p.cfg.cols):
                 m.submodules[f"pe_{r}_{c}"] = pe[r][c]

@@ -8,14 +8,15 @@ cycle count of this schedule.
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ._array import SystolicArray
+from ._dsp import AccMemory
 from ._params import Params
+from ._pipe import delayed
 
 __all__ = ["TileController"]
 
@@ -59,43 +60,59 @@ class TileController(wiring.Component):
     @property
     def out_queue_depth(self) -> int:
         """Enough for every row between issue and output, so a ready consumer never holds the issue."""
-        return self._p.cfg.rows + self._p.cfg.cols + self._p.cfg.out_latency + 2
+        return self._p.cfg.array_latency + self._p.cfg.out_latency + 2
 
     def elaborate(self, platform) -> Module:
         p = self._p
-        R, C = p.cfg.rows, p.cfg.cols
+        cfg = p.cfg
+        R, C = cfg.rows, cfg.cols
         m = Module()
         m.submodules.mesh = mesh = SystolicArray(p)
-        # The accumulator: one memory per column (acc_depth x acc_bits each), so that each lane
-        # is its own word (see SystolicArray on why lanes stay separate).
-        wrs, rds = [], []
-        for c in range(C):
-            mem = m.submodules[f"acc_{c}"] = Memory(shape=signed(p.cfg.acc_bits), depth=p.cfg.acc_depth, init=[])
-            wrs.append(mem.write_port())
-            rds.append(mem.read_port(transparent_for=(wrs[-1],)))
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
         m.submodules.queue = queue = SyncFIFOBuffered(width=out_row.size, depth=self.out_queue_depth)
 
+        # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
+        # each comparison a ready or a fold switch needs is kept as a flag, updated from the
+        # counters one step ahead, so no counter's compare sits between a register and a ready.
         busy = Signal()
         tile = Signal(p.cmd_layout)
-        # Weight issue: rows left in the tile, row within the fold, fold number.
+        n_mask = Signal(C)                  # lane c < n: weight lanes and result lanes in use
+        m_minus_1 = Signal(p.m_bits)
+        m_is_1 = Signal()
+        # Weight issue: rows left in the tile, row within the fold, the fold's bank.
         w_left = Signal(p.k_bits)
+        w_more = Signal()                   # w_left != 0
+        w_one = Signal()                    # w_left == 1
         w_row = Signal(p.array_row_bits)
-        w_fold = Signal(p.fold_bits)
-        # Activation issue: K rows left from this fold on, row of A within the fold, fold number.
+        w_row_last = Signal()               # w_row == R - 1
+        w_bank = Signal()
+        # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
         a_left = Signal(p.k_bits)
+        a_more = Signal()                   # a_left != 0
+        a_last_fold = Signal()              # a_left <= R
+        a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
         a_row = Signal(p.m_bits)
-        a_fold = Signal(p.fold_bits)
+        a_togo = Signal(p.m_bits)           # m - 1 - a_row
+        a_row_last = Signal()               # a_row == m - 1
+        a_first_fold = Signal()
+        a_bank = Signal()
+        # Weight folds issued minus activation folds issued: 0, 1 or 2.
+        gap_some = Signal()                 # gap != 0
+        gap_full = Signal()                 # gap == 2
         # Output queue entries not yet promised to an issued row.
         credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
+        credit_ok = Signal(init=1)          # credits != 0
 
-        last_fold = a_left <= R
-        emit_row = last_fold & tile.emit
+        emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
         # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
-        # f - 2 has been issued. Fold f's activations wait until all its weights are in, so they
-        # read complete weights whatever gaps the streams have.
-        want_w = busy & (w_left != 0) & (w_fold <= a_fold + 1)
-        want_a = busy & (a_left != 0) & (w_fold > a_fold) & (~emit_row | (credits != 0))
+        # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
+        # (gap > 0), so they read complete weights whatever gaps the streams have.
+        # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
+        want_w = w_more & ~gap_full
+        # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
+        # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
+        held = Signal()
+        want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
         m.d.comb += [
             self.cmd.ready.eq(~busy),
             self.w.ready.eq(want_w),
@@ -103,62 +120,101 @@ class TileController(wiring.Component):
         ]
         w_fire = self.w.valid & self.w.ready
         a_fire = self.a.valid & self.a.ready
+        w_fold_end = w_fire & (w_row_last | w_one)
+        a_fold_end = a_fire & a_row_last
+        if cfg.pipeline.row_gap > 1:
+            m.d.sync += held.eq(a_fold_end & m_is_1)
 
         with m.If(self.cmd.valid & self.cmd.ready):
-            m.d.sync += [busy.eq(1), tile.eq(self.cmd.payload), w_left.eq(self.cmd.payload.k),
-                         a_left.eq(self.cmd.payload.k), w_row.eq(0), w_fold.eq(0), a_row.eq(0), a_fold.eq(0)]
+            cmd = self.cmd.payload
+            m.d.sync += [
+                busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
+                m_minus_1.eq(cmd.m - 1), m_is_1.eq(cmd.m == 1),
+                w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
+                w_bank.eq(0),
+                a_left.eq(cmd.k), a_more.eq(1), a_last_fold.eq(cmd.k <= R), emit_row.eq((cmd.k <= R) & cmd.emit),
+                a_lanes.eq(Cat(*(cmd.k > r for r in range(R)))),
+                a_row.eq(0), a_togo.eq(cmd.m - 1), a_row_last.eq(cmd.m == 1), a_first_fold.eq(1), a_bank.eq(0),
+                gap_some.eq(0), gap_full.eq(0),
+            ]
 
         # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
         # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
+        # n_mask is a register (set with the command), so no compare sits on the weight path.
+        m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_bank), mesh.w_valid.eq(w_fire)]
         for c in range(C):
-            m.d.comb += mesh.w_data[c].eq(Mux(tile.n > c, self.w.payload[c], 0))
-        m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_fold[0]), mesh.w_valid.eq(w_fire)]
+            m.d.comb += mesh.w_data[c].eq(Mux(n_mask[c], self.w.payload[c], 0))
         with m.If(w_fire):
-            m.d.sync += w_left.eq(w_left - 1)
-            with m.If((w_row == R - 1) | (w_left == 1)):
-                m.d.sync += [w_row.eq(0), w_fold.eq(w_fold + 1)]
+            m.d.sync += [w_left.eq(w_left - 1), w_more.eq(~w_one), w_one.eq(w_left == 2)]
+            with m.If(w_row_last | w_one):
+                m.d.sync += [w_row.eq(0), w_row_last.eq(R == 1), w_bank.eq(~w_bank)]
             with m.Else():
-                m.d.sync += w_row.eq(w_row + 1)
+                m.d.sync += [w_row.eq(w_row + 1), w_row_last.eq(w_row == R - 2)]
 
         # Lanes past the fold's K rows meet stale weights: zero them.
         for r in range(R):
-            lane = a_fire & (a_left > r)
+            lane = a_fire & a_lanes[r]
             m.d.comb += [mesh.a_data[r].eq(Mux(lane, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
-        m.d.comb += mesh.a_bank.eq(a_fold[0])
-        last_row = a_row == tile.m - 1
+        m.d.comb += mesh.a_bank.eq(a_bank)
+        # The next fold's K rows left, whether it is the last and its lanes: with row_gap 2 folds
+        # end at least two cycles apart (and the first ends two cycles after the command), so
+        # these are registers computed from a_left in the cycle before, off the issue's path.
+        next_left = Mux(a_last_fold, 0, a_left - R)
+        next_last = a_left <= 2 * R
+        next_lanes = Cat(*(a_left > R + r for r in range(R)))
+        if cfg.pipeline.row_gap > 1:
+            ahead = [Signal.like(next_left, name="a_next_left"), Signal(name="a_next_last"),
+                     Signal(R, name="a_next_lanes")]
+            m.d.sync += [reg.eq(value) for reg, value in zip(ahead, (next_left, next_last, next_lanes))]
+            next_left, next_last, next_lanes = ahead
         with m.If(a_fire):
-            with m.If(last_row):
-                m.d.sync += [a_row.eq(0), a_fold.eq(a_fold + 1), a_left.eq(Mux(last_fold, 0, a_left - R))]
+            with m.If(a_row_last):
+                m.d.sync += [a_row.eq(0), a_togo.eq(m_minus_1), a_row_last.eq(m_is_1), a_first_fold.eq(0),
+                             a_bank.eq(~a_bank), a_more.eq(~a_last_fold), a_last_fold.eq(next_last),
+                             emit_row.eq(next_last & tile.emit),
+                             a_left.eq(next_left), a_lanes.eq(next_lanes)]
             with m.Else():
-                m.d.sync += a_row.eq(a_row + 1)
+                m.d.sync += [a_row.eq(a_row + 1), a_togo.eq(a_togo - 1), a_row_last.eq(a_togo == 1)]
+        with m.If(w_fold_end & ~a_fold_end):
+            m.d.sync += [gap_some.eq(1), gap_full.eq(gap_some)]
+        with m.If(a_fold_end & ~w_fold_end):
+            m.d.sync += [gap_some.eq(gap_full), gap_full.eq(0)]
 
         # Each issued activation row carries a tag through a pipeline as long as the array's, so
         # the accumulator stage knows what the sums leaving the de-skew belong to.
         tag_layout = data.StructLayout({"valid": 1, "row": p.acc_addr_bits, "first": 1, "emit": 1, "last": 1})
         tag = Signal(tag_layout, name="tag_issue")
-        m.d.comb += [tag.valid.eq(a_fire), tag.row.eq(a_row), tag.first.eq((a_fold == 0) & ~tile.accumulate),
-                     tag.emit.eq(emit_row), tag.last.eq(last_fold & last_row)]
-        # One shift register (one process in the Verilog); only its valid bits need the reset.
-        depth = R + C
+        m.d.comb += [tag.valid.eq(a_fire), tag.row.eq(a_row), tag.first.eq(a_first_fold & ~tile.accumulate),
+                     tag.emit.eq(emit_row), tag.last.eq(a_last_fold & a_row_last)]
+        # Segment j's sums reach the accumulator stage d0 + j cycles after issue; the forwarding
+        # below looks up to 4 stages further on.
+        segments = len(p.segments)
+        d0 = cfg.array_latency - (segments - 1)
+        depth = d0 + segments + 3
+        # One shift register (one process in the Verilog).
         chain = Signal(data.ArrayLayout(tag_layout, depth), name="tags")
         m.d.sync += chain.as_value().eq(Cat(tag, chain.as_value()[: tag_layout.size * (depth - 1)]))
         stages = [tag] + [chain[i] for i in range(depth)]
-        # Read the row one cycle ahead (synchronous read); a write to the same row in that cycle
-        # is forwarded (the transparent port), which matters only when folds are one cycle apart.
-        ahead, at = stages[R + C - 1], stages[R + C]
-        totals = []
-        for c in range(C):
-            total = Signal(signed(p.cfg.acc_bits), name=f"total_{c}")
-            m.d.comb += [rds[c].addr.eq(ahead.row), rds[c].en.eq(1),
-                         total.eq(mesh.p_out[c] + Mux(at.first, 0, rds[c].data)),
-                         wrs[c].addr.eq(at.row), wrs[c].data.eq(total), wrs[c].en.eq(at.valid)]
-            totals.append(total)
 
-        # The output register gathers the lanes into one word in a single assignment, then the queue.
+        totals: list[list[Value]] = []
+        for c in range(C):
+            carry, lane = None, []
+            for j in range(segments):
+                total, carry = self._accumulate(m, stages, d0 + j, mesh.p_out[c][f"s{j}"], carry,
+                                                last=j == segments - 1, name=f"acc_{c}_s{j}")
+                lane.append(total)
+            totals.append(lane)
+
+        # The output register gathers the lanes, segments aligned, into one word in a single
+        # assignment, then the queue.
+        at = stages[d0 + segments - 1]
+        lanes = []
+        for c in range(C):
+            parts = [delayed(m, totals[c][j], segments - 1 - j, f"total_{c}_s{j}_align") for j in range(segments)]
+            lanes.append(Mux(n_mask[c], Cat(*parts), 0))
         result = Signal(out_row, reset_less=True)
         result_valid = Signal()
-        m.d.sync += [result.as_value().eq(Cat(*(Mux(tile.n > c, totals[c], 0) for c in range(C)), at.last)),
-                     result_valid.eq(at.valid & at.emit)]
+        m.d.sync += [result.as_value().eq(Cat(*lanes, at.last)), result_valid.eq(at.valid & at.emit)]
         m.d.comb += [queue.w_data.eq(result), queue.w_en.eq(result_valid)]
         leaving = Signal(out_row)
         m.d.comb += [leaving.eq(queue.r_data), self.o.payload.eq(leaving.data), self.o.valid.eq(queue.r_rdy),
@@ -167,11 +223,86 @@ class TileController(wiring.Component):
 
         taken = a_fire & emit_row
         with m.If(taken & ~o_fire):
-            m.d.sync += credits.eq(credits - 1)
+            m.d.sync += [credits.eq(credits - 1), credit_ok.eq(credits != 1)]
         with m.If(o_fire & ~taken):
-            m.d.sync += credits.eq(credits + 1)
+            m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
 
         m.d.sync += self.done.eq(0)
         with m.If(busy & ((at.valid & at.last & ~at.emit) | (o_fire & leaving.last))):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
         return m
+
+    def _accumulate(self, m: Module, stages: list, at: int, psum: Value, carry: Value | None, *, last: bool,
+                    name: str) -> tuple[Value, Value | None]:
+        """One segment of one column of the accumulator stage, which tag ``stages[at]`` reaches with
+        ``psum``: returns that cycle's sum (the array's column sum plus the stored partial sum,
+        or 0 on a tile's first fold, plus ``carry`` from the segment below) and the sum's carry out,
+        registered for the segment above (None for the top one).
+
+        ``cfg.pipeline.acc_stages`` (T = the cycle of the addition):
+
+        1. the row is read in T - 1 (transparent to a write in that cycle), added and written back in T;
+        2. read in T - 2, the data registered once more (the block RAM's output register), added
+           and written back in T: the sums of T - 1 and T - 2 are forwarded;
+        3. read in T - 3, data registered, the old value chosen in T - 1 (a register) among it and
+           the sums of T - 2 .. T - 4, the sum registered and written back in T + 1. The sum of
+           T - 1 is never needed: the issue keeps the rows of one accumulator row at least two
+           cycles apart (``cfg.pipeline.row_gap``), so the adder's operands are both registers.
+
+        Every comparison of rows is made a cycle or two ahead from the tags, into registers.
+        """
+        p = self._p
+        mode = p.cfg.pipeline.acc_stages
+        width = len(psum)
+        latency = 1 if mode == 1 else 2
+        ahead = 1 if mode == 3 else 0       # the old value's own register stage
+        mem = AccMemory(width, p.cfg.acc_depth, latency, transparent=mode == 1, target=p.target)
+        m.submodules[name] = mem
+        m.d.comb += mem.r_addr.eq(stages[at - latency - ahead].row)
+        tag = stages[at]
+
+        def same_row(i: int, d: int) -> Value:
+            """Whether the tag that reaches the stage d cycles before stages[i]'s does is valid and
+            writes the same row (both seen in this cycle: it is d stages further on)."""
+            return stages[i + d].valid & (stages[i + d].row == stages[i].row)
+
+        if mode == 1:
+            old = Mux(tag.first, 0, mem.r_data)
+        else:
+            sums = [Signal(width, name=f"{name}_sum_{d}", reset_less=True) for d in (1, 2, 3)]
+            if mode == 2:
+                # Registers, computed in T - 1: which of the sums of T - 1, T - 2 is the row's newest.
+                first = Signal(name=f"{name}_first", reset_less=True)
+                hit = [Signal(name=f"{name}_hit_{d}", reset_less=True) for d in (1, 2)]
+                m.d.sync += [first.eq(stages[at - 1].first)] + [h.eq(same_row(at - 1, d)) for d, h in zip((1, 2), hit)]
+                old = Mux(first, 0, Mux(hit[0], sums[0], Mux(hit[1], sums[1], mem.r_data)))
+            else:
+                # In T - 2: hits of T - 2 .. T - 4; in T - 1: the old value, a register. A row is
+                # never added in two consecutive cycles here (the issue keeps a one-row tile's
+                # folds two cycles apart), so nothing is chosen in T itself.
+                hit = [Signal(name=f"{name}_hit_{d}", reset_less=True) for d in (2, 3, 4)]
+                m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]
+                old = Signal(width, name=f"{name}_old", reset_less=True)
+                m.d.sync += old.eq(Mux(stages[at - 1].first, 0,
+                                       Mux(hit[0], sums[0], Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data)))))
+
+        if carry is None:
+            full = psum + old
+            total = full[:width]
+        else:
+            full = Cat(carry, psum) + Cat(Const(1, 1), old)
+            total = full[1: width + 1]
+        value = Signal(width, name=f"{name}_total")
+        m.d.comb += value.eq(total)
+        if mode != 1:
+            m.d.sync += [sums[0].eq(value), sums[1].eq(sums[0]), sums[2].eq(sums[1])]
+        if mode == 3:
+            # The registered sum is written back one cycle later, with the row it belongs to.
+            m.d.comb += [mem.w_addr.eq(stages[at + 1].row), mem.w_data.eq(sums[0]), mem.w_en.eq(stages[at + 1].valid)]
+        else:
+            m.d.comb += [mem.w_addr.eq(tag.row), mem.w_data.eq(value), mem.w_en.eq(tag.valid)]
+        carry_out = None
+        if not last:
+            carry_out = Signal(name=f"{name}_carry", reset_less=True)
+            m.d.sync += carry_out.eq(full[len(full) - 1])
+        return value, carry_out

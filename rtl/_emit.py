@@ -36,9 +36,14 @@ PROTOCOL: dict[str, str] = {
 }
 
 
-def generate_verilog(cfg: AcceleratorConfig) -> str:
-    """The Verilog of the design for ``cfg``: top module ``cfg.module_name``, no source paths, no dates."""
-    p = params(cfg)
+def generate_verilog(cfg: AcceleratorConfig, target: str = "generic") -> str:
+    """The Verilog of the design for ``cfg``: top module ``cfg.module_name``, no source paths, no dates.
+
+    ``target`` (rtl._dsp.TARGETS) says how the multipliers and accumulator memories are written:
+    portable Verilog (``generic``, the default: what is simulated and linted) or an FPGA family's
+    DSP and block RAM primitives (``ecp5``, ``ice40``) with the same registers and cycles.
+    """
+    p = params(cfg, target)
     return verilog.convert(TileController(p), name=p.cfg.module_name, emit_src=False)
 
 

@@ -11,6 +11,8 @@ from amaranth.utils import ceil_log2
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
 
+from ._dsp import TARGETS
+
 __all__ = ["Params", "params"]
 
 
@@ -21,10 +23,20 @@ def _bits_for(value: int) -> int:
 
 @dataclass(frozen=True)
 class Params:
-    """What the RTL needs from ``cfg``: array size, operand widths, accumulator depth, tile limits
-    (all from the config), and the widths of the fields that hold them."""
+    """What the RTL needs from ``cfg``: array size, operand widths, accumulator depth, tile limits,
+    pipeline depths (all from the config), the widths of the fields that hold them, and the
+    ``target`` the multipliers and memories are written for (rtl._dsp.TARGETS)."""
 
     cfg: AcceleratorConfig
+    target: str = "generic"
+
+    @property
+    def segments(self) -> tuple[tuple[int, int], ...]:
+        """Bit ranges (lo, hi) of the ``cfg.pipeline.adder_segments`` carry segments of a partial
+        sum, low to high, as equal as the width allows (the low ones one bit wider)."""
+        n, bits = self.cfg.pipeline.adder_segments, self.cfg.acc_bits
+        widths = [bits // n + (1 if j < bits % n else 0) for j in range(n)]
+        return tuple((sum(widths[:j]), sum(widths[: j + 1])) for j in range(n))
 
     @property
     def m_bits(self) -> int:
@@ -75,8 +87,10 @@ class Params:
         return data.ArrayLayout(data.signed(self.cfg.acc_bits), self.cfg.cols)
 
 
-def params(cfg: AcceleratorConfig) -> Params:
-    """The RTL parameters for ``cfg``; the RTL is weight-stationary and integer only."""
+def params(cfg: AcceleratorConfig, target: str = "generic") -> Params:
+    """The RTL parameters for ``cfg`` written for ``target``; the RTL is weight-stationary and integer only."""
+    if target not in TARGETS:
+        raise UserError(f"unknown RTL target {target!r}; choose from {', '.join(TARGETS)}")
     if cfg.dataflow != "ws":
         raise UserError(
             f"the RTL generator builds weight-stationary arrays only, but the config has dataflow "
@@ -85,4 +99,4 @@ def params(cfg: AcceleratorConfig) -> Params:
     if cfg.number_format != "int":
         raise UserError(f"the RTL generator builds integer arrays only, but the config has number_format "
                         f"{cfg.number_format!r}; set number_format = \"int\"")
-    return Params(cfg)
+    return Params(cfg, target)

@@ -3,9 +3,13 @@ weight registers (the active one and the shadow one being loaded for the next fo
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, Value, signed
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+
+from ._dsp import Multiplier
+from ._params import Params
+from ._pipe import delayed, segment_layout
 
 __all__ = ["ProcessingElement", "activation_layout"]
 
@@ -25,34 +29,62 @@ class ProcessingElement(wiring.Component):
     fold is in flight, and the other bank (the shadow) is loaded meanwhile through ``w_en``,
     ``w_bank`` and ``w_data``. ``x.v`` is not used here; it travels along so that simulations can
     count busy MACs, and synthesis removes it.
+
+    Pipelined (``cfg.pipeline``): the product of the activation in ``x_in`` at cycle t is ready
+    ``mult_stages`` cycles later (:class:`~rtl._dsp.Multiplier`), and it meets the partial sum
+    that the PE above produced from the same activation row, which is just as late, so every PE
+    of the array is shifted by the same ``mult_stages`` cycles. With ``adder_segments`` > 1 the
+    sum is cut into carry segments (``p_in``/``p_out`` fields ``s0``, ``s1``, ...): segment j adds
+    the product's bits j cycles after segment 0, with the carry registered in between.
     """
 
-    def __init__(self, input_bits: int, weight_bits: int, acc_bits: int) -> None:
+    def __init__(self, p: Params) -> None:
+        self._p = p
+        cfg = p.cfg
         super().__init__({
-            "x_in": In(activation_layout(input_bits)),
-            "p_in": In(signed(acc_bits)),
-            "x_out": Out(activation_layout(input_bits)),
-            "p_out": Out(signed(acc_bits)),
+            "x_in": In(activation_layout(cfg.input_bits)),
+            "p_in": In(segment_layout(p.segments)),
+            "x_out": Out(activation_layout(cfg.input_bits)),
+            "p_out": Out(segment_layout(p.segments)),
             "w_en": In(1),
             "w_bank": In(1),
-            "w_data": In(signed(weight_bits)),
+            "w_data": In(signed(cfg.weight_bits)),
         })
-        self._weight_bits = weight_bits
 
     def elaborate(self, platform) -> Module:
         m = Module()
+        p, cfg = self._p, self._p.cfg
         # Registers without reset or enable, each assigned unconditionally: every one is a plain
         # always @(posedge clk) in the Verilog. Icarus evaluates arithmetic bit by bit, once per
         # change of an input, so each operand arrives as one word that changes once per cycle.
-        wb = self._weight_bits
+        wb = cfg.weight_bits
         w = Signal(2 * wb, reset_less=True)
         loaded = Mux(self.w_bank, Cat(w[:wb], self.w_data), Cat(self.w_data, w[wb:]))
         m.d.sync += w.eq(Mux(self.w_en, loaded, w))
-        x = Value.cast(self.x_in)
         weight = Mux(self.x_in.b, w[wb:], w[:wb]).as_signed()
+        m.submodules.mul = mul = Multiplier(cfg.input_bits, wb, cfg.pipeline.mult_stages, p.target)
+        m.d.comb += [mul.a.eq(self.x_in.a), mul.b.eq(weight)]
+        product = Signal(signed(cfg.acc_bits))
+        m.d.comb += product.eq(mul.p)
+
         # Keeping acc_bits of the sum is two's complement wrap-around, as in the golden model.
-        psum = Signal.like(self.p_out, reset_less=True)
+        carry = None
+        for j, (lo, hi) in enumerate(p.segments):
+            addend = delayed(m, product[lo:hi], j, f"prod_s{j}")
+            psum = Signal(hi - lo, name=f"psum_s{j}", reset_less=True)
+            if carry is None:
+                total = self.p_in[f"s{j}"] + addend                         # hi - lo + 1 bits
+                out = total[: hi - lo]
+            else:
+                total = Cat(carry, self.p_in[f"s{j}"]) + Cat(Const(1, 1), addend)  # + carry in, one bit up
+                out = total[1: hi - lo + 1]
+            m.d.sync += psum.eq(out)
+            if j + 1 < len(p.segments):
+                carry = Signal(name=f"carry_s{j}", reset_less=True)
+                m.d.sync += carry.eq(total[len(total) - 1])
+            m.d.comb += self.p_out[f"s{j}"].eq(psum)
+        x = Value.cast(self.x_in)
         xreg = Signal(len(x), reset_less=True)
-        m.d.sync += [psum.eq(self.p_in + self.x_in.a * weight), xreg.eq(x)]
-        m.d.comb += [Value.cast(self.x_out).eq(xreg), self.p_out.eq(psum)]
+        m.d.sync += xreg.eq(x)
+        m.d.comb += Value.cast(self.x_out).eq(xreg)
         return m

@@ -41,6 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--csv", metavar="PATH", help="write the per-layer report as CSV")
     p.add_argument("--plot", metavar="PATH.png",
                    help="write cycles, energy and roofline plots to one image (.png, .svg or .pdf, by its extension)")
+    p.add_argument("--clock-from", metavar="DIR/timing.json",
+                   help="run at the Fmax that 'hwsim rtl --fpga DEVICE --pnr' reached (its design's config unless "
+                   "--preset/--config give the same array); the report says which clock it used")
     p.add_argument("--top", type=positive_int, metavar="N", help="list only the first N layers in the table")
     p.add_argument("--batch", type=positive_int, metavar="N",
                    help="the first dim of every input not pinned by --input-shape (the batch)")
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             outputs.check(getattr(args, flag), f"--{flag}")
         report = api.estimate(
             DEFAULT_MODEL if model is None else model,
-            Path(args.scalesim_config) if args.scalesim_config is not None else config_source(args), timing=args.timing,
+            _config(args), timing=args.timing, clock_from=args.clock_from,
             input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
             input_values=compiler.parse_input_values(args.input_value) or None,
             allow_unsupported=args.allow_unsupported, training=training_options(args, args.training, "--training"),
@@ -82,3 +85,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"hwsim: no model given, estimated the bundled {DEFAULT_MODEL} "
               "(built in memory, batch 1, 3x224x224)", file=sys.stderr)
     return 0
+
+
+def _config(args: argparse.Namespace):
+    """The accelerator: the SCALE-Sim .cfg, the --preset/--config, or with --clock-from alone the
+    design its timing.json was measured on (None)."""
+    if args.scalesim_config is not None:
+        return Path(args.scalesim_config)
+    if args.clock_from is not None and args.preset is None and args.config is None:
+        return None
+    return config_source(args)

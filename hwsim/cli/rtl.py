@@ -12,8 +12,8 @@ from pathlib import Path
 import compiler
 import rtl
 from hwsim import api, execute
-from hwsim.core.errors import shown
-from hwsim.core.fpga import FAMILIES
+from hwsim.core.errors import UserError, shown
+from hwsim.core.fpga import DEVICES, FAMILIES
 
 from ._options import accelerator_config, add_config_options, add_model_options, add_quiet, config_from_args
 from ._progress import activity
@@ -37,11 +37,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="also run Yosys: generic cells, flip-flops, multipliers, and FPGA estimates (DIR/synth.json)")
     p.add_argument("--family", action="append", choices=FAMILIES, metavar="|".join(FAMILIES),
                    help="FPGA family for --synth (repeatable; default xilinx); implies --synth")
+    p.add_argument("--fpga", choices=list(DEVICES), metavar="|".join(DEVICES),
+                   help="build for this FPGA (default: the config's [fpga] device): its family's pipeline depths (docs/rtl.md#pipeline), the Verilog with "
+                   "its DSP/BRAM primitives, a 4-pin place-and-route harness and its .lpf/.pcf and .xdc constraints")
+    p.add_argument("--pnr", action="store_true",
+                   help="with --fpga: synthesize, place and route (YoWASP Yosys + nextpnr) at the config's clock "
+                   "and write DIR/timing.json (Fmax, utilization, critical path); docs/fpga.md")
+    p.add_argument("--pnr-seed", type=int, default=1, metavar="N", help="nextpnr's placement seed for --pnr (default 1)")
     p.add_argument("--allow-large", action="store_true",
                    help=f"go ahead with an array estimated to take over {rtl.CONFIRM_SECONDS / 60:.0f} minutes "
                    "(the refusal says how long and how much memory)")
     add_quiet(p)
     return p
+
+
+def _timing_lines(t) -> str:
+    if not t["fits"]:
+        return f"place and route ({t['part']}): does not fit: {t['reason']}\n"
+    fmax = ", ".join(f"{clock} {mhz:.1f} MHz" for clock, mhz in t["fmax_mhz"].items())
+    verdict = "meets" if t["passed"] else "misses"
+    util = "  ".join(f"{k} {v['used']}/{v['available']}" for k, v in t["utilization"].items()
+                     if k in ("LUT", "FF", "DSP", "BRAM"))
+    cp = t["critical_path"]
+    lines = [f"place and route ({t['part']}): Fmax {fmax} ({verdict} the {t['target_mhz']:g} MHz target)",
+             f"  {util}"]
+    if cp:
+        lines.append(f"  critical path {cp['from']} -> {cp['to']}: {cp['logic_levels']} logic levels, "
+                     f"{cp['delay_ns']} ns ({cp['routing_ns']} ns routing)")
+    return "\n".join(lines) + "\n"
 
 
 def _synth_table(result) -> str:
@@ -61,11 +84,19 @@ def run(args: argparse.Namespace) -> int:
         return _accelerator(args)
     cfg = config_from_args(args)
     synth = bool(args.synth or args.family)
+    device = args.fpga or cfg.fpga
+    if args.pnr and device is None:
+        raise UserError(f"--pnr: needs --fpga DEVICE to place and route for (one of {', '.join(DEVICES)}), "
+                        "or a config with [fpga] device")
     what = (f"generating and synthesizing {cfg.module_name} with Yosys ({', '.join(args.family or ['xilinx'])})"
             if synth else f"generating {cfg.module_name}")
+    if args.pnr:
+        what += f", placing and routing it on the {DEVICES[device].part} (nextpnr)"
     # Everything is computed before the folder is touched, and written all or none.
     with activity(what, quiet=args.quiet):
-        design = api.rtl(cfg, synth=synth, families=args.family, out=args.out, allow_large=args.allow_large)
+        design = api.rtl(cfg, synth=synth, families=args.family, fpga=args.fpga, pnr=args.pnr, pnr_seed=args.pnr_seed,
+                         out=args.out, allow_large=args.allow_large)
+    cfg = design.config
     out = Path(args.out)
     verilog = f"{cfg.module_name}.v"
     print(f"wrote {shown(out / verilog)} ({len(design.files[verilog])} bytes), "
@@ -73,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
           f"{shown(out / 'manifest.json')}")
     print(f"top module {cfg.module_name}: {cfg.rows}x{cfg.cols} PEs, int{cfg.input_bits} x int{cfg.weight_bits} -> "
           f"int{cfg.acc_bits}, accumulator {cfg.acc_depth} rows, tiles up to m={cfg.acc_depth} k={cfg.k_max} n={cfg.cols}")
+    if design.timing is not None:
+        print(_timing_lines(design.timing), end="")
     result = design.synthesis
     if result is not None:
         print(_synth_table(result), end="")

@@ -19,6 +19,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     [control] command_cycles, command_depth
     [mapping] objective
     [vector]  lanes, store_path
+    [fpga]    device, mult_stages, adder_segments, acc_stages
     [energy]  node_nm, mac_pj, array_reg_pj_per_byte, sram_pj_per_byte_ref, sram_ref_kib,
               sram_size_exponent, sram_fixed_fraction, sram_write_factor, dram_pj_per_byte,
               vector_op_pj, logic_leakage_mw_per_mm2, sram_leakage_mw_per_mm2, static_power_w
@@ -38,6 +39,7 @@ from typing import Any, Mapping
 
 from .errors import UserError, shown
 from .files import read_text
+from .fpga import DEVICES, PIPELINE_DEFAULTS, Pipeline, family_of
 from .tech import NANGATE_FA_X1, NODES, NUMBER_FORMATS, mac_pj, node_energy_factor
 from .workload import STORE_PATH_FAMILIES, GemmShape
 
@@ -182,6 +184,16 @@ class AcceleratorConfig:
     #: What the store path can apply to results as they leave the accumulator (STORE_PATH_FAMILIES);
     #: a fused operator of another family costs a separate pass on the vector unit.
     store_path: tuple[str, ...] = STORE_PATH_FAMILIES
+    #: The FPGA the design is built for (a name of ``hwsim.core.fpga.DEVICES``, e.g. "ecp5-45f"), or
+    #: None (an ASIC, or no particular part): it picks the pipeline depths below that are not given.
+    fpga: str | None = None
+    #: Registers around each PE's multiplier (0 to 3; :class:`~hwsim.core.fpga.Pipeline`);
+    #: None: the default of the ``fpga``'s family.
+    mult_stages: int | None = None
+    #: Carry segments of the partial-sum and accumulator adders (1 to 4); None: the family's default.
+    adder_segments: int | None = None
+    #: Stages of the accumulator's read-add-write loop (1 to 3); None: the family's default.
+    acc_stages: int | None = None
     energy: EnergyTable = field(default_factory=EnergyTable)
 
     def __post_init__(self) -> None:
@@ -324,6 +336,24 @@ class AcceleratorConfig:
         return g.k // segment * self.folds(segment)
 
     @property
+    def pipeline(self) -> Pipeline:
+        """The RTL's pipeline depths: the fields that are given, the ``fpga`` family's defaults
+        (hwsim.core.fpga.PIPELINE_DEFAULTS) for the others."""
+        base = PIPELINE_DEFAULTS[family_of(self.fpga)]
+        return Pipeline(
+            mult_stages=base.mult_stages if self.mult_stages is None else self.mult_stages,
+            adder_segments=base.adder_segments if self.adder_segments is None else self.adder_segments,
+            acc_stages=base.acc_stages if self.acc_stages is None else self.acc_stages,
+        )
+
+    @property
+    def array_latency(self) -> int:
+        """Cycles from an activation row's issue to its column sums at the accumulator stage: the
+        input skew and the array (``rows``), the output de-skew (``cols``) and the pipeline's own
+        registers (:attr:`Pipeline.latency`); docs/rtl.md#timing."""
+        return self.rows + self.cols + self.pipeline.latency
+
+    @property
     def out_latency(self) -> int:
         """Cycles from a result row leaving the accumulator stage to it being offered on the output
         stream: one output register, then the two of the output queue (docs/rtl.md#timing)."""
@@ -389,11 +419,13 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "control": ("command_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
+    "fpga": ("device", "mult_stages", "adder_segments", "acc_stages"),
     "energy": tuple(f.name for f in fields(EnergyTable)),
 }
 _TOP_LEVEL = ("name", "preset", "description")
 # (section, key) -> config field, where the field name says more than the key.
-_FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective"}
+_FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "mapping_objective",
+               ("fpga", "device"): "fpga"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
 #: Config fields a report written before they existed lacks, and the value such a report meant.
 _LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
@@ -486,6 +518,20 @@ def _validate(cfg: AcceleratorConfig, where: str) -> None:
         raise bad("name", "must be a non-empty string")
     if len(cfg.name) > _NAME_MAX or not cfg.name.isprintable():
         raise bad("name", f"must be at most {_NAME_MAX} printable characters")
+    if cfg.fpga is not None and cfg.fpga not in DEVICES:
+        raise UserError(f"{where}: fpga.device must be one of {', '.join(DEVICES)} (or absent: no FPGA), "
+                        f"got {shown(repr(cfg.fpga), 40)}")
+    for key, lo, hi in (("mult_stages", 0, 3), ("adder_segments", 1, 4), ("acc_stages", 1, 3)):
+        v = getattr(cfg, key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi):
+            raise UserError(f"{where}: fpga.{key} must be an integer from {lo} to {hi} "
+                            f"(or absent: the default of fpga.device's family), got {shown(repr(v), 40)}")
+    if cfg.pipeline.adder_segments > cfg.acc_bits // 2:
+        raise UserError(f"{where}: fpga.adder_segments = {cfg.pipeline.adder_segments} leaves fewer than 2 of "
+                        f"the {cfg.acc_bits} accumulator bits per segment; use at most {cfg.acc_bits // 2}")
+    if cfg.pipeline.acc_stages == 3 and cfg.rows + cfg.cols + cfg.pipeline.mult_stages < 3:
+        raise UserError(f"{where}: fpga.acc_stages = 3 reads the accumulator 3 cycles before the sums arrive, "
+                        f"which needs rows + cols + mult_stages >= 3 (a 1x1 array: set fpga.mult_stages >= 1)")
     _validate_energy(cfg.energy, where)
     # The smallest tile needs one array fold of inputs, weights and accumulators in each buffer part.
     for key, part, need in (

@@ -20,39 +20,48 @@ def ws_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
 
     With ``F = cfg.folds(k)`` folds of ``k_f = min(rows, k - f * rows)`` rows of K each::
 
-        cycles = k_0 + sum(max(m, k_f) for f in 1 .. F-1) + m + rows + cols + 1 + out_latency * emit
+        cycles = k_0 + sum(max(m, k_f, row_gap) for f in 1 .. F-1) + m + array_latency + 1 + out_latency * emit
 
-    ``n`` and ``accumulate`` do not matter. This is exactly what the RTL's tile controller does
-    (docs/rtl.md#timing has the diagram). Counting from the command's cycle 0:
+    where ``array_latency = rows + cols + mult_stages + adder_segments - 1``
+    (:attr:`~AcceleratorConfig.array_latency`) and ``row_gap`` is 2 with ``acc_stages = 3``, else 1
+    (the pipeline depths are ``cfg.pipeline``: 0, 1 and 1 for the single-cycle datapath, where
+    this is the formula the RTL was first proven with). ``n`` and ``accumulate`` do not matter.
+    This is exactly what the RTL's tile controller does (docs/rtl.md#timing has the diagram).
+    Counting from the command's cycle 0:
 
     * Load: fold 0's ``k_0`` weight rows enter one per cycle, in cycles 1 .. k_0.
     * Stream: fold f's ``m`` activation rows enter one per cycle once all its weights are in, and
       meanwhile fold f + 1's ``k_{f+1}`` weight rows load into the other (shadow) weight bank of
       each PE. So fold 0 starts in cycle ``1 + k_0`` and each later fold ``max(m, k_f)`` cycles
-      after the one before; the last activation row enters in cycle
-      ``k_0 + sum(max(m, k_f), f >= 1) + m``.
+      after the one before (at least ``row_gap``: with a pipelined accumulator a one-row tile's
+      folds wait a cycle); the last activation row enters in cycle
+      ``k_0 + sum(max(m, k_f, row_gap), f >= 1) + m``.
     * Drain: that row takes ``rows + cols`` cycles through the input skew, the array and the
-      output de-skew to the accumulator stage, which adds the stored partial sums and writes the
-      row back; ``done`` rises the cycle after.
+      output de-skew, plus one cycle per multiplier register and per carry segment past the first,
+      to the accumulator stage, which adds the stored partial sums and writes the row back;
+      ``done`` rises the cycle after.
     * Emit: an emitting tile's result rows stream out while the array drains, through an output
       register and a two-cycle output queue (:attr:`~AcceleratorConfig.out_latency`), so the last
       one leaves 3 cycles after the accumulator stage, not m cycles after.
 
-    All folds but the last are whole, so for F >= 2 the sum is ``(F - 2) * max(m, rows) +
-    max(m, k_last)``. With ``m >= rows`` the folds stream back to back: ``rows x cols`` MACs
+    All folds but the last are whole, so for F >= 2 the sum is ``(F - 2) * max(m, rows, row_gap) +
+    max(m, k_last, row_gap)``. With ``m >= rows`` the folds stream back to back: ``rows x cols`` MACs
     complete every cycle of the stream.
 
     >>> ws_tile_cycles(AcceleratorConfig(rows=16, cols=16), Tile(m=64, k=100, n=16))  # folds of 16 x 6, 4
     500
     >>> ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold
     26
+    >>> ws_tile_cycles(AcceleratorConfig(rows=8, cols=8, fpga="ice40-up5k"), Tile(m=1, k=8, n=8, emit=False))
+    29
     """
     rows = cfg.rows
     folds = cfg.folds(tile.k)
     last = tile.k - (folds - 1) * rows
-    later = (folds - 2) * max(tile.m, rows) + max(tile.m, last) if folds > 1 else 0
+    m = max(tile.m, cfg.pipeline.row_gap)  # a fold's rows, or the accumulator's fewest cycles between two adds to a row
+    later = (folds - 2) * max(m, rows) + max(m, last) if folds > 1 else 0
     emit = cfg.out_latency if tile.emit else 0
-    return min(tile.k, rows) + later + tile.m + rows + cfg.cols + 1 + emit
+    return min(tile.k, rows) + later + tile.m + cfg.array_latency + 1 + emit
 
 
 def os_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:

@@ -38,6 +38,12 @@ def test_toml_overrides_preset_and_energy(tmp_path) -> None:
         ('preset = "nope"\n', "unknown preset"),
         ("[array\n", "invalid TOML"),
         ("[memory]\nofmap_kib = 0.01\n", "ofmap_kib"),
+        ('[fpga]\ndevice = "ecp5-12f"\n', "fpga.device must be one of ecp5-25f"),
+        ("[fpga]\nmult_stages = 4\n", "fpga.mult_stages must be an integer from 0 to 3"),
+        ("[fpga]\nacc_stages = true\n", "fpga.acc_stages"),
+        ("[array]\ninput_bits = 2\nweight_bits = 2\nacc_bits = 6\n[fpga]\nadder_segments = 4\n", "fpga.adder_segments"),
+        ("[array]\nrows = 1\ncols = 1\n[fpga]\nmult_stages = 0\nacc_stages = 3\n", "fpga.mult_stages >= 1"),
+        ("[fpga]\nclock = 3\n", "fpga.clock"),
     ],
 )
 def test_bad_toml_names_file_and_key(tmp_path, text: str, needle: str) -> None:
@@ -48,6 +54,18 @@ def test_bad_toml_names_file_and_key(tmp_path, text: str, needle: str) -> None:
     assert needle in str(e.value)
     assert str(f) in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_fpga_table_picks_the_family_pipeline_and_keys_override_it(tmp_path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('preset = "fpga-edge"\n[fpga]\ndevice = "ice40-up5k"\nacc_stages = 2\n')
+    cfg = load_config(f)
+    # iCE40's defaults: multiplier registered in and out, two carry segments; acc_stages as given.
+    assert (cfg.fpga, cfg.pipeline.mult_stages, cfg.pipeline.adder_segments, cfg.pipeline.acc_stages) == (
+        "ice40-up5k", 2, 2, 2)
+    # 8 x 8: 16 cycles of skew and array, 2 multiplier registers, 1 carry register.
+    assert cfg.array_latency == 19
+    assert preset("fpga-edge").array_latency == 16
 
 
 def test_missing_config_file(tmp_path) -> None:

@@ -51,7 +51,7 @@ def test_report_json_contract_and_determinism() -> None:
     b = simulate(schedule_model(model, preset("gemmini-like"))).to_json()
     assert a == b
     d = json.loads(a)
-    assert set(d) == {"model", "hwsim_version", "timing", "scalesim_bandwidth_mode", "config", "totals", "layers",
+    assert set(d) == {"model", "hwsim_version", "timing", "scalesim_bandwidth_mode", "clock", "config", "totals", "layers",
                       "skipped"}
     assert (d["timing"], d["scalesim_bandwidth_mode"], d["skipped"]) == ("hwsim", None, [])
     assert set(d["totals"]) == {"macs", "cycles", "latency_s", "energy_j", "utilization", "dram_read_bytes",

@@ -21,7 +21,7 @@ def test_rtl_writes_verilog_manifest_and_file_list(tmp_path):
     done = run_cli("rtl", "--rows", "2", "--cols", "3", "--out", str(out))
     assert done.returncode == 0, done.stderr
     name = "hwsim_gemmini_like_2x3_ws"
-    assert {p.name for p in out.iterdir()} == {"files.f", "manifest.json", f"{name}.v"}
+    assert {p.name for p in out.iterdir()} == {"files.f", "manifest.json", "verilator.vlt", f"{name}.v"}
     assert (out / "files.f").read_text() == f"{name}.v\n"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["module"] == name and manifest["config"]["rows"] == 2 and manifest["config"]["cols"] == 3

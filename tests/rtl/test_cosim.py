@@ -9,6 +9,7 @@ import pytest
 from hwsim.core.program import Placement, Tile
 from hwsim.core.timing import tile_cycles
 from rtl import GemmCase, check
+from rtl._program import unpack
 
 from .conftest import case, check_cases, config
 
@@ -127,3 +128,64 @@ def test_gemm_returns_the_hardware_accumulators(simulator):
     got = simulator(cfg).gemm(a, b)
     assert got.dtype == np.int64 and got.shape == (3, 3)
     assert (got == int_gemm(a, b, acc_bits=32)).all()
+
+
+# Pipeline depths (mult_stages, adder_segments, acc_stages): the ECP5 and iCE40 defaults, every
+# accumulator mode, one to four carry segments; each must stay bit-exact and take exactly the cycles
+# of the one timing function. The whole grid runs in test_slow.py.
+PIPELINES = [(2, 1, 3), (3, 2, 3), (0, 1, 2), (1, 3, 3)]
+# Arrays and shapes that stress the pipeline: one row (m = 1 puts a fold's row one cycle after the
+# previous fold's, so each add needs the sum of the cycle before: the forwarding), K and M split
+# into accumulating tiles, narrow operands whose sums wrap around.
+PIPELINE_PROGRAMS = {
+    "1x3": (dict(rows=1, cols=3), [(1, 5, 2, 14), (3, 4, 3, 15), (2, 1, 1, 16)]),
+    "3x5 int4 x int6 -> int12": (dict(rows=3, cols=5, input_bits=4, weight_bits=6, acc_bits=12),
+                                 [(7, 13, 11, 8), (1, 40, 5, 9)]),
+}
+
+
+@pytest.mark.parametrize("depths", PIPELINES, ids=lambda d: "M{}-S{}-A{}".format(*d))
+@pytest.mark.parametrize("name", PIPELINE_PROGRAMS)
+def test_every_pipeline_depth_is_bit_and_cycle_exact(name, depths, simulator):
+    fields, shapes = PIPELINE_PROGRAMS[name]
+    mult, segments, acc = depths
+    cfg = config(**fields, mult_stages=mult, adder_segments=segments, acc_stages=acc)
+    assert cfg.array_latency == cfg.rows + cfg.cols + mult + segments - 1
+    cases = [case(cfg, m, k, n, seed) for m, k, n, seed in shapes]
+    for c, result in zip(cases, simulator(cfg).run(cases)):
+        assert result.mismatches == 0
+        assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements]
+        assert result.passed
+
+
+@pytest.mark.parametrize("fpga", ["ecp5-45f", "ice40-up5k"])
+def test_the_fpga_families_pipelines_are_exact_on_split_programs_with_stalls(fpga, simulator):
+    """The family defaults (what hwsim rtl --fpga builds) on the program that splits M, N and K,
+    back to back, then again with random stalls on every stream."""
+    cfg = SPLIT.replace(fpga=fpga)
+    assert cfg.pipeline.mult_stages == 2 and cfg.pipeline.acc_stages == 3
+    cases = _split_cases()
+    sim = simulator(cfg)
+    for result in sim.run(cases):
+        assert result.passed
+    observed = sim.observe(cases, stall=0.3, seed=6)
+    for result in check_cases(cfg, cases, observed):
+        assert result.mismatches == 0 and result.words_left == 0 and not result.timed_out
+        assert all(t.rtl_cycles >= t.model_cycles for t in result.tiles)
+
+
+def test_columns_past_n_add_nothing_through_the_pipelined_accumulator(simulator):
+    """tests/rtl/test_lanes.py's case (a tile with n = 1, then an accumulating tile with every
+    column) on the ECP5 pipeline, whose accumulator forwards sums: columns >= 1 hold only the
+    second tile's products, and both tiles take the timing function's cycles."""
+    cfg = config(2, 3, fpga="ecp5-45f")
+    rng = np.random.default_rng(21)
+    a, b = rng.integers(-128, 128, size=(2, 4)), rng.integers(-128, 128, size=(4, 3))
+    tiles = (Placement(0, 0, 0, 0, Tile(2, 2, 1, accumulate=False, emit=False)),
+             Placement(0, 0, 2, 0, Tile(2, 2, 3, accumulate=True, emit=True)))
+    observed = simulator(cfg).observe([GemmCase(a=a, b=b, placements=tiles)], seed=3)
+    rows = [unpack(word, cfg.acc_bits, cfg.cols) for word in observed["tiles"][1]["outputs"]]
+    want = a[:, 2:] @ b[2:, :]
+    want[:, 0] += a[:, :2] @ b[:2, 0]
+    assert rows == want.tolist()
+    assert [t["done"] - t["start"] for t in observed["tiles"]] == [tile_cycles(cfg, p.tile) for p in tiles]

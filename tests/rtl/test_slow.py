@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from hwsim.core.config import preset
+from hwsim.core.timing import tile_cycles
 from rtl import FAMILIES, synthesize
 
 from .conftest import case, check_cases, config
+from .test_cosim import PIPELINE_PROGRAMS
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +76,17 @@ def test_synthesized_netlists_still_pass_the_cosimulation(family, tmp_path):
     cases = [case(cfg, 11, 9, 6, seed=1), case(cfg, 1, 13, 4, seed=2)]
     for result in Simulator(cfg, tmp_path, verilog=netlist).run(cases):
         assert result.passed
+
+
+# Every pipeline depth the config accepts (mult_stages 0-3, adder_segments 1-4, acc_stages 1-3) on
+# the programs test_cosim.py runs with four of them.
+@pytest.mark.parametrize("depths", [(mu, s, a) for mu in (0, 1, 2, 3) for s in (1, 2, 3, 4) for a in (1, 2, 3)],
+                         ids=lambda d: "M{}-S{}-A{}".format(*d))
+def test_the_whole_pipeline_grid_is_bit_and_cycle_exact(depths, simulator):
+    for fields, shapes in PIPELINE_PROGRAMS.values():
+        mult, segments, acc = depths
+        cfg = config(**fields, mult_stages=mult, adder_segments=segments, acc_stages=acc)
+        cases = [case(cfg, m, k, n, seed) for m, k, n, seed in shapes]
+        for c, result in zip(cases, simulator(cfg).run(cases)):
+            assert result.passed and result.mismatches == 0
+            assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements]
