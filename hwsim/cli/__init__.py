@@ -101,6 +101,19 @@ def _main(argv: Sequence[str] | None) -> int:
             silence_stdout()
             raise os_error(e, "-", "write") from None
         return code
+    except SystemExit:
+        # argparse printed --help, --version or a usage error: that text must reach stdout too.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_stdout()
+            return 0
+        except OSError as e:
+            silence_stdout()
+            err = os_error(e, "-", "write")
+            _say(str(err))
+            return 2 if isinstance(err, UserError) else 3
+        raise
     except UserError as e:
         _say(str(e))
         return 2

@@ -452,6 +452,18 @@ def parse_json(text: str, where: str, hint: str) -> Any:
         raise UserError(f"{where}: JSON nested too deeply to read; {hint}") from None
 
 
+def _is_own_output(st: os.stat_result) -> bool:
+    """Is ``st`` the file behind this process's standard output or standard error?"""
+    for fd in (1, 2):
+        try:
+            out = os.fstat(fd)
+        except OSError:
+            continue
+        if (out.st_dev, out.st_ino) == (st.st_dev, st.st_ino):
+            return True
+    return False
+
+
 def read_bytes(path: str | os.PathLike[str], what: str, limit: int) -> bytes:
     """The bytes of a user's input file, at most ``limit`` of them, or a one-line UserError naming it
     as ``what`` ("ONNX model"): missing, a folder, unreadable, or larger than ``limit`` (``/dev/zero``)."""
@@ -461,6 +473,9 @@ def read_bytes(path: str | os.PathLike[str], what: str, limit: int) -> bytes:
             st = os.fstat(f.fileno())
             if stat.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(errno.EISDIR, "is a directory")
+            if not stat.S_ISREG(st.st_mode) and _is_own_output(st):
+                # Reading our own stdout or stderr (``/dev/stdout``, a terminal) would wait forever.
+                raise UserError(f"{shown(p)}: is this command's own output; give the {what} as a file")
             if stat.S_ISREG(st.st_mode) and st.st_size > limit:
                 data = b""
             else:

@@ -47,7 +47,7 @@ def image_format(path: Any, flag: str = "--plot") -> str:
         return "png"
     if suffix not in IMAGE_FORMATS:
         what = f"'.{shown(suffix, 20)}'" if suffix else "no extension"
-        raise UserError(f"{flag} {shown(text)}: {what} is not an image format hwsim writes; end the file name in "
+        raise UserError(f"{flag} {shown(text, 80)}: {what} is not an image format hwsim writes; end the file name in "
                         f"{', '.join('.' + f for f in IMAGE_FORMATS)}")
     return suffix
 

@@ -359,6 +359,11 @@ def fixture_files() -> dict[str, bytes]:
             "target.json": b'{"untouched": true}\n',
             "topo.csv": b"Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
                         b"Conv1, 8, 8, 3, 3, 3, 4, 1,\n",
+            # a small LLaMA-style Hugging Face config for `hwsim llm` (grouped-query attention)
+            "cfg.json": json.dumps({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+                                    "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
+                                    "vocab_size": 1000, "max_position_embeddings": 512}).encode(),
+            "y.npy": mutate.npy_bytes(np.zeros((1, 4, 8, 8), np.float32)),
         }
     return dict(_FIXTURES)
 
@@ -419,14 +424,24 @@ _BASES: list[tuple[list[str], dict[str, Any]]] = [
     (["sweep", "m.onnx", "--rows", "4,8", "--out", "sw"], {}),
     (["sweep", "m.onnx", "--rows", "4:16:x2", "--cols", "4-8/4", "--dataflow", "all", "--objective", "energy",
       "--out", "sw", "--jobs", "2"], {}),
+    (["llm", "cfg.json", "--prompt", "16", "--generate", "4", "--json", "out.json"], {}),
+    (["llm", "gpt2", "--prompt", "8", "--generate", "2", "--batch", "2", "--kv-bits", "8", "--plot", "s.png"], {}),
+    (["estimate", "m.onnx", "--training", "--batch", "2", "--optimizer", "adam", "--json", "out.json"], {}),
+    (["estimate", "m.onnx", "--training", "--recompute", "all", "--loss", "mse", "--csv", "l.csv"], {}),
+    (["estimate", "m.onnx", "--clock-from", "report.json", "--json", "out.json"], {}),
+    (["run", "m.onnx", "--training-step", "--input", "x=x.npy", "--target", "y=y.npy", "--loss", "mse",
+      "--output", "g.npz"], {}),
+    (["rtl", "m.onnx", "--rows", "4", "--cols", "4", "--out", "accel_out"], {}),
     ([], {}), (["--version"], {}), (["estimate", "--help"], {}),
 ]
 
 PATH_FLAGS = {"--json", "--csv", "--plot", "--out", "--config", "--report", "--output", "--calibrate",
-              "--scalesim-config"}
-INT_FLAGS = {"--top", "--m", "--k", "--n", "--seed", "--jobs"}
+              "--scalesim-config", "--clock-from"}
+INT_FLAGS = {"--top", "--m", "--k", "--n", "--seed", "--jobs", "--prompt", "--generate", "--batch", "--weight-bits",
+             "--lr", "--dram-gib"}
 LIST_FLAGS = {"--buffer-kib"}
-CHOICE_FLAGS = {"--dataflow", "--precision", "--timing", "--objective", "--executor", "--family"}
+CHOICE_FLAGS = {"--dataflow", "--precision", "--timing", "--objective", "--executor", "--family", "--kv-bits",
+                "--optimizer", "--loss", "--recompute", "--fpga"}
 
 OUT_PATHS = ["", " ", "-", "--", ".", "..", "/", "missing-dir/x.json", "adir", "afile.txt/x.json", "fifo", "link.json",
              "dangling.json", "dirlink", "ok.json", "a" * 300 + ".json", "a/" * 2100 + "x", "\x1b[31m.json", "\u00fc.json",
@@ -444,12 +459,13 @@ LISTS = ["", ",", "8,,16", "8:64:x0", "8:64:x1", "64:8:x2", "8-64/0", "8-4/1", "
 SHAPES = ["x=0x3x8x8", "x=1x3x8x8x", "=1x3", "x", "x=", "x=99999x99999x99999x99999", "x=1x3x8", "nonexistent=1x3",
           "x=-1x3x8x8", "x=1X3X8X8", "x==1x3", "x=\uff11x3x8x8", "x=1x3x4096x4096", "x=1x3x8x8", "input=1x3x0x0",
           "input=1x3x99999999x99999999", "input=2x3x224x224", "x=" + "1x" * 500 + "1"]
-CHOICES = ["", "WS", "xx", "ws ", "\x1b", "int4", "fp16", "dask", "bogus", "ice40", "xilinx", "edp", "all"]
+CHOICES = ["", "WS", "xx", "ws ", "\x1b", "int4", "fp16", "dask", "bogus", "ice40", "xilinx", "edp", "all", "adam",
+           "none", "16", "3", "ecp5-45f", "ice40-up5k"]
 INPUTS = ["x=", "=x.npy", "x", "y=x.npy", "x=x.npy", "x=missing.npy", "x=adir", "x=fifo", "x=m.onnx", "x=x.npy=y",
           "x=report.json", "x=/dev/zero", "x=/dev/null", "x=link.json", "x=" + "a" * 300]
 FLAGS_ANY = sorted(PATH_FLAGS | INT_FLAGS | LIST_FLAGS | CHOICE_FLAGS |
                    {"--rows", "--cols", "--preset", "--input-shape", "--input", "--synth", "--fresh",
-                    "--allow-unsupported", "--scheduler", "--bogus", "-x", "--js", "--help", "--version"})
+                    "--allow-unsupported", "--training", "--training-step", "--scheduler", "--bogus", "-x", "--js", "--help", "--version"})
 PRESET_NAMES = ["", "x" * 5000, "../presets/fpga-edge", "../../etc/hostname", "GEMMINI-LIKE", "fpga-edge",
                 "\x1b[2J", "fpga-edge.toml", "gemmini-like/../fpga-edge", " "]
 
@@ -560,7 +576,8 @@ def cmdline_case(seed: int, inprocess: bool = False) -> Case:
         elif r < 0.78:
             flag = rng.choice(FLAGS_ANY)
             value = _flag_value(flag, rng, cmd)
-            if flag in ("--synth", "--fresh", "--allow-unsupported", "--help", "--version"):
+            if flag in ("--synth", "--fresh", "--allow-unsupported", "--training", "--training-step", "--help",
+                        "--version"):
                 argv.append(flag)
                 descs.append(f"add {flag}")
             elif rng.random() < 0.3:

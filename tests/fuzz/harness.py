@@ -222,8 +222,9 @@ def _flag_values(argv: Sequence[str], flag: str) -> list[str]:
 
 
 def _json_targets(argv: Sequence[str]) -> bool:
-    """Does the argv send JSON to standard output?"""
-    return "-" in _flag_values(argv, "--json") + _flag_values(argv, "--report")
+    """Does the argv send JSON to standard output? (A repeated flag's last value is the one used.)"""
+    return any(values[-1] == "-" for values in (_flag_values(argv, "--json"), _flag_values(argv, "--report"))
+               if values)
 
 
 def json_outputs(argv: Sequence[str]) -> set[str]:

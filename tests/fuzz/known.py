@@ -382,6 +382,11 @@ def conv_pad_2_31() -> Case:
     return c
 
 
+def plot_name_260() -> Case:
+    return _cli("a 260-character --plot name made a 215-character error", ["estimate", "m.onnx", "--plot",
+                "a" * 255 + ".json"])
+
+
 KNOWN = [(f.__name__, f) for f in (
     nms_unknown_attribute, einsum_without_equation, einsum_equation_int, loop_body_without_inputs,
     loop_body_without_outputs, if_without_condition, gemm_alpha_list, constant_of_shape_float_value,
@@ -398,7 +403,7 @@ KNOWN = [(f.__name__, f) for f in (
     unknown_domain_long_names, runtime_expand_shape_hint, npy_object_dtype_hint, dram_latency_1e308,
     burst_bytes_huge, command_cycles_negative, leakage_1e308, config_report_json_deep, plot_stdin_deep_nesting,
     # found by the campaign run on the merged tree
-    conv_pad_2_31,
+    conv_pad_2_31, plot_name_260,
 )]
 
 

@@ -115,6 +115,10 @@ SPECIAL = {
     "json-onto-dev-null": (["estimate", "m.onnx", "--json", "/dev/null"], False),
     "csv-onto-dev-full": (["estimate", "m.onnx", "--csv", "/dev/full"], False),
     "stdout-is-dev-full": (["estimate", "m.onnx", "--json", "-"], True),
+    # found by the campaign on the final tree: reading the command's own stdout hung; argparse's
+    # --help text onto a full stdout exited 120 at the interpreter's last flush
+    "config-is-own-stdout": (["estimate", "m.onnx", "--config", "/dev/stdout"], False),
+    "help-onto-dev-full": (["estimate", "--help"], True),
 }
 
 
