@@ -3,16 +3,14 @@ for both AXI interfaces (so Vivado's IP packager infers them), and no latches un
 
 from __future__ import annotations
 
-import hashlib
 import re
-import subprocess
-import sys
 
 import pytest
 
 from rtl import accelerator_params, generate_accelerator_verilog
 
 from .accel_programs import small_config
+from .verilog_checks import assert_icarus_compiles, assert_no_source_attributes_or_dates, assert_same_in_a_fresh_process
 
 R = 8
 CFG = small_config(R)
@@ -57,22 +55,14 @@ def test_the_ports_are_the_amba_interfaces_and_nothing_else(verilog):
 
 
 def test_no_source_paths_or_dates_and_byte_identical_across_processes(verilog):
-    assert "(* src" not in verilog
-    assert not re.search(r"20\d\d-\d\d-\d\d", verilog)
-    code = ("import hashlib, sys; from tests.rtl.accel_programs import small_config; "
-            "from rtl import generate_accelerator_verilog; "
-            f"sys.stdout.write(hashlib.sha256(generate_accelerator_verilog(small_config({R})).encode()).hexdigest())")
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert other == hashlib.sha256(verilog.encode()).hexdigest()
+    assert_no_source_attributes_or_dates(verilog)
+    assert_same_in_a_fresh_process(verilog, f"generate_accelerator_verilog(small_config({R}))",
+                                   "from tests.rtl.accel_programs import small_config; "
+                                   "from rtl import generate_accelerator_verilog")
 
 
 def test_icarus_compiles_it_as_verilog_2005(verilog, tmp_path):
-    src = tmp_path / "accel.v"
-    src.write_text(verilog)
-    done = subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "a.out"), str(src)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "error" not in done.stderr.lower()
+    assert_icarus_compiles(verilog, tmp_path)
 
 
 @pytest.mark.slow
