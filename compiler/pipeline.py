@@ -75,7 +75,7 @@ def training_program(source: Source, options: TrainingOptions, *, input_shapes: 
 
 def lower_training(source: Source, options: TrainingOptions, *, input_shapes: Shapes | None = None,
                    input_values: Values | None = None) -> LoweredModel:
-    """The workloads of one training step of ``source``, each with its phase, and the step's memory
-    (``LoweredModel.training``), independent of any accelerator."""
-    program = training_program(source, options, input_shapes=input_shapes, input_values=input_values)
-    return replace(lower(program.graph), training=program.step())
+    """The workloads of one training step of ``source``, each with its phase, its fusion groups one
+    workload each (:mod:`compiler.training.fuse`), and the step's memory (``LoweredModel.training``),
+    independent of any accelerator."""
+    return training_program(source, options, input_shapes=input_shapes, input_values=input_values).lowered()

@@ -1,0 +1,214 @@
+"""Fuse a training step's element-wise layers into the layer whose result they read.
+
+Contract: :func:`groups` partitions the lowered nodes of a training graph into *fusion groups*,
+and :func:`lower` lowers the graph with one workload per group (:func:`compiler.lowering.lower`
+for everything else). A group is an **anchor** (a GEMM, or a vector layer none of whose inputs
+could carry it) and the **followers** that read a value computed inside the group, each of a
+store-path family (:data:`hwsim.core.workload.STORE_PATH_FAMILIES`):
+
+- ``activation``, ``scale``, ``residual``: the inference families
+  (:func:`compiler.passes.fuse_epilogue.family`: a ReLU, a constant scale, an Add of a tensor
+  computed before the anchor), and ``Sum`` of two gradients of the same shape (``residual``: the
+  gradient arriving at a fork, the other one computed before the anchor);
+- ``gradient``: an activation's gradient ``dX = dY·f'(s)`` (ReluGrad, SigmoidGrad, TanhGrad,
+  ClipGrad, GeluGrad, ...) reading ``dY`` in the group and its stashed tensor ``s``, computed
+  before the anchor (the forward pass wrote it);
+- ``statistics``: the per-channel reductions of a normalization's backward pass
+  (BatchNormalizationParamGrad, LayerNormalizationParamGrad: ``Σ dY`` and ``Σ dY·x̂``), reading ``dY``
+  in the group and the stashed input ``x``; they write only per-channel vectors.
+
+A follower's other inputs are all computed before its anchor (or constant), so the group runs at
+its anchor's place. Followers are in the anchor's part of the step (forward, recompute, or the
+backward pass; the optimizer is never fused) and do not read through a view. Nothing else joins:
+a training-mode BatchNormalization and a normalization's data gradient need the statistics of
+their whole input, complete only when the layer that writes it has finished, so each anchors a group of its
+own (the following ReLU, residual Add and ReLU join it) rather than following its producer (Jung
+et al., "Restructuring Batch Normalization to Accelerate CNN Training", MLSys 2019: BN's two
+parts are its statistics, which can ride on the producer, and its normalization, which cannot).
+
+The workload of a group reads every tensor its members read from outside the group once (a GEMM
+group's extra tensors in role ``extra``, read as the results stream out) and writes every value a
+member computes that a node outside the group reads (or a graph output); a value read only inside
+the group never goes to memory. MACs, vector operations and the graph itself are unchanged: the
+executor (``hwsim run --training-step``) runs every node as before, and a GEMM group's array tiles
+are its anchor's. A group takes its anchor's name and phase; its ``op`` joins the members'
+(``ConvTranspose+Sum+ReluGrad+BatchNormalizationParamGrad``) and ``epilogue`` lists the followers.
+On a GEMM, whether the store path can apply a family is the config's ``store_path``; the steps it
+cannot apply run as a separate pass (docs/model.md#fusion). In a vector group the vector unit
+applies every step to each block it holds, so no store path is involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, TensorRef, Workload
+
+from ..graph import Graph, Node
+from ..lowering import lower as lower_graph
+from ..ops import TRAINING_DOMAIN
+from ..ops.costs import classify
+from ..passes.fuse_epilogue import family as epilogue_family
+
+__all__ = ["Group", "groups", "lower", "GRADIENTS", "STATISTICS"]
+
+#: Activation gradients ``dX = op(dY, s, constants...)``: family ``gradient``.
+GRADIENTS = frozenset({"ReluGrad", "SigmoidGrad", "TanhGrad", "SqrtGrad", "ClipGrad", "GeluGrad", "HardSigmoidGrad",
+                       "HardSwishGrad", "ErfGrad", "PowGrad"})
+#: Per-channel reductions of a normalization's backward pass ``(dY, x) -> (dScale, dBias)``: family ``statistics``.
+STATISTICS = frozenset({"BatchNormalizationParamGrad", "LayerNormalizationParamGrad"})
+#: The inference families a training follower may have (a pool changes the shape, a requantize has no place here).
+_INFERENCE = frozenset({"activation", "scale", "residual"})
+_PART = {"forward": "forward", "recompute": "recompute", "backward-data": "backward", "backward-weight": "backward"}
+
+
+@dataclass(frozen=True)
+class Group:
+    """One fusion group: the ``anchor`` node's name, its ``followers`` in graph order with their
+    ``families`` and the in-group value each reads (``reads``)."""
+
+    anchor: str
+    followers: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+
+
+def _family(node: Node, value: str, graph: Graph, available: set[str], users: dict[str, list[Node]]) -> str | None:
+    """The family of ``node`` as a follower reading the in-group ``value``, or ``None``."""
+    outputs = [o for o in node.outputs if o]
+    if node.inputs.count(value) != 1 or not outputs:
+        return None
+    others = [i for i in node.inputs if i and i != value]
+    if not all(i in available for i in others):
+        return None
+    if node.domain == TRAINING_DOMAIN:
+        if node.inputs[0] != value or len(node.inputs) < 2 or node.inputs[1] not in available:
+            return None
+        if node.op_type in GRADIENTS and len(outputs) == 1 and graph.shape(outputs[0]) == graph.shape(value) \
+                and all(graph.is_constant(i) for i in node.inputs[2:] if i):
+            return "gradient"
+        if node.op_type in STATISTICS and graph.shape(node.inputs[1]) == graph.shape(value):
+            return "statistics"
+        return None
+    if node.op_type == "Sum" and len(node.inputs) == 2 and len(outputs) == 1 \
+            and graph.shape(others[0]) == graph.shape(value) == graph.shape(outputs[0]):
+        return "residual"
+    kind = epilogue_family(node, value, graph, available, users)
+    return kind if kind in _INFERENCE else None
+
+
+def _users(graph: Graph) -> dict[str, list[Node]]:
+    """Every value's readers, a fused epilogue's operands included."""
+    users: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for name in dict.fromkeys(node.reads()):
+            users.setdefault(name, []).append(node)
+    return users
+
+
+def groups(graph: Graph) -> tuple[Group, ...]:
+    """The fusion groups of ``graph``, in the order their anchors run; a node in no group with
+    followers is a group of its own. Nodes that lower to no vector or GEMM work are left out."""
+    users = _users(graph)
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    available = set(graph.inputs) | set(graph.constants) | set(graph.weights)
+    absorbed: set[str] = set()
+    found: list[Group] = []
+    for node in graph.nodes:
+        if node.name in absorbed:
+            continue
+        entry = classify(node)
+        part = _PART.get(node.meta.phase)
+        if entry is None or entry.kind not in (Kind.GEMM, Kind.VECTOR) or part is None:
+            available.update(o for o in node.outputs if o)
+            continue
+        members: dict[str, tuple[str, str]] = {}
+        inside = [o for o in node.outputs if o]
+        queue = list(inside)
+        while queue:
+            value = queue.pop(0)
+            for user in users.get(value, ()):
+                if user.name in absorbed or user.name in members or user is node \
+                        or _PART.get(user.meta.phase) != part or index[user.name] < index[node.name]:
+                    continue
+                kind = classify(user)
+                if kind is None or kind.kind is not Kind.VECTOR:
+                    continue
+                fam = _family(user, value, graph, available, users)
+                if fam is None:
+                    continue
+                members[user.name] = (fam, value)
+                produced = [o for o in user.outputs if o]
+                inside.extend(produced)
+                queue.extend(produced)
+        order = sorted(members, key=index.__getitem__)
+        absorbed.update(order)
+        found.append(Group(node.name, tuple(order), tuple(members[m][0] for m in order),
+                           tuple(members[m][1] for m in order)))
+        available.update(inside)
+    return tuple(found)
+
+
+def _merge(group: Group, by_node: dict[str, Workload], graph: Graph, outside: dict[str, bool]) -> Workload:
+    """One workload for ``group`` from its members' workloads (``outside``: whether a value
+    produced in the group is read outside it or is a graph output)."""
+    anchor = by_node[group.anchor]
+    members = [by_node[m] for m in group.followers]
+    produced = {r.name for w in (anchor, *members) for r in w.outputs}
+    role = "extra" if anchor.kind is Kind.GEMM else "data"
+    inputs: list[TensorRef] = list(anchor.inputs)
+    seen = {(r.name, r.role) for r in inputs}
+    for w in members:
+        for r in w.inputs:
+            if r.name in produced:
+                continue
+            ref = replace(r, role=role)
+            if (ref.name, ref.role) not in seen:
+                seen.add((ref.name, ref.role))
+                inputs.append(ref)
+    outputs = [r for w in (anchor, *members) for r in w.outputs if outside.get(r.name, True)]
+    steps = tuple(EpilogueStep(w.op, fam, w.vector_ops, graph.info(value).size)
+                  for w, fam, value in zip(members, group.families, group.reads))
+    return replace(
+        anchor,
+        op="+".join([anchor.op] + [w.op for w in members]),
+        input_elems=sum(r.elems for r in inputs),
+        weight_elems=anchor.weight_elems + sum(w.weight_elems for w in members),
+        output_elems=sum(r.elems for r in outputs),
+        vector_ops=anchor.vector_ops + sum(w.vector_ops for w in members),
+        nodes=anchor.nodes + tuple(n for w in members for n in w.nodes),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        epilogue=anchor.epilogue + steps,
+    )
+
+
+def lower(graph: Graph) -> LoweredModel:
+    """The workloads of training graph ``graph`` with every fusion group of :func:`groups` one
+    workload, at its anchor's place."""
+    lowered = lower_graph(graph)
+    by_node = {w.nodes[0]: w for w in lowered.workloads if w.nodes}
+    fused = [g for g in groups(graph) if g.followers and g.anchor in by_node
+             and all(f in by_node for f in g.followers)]
+    if not fused:
+        return lowered
+    member_of = {n: g for g in fused for n in (g.anchor, *g.followers)}
+    users = _users(graph)
+    graph_outputs = set(graph.outputs)
+    outside: dict[str, bool] = {}
+    for node in graph.nodes:
+        g = member_of.get(node.name)
+        if g is not None:
+            names = {g.anchor, *g.followers}
+            for out in node.outputs:
+                if out:
+                    outside[out] = out in graph_outputs or any(u.name not in names for u in users.get(out, ()))
+    workloads: list[Workload] = []
+    for w in lowered.workloads:
+        name = w.nodes[0] if w.nodes else w.name
+        g = member_of.get(name)
+        if g is None:
+            workloads.append(w)
+        elif name == g.anchor:
+            workloads.append(_merge(g, by_node, graph, outside))
+    return replace(lowered, workloads=tuple(workloads))
