@@ -220,7 +220,8 @@ def config(chip: str) -> AcceleratorConfig:
 def report(chip: str, model: str, batch: int, optimizer: str = "") -> Report:
     if optimizer:  # one training step, its fp32 master weights and state in the array's words
         options = TrainingOptions(optimizer=optimizer, state_words=master_words(config(chip)))
-        return simulate(schedule_model(lower_training(MODELS[model](batch), options), config(chip)))
+        cfg = config(chip)
+        return simulate(schedule_model(lower_training(MODELS[model](batch), options, store_path=cfg.store_path), cfg))
     return simulate(compile_model(MODELS[model](batch), config(chip)))
 
 

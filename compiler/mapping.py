@@ -35,7 +35,7 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.memory import LayerTraffic, gemm_stall
 from hwsim.core.program import GemmMapping, TileRun, Traffic
 from hwsim.core.timing import tile_cycles
-from hwsim.core.workload import READING_FAMILIES, GemmShape, Workload
+from hwsim.core.workload import GemmShape, Workload
 
 from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
@@ -101,25 +101,18 @@ def unfused(w: Workload, cfg: AcceleratorConfig) -> tuple[int, int]:
     if first is None or w.gemm is None:
         return 0, 0
     later = w.epilogue[first:]
-    # A pooling step still to come means the intermediate is the product's full-size result; a
-    # training group's step names the value it reads (compiler.training.fuse).
-    if later[0].elems:
-        inter = later[0].elems
-    elif any(s.family == "pool" for s in later):
-        inter = w.gemm.groups * w.gemm.m * w.gemm.n
-    else:
-        inter = w.output_elems
+    # A pooling step still to come means the intermediate is the product's full-size result.
+    inter = w.gemm.groups * w.gemm.m * w.gemm.n if any(s.family == "pool" for s in later) else w.output_elems
     return sum(s.vector_ops for s in later), inter
 
 
 def pass_operand_bytes(w: Workload, cfg: AcceleratorConfig, extra_bytes: int) -> int:
-    """Of the epilogue operands' ``extra_bytes`` (the second tensor of a residual, gradient or
-    statistics step: the families that read one, docs/model.md#the-separate-pass), the share the
-    separate pass reads: the operands of those steps from the first unfused one on, which the pass
-    needs as it runs, not while the array computes. Operands follow their steps' order, one per
-    reading step."""
+    """Of the epilogue operands' ``extra_bytes`` (a residual's second tensor: the only step family that
+    reads a tensor, docs/model.md#the-separate-pass), the share the separate pass reads: the operands
+    of residual steps from the first unfused one on, which the pass needs as it runs, not while the
+    array computes. Operands follow their steps' order, one per residual step."""
     first = _first_unfused(w, cfg)
-    residual = [i for i, step in enumerate(w.epilogue) if step.family in READING_FAMILIES]
+    residual = [i for i, step in enumerate(w.epilogue) if step.family == "residual"]
     if first is None or not residual or extra_bytes <= 0:
         return 0
     return extra_bytes * sum(i >= first for i in residual) // len(residual)

@@ -27,7 +27,7 @@ from . import TRAINING_DOMAIN
 from .gemm import GEMM_OPS, TRAINING_GEMM_OPS
 
 __all__ = ["OpClass", "TABLE", "TRAINING", "ALIASES", "PARTIAL_READ", "classify", "ops_per_output", "unit_cost",
-           "cost_basis", "markdown"]
+           "cost_basis", "markdown", "BATCH_NORM_STATISTICS"]
 
 Cost = Callable[[Node, Graph], int]
 
@@ -92,8 +92,13 @@ def _lrn(node: Node, graph: Graph) -> int:
     return int(node.attr("size")) + 3
 
 
+#: Of a training-mode BatchNormalization's operations per element, its statistics' (the sum for
+#: the mean, the square, the sum of squares); the other 4 normalize (−mean, ·rstd, ·γ, +β).
+BATCH_NORM_STATISTICS = 3
+
+
 def _batch_norm(node: Node, graph: Graph) -> int:
-    return 7 if node.attr("training_mode", 0) else 2
+    return BATCH_NORM_STATISTICS + 4 if node.attr("training_mode", 0) else 2
 
 
 G, V, M, W = Kind.GEMM, Kind.VECTOR, Kind.MOVE, Kind.VIEW

@@ -26,9 +26,10 @@ pipeline's :mod:`~compiler.passes.fuse_epilogue` and :mod:`~compiler.passes.dead
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Collection
 
 from hwsim.core.training import TrainingStep
-from hwsim.core.workload import LoweredModel
+from hwsim.core.workload import STORE_PATH_FAMILIES, LoweredModel
 
 from ..graph import Graph
 from ..lowering import lower
@@ -60,10 +61,11 @@ class TrainingProgram:
                             parameters=sum(self.graph.info(p).size for p in self.parameters),
                             stash_elems=peak.elems, stash_tensors=peak.tensors, stash_peak_layer=peak.peak_node)
 
-    def lowered(self, *, fused: bool = True) -> LoweredModel:
+    def lowered(self, *, fused: bool = True, store_path: Collection[str] = STORE_PATH_FAMILIES) -> LoweredModel:
         """The step's workloads with its memory (``LoweredModel.training``): each fusion group one
-        workload (:mod:`compiler.training.fuse`), or with ``fused=False`` one per node."""
-        lowered = fuse.lower(self.graph) if fused else lower(self.graph)
+        workload (:mod:`compiler.training.fuse`, for a GEMM store path that applies the families in
+        ``store_path``: a config's ``store_path``), or with ``fused=False`` one per node."""
+        lowered = fuse.lower(self.graph, store_path) if fused else lower(self.graph)
         return replace(lowered, training=self.step())
 
 

@@ -41,13 +41,14 @@ applies every step to each block it holds, so no store path is involved.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Collection
 
-from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, TensorRef, Workload
+from hwsim.core.workload import STORE_PATH_FAMILIES, EpilogueStep, Kind, LoweredModel, TensorRef, Workload
 
 from ..graph import Graph, Node
 from ..lowering import lower as lower_graph
 from ..ops import TRAINING_DOMAIN
-from ..ops.costs import classify
+from ..ops.costs import BATCH_NORM_STATISTICS, classify
 from ..passes.fuse_epilogue import family as epilogue_family
 
 __all__ = ["Group", "groups", "lower", "GRADIENTS", "STATISTICS"]
@@ -64,13 +65,12 @@ _PART = {"forward": "forward", "recompute": "recompute", "backward-data": "backw
 
 @dataclass(frozen=True)
 class Group:
-    """One fusion group: the ``anchor`` node's name, its ``followers`` in graph order with their
-    ``families`` and the in-group value each reads (``reads``)."""
+    """One fusion group: the ``anchor`` node's name and its ``followers`` in graph order with their
+    ``families``."""
 
     anchor: str
     followers: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
-    reads: tuple[str, ...] = ()
 
 
 def _family(node: Node, value: str, graph: Graph, available: set[str], users: dict[str, list[Node]]) -> str | None:
@@ -106,9 +106,10 @@ def _users(graph: Graph) -> dict[str, list[Node]]:
     return users
 
 
-def groups(graph: Graph) -> tuple[Group, ...]:
-    """The fusion groups of ``graph``, in the order their anchors run; a node in no group with
-    followers is a group of its own. Nodes that lower to no vector or GEMM work are left out."""
+def groups(graph: Graph, store_path: Collection[str] = STORE_PATH_FAMILIES) -> tuple[Group, ...]:
+    """The fusion groups of ``graph``, in the order their anchors run, a GEMM taking only followers
+    of the families in ``store_path``; a node in no group with followers is a group of its own.
+    Nodes that lower to no vector or GEMM work are left out."""
     users = _users(graph)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
     available = set(graph.inputs) | set(graph.constants) | set(graph.weights)
@@ -122,7 +123,7 @@ def groups(graph: Graph) -> tuple[Group, ...]:
         if entry is None or entry.kind not in (Kind.GEMM, Kind.VECTOR) or part is None:
             available.update(o for o in node.outputs if o)
             continue
-        members: dict[str, tuple[str, str]] = {}
+        members: dict[str, str] = {}
         inside = [o for o in node.outputs if o]
         queue = list(inside)
         while queue:
@@ -135,21 +136,20 @@ def groups(graph: Graph) -> tuple[Group, ...]:
                 if kind is None or kind.kind is not Kind.VECTOR:
                     continue
                 fam = _family(user, value, graph, available, users)
-                if fam is None:
+                if fam is None or (entry.kind is Kind.GEMM and fam not in store_path):
                     continue
-                members[user.name] = (fam, value)
+                members[user.name] = fam
                 produced = [o for o in user.outputs if o]
                 inside.extend(produced)
                 queue.extend(produced)
         order = sorted(members, key=index.__getitem__)
         absorbed.update(order)
-        found.append(Group(node.name, tuple(order), tuple(members[m][0] for m in order),
-                           tuple(members[m][1] for m in order)))
+        found.append(Group(node.name, tuple(order), tuple(members[m] for m in order)))
         available.update(inside)
     return tuple(found)
 
 
-def _merge(group: Group, by_node: dict[str, Workload], graph: Graph, outside: dict[str, bool]) -> Workload:
+def _merge(group: Group, by_node: dict[str, Workload], outside: dict[str, bool]) -> Workload:
     """One workload for ``group`` from its members' workloads (``outside``: whether a value
     produced in the group is read outside it or is a graph output)."""
     anchor = by_node[group.anchor]
@@ -167,8 +167,7 @@ def _merge(group: Group, by_node: dict[str, Workload], graph: Graph, outside: di
                 seen.add((ref.name, ref.role))
                 inputs.append(ref)
     outputs = [r for w in (anchor, *members) for r in w.outputs if outside.get(r.name, True)]
-    steps = tuple(EpilogueStep(w.op, fam, w.vector_ops, graph.info(value).size)
-                  for w, fam, value in zip(members, group.families, group.reads))
+    steps = tuple(EpilogueStep(w.op, fam, w.vector_ops) for w, fam in zip(members, group.families))
     return replace(
         anchor,
         op="+".join([anchor.op] + [w.op for w in members]),
@@ -183,15 +182,13 @@ def _merge(group: Group, by_node: dict[str, Workload], graph: Graph, outside: di
     )
 
 
-def lower(graph: Graph) -> LoweredModel:
+def lower(graph: Graph, store_path: Collection[str] = STORE_PATH_FAMILIES) -> LoweredModel:
     """The workloads of training graph ``graph`` with every fusion group of :func:`groups` one
-    workload, at its anchor's place."""
+    workload, at its anchor's place, for a store path that can apply ``store_path``."""
     lowered = lower_graph(graph)
     by_node = {w.nodes[0]: w for w in lowered.workloads if w.nodes}
-    fused = [g for g in groups(graph) if g.followers and g.anchor in by_node
+    fused = [g for g in groups(graph, store_path) if g.followers and g.anchor in by_node
              and all(f in by_node for f in g.followers)]
-    if not fused:
-        return lowered
     member_of = {n: g for g in fused for n in (g.anchor, *g.followers)}
     users = _users(graph)
     graph_outputs = set(graph.outputs)
@@ -210,5 +207,29 @@ def lower(graph: Graph) -> LoweredModel:
         if g is None:
             workloads.append(w)
         elif name == g.anchor:
-            workloads.append(_merge(g, by_node, graph, outside))
+            workloads.append(_merge(g, by_node, outside))
+    if "statistics" in store_path:
+        workloads = list(_statistics(workloads, graph))
     return replace(lowered, workloads=tuple(workloads))
+
+
+def _statistics(workloads: list[Workload], graph: Graph) -> tuple[Workload, ...]:
+    """A training-mode BatchNormalization whose input a GEMM layer writes takes its statistics
+    (:data:`~compiler.ops.costs.BATCH_NORM_STATISTICS` operations per element) from that layer's
+    store path, a ``statistics`` step over the stored result; its own pass only normalizes."""
+    writer = {r.name: i for i, w in enumerate(workloads) if w.kind is Kind.GEMM for r in w.outputs}
+    nodes = {n.name: n for n in graph.nodes}
+    out = list(workloads)
+    for i, w in enumerate(workloads):
+        node = nodes.get(w.nodes[0]) if w.nodes else None
+        if node is None or node.op_type != "BatchNormalization" or node.domain or not node.attr("training_mode", 0):
+            continue
+        j = writer.get(node.inputs[0])
+        if j is None:
+            continue
+        elems = graph.info(node.inputs[0]).size
+        ops = BATCH_NORM_STATISTICS * elems
+        step = EpilogueStep(node.op_type, "statistics", ops)
+        out[j] = replace(out[j], vector_ops=out[j].vector_ops + ops, epilogue=out[j].epilogue + (step,))
+        out[i] = replace(out[i], vector_ops=out[i].vector_ops - ops)
+    return tuple(out)

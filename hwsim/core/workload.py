@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .training import PHASES, TrainingStep
 
-__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "READING_FAMILIES", "Workload", "LoweredModel", "Skipped"]
+__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel", "Skipped"]
 
 #: What a GEMM's store path can do to results as they leave the accumulator, by family:
 #: ``activation`` (Relu, Clip, Sigmoid, ...), ``scale`` (a per-channel or scalar multiply/add:
@@ -22,8 +22,6 @@ __all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIE
 #: ``statistics`` (per-channel sums of the results, and of their products with a stashed tensor: a
 #: normalization's backward reductions).
 STORE_PATH_FAMILIES = ("activation", "scale", "requantize", "residual", "pool", "gradient", "statistics")
-#: The families whose step reads a second tensor as the results stream out (one tensor per step).
-READING_FAMILIES = frozenset({"residual", "gradient", "statistics"})
 
 
 class Kind(str, enum.Enum):
@@ -89,13 +87,11 @@ class TensorRef:
 @dataclass(frozen=True)
 class EpilogueStep:
     """One element-wise operator fused after a GEMM: its op type, its store-path family (one of
-    :data:`STORE_PATH_FAMILIES`) and its vector-unit element operations. ``elems``: the elements of
-    the value it reads from the layer (0: the layer's output, as an inference epilogue's steps)."""
+    :data:`STORE_PATH_FAMILIES`) and its vector-unit element operations."""
 
     op: str
     family: str
     vector_ops: int
-    elems: int = 0
 
 
 @dataclass(frozen=True)

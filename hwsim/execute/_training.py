@@ -54,7 +54,7 @@ def compile_training_step(source: str | Path | onnx.ModelProto, cfg: Accelerator
     program = training_program(source, replace(options, keep_gradients=True, state_words=1),
                                input_shapes=input_shapes, load_weights=True, float64=precision == "fp64")
     # The estimate's program: a fusion group's array tiles are its anchor's, and every node still runs.
-    return CompiledStep(Compiled(graph=program.graph, program=schedule_model(program.lowered(), cfg)), program)
+    return CompiledStep(Compiled(graph=program.graph, program=schedule_model(program.lowered(store_path=cfg.store_path), cfg)), program)
 
 
 def _typed(graph, name: str, value: np.ndarray, where: str) -> np.ndarray:
