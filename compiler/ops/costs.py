@@ -143,7 +143,8 @@ _add("Normalization", "InstanceNormalization GroupNormalization", V, 7, "7 (as L
 _add("Normalization", "MeanVarianceNormalization", V, 5, "5 (mean, −mean, square, sum, ·rstd)")
 _add("Normalization", "LpNormalization", V, 3, "3 (square or abs, sum, ÷norm)")
 _add("Normalization", "BatchNormalization", V, _batch_norm, "2 (per-channel ·a + b; a, b precomputed) when not "
-     "folded; 7 (as LayerNormalization, over N and spatial) in training mode")
+     "folded; 7 (as LayerNormalization, over N and spatial) in training mode: statistics 3 (sum, square, sum of "
+     "squares), normalize 4")
 _add("Normalization", "LRN", V, _lrn, "size + 3 (square-sum over size channels, scale, pow, divide)")
 _add("Normalization", "CumSum", V, 1, "1", (0,))
 _add("Normalization", "Trilu", V, 1, "1 (select)", (0,))

@@ -2,8 +2,8 @@
 
 Contract: :func:`groups` partitions the lowered nodes of a training graph into *fusion groups*,
 and :func:`lower` lowers the graph with one workload per group (:func:`compiler.lowering.lower`
-for everything else). A group is an **anchor** (a GEMM, or a vector layer none of whose inputs
-could carry it) and the **followers** that read a value computed inside the group, each of a
+for each node first). A group is an **anchor** (a GEMM, or a vector layer no earlier group took)
+and the **followers** that read a value computed inside the group, each of a
 store-path family (:data:`hwsim.core.workload.STORE_PATH_FAMILIES`):
 
 - ``activation``, ``scale``, ``residual``: the inference families
@@ -21,8 +21,9 @@ A follower's other inputs are all computed before its anchor (or constant), so t
 its anchor's place. Followers are in the anchor's part of the step (forward, recompute, or the
 backward pass; the optimizer is never fused) and do not read through a view. Nothing else joins:
 a training-mode BatchNormalization and a normalization's data gradient need the statistics of
-their whole input, complete only when the layer that writes it has finished, so each anchors a group of its
-own (the following ReLU, residual Add and ReLU join it) rather than following its producer (Jung
+their whole input, complete only when the layer that writes it has finished, so each anchors a
+group of its own (the following ReLU, residual Add and ReLU join it) rather than following its
+producer (Jung
 et al., "Restructuring Batch Normalization to Accelerate CNN Training", MLSys 2019: BN's two
 parts are its statistics, which can ride on the producer, and its normalization, which cannot).
 
@@ -33,9 +34,13 @@ the group never goes to memory. MACs, vector operations and the graph itself are
 executor (``hwsim run --training-step``) runs every node as before, and a GEMM group's array tiles
 are its anchor's. A group takes its anchor's name and phase; its ``op`` joins the members'
 (``ConvTranspose+Sum+ReluGrad+BatchNormalizationParamGrad``) and ``epilogue`` lists the followers.
-On a GEMM, whether the store path can apply a family is the config's ``store_path``; the steps it
-cannot apply run as a separate pass (docs/model.md#fusion). In a vector group the vector unit
-applies every step to each block it holds, so no store path is involved.
+A GEMM takes only followers whose family is in ``store_path`` (the config's: what its store path
+can apply); a follower it cannot take anchors a vector group of its own, whose input is then an
+ordinary tensor. In a vector group the vector unit applies every step to each block it holds, so
+no store path is involved. When a GEMM writes a training-mode BatchNormalization's input and its
+store path has ``statistics``, the GEMM also computes the BatchNorm's sums as it stores its results
+(:data:`~compiler.ops.costs.BATCH_NORM_STATISTICS` of the BatchNorm's operations per element move
+to it). docs/model.md#training-fusion states the rules and the costs.
 """
 
 from __future__ import annotations
