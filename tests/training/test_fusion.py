@@ -116,19 +116,20 @@ def _random_cnn(channels: int, batch: int, act: str, batchnorm: bool, residual: 
 CONFIGS = (preset("gemmini-like"), EVERY_FAMILY, preset("tpu-v1-like"), preset("fpga-edge"))
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(channels=st.integers(2, 6), batch=st.integers(1, 3), act=st.sampled_from(["Relu", "Sigmoid", "Tanh"]),
        batchnorm=st.booleans(), residual=st.booleans(), depth=st.integers(1, 3),
-       optimizer=st.sampled_from(["sgd", "adam"]), cfg=st.sampled_from(CONFIGS))
+       optimizer=st.sampled_from(["sgd", "adam"]), recompute=st.sampled_from(["none", "all"]),
+       cfg=st.sampled_from(CONFIGS))
 def test_fusion_keeps_the_work_and_only_removes_traffic(channels, batch, act, batchnorm, residual, depth,
-                                                        optimizer, cfg) -> None:
+                                                        optimizer, recompute, cfg) -> None:
     program = training_program(_random_cnn(channels, batch, act, batchnorm, residual, depth),
-                               TrainingOptions(optimizer=optimizer))
+                               TrainingOptions(optimizer=optimizer, recompute=recompute))
     fused, unfused = program.lowered(store_path=cfg.store_path), program.lowered(fused=False)
     # The same nodes, each in exactly one layer; the same MACs per phase and the same vector work.
     covered = [n for w in fused.workloads for n in w.nodes]
     assert sorted(covered) == sorted(n for w in unfused.workloads for n in w.nodes)
-    for phase in ("forward", "backward-data", "backward-weight", "optimizer"):
+    for phase in ("forward", "backward-data", "backward-weight", "optimizer", "recompute"):
         gemms = lambda lowered: sorted((w.gemm.m, w.gemm.k, w.gemm.n, w.gemm.groups)  # noqa: E731
                                        for w in lowered.workloads if w.gemm is not None and w.phase == phase)
         assert gemms(fused) == gemms(unfused)
