@@ -15,7 +15,8 @@ store-path family (:data:`hwsim.core.workload.STORE_PATH_FAMILIES`):
   before the anchor (the forward pass wrote it);
 - ``statistics``: the per-channel reductions of a normalization's backward pass
   (BatchNormalizationParamGrad, LayerNormalizationParamGrad: ``Σ dY`` and ``Σ dY·x̂``), reading ``dY``
-  in the group and the stashed input ``x``; they write only per-channel vectors.
+  in the group and the stashed input ``x``, and a bias's gradient (``SumTo``: ``dY`` summed over
+  the broadcast axes; ``scale`` when it only scales); they write only the reduced vectors.
 
 A follower's other inputs are all computed before its anchor (or constant), so the group runs at
 its anchor's place. Followers are in the anchor's part of the step (forward, recompute, or the
@@ -87,6 +88,9 @@ def _family(node: Node, value: str, graph: Graph, available: set[str], users: di
     if not all(i in available for i in others):
         return None
     if node.domain == TRAINING_DOMAIN:
+        if node.op_type == "SumTo" and node.inputs[0] == value and len(outputs) == 1:
+            # A bias's gradient: dY summed to the bias's shape (or only scaled, to its own).
+            return "scale" if graph.shape(outputs[0]) == graph.shape(value) else "statistics"
         if node.inputs[0] != value or len(node.inputs) < 2 or node.inputs[1] not in available:
             return None
         if node.op_type in GRADIENTS and len(outputs) == 1 and graph.shape(outputs[0]) == graph.shape(value) \

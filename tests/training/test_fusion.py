@@ -53,6 +53,20 @@ def test_groups_of_a_residual_block() -> None:
     ]
 
 
+def test_a_bias_gradient_is_summed_in_the_pass_that_writes_dy() -> None:
+    """Two convolutions with biases and ReLUs, then global average pooling: the second conv's data
+    gradient takes the first ReLU's gradient, and the first conv's bias gradient (dY summed over
+    batch and positions) joins them; the second conv's bias gradient joins the pooling's gradient
+    pass with the last ReLU's gradient."""
+    program = training_program(_random_cnn(3, 2, "Relu", False, False, 2, bias=True),
+                               TrainingOptions(loss="mse"))
+    ops = {n.name: n.op_type for n in program.graph.nodes}
+    got = [(ops[g.anchor], tuple(ops[f] for f in g.followers), g.families) for g in fuse.groups(program.graph)
+           if g.followers and "SumTo" in [ops[f] for f in g.followers]]
+    assert got == [("ReduceGrad", ("ReluGrad", "SumTo"), ("gradient", "statistics")),
+                   ("ConvTranspose", ("ReluGrad", "SumTo"), ("gradient", "statistics"))]
+
+
 def test_a_fused_layer_moves_only_what_crosses_it() -> None:
     """Bytes by hand (int8, nothing resident). BatchNorm+ReLU reads the conv's output and BN's four
     4-channel parameters and writes the ReLU's output: the BN output between them never moves
@@ -97,11 +111,12 @@ def test_batchnorm_statistics_ride_on_the_convolution_store_path() -> None:
         assert (conv.dram_read_bytes, conv.dram_write_bytes) == (S + 16, S)
 
 
-def _random_cnn(channels: int, batch: int, act: str, batchnorm: bool, residual: bool, depth: int):
+def _random_cnn(channels: int, batch: int, act: str, batchnorm: bool, residual: bool, depth: int, bias: bool = False):
     b = Net(channels + depth)
     x = "x"
     for _ in range(depth):
-        y = b.op("Conv", x, b.weight(channels, channels, 3, 3), pads=[1, 1, 1, 1])
+        y = b.op("Conv", x, b.weight(channels, channels, 3, 3), *([b.weight(channels)] if bias else []),
+                 pads=[1, 1, 1, 1])
         if batchnorm:
             y = b.op("BatchNormalization", y, b.weight(channels, scale=0.5), b.weight(channels, scale=0.5),
                      b.const(np.zeros(channels)), b.const(np.ones(channels)))
@@ -118,12 +133,12 @@ CONFIGS = (preset("gemmini-like"), EVERY_FAMILY, preset("tpu-v1-like"), preset("
 
 @settings(max_examples=15, deadline=None)
 @given(channels=st.integers(2, 6), batch=st.integers(1, 3), act=st.sampled_from(["Relu", "Sigmoid", "Tanh"]),
-       batchnorm=st.booleans(), residual=st.booleans(), depth=st.integers(1, 3),
+       batchnorm=st.booleans(), residual=st.booleans(), depth=st.integers(1, 3), bias=st.booleans(),
        optimizer=st.sampled_from(["sgd", "adam"]), recompute=st.sampled_from(["none", "all"]),
        cfg=st.sampled_from(CONFIGS))
-def test_fusion_keeps_the_work_and_only_removes_traffic(channels, batch, act, batchnorm, residual, depth,
+def test_fusion_keeps_the_work_and_only_removes_traffic(channels, batch, act, batchnorm, residual, depth, bias,
                                                         optimizer, recompute, cfg) -> None:
-    program = training_program(_random_cnn(channels, batch, act, batchnorm, residual, depth),
+    program = training_program(_random_cnn(channels, batch, act, batchnorm, residual, depth, bias),
                                TrainingOptions(optimizer=optimizer, recompute=recompute))
     fused, unfused = program.lowered(store_path=cfg.store_path), program.lowered(fused=False)
     # The same nodes, each in exactly one layer; the same MACs per phase and the same vector work.
