@@ -223,7 +223,7 @@ def lower(graph: Graph, store_path: Collection[str] = STORE_PATH_FAMILIES) -> Lo
 
 
 def _statistics(workloads: list[Workload], graph: Graph) -> tuple[Workload, ...]:
-    """A training-mode BatchNormalization whose input a GEMM layer writes takes its statistics
+    """A training-mode BatchNormalization whose input a GEMM layer of its phase writes takes its statistics
     (:data:`~compiler.ops.costs.BATCH_NORM_STATISTICS` operations per element) from that layer's
     store path, a ``statistics`` step over the stored result; its own pass only normalizes."""
     writer = {r.name: i for i, w in enumerate(workloads) if w.kind is Kind.GEMM for r in w.outputs}
@@ -234,8 +234,8 @@ def _statistics(workloads: list[Workload], graph: Graph) -> tuple[Workload, ...]
         if node is None or node.op_type != "BatchNormalization" or node.domain or not node.attr("training_mode", 0):
             continue
         j = writer.get(node.inputs[0])
-        if j is None:
-            continue
+        if j is None or workloads[j].phase != w.phase:
+            continue  # a recomputed BatchNorm reading a forward checkpoint computes its own
         elems = graph.info(node.inputs[0]).size
         ops = BATCH_NORM_STATISTICS * elems
         step = EpilogueStep(node.op_type, "statistics", ops)
