@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import onnx
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.program import Program
-from hwsim.core.workload import LoweredModel
+from hwsim.core.workload import STORE_PATH_FAMILIES, LoweredModel
 
 from .graph import Graph
 from .importer import load_model
@@ -74,8 +74,10 @@ def training_program(source: Source, options: TrainingOptions, *, input_shapes: 
 
 
 def lower_training(source: Source, options: TrainingOptions, *, input_shapes: Shapes | None = None,
-                   input_values: Values | None = None) -> LoweredModel:
-    """The workloads of one training step of ``source``, each with its phase, and the step's memory
-    (``LoweredModel.training``), independent of any accelerator."""
+                   input_values: Values | None = None,
+                   store_path: Collection[str] = STORE_PATH_FAMILIES) -> LoweredModel:
+    """The workloads of one training step of ``source``, each with its phase, its fusion groups one
+    workload each (:mod:`compiler.training.fuse`; a GEMM takes the followers whose families are in
+    ``store_path``, the config's), and the step's memory (``LoweredModel.training``)."""
     program = training_program(source, options, input_shapes=input_shapes, input_values=input_values)
-    return replace(lower(program.graph), training=program.step())
+    return program.lowered(store_path=store_path)

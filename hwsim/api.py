@@ -45,7 +45,7 @@ from hwsim.core.errors import UserError, shown
 from hwsim.core.files import OutputSet, json_text, parse_json, read_text, write_output
 from hwsim.core.fpga import DEVICES
 from hwsim.core.training import master_words
-from hwsim.core.workload import LoweredModel
+from hwsim.core.workload import STORE_PATH_FAMILIES, LoweredModel
 from hwsim.energy import layer_energy
 from hwsim.report import Report as _BaseReport
 from hwsim.simulate import simulate
@@ -242,8 +242,10 @@ def batch_shapes(source: str | Path | onnx.ModelProto, batch: int,
 
 def load_training(model: ModelSource, options: TrainingOptions, *, batch: int | None = None,
                   input_shapes: Mapping[str, Sequence[int]] | None = None,
-                  input_values: Mapping[str, Sequence[float]] | None = None) -> LoweredModel:
-    """The workloads of one training step of ``model`` (each with its phase) and its memory
+                  input_values: Mapping[str, Sequence[float]] | None = None,
+                  store_path: Sequence[str] = STORE_PATH_FAMILIES) -> LoweredModel:
+    """The workloads of one training step of ``model`` (each with its phase; fused for a store path
+    that applies ``store_path``, docs/model.md#training-fusion) and its memory
     (``LoweredModel.training``), named after the model's file."""
     if isinstance(model, LoweredModel) or isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
         raise UserError("--training needs an ONNX model: a topology's layers have no backward pass to derive")
@@ -252,7 +254,8 @@ def load_training(model: ModelSource, options: TrainingOptions, *, batch: int | 
     if batch is not None:
         shapes = batch_shapes(source, batch, shapes)
     values = {k: np.asarray(v) for k, v in (input_values or {}).items()}
-    lowered = compiler.lower_training(source, options, input_shapes=shapes or None, input_values=values or None)
+    lowered = compiler.lower_training(source, options, input_shapes=shapes or None, input_values=values or None,
+                                      store_path=store_path)
     name = model if isinstance(model, str) and model in compiler.zoo.MODELS and not Path(model).exists() else None
     return LoweredModel(name, lowered.workloads, lowered.skipped, lowered.outputs, lowered.training) if name else lowered
 
@@ -304,7 +307,8 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
                             "path needs its backward rule")
         # fp32 master weights and optimizer state, in array words (mixed precision, docs/training.md).
         step_options = dataclasses.replace(training, state_words=master_words(cfg))
-        lowered = load_training(model, step_options, batch=batch, input_shapes=input_shapes, input_values=input_values)
+        lowered = load_training(model, step_options, batch=batch, input_shapes=input_shapes, input_values=input_values,
+                                store_path=cfg.store_path)
     elif batch is not None:
         if isinstance(model, LoweredModel) or isinstance(model, (str, Path)) and str(model).lower().endswith(".csv"):
             raise UserError("--batch applies to ONNX models; a topology file gives every shape itself")

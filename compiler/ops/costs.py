@@ -27,7 +27,7 @@ from . import TRAINING_DOMAIN
 from .gemm import GEMM_OPS, TRAINING_GEMM_OPS
 
 __all__ = ["OpClass", "TABLE", "TRAINING", "ALIASES", "PARTIAL_READ", "classify", "ops_per_output", "unit_cost",
-           "cost_basis", "markdown"]
+           "cost_basis", "markdown", "BATCH_NORM_STATISTICS"]
 
 Cost = Callable[[Node, Graph], int]
 
@@ -92,8 +92,13 @@ def _lrn(node: Node, graph: Graph) -> int:
     return int(node.attr("size")) + 3
 
 
+#: Of a training-mode BatchNormalization's operations per element, its statistics' (the sum for
+#: the mean, the square, the sum of squares); the other 4 normalize (−mean, ·rstd, ·γ, +β).
+BATCH_NORM_STATISTICS = 3
+
+
 def _batch_norm(node: Node, graph: Graph) -> int:
-    return 7 if node.attr("training_mode", 0) else 2
+    return BATCH_NORM_STATISTICS + 4 if node.attr("training_mode", 0) else 2
 
 
 G, V, M, W = Kind.GEMM, Kind.VECTOR, Kind.MOVE, Kind.VIEW
@@ -138,7 +143,8 @@ _add("Normalization", "InstanceNormalization GroupNormalization", V, 7, "7 (as L
 _add("Normalization", "MeanVarianceNormalization", V, 5, "5 (mean, −mean, square, sum, ·rstd)")
 _add("Normalization", "LpNormalization", V, 3, "3 (square or abs, sum, ÷norm)")
 _add("Normalization", "BatchNormalization", V, _batch_norm, "2 (per-channel ·a + b; a, b precomputed) when not "
-     "folded; 7 (as LayerNormalization, over N and spatial) in training mode")
+     "folded; 7 (as LayerNormalization, over N and spatial) in training mode: statistics 3 (sum, square, sum of "
+     "squares), normalize 4")
 _add("Normalization", "LRN", V, _lrn, "size + 3 (square-sum over size channels, scale, pow, divide)")
 _add("Normalization", "CumSum", V, 1, "1", (0,))
 _add("Normalization", "Trilu", V, 1, "1 (select)", (0,))

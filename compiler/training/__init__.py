@@ -13,6 +13,8 @@ The passes, one per module, each with its contract: :mod:`~compiler.training.fre
 :mod:`~compiler.training.batchnorm_training`, :mod:`~compiler.training.autodiff`,
 :mod:`~compiler.training.optimizer`, :mod:`~compiler.training.recompute`, then the default
 pipeline's :mod:`~compiler.passes.fuse_epilogue` and :mod:`~compiler.passes.dead_code`.
+:meth:`TrainingProgram.lowered` lowers the step with the training fusion of
+:mod:`~compiler.training.fuse` (a costing of the same nodes: the graph is not changed).
 
 >>> from compiler.importer import load_model
 >>> from compiler.zoo import resnet18
@@ -23,13 +25,16 @@ pipeline's :mod:`~compiler.passes.fuse_epilogue` and :mod:`~compiler.passes.dead
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Collection
 
 from hwsim.core.training import TrainingStep
+from hwsim.core.workload import STORE_PATH_FAMILIES, LoweredModel
 
 from ..graph import Graph
+from ..lowering import lower
 from ..passes import dead_code, fuse_epilogue, remove_identity
-from . import autodiff, batchnorm_training, freeze, names, optimizer, recompute
+from . import autodiff, batchnorm_training, freeze, fuse, names, optimizer, recompute
 from .memory import Stash, stash
 from .options import TrainingOptions
 from .params import trainable_candidates
@@ -55,6 +60,13 @@ class TrainingProgram:
                             recompute=self.options.recompute,
                             parameters=sum(self.graph.info(p).size for p in self.parameters),
                             stash_elems=peak.elems, stash_tensors=peak.tensors, stash_peak_layer=peak.peak_node)
+
+    def lowered(self, *, fused: bool = True, store_path: Collection[str] = STORE_PATH_FAMILIES) -> LoweredModel:
+        """The step's workloads with its memory (``LoweredModel.training``): each fusion group one
+        workload (:mod:`compiler.training.fuse`, for a GEMM store path that applies the families in
+        ``store_path``: a config's ``store_path``), or with ``fused=False`` one per node."""
+        lowered = fuse.lower(self.graph, store_path) if fused else lower(self.graph)
+        return replace(lowered, training=self.step())
 
 
 def build(graph: Graph, options: TrainingOptions) -> TrainingProgram:

@@ -535,7 +535,8 @@ def check_config(cfg: AcceleratorConfig) -> None:
             raise no(f"{key} = true", f"set {key} = false")
     extra = [f for f in cfg.store_path if f not in EPILOGUE_FAMILIES]
     if extra:
-        raise no(f"store_path family {extra[0]!r} (pooling is its own POOL command)",
+        why = "pooling is its own POOL command" if extra[0] == "pool" else "the epilogue has no such step"
+        raise no(f"store_path family {extra[0]!r} ({why})",
                  f"set store_path to a subset of {list(EPILOGUE_FAMILIES)}")
     if cfg.conv_reduction != "per_tap":
         raise no(f"conv_reduction {cfg.conv_reduction!r} (the A feeder walks kernel taps)",

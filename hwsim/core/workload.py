@@ -17,8 +17,11 @@ __all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIE
 #: ``activation`` (Relu, Clip, Sigmoid, ...), ``scale`` (a per-channel or scalar multiply/add:
 #: bias, BatchNormalization), ``requantize`` (QuantizeLinear), ``residual`` (an element-wise add or
 #: multiply with another activation tensor, read as the results stream out), ``pool`` (max or
-#: average pooling of the results).
-STORE_PATH_FAMILIES = ("activation", "scale", "requantize", "residual", "pool")
+#: average pooling of the results); and in a training step (:mod:`compiler.training.fuse`)
+#: ``gradient`` (an activation's gradient, reading the tensor the forward pass stashed for it) and
+#: ``statistics`` (per-channel sums of the results, and of their products with a stashed tensor: a
+#: normalization's backward reductions).
+STORE_PATH_FAMILIES = ("activation", "scale", "requantize", "residual", "pool", "gradient", "statistics")
 
 
 class Kind(str, enum.Enum):

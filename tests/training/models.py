@@ -173,8 +173,25 @@ def conv_network() -> Built:
     return conv_zoo(), {"x": _x(2, 3, 33, 29)}
 
 
+def residual_block() -> Built:
+    """A ResNet basic block in training mode: Conv, BatchNorm, ReLU, Conv, BatchNorm, the residual
+    Add and ReLU. Its training step has a group of every training fusion family
+    (compiler.training.fuse): the forward BatchNorm with its ReLU (and the Add), the data gradient
+    of the second Conv with the gradient Sum at the fork, the ReLU gradient and the BatchNorm sums."""
+    b = Net(12)
+    y = b.op("Conv", "x", b.weight(4, 4, 1, 1))
+    y = b.op("BatchNormalization", y, b.weight(4, scale=0.5), b.weight(4, scale=0.5), b.const(np.zeros(4)),
+             b.const(np.ones(4)), epsilon=1e-3)
+    z = b.op("Relu", y)
+    y2 = b.op("Conv", z, b.weight(4, 4, 3, 3), pads=[1, 1, 1, 1])
+    y2 = b.op("BatchNormalization", y2, b.weight(4, scale=0.5), b.weight(4, scale=0.5), b.const(np.zeros(4)),
+              b.const(np.ones(4)), epsilon=1e-3)
+    out = b.op("Relu", b.op("Add", y2, z))
+    return b.model([("x", TensorProto.FLOAT, (2, 4, 6, 5))], [out]), {"x": _x(2, 4, 6, 5)}
+
+
 FAMILIES: dict[str, Callable[[], Built]] = {
     "conv": conv, "conv_transpose": conv_transpose, "gemm": gemm, "matmul": matmul, "activations": activations,
     "softmax": softmax, "layernorm": layernorm, "batchnorm": batchnorm, "pooling": pooling, "movement": movement,
-    "arithmetic": arithmetic, "conv_network": conv_network,
+    "arithmetic": arithmetic, "conv_network": conv_network, "residual_block": residual_block,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto
 
-from compiler.pipeline import lower_training
+from compiler.pipeline import lower_training, training_program
 from compiler.training import TrainingOptions
 from hwsim.core.workload import GemmShape
 
@@ -120,9 +120,14 @@ def test_resnet50_with_batchnorm_trains_its_statistics() -> None:
     options = TrainingOptions(loss="xent")
     folded = lower_training(zoo.resnet50(batch=2), options)
     kept = lower_training(zoo.resnet50(batch=2, batchnorm=True), options)
-    ops = [(w.phase, w.op) for w in kept.workloads]
+    unfused = training_program(zoo.resnet50(batch=2, batchnorm=True), options).lowered(fused=False)
+    ops = [(w.phase, w.op) for w in unfused.workloads]
     assert ops.count(("forward", "BatchNormalization")) == 53
     assert ops.count(("backward-data", "BatchNormalizationGrad")) == 53
     assert ops.count(("backward-weight", "BatchNormalizationParamGrad")) == 53
+    # Fused, each is still in one layer of the step (compiler.training.fuse): the op joins the members'.
+    members = [op for w in kept.workloads for op in w.op.split("+")]
+    for op in ("BatchNormalization", "BatchNormalizationGrad", "BatchNormalizationParamGrad"):
+        assert members.count(op) == 53
     gemm = lambda lowered: sum(w.gemm.macs for w in lowered.workloads if w.gemm is not None)  # noqa: E731
-    assert gemm(kept) == gemm(folded)
+    assert gemm(kept) == gemm(folded) == gemm(unfused)
