@@ -91,7 +91,7 @@ class Memory:
     kv_cache_bytes: float
     kv_bytes_per_sequence: float
     on_chip_bytes: int
-    dram_bytes: float | None
+    dram_bytes: int | None
 
     @property
     def fits(self) -> bool | None:

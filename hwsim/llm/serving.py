@@ -81,7 +81,7 @@ def serve(model: LlmModel, cfg: AcceleratorConfig, *, prompt: int, generate: int
     on_chip = int((cfg.ifmap_kib + cfg.filter_kib) * 1024)
     memory = Memory(weight_bytes=model.parameters * cfg.weight_bits / 8, kv_cache_bytes=per_sequence * batch,
                     kv_bytes_per_sequence=per_sequence, on_chip_bytes=on_chip,
-                    dram_bytes=None if cfg.dram_gib is None else cfg.dram_gib * (1 << 30))
+                    dram_bytes=cfg.dram_capacity_bytes)
     return LlmReport(model=model.name, source=source, config=cfg, prompt=prompt,
                      generate=generate if model.decoder else 0, batch=batch, kv_bits=kv_bits,
                      parameters=model.parameters,

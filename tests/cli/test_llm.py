@@ -36,6 +36,8 @@ def test_llm_report_json_plot_and_determinism(hwsim, tmp_path: Path) -> None:
     # is an untied one: + 100 x 64) and leave room for 20,526 // (128 x 9) = 17 sequences.
     assert report["weight_bytes"] == 86_848
     assert report["memory"]["max_batch"] == 17 and report["fits"] is True
+    # Whole bytes, as every other report states the capacity (0.0001 x 2^30 = 107,374.18).
+    assert report["memory"]["dram_bytes"] == 107_374
     assert len(report["positions"]) == 3 and [p["context"] for p in report["positions"]] == [7, 8, 9]
     png = tmp_path / "serving.png"
     r1 = hwsim(*args, "--json", str(tmp_path / "a.json"), "--plot", str(png))
