@@ -109,7 +109,8 @@ def command_split_cycles(cfg: AcceleratorConfig, tile: Tile, row: int = 0) -> in
         G = sum(max(I_c, command_min_cycles) for c < last) + max(I_last, rows)
 
     where the streaming array of :func:`ws_tile_cycles` charges ``max(m, rows)``; the difference,
-    never negative, is charged for each of the tile's folds.
+    never negative, is charged for each of the tile's folds. Weight-stationary only: the other
+    dataflows have no folds of preloaded weights, and get 0.
 
     >>> cfg = AcceleratorConfig(rows=16, cols=16, command_rows=16, command_min_cycles=4)
     >>> command_split_cycles(cfg, Tile(m=49, k=32, n=16), row=7)   # 2 folds of 6 x 7 + 16 = 58 for 49
@@ -118,7 +119,7 @@ def command_split_cycles(cfg: AcceleratorConfig, tile: Tile, row: int = 0) -> in
     0
     """
     width = cfg.command_rows
-    if width == 0:
+    if width == 0 or cfg.dataflow != "ws":
         return 0
     m, floor = tile.m, cfg.command_min_cycles
     line = row if 0 < row < m else m            # the rows of one output row in the tile

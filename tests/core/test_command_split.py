@@ -55,6 +55,11 @@ def test_a_matmul_whose_rows_are_whole_commands_pays_nothing():
     assert command_split_cycles(GEMMINI, Tile(m=49, k=16, n=16)) == 64 - 49
 
 
+def test_only_the_weight_stationary_dataflow_has_folds_to_split():
+    for dataflow in ("os", "is"):
+        assert command_split_cycles(GEMMINI.replace(dataflow=dataflow), Tile(m=49, k=48, n=16), row=7) == 0
+
+
 def test_off_by_default_and_for_every_preset():
     for name in ("gemmini-like", "tpu-v1-like", "fpga-edge"):
         cfg = preset(name)
