@@ -433,7 +433,7 @@ _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "m
                ("fpga", "device"): "fpga"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
 #: Config fields a report written before they existed lacks, and the value such a report meant.
-_LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None, "command_rows": 0, "command_min_cycles": 1}
 
 
 def _kib_bytes(kib: float) -> int:

@@ -110,3 +110,11 @@ def test_the_lowering_records_a_convolutions_output_width():
 def test_out_of_range_values_are_rejected(key, value):
     with pytest.raises(UserError, match=key):
         AcceleratorConfig(**{key: value})
+
+
+def test_a_report_written_before_the_keys_existed_reads_as_no_split():
+    data = preset("gemmini-like").to_dict()
+    del data["command_rows"], data["command_min_cycles"]
+    cfg = AcceleratorConfig.from_dict(data, where="old.json")
+    assert (cfg.command_rows, cfg.command_min_cycles) == (0, 1)
+    assert AcceleratorConfig.from_dict(GEMMINI.to_dict()) == GEMMINI
