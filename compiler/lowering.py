@@ -20,7 +20,7 @@ workload carries its node's training phase (``NodeMeta.phase``; ``""`` outside a
 >>> from compiler.zoo import resnet18
 >>> lowered = lower(default_pipeline(load_model(resnet18())))
 >>> lowered.macs, lowered.workloads[0].op, lowered.workloads[0].gemm
-(1814073344, 'Conv+Relu+MaxPool', GemmShape(m=12544, k=147, n=64, groups=1, taps=49))
+(1814073344, 'Conv+Relu+MaxPool', GemmShape(m=12544, k=147, n=64, groups=1, taps=49, row=112))
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ cost the fewest cycles on the config, given where the layer's tensors live (docs
 Contract: :func:`map_gemm` returns the cheapest :class:`Choice` by the config's
 ``mapping_objective``: ``"cycles"`` orders candidates by ``(cycles, DRAM bytes, buffer footprint,
 fewer K cuts)``, ``"dram"`` by ``(DRAM bytes, cycles, ...)``. Cycles are the array's
-(:func:`hwsim.core.timing.tile_cycles`) plus the memory system's
+(:func:`hwsim.core.timing.run_cycles`: the RTL-proven tile plus its command issue) plus the memory system's
 (:func:`hwsim.core.memory.gemm_stall`), the same functions the simulator reports with. With more
 buffer the candidates are a superset, so more memory never makes the chosen objective grow: the
 cycles under ``"cycles"``, the traffic under ``"dram"`` (which may buy its bytes with cycles, e.g.
@@ -34,7 +34,7 @@ from typing import Callable, Iterator
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.memory import LayerTraffic, gemm_stall
 from hwsim.core.program import GemmMapping, TileRun, Traffic
-from hwsim.core.timing import tile_cycles
+from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Workload
 
 from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
@@ -178,7 +178,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
         elif (a_staged and a_tile > pool) or (b_staged and not fifo and b_tile > weight_part):
             continue
         tile_runs = runs(g, t, segment)
-        shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in tile_runs]
+        shapes = [(r.count, run_cycles(cfg, r.tile, g.row), r.tile.macs) for r in tile_runs]
         t_m, t_n = -(-g.m // t.m), -(-g.n // t.n)
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         last = tile_runs[-1].tile

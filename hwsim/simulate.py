@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.memory import LayerTraffic, gemm_stall, stream_stall
 from hwsim.core.program import LayerSchedule, Program
-from hwsim.core.timing import tile_cycles
+from hwsim.core.timing import run_cycles
 from hwsim.core.workload import Kind
 
 from .energy import layer_energy
@@ -41,7 +41,8 @@ def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#stalls): the array's tiles, the
     memory system around them (:func:`hwsim.core.memory.gemm_stall`, what the mapper ranked by)."""
     t = s.traffic
-    shapes = [(r.count, tile_cycles(cfg, r.tile), r.tile.macs) for r in s.runs]
+    row = s.workload.gemm.row if s.workload.gemm is not None else 0
+    shapes = [(r.count, run_cycles(cfg, r.tile, row), r.tile.macs) for r in s.runs]
     moved = t.dram_read + t.dram_write - s.unfused_dram_bytes
     return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out, s.runs[-1].tile.m),
                       s.workload.vector_ops - s.unfused_ops, s.unfused_ops, s.unfused_dram_bytes)

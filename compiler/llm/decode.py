@@ -39,7 +39,7 @@ __all__ = ["Positional", "StepGroup", "StepSchedule", "schedule_positions"]
 def _ints(w: Workload) -> tuple[int, ...]:
     """Every count of ``w``, in a fixed order (:func:`_rebuild` is its inverse)."""
     g = w.gemm
-    out = [g.m, g.k, g.n, g.groups, g.taps] if g is not None else []
+    out = [g.m, g.k, g.n, g.groups, g.taps, g.row] if g is not None else []
     out += [w.input_elems, w.weight_elems, w.output_elems, w.vector_ops]
     for r in w.inputs + w.outputs:
         out += [r.elems, r.size]
@@ -49,7 +49,7 @@ def _ints(w: Workload) -> tuple[int, ...]:
 
 def _rebuild(w: Workload, values: Sequence[int]) -> Workload:
     it = iter(values)
-    gemm = GemmShape(*(next(it) for _ in range(5))) if w.gemm is not None else None
+    gemm = GemmShape(*(next(it) for _ in range(6))) if w.gemm is not None else None
     input_elems, weight_elems, output_elems, vector_ops = (next(it) for _ in range(4))
     refs = [TensorRef(r.name, next(it), next(it), r.role, r.bits) for r in w.inputs + w.outputs]
     epilogue = tuple(EpilogueStep(e.op, e.family, next(it)) for e in w.epilogue)

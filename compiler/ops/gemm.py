@@ -149,7 +149,9 @@ def _conv(node: Node, graph: Graph) -> GemmView:
     group = int(node.attr("group", 1))
     # K is im2col's in_channels/group x kh x kw, in taps of in_channels/group (per-tap arrays keep them apart).
     taps = math.prod(w[2:])
-    shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * taps, n=w[0] // group, groups=group, taps=taps)
+    # row: the output width, the pixels one output row holds (a per-row controller's command never crosses it).
+    shape = GemmShape(m=out[0] * math.prod(out[2:]), k=w[1] * taps, n=w[0] // group, groups=group, taps=taps,
+                      row=out[-1] if len(out) > 2 else 0)
     bias = _opt(node, op.bias)
     size = _out_size(node, graph)
     implied = [("Add", size)] if bias else []

@@ -16,7 +16,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
     [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, dram_gib, double_buffer, shared_buffer, residency,
               weight_fifo, dram_latency_ns, dram_burst_bytes
-    [control] command_cycles, command_depth
+    [control] command_cycles, command_rows, command_min_cycles, command_depth
     [mapping] objective
     [vector]  lanes, store_path
     [fpga]    device, mult_stages, adder_segments, acc_stages
@@ -172,6 +172,11 @@ class AcceleratorConfig:
     dram_burst_bytes: int = 1
     #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
+    #: Rows a compute command streams at most (0: a command streams a whole fold, as hwsim's RTL
+    #: does); a convolution's commands also stop at each output row (docs/model.md#command-granularity).
+    command_rows: int = 0
+    #: Fewest cycles one compute command takes, however few rows it streams (with ``command_rows``).
+    command_min_cycles: int = 1
     #: Commands per bank of each engine's command memory in the generated accelerator (two banks
     #: per engine, docs/accelerator.md): the longest run of commands an engine executes before it
     #: moves to its other bank.
@@ -416,7 +421,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
               "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib", "double_buffer", "shared_buffer",
                "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
-    "control": ("command_cycles", "command_depth"),
+    "control": ("command_cycles", "command_rows", "command_min_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
     "fpga": ("device", "mult_stages", "adder_segments", "acc_stages"),
@@ -428,7 +433,7 @@ _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "m
                ("fpga", "device"): "fpga"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
 #: Config fields a report written before they existed lacks, and the value such a report meant.
-_LATER_FIELDS: dict[str, Any] = {"dram_gib": None}
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None, "command_rows": 0, "command_min_cycles": 1}
 
 
 def _kib_bytes(kib: float) -> int:
@@ -461,6 +466,8 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "dram_burst_bytes": (1, 1 << 20),     # up to 1 MiB per burst
     "command_cycles": (0, 1 << 20),       # up to about a million cycles per command
     "command_depth": (1, 1 << 16),        # commands per bank of each engine's command memory
+    "command_rows": (0, 1 << 16),         # rows per compute command (0: no limit)
+    "command_min_cycles": (1, 1 << 10),   # fewest cycles per compute command
 }
 #: Energy per event at most 1 µJ (1e6 pJ), static power at most 1 MW; the SRAM scaling law bounded so
 #: that (1 TiB / reference) ** exponent stays finite.

@@ -541,6 +541,8 @@ def check_config(cfg: AcceleratorConfig) -> None:
     if cfg.conv_reduction != "per_tap":
         raise no(f"conv_reduction {cfg.conv_reduction!r} (the A feeder walks kernel taps)",
                  'set conv_reduction = "per_tap"')
+    if cfg.command_rows:
+        raise no(f"command_rows = {cfg.command_rows} (its GEMM command streams each fold whole)", "set command_rows = 0")
     g = Geometry.of(cfg)
     for name, words in (("ifmap_kib", g.abuf_words), ("filter_kib", g.wbuf_words)):
         if words > 1 << SRAM_ADDR_BITS:

@@ -12,7 +12,8 @@ from dataclasses import replace
 from .config import AcceleratorConfig
 from .program import Tile
 
-__all__ = ["tile_cycles", "ws_tile_cycles", "os_tile_cycles", "is_tile_cycles"]
+__all__ = ["tile_cycles", "ws_tile_cycles", "os_tile_cycles", "is_tile_cycles", "command_split_cycles",
+           "run_cycles"]
 
 
 def ws_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
@@ -92,3 +93,54 @@ _BY_DATAFLOW = {"ws": ws_tile_cycles, "os": os_tile_cycles, "is": is_tile_cycles
 def tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     """Cycles for ``tile`` on ``cfg``'s array with its dataflow."""
     return _BY_DATAFLOW[cfg.dataflow](cfg, tile)
+
+
+def command_split_cycles(cfg: AcceleratorConfig, tile: Tile, row: int = 0) -> int:
+    """Cycles a controller that streams each fold as commands of at most ``command_rows`` rows adds
+    to ``tile`` (0 when ``command_rows = 0``, hwsim's own controller, which streams a fold whole).
+
+    Gemmini's does (docs/model.md#command-granularity): its convolution loop issues one compute
+    command per output row and per ``DIM`` pixels of it (``I = min(ocols - ocol, DIM)``, ``row`` =
+    the output width; any other GEMM's rows run on, ``row = 0``), each command takes at least
+    ``command_min_cycles``, and the last command of a fold, which carries the next fold's weights
+    into the array, takes at least ``rows`` (Gemmini's ``block_size``). With the tile's ``m`` rows
+    laid out from the start of an output row, a fold costs::
+
+        G = sum(max(I_c, command_min_cycles) for c < last) + max(I_last, rows)
+
+    where the streaming array of :func:`ws_tile_cycles` charges ``max(m, rows)``; the difference,
+    never negative, is charged for each of the tile's folds. Weight-stationary only: the other
+    dataflows have no folds of preloaded weights, and get 0.
+
+    >>> cfg = AcceleratorConfig(rows=16, cols=16, command_rows=16, command_min_cycles=4)
+    >>> command_split_cycles(cfg, Tile(m=49, k=32, n=16), row=7)   # 2 folds of 6 x 7 + 16 = 58 for 49
+    18
+    >>> command_split_cycles(cfg, Tile(m=128, k=32, n=16))         # 8 commands of 16: no break
+    0
+    """
+    width = cfg.command_rows
+    if width == 0 or cfg.dataflow != "ws":
+        return 0
+    m, floor = tile.m, cfg.command_min_cycles
+    line = row if 0 < row < m else m            # the rows of one output row in the tile
+    full, rest = divmod(m, line)                # whole output rows, and a part of one
+
+    def cost(n: int) -> tuple[int, int]:
+        """(cycles, size of its last command) of a run of n rows split into commands of width."""
+        q, r = divmod(n, width)
+        return q * max(width, floor) + (max(r, floor) if r else 0), r or width
+
+    per_line, last_line = cost(line)
+    total = full * per_line
+    last = last_line
+    if rest:
+        extra, last = cost(rest)
+        total += extra
+    total += max(last, cfg.rows) - max(last, floor)   # the last command loads the next fold's weights
+    return cfg.folds(tile.k) * max(0, total - max(m, cfg.rows))
+
+
+def run_cycles(cfg: AcceleratorConfig, tile: Tile, row: int = 0) -> int:
+    """Cycles of ``tile`` with its command issue: :func:`tile_cycles` (the RTL-proven array) plus
+    :func:`command_split_cycles`. The mapper ranks and the simulator reports with this."""
+    return tile_cycles(cfg, tile) + command_split_cycles(cfg, tile, row)

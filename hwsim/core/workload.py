@@ -39,7 +39,10 @@ class GemmShape:
     ``n = out_ch / groups``, ``groups = groups`` (im2col), and ``taps = kh * kw``: its K is ``taps``
     runs of ``k / taps`` input channels, tap by tap, which a ``per_tap`` array reduces one tap at a
     time (:meth:`~hwsim.core.config.AcceleratorConfig.reduction_segment`). Any other GEMM has one
-    tap. A batched MatMul puts its batch in ``groups``.
+    tap. A batched MatMul puts its batch in ``groups``. ``row`` is a convolution's output width: the
+    pixels of one output row, which a controller that issues a command per output row
+    (``command_rows``, docs/model.md#command-granularity) never lets one command cross; 0 for any
+    other GEMM, whose rows run on without a break.
 
     >>> GemmShape(m=49, k=4608, n=512).macs
     115605504
@@ -52,12 +55,15 @@ class GemmShape:
     n: int
     groups: int = 1
     taps: int = 1
+    row: int = 0
 
     def __post_init__(self) -> None:
         for key in ("m", "k", "n", "groups", "taps"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"GemmShape.{key} must be a positive int, got {value!r}")
+        if not isinstance(self.row, int) or self.row < 0:
+            raise ValueError(f"GemmShape.row must be an int >= 0, got {self.row!r}")
         if self.k % self.taps:
             raise ValueError(f"GemmShape.k ({self.k}) must be a whole number of taps ({self.taps})")
 

@@ -39,11 +39,12 @@ class GemmProblem:
     b: np.ndarray  #: (groups, k, n)
     layout: Callable[[np.ndarray], np.ndarray]  #: (groups, m, n) product -> output tensor
     taps: int = 1  #: a convolution's kernel taps (K is taps x input channels)
+    row: int = 0   #: a convolution's output width (GemmShape.row)
 
     @property
     def shape(self) -> GemmShape:
         g, m, k = self.a.shape
-        return GemmShape(m=m, k=k, n=self.b.shape[2], groups=g, taps=self.taps)
+        return GemmShape(m=m, k=k, n=self.b.shape[2], groups=g, taps=self.taps, row=self.row)
 
 
 def _check(node_name: str, problem: GemmProblem, expected: GemmShape | None) -> GemmProblem:
@@ -94,7 +95,7 @@ def conv(env: OpEnv, x: np.ndarray, w: np.ndarray, expected: GemmShape | None, f
         t = t.transpose((1, 0, 2 + rank) + tuple(range(2, 2 + rank)))
         return t.reshape((n_batch, out_ch) + out_size)
 
-    return _check(env.node.name, GemmProblem(a, b, layout, math.prod(kernel)), expected)
+    return _check(env.node.name, GemmProblem(a, b, layout, math.prod(kernel), out_size[-1]), expected)
 
 
 def conv_grad_weight(env: OpEnv, x: np.ndarray, dy: np.ndarray, expected: GemmShape | None) -> GemmProblem:

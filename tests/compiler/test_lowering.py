@@ -32,8 +32,8 @@ def test_grouped_strided_dilated_conv():
     w = _one(helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2, strides=[2, 1], pads=[1, 2, 1, 2],
                               dilations=[1, 2]), {"x": [2, 6, 15, 17]}, {"w": weight(8, 3, 3, 5), "b": weight(8)})
     # out 8 x 13 (floor((15 + 2 - 3) / 2) + 1, 17 + 4 - 9 + 1): m = 2*8*13, k = 3*3*5, n = 8/2;
-    # K is the 3 x 5 = 15 kernel taps of 3 input channels each
-    assert w.gemm == GemmShape(m=208, k=45, n=4, groups=2, taps=15)
+    # K is the 3 x 5 = 15 kernel taps of 3 input channels each; row: the output width, 13
+    assert w.gemm == GemmShape(m=208, k=45, n=4, groups=2, taps=15, row=13)
     assert w.macs == (2 * 8 * 8 * 13) * (3 * 3 * 5)
     assert (w.input_elems, w.weight_elems, w.output_elems) == (2 * 6 * 15 * 17, 8 * 45 + 8, 2 * 8 * 8 * 13)
     assert w.vector_ops == w.output_elems  # the bias add
@@ -43,13 +43,13 @@ def test_grouped_strided_dilated_conv():
 def test_depthwise_conv():
     w = _one(helper.make_node("Conv", ["x", "w"], ["y"], group=32, pads=[1, 1, 1, 1]), {"x": [1, 32, 14, 14]},
              {"w": weight(32, 1, 3, 3)})
-    assert w.gemm == GemmShape(m=196, k=9, n=1, groups=32, taps=9) and w.vector_ops == 0
+    assert w.gemm == GemmShape(m=196, k=9, n=1, groups=32, taps=9, row=14) and w.vector_ops == 0
 
 
 def test_same_padded_conv():
     w = _one(helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 2], auto_pad="SAME_LOWER"),
              {"x": [1, 3, 11, 11]}, {"w": weight(5, 3, 4, 4)})
-    assert w.gemm == GemmShape(m=36, k=48, n=5, taps=16)
+    assert w.gemm == GemmShape(m=36, k=48, n=5, taps=16, row=6)
 
 
 def test_grouped_conv_transpose_with_col2im():

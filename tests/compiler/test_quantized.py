@@ -85,7 +85,7 @@ def test_qlinear_conv():
     m = model([node], {"x": [1, 4, 8, 8]}, ["y"], inits=inits, input_types={"x": TensorProto.UINT8})
     _check_runs(m, {"x": _ints((1, 4, 8, 8), 3, np.uint8)}, "y")
     (w,) = lower_model(m).workloads
-    assert w.gemm == GemmShape(m=16, k=18, n=3, groups=2, taps=9)
+    assert w.gemm == GemmShape(m=16, k=18, n=3, groups=2, taps=9, row=4)
     assert w.weight_elems == 6 * 18 + 6 and w.vector_ops == 96 * (1 + 3)  # bias, requantize
 
 
@@ -109,7 +109,7 @@ def test_conv_integer_and_matmul_integer():
     m = model(nodes, {"x": [2, 3, 5, 5]}, ["y"], inits=inits, input_types={"x": TensorProto.UINT8})
     _check_runs(m, {"x": _ints((2, 3, 5, 5), 3, np.uint8)}, "y")
     conv, cast, flatten, dq, mm = lower_model(m).workloads
-    assert conv.gemm == GemmShape(m=18, k=27, n=4, taps=9) and conv.vector_ops == 0
+    assert conv.gemm == GemmShape(m=18, k=27, n=4, taps=9, row=3) and conv.vector_ops == 0
     assert mm.gemm == GemmShape(m=2, k=36, n=5) and load_model(m).info("y").dtype == "int32"
     assert (cast.kind, flatten.kind, dq.kind) == (Kind.VECTOR, Kind.VIEW, Kind.VECTOR)
 
@@ -123,4 +123,4 @@ def test_quantized_weight_through_dequantize_is_a_weight(axis):
     m = model(nodes, {"x": [1, 2, 6, 6]}, ["y"], inits={"wq": _ints(shape, 0), "s": np.full(n, 0.1, np.float32),
                                                       "z": np.zeros(n, np.int8)})
     (w,) = lower_model(m).workloads
-    assert w.op == "Conv" and w.weight_elems == 72 and w.gemm == GemmShape(m=16, k=18, n=4, taps=9)
+    assert w.op == "Conv" and w.weight_elems == 72 and w.gemm == GemmShape(m=16, k=18, n=4, taps=9, row=4)

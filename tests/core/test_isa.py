@@ -102,7 +102,7 @@ def test_check_holds_commands_to_the_config():
     ({"dataflow": "os"}, "dataflow 'os'"), ({"cols": 8}, "rows == cols"), ({"rows": 2, "cols": 2}, "2x2"),
     ({"acc_bits": 24}, "int8 x int8 -> int24"), ({"residency": True}, "residency = true"),
     ({"store_path": ("pool",)}, "store_path family 'pool'"), ({"conv_reduction": "im2col"}, "conv_reduction"),
-    ({"double_buffer": False}, "single-buffered"),
+    ({"double_buffer": False}, "single-buffered"), ({"command_rows": 16}, "command_rows = 16"),
 ])
 def test_unsupported_configs_are_refused_one_reason_each(change, message):
     with pytest.raises(UserError, match=message):

@@ -32,18 +32,20 @@ configs = st.builds(
     shared_buffer=st.booleans(),
     mapping_objective=st.sampled_from(["cycles", "dram"]),
     conv_reduction=st.sampled_from(["im2col", "per_tap"]),
+    command_rows=st.sampled_from([0, 0, 4, 16]),   # a fold in one command, or Gemmini-like commands
+    command_min_cycles=st.integers(1, 6),
 )
 
 
-def _conv_shape(m: int, channels: int, n: int, groups: int, taps: int) -> GemmShape:
-    return GemmShape(m=m, k=channels * taps, n=n, groups=groups, taps=taps)
+def _conv_shape(m: int, channels: int, n: int, groups: int, taps: int, row: int = 0) -> GemmShape:
+    return GemmShape(m=m, k=channels * taps, n=n, groups=groups, taps=taps, row=row)
 
 
 # Plain GEMMs, and convolutions whose K is kernel taps of input channels (per-tap arrays keep taps apart).
 gemms = st.one_of(
     st.builds(GemmShape, m=st.integers(1, 700), k=st.integers(1, 3000), n=st.integers(1, 300), groups=st.integers(1, 3)),
     st.builds(_conv_shape, m=st.integers(1, 700), channels=st.integers(1, 64), n=st.integers(1, 300),
-              groups=st.integers(1, 3), taps=st.sampled_from([3, 9, 49])),
+              groups=st.integers(1, 3), taps=st.sampled_from([3, 9, 49]), row=st.integers(0, 60)),
 )
 
 

@@ -37,7 +37,7 @@ def _layer(model: onnx.ModelProto, cfg: AcceleratorConfig):
 
 def test_a_convolution_carries_its_taps():
     (w,) = lower_model(_conv(3, 64, 7, 224, 2)).workloads
-    assert w.gemm == GemmShape(m=112 * 112, k=3 * 49, n=64, taps=49)
+    assert w.gemm == GemmShape(m=112 * 112, k=3 * 49, n=64, taps=49, row=112)   # row: the output width
 
 
 def test_a_7x7_conv_of_3_channels_takes_49_folds_on_16_rows():

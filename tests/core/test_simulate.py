@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from compiler.schedule import schedule, schedule_model
 from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.core.program import Tile
-from hwsim.core.timing import tile_cycles
+from hwsim.core.timing import command_split_cycles, tile_cycles
 from hwsim.core.workload import GemmShape, Kind, LoweredModel, Workload
 from hwsim.simulate import simulate
 
@@ -42,7 +42,9 @@ def test_utilization_and_roofline_bounds(g: GemmShape, cfg: AcceleratorConfig, b
 def test_compute_cycles_are_the_tile_model_summed_over_placements(g: GemmShape, cfg: AcceleratorConfig) -> None:
     layer = simulate(schedule_model(_gemm_model(g), cfg)).layers[0]
     s = schedule(_gemm_model(g).workloads[0], cfg)
-    assert layer.compute_cycles == sum(tile_cycles(cfg, p.tile) for p in s.placements())
+    # each placed tile costs the RTL's tile model, plus the command split of a per-row controller
+    assert layer.compute_cycles == sum(tile_cycles(cfg, p.tile) + command_split_cycles(cfg, p.tile, g.row)
+                                       for p in s.placements())
 
 
 def test_report_json_contract_and_determinism() -> None:

@@ -45,7 +45,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "memory": {"ifmap_kib": 128.0, "filter_kib": 128.0, "ofmap_kib": 64.0, "dram_gbps": 16.0, "double_buffer": True,
                "shared_buffer": False, "residency": True, "weight_fifo": False, "dram_latency_ns": 0.0,
                "dram_burst_bytes": 1, "dram_gib": 8.0},
-    "control": {"command_cycles": 0},
+    "control": {"command_cycles": 0, "command_rows": 0, "command_min_cycles": 1},
     "mapping": {"objective": "cycles"},
     "vector": {"lanes": 16, "store_path": ["activation", "scale"]},
     "energy": {"node_nm": 45, "mac_pj": 0.3, "array_reg_pj_per_byte": 0.25, "sram_pj_per_byte_ref": 1.25,
@@ -184,6 +184,10 @@ def _valid_for(key: str, rng: random.Random) -> Any:
         return rng.choice([1, 32, 64, 4096])
     if key == "command_cycles":
         return rng.choice([0, 1, 10, 100])
+    if key == "command_rows":
+        return rng.choice([0, 4, 16, 64])
+    if key == "command_min_cycles":
+        return rng.choice([1, 4, 8])
     if key == "objective":
         return rng.choice(["cycles", "dram"])
     if key == "store_path":
@@ -203,7 +207,7 @@ def _extreme_for(key: str, rng: random.Random) -> Any:
         return rng.choice(["os", "is", "ws"])
     if key in _BOOLS:
         return rng.choice([True, False])
-    if key in ("dram_burst_bytes", "command_cycles", "node_nm"):
+    if key in ("dram_burst_bytes", "command_cycles", "command_rows", "command_min_cycles", "node_nm"):
         return rng.choice([0, 1, 1 << 20, (1 << 20) + 1, 2**31, 2**63 - 1, 22, 7])
     if key in ("number_format", "objective"):
         return rng.choice(["fp16", "bf16", "fp32", "int8", "dram", "cycles", "latency"])

@@ -43,11 +43,11 @@ def _cnn():
 
 def test_conv_and_gemm_gradient_gemm_shapes() -> None:
     got = _gemms(_cnn())
-    # conv1: 6x7 output, m = 3·6·7 = 126, k = 4·3·3 = 36, n = 6, K of each tap 4 channels.
-    assert got["Conv_node_3"] == ("forward", GemmShape(m=126, k=36, n=6, taps=9))
+    # conv1: 6x7 output, m = 3·6·7 = 126, k = 4·3·3 = 36, n = 6, K of each tap 4 channels, rows of 7.
+    assert got["Conv_node_3"] == ("forward", GemmShape(m=126, k=36, n=6, taps=9, row=7))
     # conv2: out rows (6 + 1 + 1 − 3) // 2 + 1 = 3, cols (7 + 0 + 1 − (2 − 1)·2 − 1) // 2 + 1 = 3;
     # per group m = 3·3·3 = 27, k = 3·3·2 = 18, n = 8 / 2 = 4.
-    assert got["Conv_node_7"] == ("forward", GemmShape(m=27, k=18, n=4, groups=2, taps=6))
+    assert got["Conv_node_7"] == ("forward", GemmShape(m=27, k=18, n=4, groups=2, taps=6, row=3))
     # dX = dY·Wᵀ per group (then col2im): m = 27 output positions, k = 4 output channels, n = 3·3·2.
     assert got["Conv_node_7/grad/dX"] == ("backward-data", GemmShape(m=27, k=4, n=18, groups=2))
     # dW = im2col(X)ᵀ·dY per group: m = 18, the reduction over batch × positions k = 27, n = 4.
@@ -84,8 +84,8 @@ def test_conv_transpose_gradient_gemm_shapes() -> None:
     # Forward: m = 2·4·5 = 40 input positions, k = 6 / 3 = 2 channels per group, n = 2·3·3 = 18.
     name = next(n for n, (phase, _) in got.items() if phase == "forward" and n.startswith("ConvTranspose"))
     assert got[name] == ("forward", GemmShape(m=40, k=2, n=18, groups=3))
-    # dX is a Conv of dY (2, 6, 9, 11) by the same weight: m = 40 positions, k = 2·3·3 = 18, n = 2.
-    assert got[f"{name}/grad/dX"] == ("backward-data", GemmShape(m=40, k=18, n=2, groups=3, taps=9))
+    # dX is a Conv of dY (2, 6, 9, 11) by the same weight: m = 40 positions (4 x 5), k = 2·3·3 = 18, n = 2.
+    assert got[f"{name}/grad/dX"] == ("backward-data", GemmShape(m=40, k=18, n=2, groups=3, taps=9, row=5))
     # dW: m = 2·3·3 = 18 (the output's channels per group × taps), k = 40, n = 2.
     assert got[f"{name}/grad/dW"] == ("backward-weight", GemmShape(m=18, k=40, n=2, groups=3))
 
