@@ -17,6 +17,7 @@ from ._array import SystolicArray
 from ._dsp import AccMemory
 from ._params import Params
 from ._pipe import delayed
+from ._queue import OutputQueue
 
 __all__ = ["TileController"]
 
@@ -69,7 +70,10 @@ class TileController(wiring.Component):
         m = Module()
         m.submodules.mesh = mesh = SystolicArray(p)
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
-        m.submodules.queue = queue = SyncFIFOBuffered(width=out_row.size, depth=self.out_queue_depth)
+        # For an FPGA the queue whose write and read enables come straight from registers (same
+        # cycles); the ASIC presets keep Amaranth's FIFO, the RTL the area table was fitted on.
+        queue_type = SyncFIFOBuffered if cfg.fpga is None else OutputQueue
+        m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth)
 
         # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the
@@ -227,8 +231,15 @@ class TileController(wiring.Component):
         with m.If(o_fire & ~taken):
             m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
 
+        # A tile that emits nothing ends when its last tag reaches the output register; for an
+        # FPGA that test is a register, made from the tag one stage before.
+        silent_end = at.valid & at.last & ~at.emit
+        if cfg.fpga is not None:
+            before = stages[d0 + segments - 2]
+            silent_end = Signal(name="silent_end")
+            m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
         m.d.sync += self.done.eq(0)
-        with m.If(busy & ((at.valid & at.last & ~at.emit) | (o_fire & leaving.last))):
+        with m.If(busy & (silent_end | (o_fire & leaving.last))):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
         return m
 
