@@ -73,10 +73,20 @@ class SystolicArray(wiring.Component):
             }), name=f"wt_{c}")
             m.d.comb += [col.w.eq(self.w_data[c]), col.row.eq(self.w_row), col.bank.eq(self.w_bank),
                          col.valid.eq(self.w_valid)]
-            col = delayed(m, col, c + 1, f"wt_{c}")
+            if ahead:
+                # Each PE's write enable is a register, decoded from the skew's stage before.
+                stage = delayed(m, col, c, f"wt_{c}")
+                enables = []
+                for r in range(p.cfg.rows):
+                    en = Signal(name=f"w_en_{r}_{c}")
+                    m.d.sync += en.eq(stage.valid & (stage.row == r))
+                    enables.append(en)
+                col = delayed(m, stage, 1, f"wt_{c}_in")
+            else:
+                col = delayed(m, col, c + 1, f"wt_{c}")
+                enables = [col.valid & (col.row == r) for r in range(p.cfg.rows)]
             for r in range(p.cfg.rows):
-                m.d.comb += [pe[r][c].w_en.eq(col.valid & (col.row == r)), pe[r][c].w_bank.eq(col.bank),
-                             pe[r][c].w_data.eq(col.w)]
+                m.d.comb += [pe[r][c].w_en.eq(enables[r]), pe[r][c].w_bank.eq(col.bank), pe[r][c].w_data.eq(col.w)]
 
         # Activations move right, partial sums move down; row 0 starts from zero.
         for r in range(p.cfg.rows):

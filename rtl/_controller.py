@@ -72,7 +72,7 @@ class TileController(wiring.Component):
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
         # For an FPGA the queue whose write and read enables come straight from registers (same
         # cycles); the ASIC presets keep Amaranth's FIFO, the RTL the area table was fitted on.
-        queue_type = SyncFIFOBuffered if cfg.fpga is None else OutputQueue
+        queue_type = OutputQueue if p.registered_control else SyncFIFOBuffered
         m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth)
 
         # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
@@ -129,17 +129,30 @@ class TileController(wiring.Component):
         if cfg.pipeline.row_gap > 1:
             m.d.sync += held.eq(a_fold_end & m_is_1)
 
-        with m.If(self.cmd.valid & self.cmd.ready):
+        accept = self.cmd.valid & self.cmd.ready
+        with m.If(accept):
             cmd = self.cmd.payload
             m.d.sync += [
                 busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
-                m_minus_1.eq(cmd.m - 1), m_is_1.eq(cmd.m == 1),
                 w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
                 w_bank.eq(0),
-                a_left.eq(cmd.k), a_more.eq(1), a_last_fold.eq(cmd.k <= R), emit_row.eq((cmd.k <= R) & cmd.emit),
-                a_lanes.eq(Cat(*(cmd.k > r for r in range(R)))),
-                a_row.eq(0), a_togo.eq(cmd.m - 1), a_row_last.eq(cmd.m == 1), a_first_fold.eq(1), a_bank.eq(0),
+                a_left.eq(cmd.k), a_more.eq(1), a_row.eq(0), a_first_fold.eq(1), a_bank.eq(0),
                 gap_some.eq(0), gap_full.eq(0),
+            ]
+        # The activation issue's flags are first needed two cycles after the command (its first
+        # weight row goes in the cycle after it), so for an FPGA they are computed in the cycle
+        # after, from the latched tile: the command's compares then start at a register of the core.
+        started = accept
+        src = self.cmd.payload
+        if p.registered_control:
+            started, src = Signal(name="started"), tile
+            m.d.sync += started.eq(accept)
+        with m.If(started):
+            m.d.sync += [
+                m_minus_1.eq(src.m - 1), m_is_1.eq(src.m == 1),
+                a_last_fold.eq(src.k <= R), emit_row.eq((src.k <= R) & src.emit),
+                a_lanes.eq(Cat(*(src.k > r for r in range(R)))),
+                a_togo.eq(src.m - 1), a_row_last.eq(src.m == 1),
             ]
 
         # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
@@ -234,7 +247,7 @@ class TileController(wiring.Component):
         # A tile that emits nothing ends when its last tag reaches the output register; for an
         # FPGA that test is a register, made from the tag one stage before.
         silent_end = at.valid & at.last & ~at.emit
-        if cfg.fpga is not None:
+        if p.registered_control:
             before = stages[d0 + segments - 2]
             silent_end = Signal(name="silent_end")
             m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
