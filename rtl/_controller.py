@@ -130,30 +130,33 @@ class TileController(wiring.Component):
             m.d.sync += held.eq(a_fold_end & m_is_1)
 
         accept = self.cmd.valid & self.cmd.ready
+
+        def issue_flags(src) -> dict:
+            return {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(src.m == 1),
+                    "a_last_fold": a_last_fold.eq(src.k <= R), "emit_row": emit_row.eq((src.k <= R) & src.emit),
+                    "a_lanes": a_lanes.eq(Cat(*(src.k > r for r in range(R)))),
+                    "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(src.m == 1)}
+
         with m.If(accept):
             cmd = self.cmd.payload
+            now = {} if p.registered_control else issue_flags(cmd)
             m.d.sync += [
                 busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
+                *(now[k] for k in ("m_minus_1", "m_is_1") if k in now),
                 w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
                 w_bank.eq(0),
-                a_left.eq(cmd.k), a_more.eq(1), a_row.eq(0), a_first_fold.eq(1), a_bank.eq(0),
+                a_left.eq(cmd.k), a_more.eq(1), *(now[k] for k in ("a_last_fold", "emit_row", "a_lanes") if k in now),
+                a_row.eq(0), *(now[k] for k in ("a_togo", "a_row_last") if k in now), a_first_fold.eq(1), a_bank.eq(0),
                 gap_some.eq(0), gap_full.eq(0),
             ]
-        # The activation issue's flags are first needed two cycles after the command (its first
-        # weight row goes in the cycle after it), so for an FPGA they are computed in the cycle
-        # after, from the latched tile: the command's compares then start at a register of the core.
-        started = accept
-        src = self.cmd.payload
         if p.registered_control:
-            started, src = Signal(name="started"), tile
+            # The activation issue's flags are first needed two cycles after the command (its
+            # first weight row goes in the cycle after it), so they are computed in the cycle
+            # after, from the latched tile: the command's compares start at a register of the core.
+            started = Signal(name="started")
             m.d.sync += started.eq(accept)
-        with m.If(started):
-            m.d.sync += [
-                m_minus_1.eq(src.m - 1), m_is_1.eq(src.m == 1),
-                a_last_fold.eq(src.k <= R), emit_row.eq((src.k <= R) & src.emit),
-                a_lanes.eq(Cat(*(src.k > r for r in range(R)))),
-                a_togo.eq(src.m - 1), a_row_last.eq(src.m == 1),
-            ]
+            with m.If(started):
+                m.d.sync += list(issue_flags(tile).values())
 
         # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
         # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
