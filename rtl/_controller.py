@@ -117,6 +117,11 @@ class TileController(wiring.Component):
         # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
         held = Signal()
         want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
+        if p.registered_control:
+            # For an FPGA that enable is itself a register, computed from the flags' next values
+            # at the end of elaborate: the issue's updates then start at one register.
+            a_go = Signal(name="a_go")
+            want_a = a_go
         m.d.comb += [
             self.cmd.ready.eq(~busy),
             self.w.ready.eq(want_w),
@@ -254,6 +259,15 @@ class TileController(wiring.Component):
             before = stages[d0 + segments - 2]
             silent_end = Signal(name="silent_end")
             m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
+        if p.registered_control:
+            # want_a of the next cycle, from what each flag's updates above make of it (accept
+            # and a fold's end never meet: a tile's activations start two cycles after it).
+            a_more_n = Mux(accept, 1, Mux(a_fold_end, ~a_last_fold, a_more))
+            gap_some_n = Mux(w_fold_end & ~a_fold_end, 1, Mux(a_fold_end & ~w_fold_end, gap_full, Mux(accept, 0, gap_some)))
+            emit_row_n = Mux(a_fold_end, next_last & tile.emit, Mux(started, (tile.k <= R) & tile.emit, emit_row))
+            credit_ok_n = Mux(taken & ~o_fire, credits != 1, Mux(o_fire & ~taken, 1, credit_ok))
+            held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
+            m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
         m.d.sync += self.done.eq(0)
         with m.If(busy & (silent_end | (o_fire & leaving.last))):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
