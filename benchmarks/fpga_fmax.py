@@ -58,7 +58,7 @@ def _use_core(verilog: str) -> None:
     them to MULT18X18D anyway)."""
     script = pnr.yosys_script
     pnr.generate_verilog = lambda cfg, target="generic": verilog
-    pnr.yosys_script = lambda cfg, dev: script(cfg, dev).replace("synth_ice40 -top", "synth_ice40 -dsp -top")
+    pnr.yosys_script = lambda cfg, dev, **kw: script(cfg, dev, **kw).replace("synth_ice40 -top", "synth_ice40 -dsp -top")
 
 DESIGNS = ["2x4:ice40-up5k", "4x4:ecp5-25f", "8x8:ecp5-45f"]
 

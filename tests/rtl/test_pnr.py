@@ -95,3 +95,32 @@ def test_pnr_needs_an_fpga_and_a_bad_timing_file_is_one_clean_error(tmp_path):
     est = _hwsim("estimate", "--clock-from", str(bad))
     assert est.returncode == 2 and "did not fit the LFE5U-25F-6BG381C (64 DSP blocks > 28)" in est.stderr
     assert est.stderr.count("\n") == 1  # one line: the error
+
+
+def test_an_abc9_assertion_on_ecp5_falls_back_to_the_classic_abc(tmp_path, monkeypatch):
+    """Yosys 0.70's ABC9 stops with an internal assertion on some ECP5 designs: the flow then runs
+    the same synthesis with the classic abc mapping the LUTs (and says so in timing.json)."""
+    import rtl._pnr as pnr
+
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(tool, call, args, cwd, log):
+        calls.append(args[-1])
+        if args[-1] == "synth_ecp5.ys":
+            raise pnr.PnrError("run_yosys failed: ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' failed")
+        raise Stop((cwd / args[-1]).read_text())
+
+    monkeypatch.setattr(pnr, "_run", fake_run)
+    cfg = preset("fpga-edge").replace(rows=2, cols=2, fpga="ecp5-25f")
+    with pytest.raises(Stop) as stop:
+        pnr.place_and_route(cfg, "ecp5-25f", folder=tmp_path)
+    assert calls == ["synth_ecp5.ys", "synth_ecp5_abc.ys"]
+    script = str(stop.value)
+    assert "abc -lut 4:7" in script and "abc9" not in script and script.count("synth_ecp5 -top pnr_top -run") == 2
+    # Any other tool failure is reported as it is.
+    monkeypatch.setattr(pnr, "_run", lambda *a: (_ for _ in ()).throw(pnr.PnrError("run_yosys failed: ERROR: syntax")))
+    with pytest.raises(pnr.PnrError, match="syntax"):
+        pnr.place_and_route(cfg, "ecp5-25f", folder=tmp_path)
