@@ -259,7 +259,6 @@ class TileController(wiring.Component):
             before = stages[d0 + segments - 2]
             silent_end = Signal(name="silent_end")
             m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
-        if p.registered_control:
             # want_a of the next cycle, from what each flag's updates above make of it (accept
             # and a fold's end never meet: a tile's activations start two cycles after it).
             a_more_n = Mux(accept, 1, Mux(a_fold_end, ~a_last_fold, a_more))
