@@ -36,6 +36,9 @@ PRESET = "fpga-edge"
 # Published figures the energy lines use (docs/model.md#energy gives the sources).
 HOROWITZ_INT_MULT = {8: 0.2, 32: 3.1}  # pJ, 8x8 and 32x32 integer multiply, 45 nm
 HOROWITZ_INT_ADD = {8: 0.03, 32: 0.1}  # pJ, 8- and 32-bit integer add, 45 nm
+# Pipeline depths (mult_stages, adder_segments, acc_stages) by the FPGA family [fpga] device names, as
+# docs/rtl.md#pipeline's table gives them; no device: the single-cycle datapath.
+FAMILY_PIPELINE = {None: (0, 1, 1), "ecp5": (3, 1, 3), "ice40": (2, 2, 3)}
 
 
 def build_model() -> onnx.ModelProto:
@@ -76,6 +79,10 @@ class Facts:
     burst: int
     command: int
     energy: dict
+    #: The RTL pipeline (docs/rtl.md#pipeline): the [fpga] device's family defaults, then its keys.
+    mult_stages: int
+    adder_segments: int
+    acc_stages: int
 
     @property
     def ib(self) -> int:
@@ -103,6 +110,17 @@ class Facts:
         return math.ceil(self.latency_ns * self.clock_mhz / 1000)
 
     @property
+    def pipeline_latency(self) -> int:
+        """Cycles the pipeline adds to a tile's drain: one per multiplier register, one per carry
+        segment past the first."""
+        return self.mult_stages + self.adder_segments - 1
+
+    @property
+    def row_gap(self) -> int:
+        """Fewest cycles between two additions into one accumulator row (2 with acc_stages = 3)."""
+        return 2 if self.acc_stages == 3 else 1
+
+    @property
     def pool(self) -> int:
         """One part of the activation buffer (nothing is resident in a one-layer model)."""
         return int(self.ifmap_kib * 1024) // self.parts
@@ -120,6 +138,10 @@ def facts() -> Facts:
     """The preset's parameters straight from its TOML file; the rest are the config defaults."""
     data = tomllib.loads((ROOT / "hwsim" / "core" / "presets" / f"{PRESET}.toml").read_text(encoding="utf-8"))
     a, mem, ctl = data.get("array", {}), data.get("memory", {}), data.get("control", {})
+    fpga = data.get("fpga", {})
+    family = fpga["device"].split("-")[0] if "device" in fpga else None
+    pipeline = {**dict(zip(("mult_stages", "adder_segments", "acc_stages"), FAMILY_PIPELINE[family])), **{
+        key: value for key, value in fpga.items() if key != "device"}}
     energy = data.get("energy", {})
     checks = {"dataflow": a.get("dataflow", "ws") == "ws", "number_format": a.get("number_format", "int") == "int",
               "shared_buffer": not mem.get("shared_buffer", False), "weight_fifo": not mem.get("weight_fifo", False),
@@ -135,7 +157,8 @@ def facts() -> Facts:
                  filter_kib=_exact(mem.get("filter_kib", 128.0)), ofmap_kib=_exact(mem.get("ofmap_kib", 64.0)),
                  dram_gbps=_exact(mem.get("dram_gbps", 16.0)), double_buffer=mem.get("double_buffer", True),
                  latency_ns=_exact(mem.get("dram_latency_ns", 0.0)), burst=mem.get("dram_burst_bytes", 1),
-                 command=ctl.get("command_cycles", 0), energy=energy)
+                 command=ctl.get("command_cycles", 0), energy=energy,
+                 **pipeline)
 
 
 def steps(total: int, step: int) -> list[tuple[int, int]]:
@@ -147,7 +170,8 @@ def steps(total: int, step: int) -> list[tuple[int, int]]:
 def tile_cycles(f: Facts, m: int, k: int, emit: bool) -> int:
     """The weight-stationary tile, docs/model.md#array-timing-per-tile (load, stream, drain, emit)."""
     folds = [min(f.rows, k - i * f.rows) for i in range(-(-k // f.rows))]
-    return folds[0] + sum(max(m, kf) for kf in folds[1:]) + m + f.rows + f.cols + 1 + (3 if emit else 0)
+    return (folds[0] + sum(max(m, kf, f.row_gap) for kf in folds[1:]) + m + f.rows + f.cols + f.pipeline_latency + 1
+            + (3 if emit else 0))
 
 
 def burst(f: Facts, nbytes: Fraction | int) -> int:
@@ -311,6 +335,8 @@ def section() -> str:
         streams = f" + {len(later)}·max({best.m}, {R})"
     else:
         streams = "".join(f" + max({best.m}, {kf})" for kf in later)
+    assert best.m >= f.row_gap, "the best tile has one row: show max(m, k_f, row_gap) in the formula"
+    pipe = f.pipeline_latency
     shapes = sorted({(cyc, rows) for _, cyc, _, rows in best.tiles}, reverse=True)
     per_tile = {cyc: sum(c for c, cy, _, _ in best.tiles if cy == cyc) for cyc, _ in shapes}
     each = " + ".join(f"{count} × {cyc}" for cyc, count in per_tile.items())
@@ -363,7 +389,7 @@ def section() -> str:
                      f" {c.stall:,} | {mark}{c.cycles:,}{mark} |")
     lines += [
         "",
-        f"  Longer tiles amortize the fill and drain (`k_0 + R + C + 4` cycles per tile) but make the first tile,"
+        f"  Longer tiles amortize the fill and drain (`k_0 + R + C + P + 4` cycles per tile) but make the first tile,"
         " whose operands nothing hides, wait longer; shorter ones the reverse.",
         f"* **Mapping.** Tile {best.m}×{best.k}×{best.n}: {_count(t_n, 'n tile')} × {_count(t_m, 'm tile')}"
         + (f" = {best.count} tiles; order n, one block of all {M} rows and {N} columns (order m also reads each operand"
@@ -374,8 +400,9 @@ def section() -> str:
            " once."),
         f"* **Compute.** A tile of m = {best.m} rows that emits, k = {emit_k} in {_count(len(fold_list), 'fold')}"
         " (`ws_tile_cycles`):"
-        f" `k_0 + Σ_{{f≥1}} max(m, k_f) + m + R + C + 1 + 3` ="
-        f" {fold_list[0]}{streams} + {best.m} + {R} + {C} + 1 + 3"
+        f" `k_0 + Σ_{{f≥1}} max(m, k_f) + m + R + C + P + 1 + 3`, where P = mult_stages + adder_segments − 1 ="
+        f" {f.mult_stages} + {f.adder_segments} − 1 = {pipe} cycles of pipeline ([rtl.md](rtl.md#pipeline)):"
+        f" {fold_list[0]}{streams} + {best.m} + {R} + {C} + {pipe} + 1 + 3"
         f" = {emit_cycles} cycles (load, stream, drain, emit); {each} = **{best.compute:,}** (`compute_cycles`).",
         f"* **Stalls** (`overlap_stall`). A tile's share of the {burst(f, dram):,} B (by MACs"
         f"{'' if len({t for _, _, t, _ in best.tiles}) == 1 else ', on average'}) takes"

@@ -55,10 +55,15 @@ class SystolicArray(wiring.Component):
                 m.submodules[f"pe_{r}_{c}"] = pe[r][c]
 
         # Input skew: row r's activation enters r + 1 registers later.
+        ahead = p.cfg.pipeline.mult_stages >= 1    # the PEs select their weight a cycle ahead
         for r in range(p.cfg.rows):
             lane = Signal(activation_layout(p.cfg.input_bits), name=f"act_{r}")
             m.d.comb += [lane.a.eq(self.a_data[r]), lane.v.eq(self.a_valid[r]), lane.b.eq(self.a_bank)]
             m.d.comb += pe[r][0].x_in.eq(delayed(m, lane, r + 1, f"act_{r}"))
+            if ahead:
+                # The bank of the activation entering PE(r, 0) next cycle: the skew's stage r (for
+                # row 0 the controller's a_bank register itself).
+                m.d.comb += pe[r][0].b_next.eq(delayed(m, self.a_bank, r, f"bank_{r}"))
 
         # Weight skew: column c's weight reaches the column c + 1 cycles after issue, then is
         # broadcast down the column to the row it addresses.
@@ -68,15 +73,27 @@ class SystolicArray(wiring.Component):
             }), name=f"wt_{c}")
             m.d.comb += [col.w.eq(self.w_data[c]), col.row.eq(self.w_row), col.bank.eq(self.w_bank),
                          col.valid.eq(self.w_valid)]
-            col = delayed(m, col, c + 1, f"wt_{c}")
+            if ahead:
+                # Each PE's write enable is a register, decoded from the skew's stage before.
+                stage = delayed(m, col, c, f"wt_{c}")
+                enables = []
+                for r in range(p.cfg.rows):
+                    en = Signal(name=f"w_en_{r}_{c}")
+                    m.d.sync += en.eq(stage.valid & (stage.row == r))
+                    enables.append(en)
+                col = delayed(m, stage, 1, f"wt_{c}_in")
+            else:
+                col = delayed(m, col, c + 1, f"wt_{c}")
+                enables = [col.valid & (col.row == r) for r in range(p.cfg.rows)]
             for r in range(p.cfg.rows):
-                m.d.comb += [pe[r][c].w_en.eq(col.valid & (col.row == r)), pe[r][c].w_bank.eq(col.bank),
-                             pe[r][c].w_data.eq(col.w)]
+                m.d.comb += [pe[r][c].w_en.eq(enables[r]), pe[r][c].w_bank.eq(col.bank), pe[r][c].w_data.eq(col.w)]
 
         # Activations move right, partial sums move down; row 0 starts from zero.
         for r in range(p.cfg.rows):
             for c in range(1, p.cfg.cols):
                 m.d.comb += pe[r][c].x_in.eq(pe[r][c - 1].x_out)
+                if ahead:
+                    m.d.comb += pe[r][c].b_next.eq(pe[r][c - 1].x_in.b)
         for r in range(1, p.cfg.rows):
             for c in range(p.cfg.cols):
                 m.d.comb += pe[r][c].p_in.eq(pe[r - 1][c].p_out)

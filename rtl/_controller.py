@@ -17,6 +17,7 @@ from ._array import SystolicArray
 from ._dsp import AccMemory
 from ._params import Params
 from ._pipe import delayed
+from ._queue import OutputQueue
 
 __all__ = ["TileController"]
 
@@ -69,7 +70,10 @@ class TileController(wiring.Component):
         m = Module()
         m.submodules.mesh = mesh = SystolicArray(p)
         out_row = data.StructLayout({"data": p.out_layout, "last": 1})
-        m.submodules.queue = queue = SyncFIFOBuffered(width=out_row.size, depth=self.out_queue_depth)
+        # For an FPGA the queue whose write and read enables come straight from registers (same
+        # cycles); the ASIC presets keep Amaranth's FIFO, the RTL the area table was fitted on.
+        queue_type = OutputQueue if p.registered_control else SyncFIFOBuffered
+        m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth)
 
         # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the
@@ -113,6 +117,11 @@ class TileController(wiring.Component):
         # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
         held = Signal()
         want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
+        if p.registered_control:
+            # For an FPGA that enable is itself a register, computed from the flags' next values
+            # at the end of elaborate: the issue's updates then start at one register.
+            a_go = Signal(name="a_go")
+            want_a = a_go
         m.d.comb += [
             self.cmd.ready.eq(~busy),
             self.w.ready.eq(want_w),
@@ -125,18 +134,34 @@ class TileController(wiring.Component):
         if cfg.pipeline.row_gap > 1:
             m.d.sync += held.eq(a_fold_end & m_is_1)
 
-        with m.If(self.cmd.valid & self.cmd.ready):
+        accept = self.cmd.valid & self.cmd.ready
+
+        def issue_flags(src) -> dict:
+            return {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(src.m == 1),
+                    "a_last_fold": a_last_fold.eq(src.k <= R), "emit_row": emit_row.eq((src.k <= R) & src.emit),
+                    "a_lanes": a_lanes.eq(Cat(*(src.k > r for r in range(R)))),
+                    "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(src.m == 1)}
+
+        with m.If(accept):
             cmd = self.cmd.payload
+            now = {} if p.registered_control else issue_flags(cmd)
             m.d.sync += [
                 busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
-                m_minus_1.eq(cmd.m - 1), m_is_1.eq(cmd.m == 1),
+                *(now[k] for k in ("m_minus_1", "m_is_1") if k in now),
                 w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
                 w_bank.eq(0),
-                a_left.eq(cmd.k), a_more.eq(1), a_last_fold.eq(cmd.k <= R), emit_row.eq((cmd.k <= R) & cmd.emit),
-                a_lanes.eq(Cat(*(cmd.k > r for r in range(R)))),
-                a_row.eq(0), a_togo.eq(cmd.m - 1), a_row_last.eq(cmd.m == 1), a_first_fold.eq(1), a_bank.eq(0),
+                a_left.eq(cmd.k), a_more.eq(1), *(now[k] for k in ("a_last_fold", "emit_row", "a_lanes") if k in now),
+                a_row.eq(0), *(now[k] for k in ("a_togo", "a_row_last") if k in now), a_first_fold.eq(1), a_bank.eq(0),
                 gap_some.eq(0), gap_full.eq(0),
             ]
+        if p.registered_control:
+            # The activation issue's flags are first needed two cycles after the command (its
+            # first weight row goes in the cycle after it), so they are computed in the cycle
+            # after, from the latched tile: the command's compares start at a register of the core.
+            started = Signal(name="started")
+            m.d.sync += started.eq(accept)
+            with m.If(started):
+                m.d.sync += list(issue_flags(tile).values())
 
         # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
         # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
@@ -227,8 +252,23 @@ class TileController(wiring.Component):
         with m.If(o_fire & ~taken):
             m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
 
+        # A tile that emits nothing ends when its last tag reaches the output register; for an
+        # FPGA that test is a register, made from the tag one stage before.
+        silent_end = at.valid & at.last & ~at.emit
+        if p.registered_control:
+            before = stages[d0 + segments - 2]
+            silent_end = Signal(name="silent_end")
+            m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
+            # want_a of the next cycle, from what each flag's updates above make of it (accept
+            # and a fold's end never meet: a tile's activations start two cycles after it).
+            a_more_n = Mux(accept, 1, Mux(a_fold_end, ~a_last_fold, a_more))
+            gap_some_n = Mux(w_fold_end & ~a_fold_end, 1, Mux(a_fold_end & ~w_fold_end, gap_full, Mux(accept, 0, gap_some)))
+            emit_row_n = Mux(a_fold_end, next_last & tile.emit, Mux(started, (tile.k <= R) & tile.emit, emit_row))
+            credit_ok_n = Mux(taken & ~o_fire, credits != 1, Mux(o_fire & ~taken, 1, credit_ok))
+            held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
+            m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
         m.d.sync += self.done.eq(0)
-        with m.If(busy & ((at.valid & at.last & ~at.emit) | (o_fire & leaving.last))):
+        with m.If(busy & (silent_end | (o_fire & leaving.last))):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
         return m
 

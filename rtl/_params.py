@@ -39,6 +39,13 @@ class Params:
         return tuple((sum(widths[:j]), sum(widths[: j + 1])) for j in range(n))
 
     @property
+    def registered_control(self) -> bool:
+        """Whether the controller's flags and output queue are written for an FPGA's short clock
+        period (same cycles; a config with an ``[fpga]`` device). The ASIC presets keep the RTL the
+        FPGA area table was fitted on (hwsim.sweep.fpga)."""
+        return self.cfg.fpga is not None
+
+    @property
     def m_bits(self) -> int:
         """A tile's m: 1 .. acc_depth."""
         return _bits_for(self.cfg.acc_depth)

