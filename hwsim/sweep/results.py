@@ -20,6 +20,7 @@ from hwsim.core.area import AsicAreaTable, asic_area
 from hwsim.core.files import json_text
 from hwsim.report import SUMMARY_FIELDS
 
+from .fmax import design_clock
 from .fpga import FPGA_RESOURCES, fpga_resources, fpga_table_info
 from .objectives import OBJECTIVES, PARETO_AXES, Objective, competition_ranks, pareto_mask
 from .runner import SweepRun
@@ -34,7 +35,8 @@ COLUMNS = (
     "model", "rows", "cols", "dataflow", "buffer_kib", "ifmap_kib", "filter_kib", "ofmap_kib",
     "macs", "cycles", "compute_cycles", "stall_cycles", "latency_s", "energy_j", "edp_js", "utilization",
     "dram_read_bytes", "dram_write_bytes", "area_mm2", "array_area_mm2", "sram_area_mm2",
-    *(f"fpga_{r}" for r in FPGA_RESOURCES), "fpga_source", "throughput_per_area", "pareto", "rank",
+    *(f"fpga_{r}" for r in FPGA_RESOURCES), "fpga_source", "clock_mhz", "clock_source", "throughput_per_area",
+    "pareto", "rank",
 )
 #: The per-model figures that add up over models (all of a report's summary but ratios and breakdowns).
 _SUMMED = tuple(f for f in SUMMARY_FIELDS if f not in ("utilization", "energy_breakdown_j"))
@@ -157,6 +159,7 @@ def _design_columns(design: Design, run: SweepRun) -> dict[str, Any]:
         "area_mm2": area.total_mm2, "array_area_mm2": area.array_mm2, "sram_area_mm2": area.sram_mm2,
         **{f"fpga_{r}": (getattr(fpga, r) if fpga else None) for r in FPGA_RESOURCES},
         "fpga_source": fpga.source if fpga else None,
+        "clock_mhz": cfg.clock_mhz, "clock_source": design_clock(design.sized(run.job.base)).source,
     }
 
 

@@ -35,6 +35,8 @@ from typing import Any
 from hwsim.core.config import DATAFLOWS, AcceleratorConfig
 from hwsim.core.errors import UserError
 
+from .fmax import design_clock
+
 __all__ = ["Design", "DesignSpace", "parse_int_axis", "parse_dataflows", "split_buffers", "MAX_AXIS_VALUES"]
 
 #: An axis longer than this is almost certainly a typo (``1-100000``), not a sweep.
@@ -133,7 +135,13 @@ class Design:
         return f"{self.rows}x{self.cols} {self.dataflow} {self.buffer_kib:g} KiB"
 
     def config(self, base: AcceleratorConfig) -> AcceleratorConfig:
-        """``base`` with this design's array and buffers (raises UserError if that is not a valid config)."""
+        """``base`` with this design's array and buffers (raises UserError if that is not a valid config),
+        at the clock its RTL reaches when ``base`` names an FPGA (:func:`~hwsim.sweep.fmax.design_clock`)."""
+        cfg = self.sized(base)
+        return cfg.replace(clock_mhz=design_clock(cfg).mhz)
+
+    def sized(self, base: AcceleratorConfig) -> AcceleratorConfig:
+        """``base`` with this design's array and buffers, at ``base``'s clock."""
         return base.replace(rows=self.rows, cols=self.cols, dataflow=self.dataflow,
                             **split_buffers(base, self.buffer_kib))
 
