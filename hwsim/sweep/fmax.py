@@ -24,11 +24,9 @@ nextpnr is not run during a sweep.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,6 +34,8 @@ from typing import Any, Sequence
 from hwsim.core.config import AcceleratorConfig, preset
 from hwsim.core.files import json_text, write_output
 from hwsim.core.fpga import family_of
+
+from .fpga import shipped_table
 
 __all__ = ["POINTS", "TABLE", "FpgaClock", "fpga_clock", "design_clock", "measure", "main"]
 
@@ -61,12 +61,8 @@ class FpgaClock:
     source: str
 
 
-@lru_cache(maxsize=1)
 def _table() -> dict[str, Any] | None:
-    path = resources.files("hwsim").joinpath(*TABLE)
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    return shipped_table(TABLE)
 
 
 def fpga_clock(cfg: AcceleratorConfig) -> FpgaClock | None:

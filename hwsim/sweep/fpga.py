@@ -28,7 +28,7 @@ from hwsim.core.fpga import PIPELINE_DEFAULTS
 SINGLE_CYCLE = PIPELINE_DEFAULTS[None]
 
 __all__ = ["FPGA_RESOURCES", "FIXED_FIELDS", "TERMS", "TABLE", "FpgaResources", "fpga_resources", "fpga_table_info",
-           "rtl_key", "features"]
+           "rtl_key", "features", "shipped_table"]
 
 #: Resources as ``hwsim rtl --synth`` prints them for Xilinx 7-series: logic LUTs, LUTs used as
 #: distributed RAM or shift registers, flip-flops, DSP48E1 blocks, block RAMs (RAMB36E1 + RAMB18E1).
@@ -72,12 +72,17 @@ def features(key: Mapping[str, int]) -> dict[str, float]:
             "per_acc_kbit": key["acc_depth"] * key["cols"] * key["acc_bits"] / 1024}
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict[str, Any] | None:
-    path = resources.files("hwsim").joinpath(*TABLE)
+@lru_cache(maxsize=None)
+def shipped_table(parts: tuple[str, ...]) -> dict[str, Any] | None:
+    """The JSON file ``parts`` of the hwsim package (a calibration table), or None if absent."""
+    path = resources.files("hwsim").joinpath(*parts)
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _table() -> dict[str, Any] | None:
+    return shipped_table(TABLE)
 
 
 def fpga_table_info() -> dict[str, Any] | None:
