@@ -181,11 +181,13 @@ class _Target:
         _remove_stale_temporaries(directory)
         name = f".{self.real.name[:100]}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
         tmp = directory / name
+        # Known before it exists: a signal arriving just after the file is created must find it to remove it.
+        self.tmp = tmp
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError as e:
+            self.tmp = None  # not ours: O_EXCL failed or nothing was created
             raise _as_user(e, self.path, "write") from None
-        self.tmp = tmp
         try:
             try:
                 view = memoryview(data)
