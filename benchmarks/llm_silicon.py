@@ -28,7 +28,8 @@ END = "<!-- llm-silicon-table:end -->"
 
 #: What a figure can measure (value() reads each from hwsim's report), and whether it is a time: the
 #: ratio is always hwsim's speed over the published speed.
-METRICS = {"decode tokens/s": False, "end-to-end s": True, "time to first token s": True}
+METRICS = {"decode tokens/s": False, "end-to-end s": True, "time to first token s": True,
+           "end-to-end ms / output token": True}
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,17 @@ FIGURES = (
            47.3, "huggingface/blog inferentia-llama2.md @ 11cb064, \"Llama2 7B budget\"", target=False),
     Figure("Inferentia2, 1 chip (Llama-2-7B, fp16)", "inferentia2", "llama-2-7b", 1, 256, 768, 16,
            "time to first token s", 0.3, "the same, \"Encoding time\", 256 input tokens", target=False),
+    # One Inferentia2 chip again, AWS's own 2023 measurement with transformers-neuronx: Llama-2 7B, bf16, batch 1,
+    # "it takes 7.9 ms for the model to generate 256 output tokens with 256 input tokens on inf2.48xlarge but 30.1 ms
+    # on Inf2.xlarge" (one chip, TP degree 2: "from 30.1 ms/token with 2 cores to 7.9 ms/token with 24 cores"), where
+    # "the latency per output token is calculated as the end-to-end latency divided by the number of output tokens".
+    # bf16 and fp16 move the same bytes at the same Tensor Engine rate, so inferentia2.toml serves both.
+    # pytorch/pytorch.github.io _posts/2023-10-04-high-performance-llama.md @ d4846e0. Out of reach:
+    # docs/validation.md#llm-serving.
+    Figure("Inferentia2, 1 chip (Llama-2-7B, bf16)", "inferentia2", "llama-2-7b", 1, 256, 256, 16,
+           "end-to-end ms / output token", 30.1,
+           "pytorch/pytorch.github.io _posts/2023-10-04-high-performance-llama.md @ d4846e0, \"Tensor parallelism\"",
+           target=False),
 )
 
 
@@ -100,6 +112,8 @@ def value(f: Figure, report: LlmReport) -> float:
         return f.batch / report.tpot_s
     if f.metric == "end-to-end s":
         return report.ttft_s + report.tpot_s * f.steps
+    if f.metric == "end-to-end ms / output token":
+        return (report.ttft_s + report.tpot_s * f.steps) / f.generate * 1e3
     return report.ttft_s
 
 
