@@ -192,6 +192,12 @@ def main() -> int:
         assert report.tpot_s is not None
         print(f"  {new} new tokens: published {published:g} s, hwsim {r.hwsim:.2f} s (ratio {r.ratio:.2f}); "
               f"published per token {(published - encoding) / (new - 1) * 1e3:.1f} ms, hwsim {report.tpot_s * 1e3:.1f} ms")
+    print("Inferentia2, AWS's one-chip figures (7B, 13B): hwsim's parts of the time per output token")
+    for f in FIGURES[3:]:
+        report = serve(f)
+        assert report.tpot_s is not None and report.tpot_last_s is not None
+        print(f"  {f.model}: time to first token {report.ttft_s * 1e3:.1f} ms, decode step {report.tpot_s * 1e3:.1f} ms "
+              f"(last {report.tpot_last_s * 1e3:.1f} ms), weights {report.memory.weight_bytes / 1e9:.2f} GB")
     return 0
 
 
