@@ -115,8 +115,8 @@ class Row:
 
 def serve(f: Figure, **overrides: object) -> LlmReport:
     cfg = load_config(ROOT / "benchmarks" / "silicon" / f"{f.config}.toml")
-    return hwsim.serve_llm(CONFIGS.get(f.model, f.model), cfg, prompt=f.prompt, generate=f.steps, batch=f.batch, kv_bits=f.kv_bits,
-                           **overrides)
+    return hwsim.serve_llm(CONFIGS.get(f.model, f.model), cfg, prompt=f.prompt, generate=f.steps, batch=f.batch,
+                           kv_bits=f.kv_bits, **overrides)
 
 
 def value(f: Figure, report: LlmReport) -> float:
@@ -196,8 +196,9 @@ def main() -> int:
     for f in FIGURES[3:]:
         report = serve(f)
         assert report.tpot_s is not None and report.tpot_last_s is not None
-        print(f"  {f.model}: time to first token {report.ttft_s * 1e3:.1f} ms, decode step {report.tpot_s * 1e3:.1f} ms "
-              f"(last {report.tpot_last_s * 1e3:.1f} ms), weights {report.memory.weight_bytes / 1e9:.2f} GB")
+        print(f"  {f.model}: time to first token {report.ttft_s * 1e3:.1f} ms, "
+              f"decode step {report.tpot_s * 1e3:.1f} ms (last {report.tpot_last_s * 1e3:.1f} ms), "
+              f"weights {report.memory.weight_bytes / 1e9:.2f} GB")
     return 0
 
 
