@@ -28,14 +28,25 @@ END = "<!-- llm-silicon-table:end -->"
 
 #: What a figure can measure (value() reads each from hwsim's report), and whether it is a time: the
 #: ratio is always hwsim's speed over the published speed.
-METRICS = {"decode tokens/s": False, "end-to-end s": True, "time to first token s": True}
+METRICS = {"decode tokens/s": False, "end-to-end s": True, "time to first token s": True,
+           "end-to-end ms / output token": True}
+
+
+#: Models a figure names that compiler.llm.spec.NAMED does not hold: their Hugging Face config.json fields.
+#: Llama-2-13B (meta-llama/Llama-2-13b-hf): 40 layers of hidden 5120, 40 heads without GQA, MLP 13824,
+#: vocabulary 32000 (copies of the model's config.json in several public repositories; docs/validation.md).
+CONFIGS: dict[str, dict[str, object]] = {
+    "llama-2-13b": {"model_type": "llama", "hidden_size": 5120, "intermediate_size": 13824, "num_hidden_layers": 40,
+                    "num_attention_heads": 40, "num_key_value_heads": 40, "vocab_size": 32000,
+                    "max_position_embeddings": 4096, "tie_word_embeddings": False},
+}
 
 
 @dataclass(frozen=True)
 class Figure:
     chip: str
     config: str           #: benchmarks/silicon/<config>.toml
-    model: str            #: a name of compiler.llm.spec.NAMED
+    model: str            #: a name of compiler.llm.spec.NAMED, or of CONFIGS
     batch: int
     prompt: int
     generate: int         #: tokens the figure generates per sequence
@@ -70,6 +81,21 @@ FIGURES = (
            47.3, "huggingface/blog inferentia-llama2.md @ 11cb064, \"Llama2 7B budget\"", target=False),
     Figure("Inferentia2, 1 chip (Llama-2-7B, fp16)", "inferentia2", "llama-2-7b", 1, 256, 768, 16,
            "time to first token s", 0.3, "the same, \"Encoding time\", 256 input tokens", target=False),
+    # One Inferentia2 chip again, AWS's own 2023 measurement with transformers-neuronx: Llama-2 7B, bf16, batch 1,
+    # "it takes 7.9 ms for the model to generate 256 output tokens with 256 input tokens on inf2.48xlarge but 30.1 ms
+    # on Inf2.xlarge" (one chip, TP degree 2: "from 30.1 ms/token with 2 cores to 7.9 ms/token with 24 cores"), where
+    # "the latency per output token is calculated as the end-to-end latency divided by the number of output tokens".
+    # bf16 and fp16 move the same bytes at the same Tensor Engine rate, so inferentia2.toml serves both.
+    # pytorch/pytorch.github.io _posts/2023-10-04-high-performance-llama.md @ d4846e0. Out of reach:
+    # docs/validation.md#llm-serving.
+    Figure("Inferentia2, 1 chip (Llama-2-7B, bf16)", "inferentia2", "llama-2-7b", 1, 256, 256, 16,
+           "end-to-end ms / output token", 30.1,
+           "pytorch/pytorch.github.io _posts/2023-10-04-high-performance-llama.md @ d4846e0, \"Tensor parallelism\"",
+           target=False),
+    # The same paragraph: "for the Llama-2 13B model, it goes down from 57.3 ms/token to 11.1 ms/token" (2 to 24
+    # cores). It states no lengths for 13B: 256 + 256 as for 7B is an assumption (the cache is 1-2 % of a step's bytes).
+    Figure("Inferentia2, 1 chip (Llama-2-13B, bf16)", "inferentia2", "llama-2-13b", 1, 256, 256, 16,
+           "end-to-end ms / output token", 57.3, "the same, 13B", target=False),
 )
 
 
@@ -89,8 +115,8 @@ class Row:
 
 def serve(f: Figure, **overrides: object) -> LlmReport:
     cfg = load_config(ROOT / "benchmarks" / "silicon" / f"{f.config}.toml")
-    return hwsim.serve_llm(f.model, cfg, prompt=f.prompt, generate=f.steps, batch=f.batch, kv_bits=f.kv_bits,
-                           **overrides)
+    return hwsim.serve_llm(CONFIGS.get(f.model, f.model), cfg, prompt=f.prompt, generate=f.steps, batch=f.batch,
+                           kv_bits=f.kv_bits, **overrides)
 
 
 def value(f: Figure, report: LlmReport) -> float:
@@ -100,6 +126,8 @@ def value(f: Figure, report: LlmReport) -> float:
         return f.batch / report.tpot_s
     if f.metric == "end-to-end s":
         return report.ttft_s + report.tpot_s * f.steps
+    if f.metric == "end-to-end ms / output token":
+        return (report.ttft_s + report.tpot_s * f.steps) / f.generate * 1e3
     return report.ttft_s
 
 
@@ -164,6 +192,13 @@ def main() -> int:
         assert report.tpot_s is not None
         print(f"  {new} new tokens: published {published:g} s, hwsim {r.hwsim:.2f} s (ratio {r.ratio:.2f}); "
               f"published per token {(published - encoding) / (new - 1) * 1e3:.1f} ms, hwsim {report.tpot_s * 1e3:.1f} ms")
+    print("Inferentia2, AWS's one-chip figures (7B, 13B): hwsim's parts of the time per output token")
+    for f in FIGURES[3:]:
+        report = serve(f)
+        assert report.tpot_s is not None and report.tpot_last_s is not None
+        print(f"  {f.model}: time to first token {report.ttft_s * 1e3:.1f} ms, "
+              f"decode step {report.tpot_s * 1e3:.1f} ms (last {report.tpot_last_s * 1e3:.1f} ms), "
+              f"weights {report.memory.weight_bytes / 1e9:.2f} GB")
     return 0
 
 
