@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Union
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
-from hwsim.core.files import parse_json, read_text
+from hwsim.core.files import parse_json, parse_toml, read_text
 from hwsim.core.memory import LayerTraffic, gemm_stall
 from hwsim.core.program import TileRun
 from hwsim.core.timing import run_cycles
@@ -137,14 +136,7 @@ def load_mapping(path: str | Path) -> PinnedMapping:
     text = read_text(p, "mapping file")
     if p.suffix.lower() == ".json":
         return _from_data(parse_json(text, where, "give a mapping file (docs/model.md#pinned-mappings)"), where)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{where}: invalid TOML: {shown(e, 100)}; give a mapping file "
-                        "(docs/model.md#pinned-mappings)") from None
-    except RecursionError:
-        raise UserError(f"{where}: invalid TOML: tables or arrays nested too deeply") from None
-    return _from_data(data, where)
+    return _from_data(parse_toml(text, where, "give a mapping file (docs/model.md#pinned-mappings)"), where)
 
 
 def as_mapping(source: MappingSource | None) -> PinnedMapping | None:
