@@ -87,9 +87,10 @@ class Choice:
     a_dram: int = 0
     b_dram: int = 0
     #: Calls of a pinned mapping (:mod:`compiler.pinning`): one per iteration of its DRAM loops, whose
-    #: text (outermost first) is ``loops``; 1 and ``""`` for a searched mapping.
+    #: text (outermost first) is ``loops``, with its ``reuse`` between calls; 1 and ``""`` for a searched mapping.
     calls: int = 1
     loops: str = ""
+    reuse: str = ""
     #: The output width a command may not cross when it is not the layer's (a pinned call's); None: the layer's.
     row: int | None = None
 

@@ -4,12 +4,14 @@ hwsim's search maps (docs/model.md#pinned-mappings).
 Contract: :func:`load_mapping` reads a mapping file (TOML, or JSON when the name ends in
 ``.json``) into a :class:`PinnedMapping`; every error is one :class:`~hwsim.core.errors.UserError`
 line naming the file, the layer and the fix. :func:`map_pinned` costs one GEMM layer as its pinned
-loops run it: one call per iteration of the loops, outermost first; a call loads the input window
-and the weight block it needs from DRAM whatever the previous call loaded (as Gemmini's
-``tiled_conv`` issues one ``sp_tiled_conv``, and ``tiled_matmul`` one ``sp_tiled_matmul_ws``, per
-iteration, each moving its operands in); partial sums of a reduction cut across calls wait in the
-accumulator, and a result leaves once, after its last call. Inside a call :func:`compiler.mapping.map_gemm`
-searches tiles that fit the buffers. The calls run back to back through the same memory model as
+loops run it: one call per iteration of the loops, outermost first. With ``reuse = "none"`` a call
+loads the input window and the weight block it needs from DRAM whatever the previous call loaded
+(as Gemmini's ``tiled_conv`` issues one ``sp_tiled_conv``, and ``tiled_matmul`` one
+``sp_tiled_matmul_ws``, per iteration, each moving its operands in); partial sums of a reduction cut
+across calls wait in the accumulator, and a result leaves once, after its last call. With ``reuse =
+"order"`` (Timeloop's convention) an operand stays while only loops that do not index it advance, and
+a result left before its reduction ends goes out and comes back as partial sums. Inside a call
+:func:`compiler.mapping.map_gemm` searches tiles that fit the buffers. The calls run back to back through the same memory model as
 tiles (:func:`hwsim.core.memory.gemm_stall`): the next call's loads overlap this call's compute.
 
 The dimensions are Timeloop's (and DOSA's): a convolution's ``N`` images, ``K`` output and ``C``
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -49,6 +52,11 @@ __all__ = ["DIMS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", 
 DIMS: dict[str, str] = {"N": "batch", "K": "output channels", "C": "input channels", "Q": "output rows",
                         "P": "output columns", "S": "kernel rows", "R": "kernel columns"}
 _OUTPUT_DIMS = "NPQ"  # the dimensions that select a result, besides K
+#: The dimensions that index each operand: the input, the weights, the results.
+_INDEXES = {"a": "NCQPSR", "b": "KCSR", "out": "NKQP"}
+#: What ``reuse`` may be: no operand kept between calls (Gemmini's ``tiled_conv``), or kept while the
+#: loops that advance do not index it (Timeloop's convention).
+REUSE = ("none", "order")
 _TOKEN = re.compile(r"([A-Z])(\d+)$")
 _HINT = "write loops outermost first as dimension letter and factor, e.g. loops = \"Q7 S3 R3 K64\", with letters " \
         "from N K C P Q R S (docs/model.md#pinned-mappings)"
@@ -56,9 +64,12 @@ _HINT = "write loops outermost first as dimension letter and factor, e.g. loops 
 
 @dataclass(frozen=True)
 class LoopNest:
-    """DRAM-level loops, outermost first: ``(dimension, factor)`` pairs, each dimension at most once."""
+    """DRAM-level loops, outermost first: ``(dimension, factor)`` pairs, each dimension at most once.
+    ``reuse`` (:data:`REUSE`): ``"none"``, every call loads its operands; ``"order"``, an operand stays
+    on chip from one call to the next while only loops that do not index it advance."""
 
     loops: tuple[tuple[str, int], ...]
+    reuse: str = "none"
 
     def factor(self, dim: str) -> int:
         return next((f for d, f in self.loops if d == dim), 1)
@@ -72,6 +83,15 @@ class LoopNest:
     def text(self) -> str:
         return " ".join(f"{d}{f}" for d, f in self.loops)
 
+    def visits(self, dims: str) -> int:
+        """How many times an operand indexed by ``dims`` is brought on chip: once per call without
+        reuse; with ``reuse = "order"`` once per iteration of the loops down to the innermost one
+        that indexes it (the loops inside it leave it in place)."""
+        if self.reuse == "none":
+            return self.calls
+        inner = max((i for i, (d, _) in enumerate(self.loops) if d in dims), default=-1)
+        return math.prod(f for _, f in self.loops[:inner + 1])
+
 
 @dataclass(frozen=True)
 class PinnedMapping:
@@ -80,8 +100,12 @@ class PinnedMapping:
     nests: tuple[tuple[str, LoopNest], ...]
     source: str = "mapping"
 
+    @cached_property
+    def _by_name(self) -> dict[str, LoopNest]:
+        return dict(self.nests)
+
     def get(self, name: str) -> LoopNest | None:
-        return dict(self.nests).get(name)
+        return self._by_name.get(name)
 
     def check_names(self, names: list[str]) -> None:
         """A one-line error for the first pinned layer that is not among ``names``."""
@@ -97,7 +121,7 @@ class PinnedMapping:
 MappingSource = Union[str, Path, PinnedMapping, Mapping[str, str]]
 
 
-def parse_loops(text: object, where: str) -> LoopNest:
+def parse_loops(text: object, where: str, reuse: str = "none") -> LoopNest:
     """A loop nest from its text (``"Q7 S3 R3 K64"``); ``where`` names the file and layer for errors."""
     if not isinstance(text, str):
         raise UserError(f"{where}: loops must be a string, got {shown(repr(text), 40)}; {_HINT}")
@@ -112,19 +136,23 @@ def parse_loops(text: object, where: str) -> LoopNest:
         if any(d == dim for d, _ in loops):
             raise UserError(f"{where}: dimension {dim} appears twice; give each dimension one factor (their product)")
         loops.append((dim, factor))
-    return LoopNest(tuple(loops))
+    return LoopNest(tuple(loops), reuse)
 
 
 def _from_data(data: Any, where: str) -> PinnedMapping:
-    if not isinstance(data, dict) or set(data) - {"layers"} or not isinstance(data.get("layers"), dict):
-        raise UserError(f"{where}: a mapping file holds one table, [layers], with a table per layer name; "
-                        f"e.g. [layers.\"conv1\"] loops = \"K4 Q2\" (docs/model.md#pinned-mappings)")
+    if not isinstance(data, dict) or set(data) - {"layers", "reuse"} or not isinstance(data.get("layers"), dict):
+        raise UserError(f"{where}: a mapping file holds a table [layers], with a table per layer name, and "
+                        f"optionally reuse; e.g. [layers.\"conv1\"] loops = \"K4 Q2\" (docs/model.md#pinned-mappings)")
+    reuse = data.get("reuse", "none")
+    if reuse not in REUSE:
+        raise UserError(f"{where}: reuse = {shown(repr(reuse), 40)}: choose \"none\" (every call loads its operands) "
+                        "or \"order\" (an operand stays while the loops that advance do not index it)")
     nests = []
     for name, entry in data["layers"].items():
         at = f"{where}: layer {shown(name, 80)}"
         if not isinstance(entry, dict) or set(entry) != {"loops"}:
             raise UserError(f"{at}: give exactly one key, loops; {_HINT}")
-        nests.append((str(name), parse_loops(entry["loops"], at)))
+        nests.append((str(name), parse_loops(entry["loops"], at, reuse)))
     return PinnedMapping(tuple(nests), where)
 
 
@@ -140,11 +168,14 @@ def load_mapping(path: str | Path) -> PinnedMapping:
 
 
 def as_mapping(source: MappingSource | None) -> PinnedMapping | None:
-    """A :class:`PinnedMapping` from a file, a dict of layer name to loop text, or one already made."""
+    """A :class:`PinnedMapping` from a file, a dict shaped as a file (``{"reuse": ..., "layers":
+    {name: {"loops": ...}}}``), a dict of layer name to loop text, or one already made."""
     if source is None or isinstance(source, PinnedMapping):
         return source
     if isinstance(source, (str, Path)):
         return load_mapping(source)
+    if isinstance(source.get("layers"), dict):
+        return _from_data(dict(source), "mapping")
     return _from_data({"layers": {name: {"loops": loops} for name, loops in source.items()}}, "mapping")
 
 
@@ -185,8 +216,8 @@ def check_nest(w: Workload, nest: LoopNest, where: str) -> dict[str, int]:
 
 
 def _window_sum(w: Workload, tile: dict[str, int], f: dict[str, int]) -> tuple[int, int]:
-    """(input elements every call loads, summed over the calls; the most one call loads): each call
-    reads the input positions its outputs' windows touch through its taps (the padding is not read)."""
+    """(input elements of every distinct input tile, summed; the most one call loads): a call reads
+    the input positions its outputs' windows touch through its taps (the padding is not read)."""
     win = w.window
     assert win is not None
 
@@ -198,7 +229,7 @@ def _window_sum(w: Workload, tile: dict[str, int], f: dict[str, int]) -> tuple[i
     rows, rows_max = axis(win.in_h, tile["Q"], tile["S"], win.stride_h, win.dilation_h, win.pad_top, f["Q"], f["S"])
     cols, cols_max = axis(win.in_w, tile["P"], tile["R"], win.stride_w, win.dilation_w, win.pad_left, f["P"], f["R"])
     per_pixel = tile["N"] * tile["C"]
-    return f["N"] * f["C"] * f["K"] * per_pixel * rows * cols, per_pixel * rows_max * cols_max
+    return f["N"] * f["C"] * per_pixel * rows * cols, per_pixel * rows_max * cols_max
 
 
 def _call(w: Workload, tile: dict[str, int], a_elems: int) -> Workload:
@@ -225,21 +256,32 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     calls = nest.calls
     ib = cfg.input_bytes
     if w.window is not None:
-        a_sum, a_call = _window_sum(w, tile, f)
+        a_tiles, a_call = _window_sum(w, tile, f)
     else:
         a_call = tile["N"] * tile["P"] * tile["C"]
-        a_sum = calls * a_call
+        a_tiles = f["N"] * f["P"] * f["C"] * a_call
     # Inside a call the search maps the call's product alone, its operands staged from DRAM.
     call = _call(w, tile, a_call)
     assert call.gemm is not None
-    inner = map_gemm(call, cfg, Operands(a_on_chip=ops.a_on_chip, b_on_chip=ops.b_on_chip, free_bytes=ops.free_bytes))
-    lb = layer_bytes(w, cfg, ops)
+    call_ops = Operands(a_on_chip=ops.a_on_chip, b_on_chip=ops.b_on_chip, free_bytes=ops.free_bytes)
+    inner = map_gemm(call, cfg, call_ops)
+    lb, call_lb = layer_bytes(w, cfg, ops), layer_bytes(call, cfg, call_ops)
     a_fetches = inner.a_dram // (a_call * ib) if a_call else 0  # times the search moves a call's A in
-    a_dram = a_fetches * a_sum * ib
-    b_dram = calls * inner.b_dram
+    # An operand stays between calls only if a call holds it whole; one the call streams comes again.
+    a_visits = nest.visits(_INDEXES["a"]) if a_fetches <= 1 else calls
+    b_visits = nest.visits(_INDEXES["b"]) if inner.b_dram <= call_lb.b_total else calls
+    a_dram = a_fetches * a_tiles * ib * (a_visits // math.prod(f[d] for d in _INDEXES["a"]))
+    b_dram = b_visits * inner.b_dram
     # Each output tile's first call loads the bias of its output channels.
     bias = lb.bias_bytes * math.prod(f[d] for d in _OUTPUT_DIMS)
-    moved = a_dram + b_dram + bias + lb.fixed - lb.bias_bytes
+    # A result left before its reduction ends (a reduction loop outside an output loop, with reuse by
+    # order) goes out and comes back as partial sums: every visit but its last writes them, every one
+    # but its first reads them back. Without reuse they wait in the accumulator.
+    out_tiles = math.prod(f[d] for d in _INDEXES["out"])
+    partial = 0
+    if nest.reuse == "order" and ops.out_dram:
+        partial = 2 * (nest.visits(_INDEXES["out"]) - out_tiles) * (w.output_elems // out_tiles) * cfg.acc_bytes
+    moved = a_dram + b_dram + bias + partial + lb.fixed - lb.bias_bytes
     tile_runs = tuple(TileRun(r.tile, r.count * calls) for r in inner.runs)
     row = call.gemm.row  # a call's commands stop at the call's output rows
     shapes = [(r.count, run_cycles(cfg, r.tile, row), r.tile.macs) for r in tile_runs]
@@ -248,9 +290,9 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
     t = inner.traffic
     scaled = {key: value * calls for key, value in vars(t).items()}
-    traffic = type(t)(**{**scaled, "dram_read_ifmap": a_dram + ops.extra_dram_bytes + lb.round_trip // 2,
+    traffic = type(t)(**{**scaled, "dram_read_ifmap": a_dram + ops.extra_dram_bytes + lb.round_trip // 2 + partial // 2,
                          "dram_read_filter": b_dram + bias,
-                         "dram_write_ofmap": lb.out_bytes + ops.spill_bytes + lb.round_trip // 2,
+                         "dram_write_ofmap": lb.out_bytes + ops.spill_bytes + lb.round_trip // 2 + partial // 2,
                          "ifmap_writes": a_dram + ops.extra_dram_bytes
                          + (w.output_elems * ib if ops.out_chip else 0) + (lb.inter * ib if lb.unfused_ops else 0),
                          "ifmap_reads": scaled["ifmap_reads"] + ops.extra_chip_bytes + ops.extra_dram_bytes
@@ -258,4 +300,4 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
                          "filter_writes": b_dram + bias})
     return Choice(inner.tiles, tile_runs, inner.mapping, traffic, inner.first_in, inner.last_out, compute, stall,
                   inner.footprint, lb.compulsory, lb.unfused_ops, lb.pass_bytes, inner.k_segment, a_dram, b_dram,
-                  calls=calls, loops=nest.text, row=row)
+                  calls=calls, loops=nest.text, row=row, reuse=nest.reuse)

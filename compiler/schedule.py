@@ -167,4 +167,5 @@ def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: i
         loops=choice.loops,
         calls=choice.calls,
         row=choice.row,
+        reuse=choice.reuse,
     )

@@ -48,7 +48,7 @@ JSON Schema draft 2020-12); the tests validate every report they make against it
 * `layers` lists every workload but free views (Reshape, Flatten, ...), in execution order; a fused
   layer's `op` joins its ops with `+` (e.g. `Conv+Relu`). Units: bytes, cycles, joules, seconds.
 * `config` is the effective accelerator config with every field (docs/config.md).
-* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`);
+* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`);
   its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column.
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
   final `TOTAL` row. docs/model.md gives every formula; docs/architecture.md which file owns each.
@@ -60,6 +60,7 @@ inputs do; every layer it does not name is mapped by hwsim's search (docs/model.
 TOML, or JSON of the same shape when the file name ends in `.json`:
 
 ```toml
+reuse = "none"                 # optional: "none" (the default) or "order"
 [layers."/l9_0/Conv"]          # a layer name as the report lists it
 loops = "Q7 S3 R3 K64"         # outermost first: dimension letter and factor
 ```
@@ -67,8 +68,11 @@ loops = "Q7 S3 R3 K64"         # outermost first: dimension letter and factor
 The letters are Timeloop's: `N` batch, `K` output and `C` input channels, `Q` output rows, `P`
 output columns, `S` kernel rows, `R` kernel columns; a GEMM `(m x k) @ (k x n)` is `P = m`, `C = k`,
 `K = n` (and `N` its batch). A dimension left out is not cut. Each iteration of the loops is one
-call that loads its input window and weight block from DRAM; inside a call hwsim's search picks the
-tiles. Every factor must divide its dimension, every name must be a layer of the model that is a
+call; inside a call hwsim's search picks the tiles. With `reuse = "none"` every call loads its input
+window and weight block from DRAM (as Gemmini's `tiled_conv` does) and partial sums wait in the
+accumulator; with `reuse = "order"` (Timeloop's convention) an operand stays on chip while only
+loops that do not index it advance, and a result left before its reduction ends goes to DRAM as
+partial sums and comes back. Every factor must divide its dimension, every name must be a layer of the model that is a
 GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one
 `error:` line naming the file, the layer and the fix, exit 2, no output written.
 `benchmarks/silicon/dosa-*-mapping.toml` are examples (DOSA's mappings of its measured runs).

@@ -56,12 +56,15 @@ _MAPPING = {
                   "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "n")},
                   "description": "rows of A and columns of B per buffer block"},
         "a_buffer_bytes": _COUNT, "b_buffer_bytes": _COUNT,
-        "pinned": {"type": "object", "additionalProperties": False, "required": ["loops", "calls"],
+        "pinned": {"type": "object", "additionalProperties": False, "required": ["loops", "calls", "reuse"],
                    "description": "present when a mapping file pinned the layer's DRAM loops "
                    "(docs/model.md#pinned-mappings): tile, block and buffers are then one call's",
                    "properties": {"loops": {"type": "string", "description": "the DRAM loops, outermost first"},
                                   "calls": {"type": "integer", "minimum": 1,
-                                            "description": "one per iteration of the loops"}}},
+                                            "description": "one per iteration of the loops"},
+                                  "reuse": {"enum": ["none", "order"],
+                                            "description": "none: every call loads its operands; order: an operand "
+                                            "stays while the loops that advance do not index it"}}},
     },
 }
 
@@ -223,6 +226,7 @@ class LayerResult:
     #: A pinned mapping's DRAM loops and calls (docs/model.md#pinned-mappings); ``""`` and 1 when searched.
     loops: str = ""
     calls: int = 1
+    reuse: str = ""
 
     @property
     def cycles(self) -> int:
@@ -243,7 +247,7 @@ class LayerResult:
                                "block": {"m": m.block_m, "n": m.block_n},
                                "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
         if self.loops:
-            out["pinned"] = {"loops": self.loops, "calls": self.calls}
+            out["pinned"] = {"loops": self.loops, "calls": self.calls, "reuse": self.reuse}
         return out
 
 

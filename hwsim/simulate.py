@@ -86,6 +86,7 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         phase=w.phase,
         loops=s.loops,
         calls=s.calls,
+        reuse=s.reuse,
     )
 
 

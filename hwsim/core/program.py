@@ -157,6 +157,8 @@ class LayerSchedule:
     loops: str = ""
     calls: int = 1
     row: int | None = None
+    #: What stays on chip between calls ("none" or "order", docs/model.md#pinned-mappings); "" when searched.
+    reuse: str = ""
 
     @property
     def tiles(self) -> int:

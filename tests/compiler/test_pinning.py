@@ -69,6 +69,36 @@ def test_hand_counted_calls_and_bytes() -> None:
     assert sum(r.count * r.tile.macs for r in layer.runs) == 8 * 8 * 32 * 8 * 9
 
 
+def _order(model: onnx.ModelProto, loops: str):
+    lowered = lower_model(model)
+    mapping = as_mapping({"reuse": "order", "layers": {lowered.workloads[0].name: {"loops": loops}}})
+    return schedule_model(lowered, CFG, mapping=mapping).layers[0]
+
+
+def test_reuse_by_loop_order() -> None:
+    # The conv above (8 -> 32, 3x3, 8x8 outputs). Each call of "Q2 K4" reads 6 input rows x 10 x 8 =
+    # 480 B and 3 x 3 x 8 x 8 = 576 B of weights. Without reuse all 8 calls load both. With reuse by
+    # order the input stays across the inner K loop (2 windows), the weights come for every call.
+    model = _conv(8, 32, 10, 10)
+    none, _ = _layer(model, "Q2 K4")
+    assert (none.traffic.dram_read_ifmap, none.traffic.dram_read_filter) == (8 * 480, 8 * 576)
+    inner_k = _order(model, "Q2 K4")
+    assert (inner_k.traffic.dram_read_ifmap, inner_k.traffic.dram_read_filter) == (2 * 480, 8 * 576)
+    inner_q = _order(model, "K4 Q2")  # the weights stay across the inner Q loop instead
+    assert (inner_q.traffic.dram_read_ifmap, inner_q.traffic.dram_read_filter) == (8 * 480, 4 * 576)
+    assert inner_q.reuse == "order" and none.reuse == "none"
+    # "S3 Q2": a reduction loop outside an output loop. Each of the 2 output tiles (4 x 8 pixels x 32
+    # channels = 1,024 results) is visited 3 times: twice its partial sums (4 B each) go out and come
+    # back. Input: 6 windows of 4 rows x 10 x 8 = 320 B; weights stay across Q: 3 x 768 B.
+    split = _order(model, "S3 Q2")
+    partial = 2 * 2 * 1024 * 4
+    assert split.traffic.dram_read_ifmap == 6 * 320 + partial
+    assert split.traffic.dram_read_filter == 3 * 3 * 8 * 32
+    assert split.traffic.dram_write_ofmap == 8 * 8 * 32 + partial
+    kept, _ = _layer(model, "S3 Q2")  # without reuse the partial sums wait in the accumulator
+    assert kept.traffic.dram_write_ofmap == 8 * 8 * 32 and kept.traffic.dram_read_filter == 6 * 3 * 8 * 32
+
+
 def test_padding_is_not_read() -> None:
     # pads 1: 10x10 outputs. Q2: outputs rows 0-4 read input rows -1..5 (0..5: 6 rows), rows 5-9 read 4..10
     # (4..9: 6 rows); every column (-1..10, clipped: 10). 2 calls x 6 x 10 x 4 channels.
@@ -123,21 +153,24 @@ def _refinement(draw):
         g = f * draw(st.sampled_from(_DIVS[dims[d] // f]))
         base.append(f"{d}{f}")
         fine.append(f"{d}{g}")
-    return _conv(c, k, size, size, kernel=kernel, stride=stride), " ".join(base), " ".join(fine)
+    reuse = draw(st.sampled_from(["none", "order"]))
+    return _conv(c, k, size, size, kernel=kernel, stride=stride), " ".join(base), " ".join(fine), reuse
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(_refinement())
 def test_more_calls_never_move_fewer_bytes(case) -> None:
-    # Refining a nest (each factor a multiple of the coarser one's) cuts every call into more calls:
-    # while each call fits on chip (CFG's scratchpad holds these), the bytes never fall.
-    model, base, fine = case
-    coarse, _ = _layer(model, base)
-    finer, _ = _layer(model, fine)
+    # Refining a nest (each factor a multiple of the coarser one's, the order kept) cuts every call into
+    # more calls: while each call fits on chip (CFG's scratchpad holds these), the bytes never fall,
+    # with or without reuse between calls.
+    model, base, fine, reuse = case
+    name = lower_model(model).workloads[0].name
+    coarse, finer = (schedule_model(lower_model(model), CFG, mapping=as_mapping(
+        {"reuse": reuse, "layers": {name: {"loops": loops}}})).layers[0] for loops in (base, fine))
     assert finer.calls >= coarse.calls
     assert finer.traffic.dram_read >= coarse.traffic.dram_read
+    assert finer.traffic.dram_write >= coarse.traffic.dram_write
     assert coarse.traffic.dram_read + coarse.traffic.dram_write >= coarse.compulsory_bytes
-    assert finer.traffic.dram_write == coarse.traffic.dram_write
 
 
 def _estimate(tmp_path: Path, mapping_text: str, suffix: str = ".toml", *extra: str) -> tuple[int, Path]:
@@ -157,7 +190,7 @@ def test_cli_pins_and_reports_calls(tmp_path: Path, capsys: pytest.CaptureFixtur
     report = json.loads(out.read_text())
     jsonschema.validate(report, SCHEMA)
     layer = report["layers"][0]
-    assert layer["mapping"]["pinned"] == {"loops": "Q2 K4 S3", "calls": 24}
+    assert layer["mapping"]["pinned"] == {"loops": "Q2 K4 S3", "calls": 24, "reuse": "none"}
     first = out.read_bytes()
     assert main(["estimate", str(tmp_path / "conv.onnx"), "--preset", "gemmini-like", "--mapping",
                  str(tmp_path / "map.toml"), "--json", str(out)]) == 0
@@ -177,7 +210,8 @@ def test_cli_pins_and_reports_calls(tmp_path: Path, capsys: pytest.CaptureFixtur
     ('[layers."conv1"]\norder = "Q2"\n', "exactly one key, loops"),
     ('[layers."conv1"]\nloops = 4\n', "loops must be a string"),
     ('[layers."conv1"\nloops = "Q2"\n', "invalid TOML"),
-    ('loops = "Q2"\n', "one table, [layers]"),
+    ('loops = "Q2"\n', "a table [layers]"),
+    ('reuse = "some"\n[layers."conv1"]\nloops = "Q2"\n', 'choose "none"'),
 ])
 def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
                                                 words: str) -> None:
