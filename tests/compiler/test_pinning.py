@@ -236,3 +236,10 @@ def test_bad_json_and_unpinnable_layers(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["estimate", str(model), "--mapping", str(mapping)]) == 2
     err = capsys.readouterr().err.strip()
     assert "cannot be pinned" in err and "\n" not in err
+
+
+def test_mapping_is_for_hwsim_timing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _estimate(tmp_path, '[layers."conv1"]\nloops = "Q2"\n', ".toml", "--timing", "scalesim")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and "\n" not in err and "--timing scalesim" in err
+    assert not out.exists()
