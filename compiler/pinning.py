@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -100,12 +99,8 @@ class PinnedMapping:
     nests: tuple[tuple[str, LoopNest], ...]
     source: str = "mapping"
 
-    @cached_property
-    def _by_name(self) -> dict[str, LoopNest]:
-        return dict(self.nests)
-
     def get(self, name: str) -> LoopNest | None:
-        return self._by_name.get(name)
+        return next((nest for key, nest in self.nests if key == name), None)
 
     def check_names(self, names: list[str]) -> None:
         """A one-line error for the first pinned layer that is not among ``names``."""

@@ -19,7 +19,7 @@ from hwsim.core.program import LayerSchedule, Program, TensorPlace, Traffic
 from hwsim.core.workload import Kind, LoweredModel, Workload
 
 from .mapping import Choice, Operands, map_gemm
-from .pinning import LoopNest, PinnedMapping, check_nest, map_pinned
+from .pinning import PinnedMapping, check_nest, map_pinned
 from .residency import LayerResidency, plan
 
 __all__ = ["schedule", "schedule_model", "reserves", "layer_schedule", "Choices"]
@@ -43,7 +43,7 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: 
             nest = mapping.get(w.name)
             if nest is not None:
                 check_nest(w, nest, mapping.source)
-    pins = _Pins(mapping)
+    pins = mapping or _SEARCHED
     reserve, reserve_on_chip = reserves(lowered, cfg, choices, pins)
     residency = plan(lowered, cfg, reserve, reserve_on_chip, dram_only)
     layers = tuple(layer_schedule(w, cfg, res, choices, pins) for w, res in zip(lowered.workloads, residency))
@@ -51,39 +51,28 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: 
                    training=lowered.training)
 
 
-class _Pins:
-    """The pinned loop nest of each layer (None: searched), and where they came from."""
-
-    def __init__(self, mapping: PinnedMapping | None = None) -> None:
-        self._mapping = mapping
-
-    def __call__(self, w: Workload) -> LoopNest | None:
-        return self._mapping.get(w.name) if self._mapping is not None else None
-
-    @property
-    def source(self) -> str:
-        return self._mapping.source if self._mapping is not None else "mapping"
+#: No layer pinned: every layer searched.
+_SEARCHED = PinnedMapping(())
 
 
 def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices,
-             pins: _Pins | None = None) -> tuple[list[int], list[int]]:
+             pins: PinnedMapping = _SEARCHED) -> tuple[list[int], list[int]]:
     """Per workload, the activation-buffer bytes its staging keeps free, its streamed operand in
     DRAM and on chip: what :func:`compiler.residency.plan` takes."""
     capacity = cfg.activation_buffer_bytes
-    pins = pins or _Pins()
     return ([_staging(w, cfg, capacity, choices, pins, a_on_chip=False) for w in lowered.workloads],
             [_staging(w, cfg, capacity, choices, pins, a_on_chip=True) for w in lowered.workloads])
 
 
 def layer_schedule(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, choices: Choices,
-                   pins: _Pins | None = None) -> LayerSchedule:
+                   pins: PinnedMapping = _SEARCHED) -> LayerSchedule:
     """One workload's schedule, its tensors where ``res`` (a residency plan's entry) puts them."""
-    return _layer(w, cfg, res, cfg.activation_buffer_bytes, choices, pins or _Pins())
+    return _layer(w, cfg, res, cfg.activation_buffer_bytes, choices, pins)
 
 
 def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
     """One workload on its own: its tensors in DRAM, the whole activation buffer for its staging."""
-    return _layer(workload, cfg, _in_dram(workload, cfg), cfg.activation_buffer_bytes, {}, _Pins())
+    return _layer(workload, cfg, _in_dram(workload, cfg), cfg.activation_buffer_bytes, {}, _SEARCHED)
 
 
 def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
@@ -98,9 +87,9 @@ def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
     return LayerResidency(tuple(reads), tuple(writes))
 
 
-def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices, pins: _Pins) -> Choice:
+def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices, pins: PinnedMapping) -> Choice:
     # Layers of one shape and placement map alike (ResNet-50's 53 convolutions have 20 shapes).
-    nest = pins(w)
+    nest = pins.get(w.name)
     key = (w.gemm, w.b_is_weight, w.input_elems, w.weight_elems, w.output_elems, w.vector_ops,
            tuple((r.role, r.elems, r.bits) for r in w.inputs), ops, nest, w.window if nest else None)
     if key not in choices:
@@ -108,7 +97,7 @@ def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices, p
     return choices[key]
 
 
-def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: Choices, pins: _Pins, *,
+def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: Choices, pins: PinnedMapping, *,
              a_on_chip: bool) -> int:
     """Activation-buffer bytes a layer keeps for staging, its streamed operand A in DRAM or on chip:
     its best mapping's footprint with the whole buffer. Residency may use only the rest."""
@@ -134,7 +123,7 @@ def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity
 
 
 def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int, choices: Choices,
-           pins: _Pins) -> LayerSchedule:
+           pins: PinnedMapping) -> LayerSchedule:
     ib = cfg.input_bytes
     if not (w.inputs or w.outputs):
         res = _in_dram(w, cfg)
