@@ -37,7 +37,7 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import parse_json, parse_toml, read_text
 from hwsim.core.memory import LayerTraffic, gemm_stall
-from hwsim.core.program import TileRun
+from hwsim.core.program import TileRun, Traffic
 from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
 
@@ -246,6 +246,7 @@ def _call(w: Workload, tile: dict[str, int], a_elems: int) -> Workload:
 def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNest, where: str = "mapping") -> Choice:
     """``w`` on ``cfg`` as ``nest`` runs it (the module docstring), with its tensors where ``ops`` says."""
     dims = check_nest(w, nest, where)
+    assert w.gemm is not None  # check_nest refuses anything else
     f = {d: nest.factor(d) for d in DIMS}
     tile = {d: dims[d] // f[d] for d in DIMS}
     calls = nest.calls
@@ -275,7 +276,8 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     out_tiles = math.prod(f[d] for d in _INDEXES["out"])
     partial = 0
     if nest.reuse == "order" and ops.out_dram:
-        partial = 2 * (nest.visits(_INDEXES["out"]) - out_tiles) * (w.output_elems // out_tiles) * cfg.acc_bytes
+        products = w.gemm.groups * w.gemm.m * w.gemm.n  # the sums before any fused pooling
+        partial = 2 * (nest.visits(_INDEXES["out"]) - out_tiles) * (products // out_tiles) * cfg.acc_bytes
     moved = a_dram + b_dram + bias + partial + lb.fixed - lb.bias_bytes
     tile_runs = tuple(TileRun(r.tile, r.count * calls) for r in inner.runs)
     row = call.gemm.row  # a call's commands stop at the call's output rows
@@ -283,9 +285,9 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - lb.pass_bytes, inner.first_in, inner.last_out,
                                                           tile_runs[-1].tile.m),
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
-    t = inner.traffic
-    scaled = {key: value * calls for key, value in vars(t).items()}
-    traffic = type(t)(**{**scaled, "dram_read_ifmap": a_dram + ops.extra_dram_bytes + lb.round_trip // 2 + partial // 2,
+    # On chip every call moves what its own mapping moves; DRAM is the layer's, counted above.
+    scaled = {key: value * calls for key, value in vars(inner.traffic).items()}
+    traffic = Traffic(**{**scaled, "dram_read_ifmap": a_dram + ops.extra_dram_bytes + lb.round_trip // 2 + partial // 2,
                          "dram_read_filter": b_dram + bias,
                          "dram_write_ofmap": lb.out_bytes + ops.spill_bytes + lb.round_trip // 2 + partial // 2,
                          "ifmap_writes": a_dram + ops.extra_dram_bytes
