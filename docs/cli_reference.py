@@ -75,7 +75,13 @@ loops that do not index it advance, and a result left before its reduction ends 
 partial sums and comes back. Every factor must divide its dimension, every name must be a layer of the model that is a
 GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one
 `error:` line naming the file, the layer and the fix, exit 2, no output written.
-`benchmarks/silicon/dosa-*-mapping.toml` are examples (DOSA's mappings of its measured runs).
+`docs/examples/matmul_mapping.toml` pins the example MatMul (64×96 @ 96×48, `P2 K3`: 6 calls, each
+loading a 32 × 96 block of A and a 96 × 16 block of B, 6 × 4,608 = 27,648 B read where 10,752 would
+do); `benchmarks/silicon/dosa-*-mapping.toml` hold DOSA's mappings of its measured runs.
+
+```sh
+bin/hwsim estimate docs/examples/matmul_64x96x48.onnx --preset fpga-edge --mapping docs/examples/matmul_mapping.toml
+```
 """
 
 
