@@ -243,3 +243,21 @@ def test_mapping_is_for_hwsim_timing(tmp_path: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: ") and "\n" not in err and "--timing scalesim" in err
     assert not out.exists()
+
+
+def test_a_resident_input_is_not_loaded_by_any_call() -> None:
+    # Two convolutions; with residency the first one's output stays in the scratchpad, so however the
+    # second is cut, its calls read no input from DRAM and only their weight blocks: K2 Q2, 4 calls of
+    # 3 x 3 x 8 x 4 weights.
+    w1, w2 = (numpy_helper.from_array(np.zeros(shape, np.float32), name)
+              for name, shape in (("w1", (8, 4, 3, 3)), ("w2", (8, 8, 3, 3))))
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], name="c1", kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[3, 3], pads=[1] * 4)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 12, 12])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 12, 12])], [w1, w2])
+    lowered = lower_model(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    cfg = CFG.replace(residency=True)
+    layer = schedule_model(lowered, cfg, mapping=as_mapping({"c2": "K2 Q2"})).layers[1]
+    assert [p.on_chip for p in layer.reads] == [True] and layer.calls == 4
+    assert layer.traffic.dram_read_ifmap == 0
+    assert layer.traffic.dram_read_filter == 4 * 3 * 3 * 8 * 4
