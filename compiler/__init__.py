@@ -21,11 +21,13 @@ if TYPE_CHECKING:  # the names below, for type checkers and the import-linter co
     from .importer import load_model, parse_input_shape, parse_input_shapes, parse_input_values
     from .lowering import lower
     from .passes import default_pipeline
+    from .pinning import MappingSource, PinnedMapping, as_mapping, load_mapping
     from .pipeline import compile_graph, compile_model, lower_model, lower_training
     from .schedule import schedule, schedule_model
 
 __all__ = ["compile_model", "lower_model", "lower_training", "compile_graph", "load_model", "parse_input_shape", "parse_input_shapes", "parse_input_values",
-           "default_pipeline", "lower", "schedule", "schedule_model", "Graph", "Node", "NodeMeta", "TensorInfo"]
+           "default_pipeline", "lower", "schedule", "schedule_model", "Graph", "Node", "NodeMeta", "TensorInfo",
+           "MappingSource", "PinnedMapping", "as_mapping", "load_mapping"]
 
 __getattr__, __dir__ = exports(__name__, {
     "compile_model": "pipeline", "lower_model": "pipeline", "lower_training": "pipeline", "compile_graph": "pipeline",
@@ -33,4 +35,5 @@ __getattr__, __dir__ = exports(__name__, {
     "parse_input_values": "importer",
     "default_pipeline": "passes", "lower": "lowering", "schedule": "schedule", "schedule_model": "schedule",
     "Graph": "graph", "Node": "graph", "NodeMeta": "graph", "TensorInfo": "graph",
+    "MappingSource": "pinning", "PinnedMapping": "pinning", "as_mapping": "pinning", "load_mapping": "pinning",
 }, submodules=("zoo",))

@@ -31,7 +31,7 @@ from hwsim.core.workload import EpilogueStep, Kind, LoweredModel, Skipped, Tenso
 from .graph import Graph, Node
 from .ops import ShapeError
 from .ops.costs import ALIASES, PARTIAL_READ, OpClass, classify, cost_basis, ops_per_output, unit_cost
-from .ops.gemm import a_footprint, gemm_view
+from .ops.gemm import a_footprint, conv_window, gemm_view
 
 __all__ = ["lower"]
 
@@ -142,6 +142,7 @@ def _gemm(node: Node, graph: Graph, roots: _Roots) -> Workload:
         outputs=outputs,
         epilogue=tuple(steps),
         phase=node.meta.phase,
+        window=conv_window(node, graph),
     )
 
 

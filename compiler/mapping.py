@@ -39,7 +39,7 @@ from hwsim.core.workload import GemmShape, Workload
 
 from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
-__all__ = ["Operands", "Choice", "map_gemm", "unfused"]
+__all__ = ["Operands", "Choice", "LayerBytes", "layer_bytes", "map_gemm", "unfused"]
 
 @dataclass(frozen=True)
 class Operands:
@@ -83,6 +83,16 @@ class Choice:
     unfused_dram_bytes: int
     #: The stretch of K that the K tiles step within (:func:`compiler.tiling.k_segment`).
     k_segment: int
+    #: DRAM bytes of A and of B (the operands' fetches, without bias and epilogue operands).
+    a_dram: int = 0
+    b_dram: int = 0
+    #: Calls of a pinned mapping (:mod:`compiler.pinning`): one per iteration of its DRAM loops, whose
+    #: text (outermost first) is ``loops``, with its ``reuse`` between calls; 1 and ``""`` for a searched mapping.
+    calls: int = 1
+    loops: str = ""
+    reuse: str = ""
+    #: The output width a command may not cross when it is not the layer's (a pinned call's); None: the layer's.
+    row: int | None = None
 
     @property
     def cycles(self) -> int:
@@ -137,14 +147,32 @@ def _a_unique(w: Workload, g: GemmShape, b_elems: int) -> int:
     return g.groups * g.m * g.k
 
 
-def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
-    """The cheapest mapping of GEMM workload ``w`` on ``cfg`` with its tensors where ``ops`` says."""
+@dataclass(frozen=True)
+class LayerBytes:
+    """A GEMM layer's DRAM bytes that do not depend on its tiling (docs/model.md#mapping): the
+    operand totals, the fixed bytes (bias, epilogue operands, the output, spills, the unfused pass's
+    round trip), and the compulsory traffic."""
+
+    a_total: int
+    b_total: int
+    a_staged: bool
+    b_staged: bool
+    fifo: bool
+    bias_bytes: int
+    out_bytes: int
+    unfused_ops: int
+    inter: int
+    round_trip: int
+    pass_bytes: int
+    fixed: int
+    compulsory: int
+
+
+def layer_bytes(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> LayerBytes:
+    """What :func:`map_gemm` charges ``w`` whatever its tiles, with its tensors where ``ops`` says."""
     g = w.gemm
     assert g is not None
     ib, ab = cfg.input_bytes, cfg.acc_bytes
-    parts = cfg.buffer_parts
-    pool = ops.free_bytes // parts  # one part of the free activation buffer (or shared scratchpad)
-    weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
     b_elems = g.groups * g.k * g.n
     a_total = _a_unique(w, g, b_elems) * ib
     fifo = cfg.weight_fifo and w.b_is_weight and cfg.dataflow == "ws"
@@ -164,6 +192,23 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     fixed = bias_bytes + ops.extra_dram_bytes + out_bytes + ops.spill_bytes + round_trip
     compulsory = ((a_total if a_staged else 0) + (b_total if b_staged else 0) + bias_bytes
                   + ops.extra_dram_bytes + out_bytes)
+    return LayerBytes(a_total, b_total, a_staged, b_staged, fifo, bias_bytes, out_bytes, unfused_ops, inter,
+                      round_trip, pass_bytes, fixed, compulsory)
+
+
+def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
+    """The cheapest mapping of GEMM workload ``w`` on ``cfg`` with its tensors where ``ops`` says."""
+    g = w.gemm
+    assert g is not None
+    ib = cfg.input_bytes
+    parts = cfg.buffer_parts
+    pool = ops.free_bytes // parts  # one part of the free activation buffer (or shared scratchpad)
+    weight_part = pool if cfg.shared_buffer else cfg.filter_part_bytes
+    lb = layer_bytes(w, cfg, ops)
+    a_total, b_total, a_staged, b_staged, fifo = lb.a_total, lb.b_total, lb.a_staged, lb.b_staged, lb.fifo
+    bias_bytes, out_bytes, unfused_ops, inter = lb.bias_bytes, lb.out_bytes, lb.unfused_ops, lb.inter
+    round_trip, pass_bytes, fixed, compulsory = lb.round_trip, lb.pass_bytes, lb.fixed, lb.compulsory
+    b_bytes = _b_bytes(w, cfg)
     by_cycles = cfg.mapping_objective == "cycles"
     segment = k_segment(g, cfg)
     best: tuple[tuple[int, int, int, int], tuple] | None = None
@@ -207,7 +252,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
                        inter * ib if unfused_ops else 0, round_trip, segment, b_bytes)
     return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
-                  unfused_ops, pass_bytes, segment)
+                  unfused_ops, pass_bytes, segment, a_dram, b_dram)
 
 
 def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:

@@ -30,6 +30,7 @@ from .graph import Graph
 from .importer import load_model
 from .lowering import lower
 from .passes import default_pipeline, widen_float
+from .pinning import MappingSource, as_mapping
 from .schedule import schedule_model
 from .training import TrainingOptions, TrainingProgram, build
 
@@ -58,10 +59,13 @@ def lower_model(source: Source, *, input_shapes: Shapes | None = None, input_val
 
 
 def compile_model(source: Source, cfg: AcceleratorConfig, *, input_shapes: Shapes | None = None,
-                  input_values: Values | None = None, allow_unsupported: bool = False) -> Program:
-    """The tile program of ``source`` on ``cfg``."""
+                  input_values: Values | None = None, allow_unsupported: bool = False,
+                  mapping: MappingSource | None = None) -> Program:
+    """The tile program of ``source`` on ``cfg``; ``mapping`` (a mapping file, or layer names to loop
+    text) pins the DRAM-level loops of the layers it names (:mod:`compiler.pinning`)."""
+    pinned = as_mapping(mapping)
     return schedule_model(lower_model(source, input_shapes=input_shapes, input_values=input_values,
-                                      allow_unsupported=allow_unsupported), cfg)
+                                      allow_unsupported=allow_unsupported), cfg, mapping=pinned)
 
 
 def training_program(source: Source, options: TrainingOptions, *, input_shapes: Shapes | None = None,

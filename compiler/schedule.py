@@ -19,6 +19,7 @@ from hwsim.core.program import LayerSchedule, Program, TensorPlace, Traffic
 from hwsim.core.workload import Kind, LoweredModel, Workload
 
 from .mapping import Choice, Operands, map_gemm
+from .pinning import PinnedMapping, check_nest, map_pinned
 from .residency import LayerResidency, plan
 
 __all__ = ["schedule", "schedule_model", "reserves", "layer_schedule", "Choices"]
@@ -28,36 +29,50 @@ Choices = dict[tuple[object, ...], Choice]
 
 
 def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: AbstractSet[str] = frozenset(),
-                   choices: Choices | None = None) -> Program:
+                   choices: Choices | None = None, mapping: PinnedMapping | None = None) -> Program:
     """The tile program of a whole model on ``cfg``: residency decided, every layer mapped, in order.
 
     Tensors in ``dram_only`` never stay on chip (:func:`compiler.residency.plan`). ``choices`` caches
     mapping searches by layer shape and placement; pass one dict to share it between programs of
-    the same config (an LLM's decode steps)."""
+    the same config (an LLM's decode steps). ``mapping`` pins the DRAM loops of the layers it names
+    (:mod:`compiler.pinning`); every other layer is searched."""
     choices = {} if choices is None else choices
-    reserve, reserve_on_chip = reserves(lowered, cfg, choices)
+    if mapping is not None:
+        mapping.check_names([w.name for w in lowered.workloads])
+        for w in lowered.workloads:  # every error before any work: a bad entry fails the whole run
+            nest = mapping.get(w.name)
+            if nest is not None:
+                check_nest(w, nest, mapping.source)
+    pins = mapping or _SEARCHED
+    reserve, reserve_on_chip = reserves(lowered, cfg, choices, pins)
     residency = plan(lowered, cfg, reserve, reserve_on_chip, dram_only)
-    layers = tuple(layer_schedule(w, cfg, res, choices) for w, res in zip(lowered.workloads, residency))
+    layers = tuple(layer_schedule(w, cfg, res, choices, pins) for w, res in zip(lowered.workloads, residency))
     return Program(name=lowered.name, config=cfg, layers=layers, skipped=lowered.skipped,
                    training=lowered.training)
 
 
-def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices) -> tuple[list[int], list[int]]:
+#: No layer pinned: every layer searched.
+_SEARCHED = PinnedMapping(())
+
+
+def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices,
+             pins: PinnedMapping = _SEARCHED) -> tuple[list[int], list[int]]:
     """Per workload, the activation-buffer bytes its staging keeps free, its streamed operand in
     DRAM and on chip: what :func:`compiler.residency.plan` takes."""
     capacity = cfg.activation_buffer_bytes
-    return ([_staging(w, cfg, capacity, choices, a_on_chip=False) for w in lowered.workloads],
-            [_staging(w, cfg, capacity, choices, a_on_chip=True) for w in lowered.workloads])
+    return ([_staging(w, cfg, capacity, choices, pins, a_on_chip=False) for w in lowered.workloads],
+            [_staging(w, cfg, capacity, choices, pins, a_on_chip=True) for w in lowered.workloads])
 
 
-def layer_schedule(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, choices: Choices) -> LayerSchedule:
+def layer_schedule(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, choices: Choices,
+                   pins: PinnedMapping = _SEARCHED) -> LayerSchedule:
     """One workload's schedule, its tensors where ``res`` (a residency plan's entry) puts them."""
-    return _layer(w, cfg, res, cfg.activation_buffer_bytes, choices)
+    return _layer(w, cfg, res, cfg.activation_buffer_bytes, choices, pins)
 
 
 def schedule(workload: Workload, cfg: AcceleratorConfig) -> LayerSchedule:
     """One workload on its own: its tensors in DRAM, the whole activation buffer for its staging."""
-    return _layer(workload, cfg, _in_dram(workload, cfg), cfg.activation_buffer_bytes, {})
+    return _layer(workload, cfg, _in_dram(workload, cfg), cfg.activation_buffer_bytes, {}, _SEARCHED)
 
 
 def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
@@ -72,22 +87,24 @@ def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
     return LayerResidency(tuple(reads), tuple(writes))
 
 
-def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices) -> Choice:
+def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices, pins: PinnedMapping) -> Choice:
     # Layers of one shape and placement map alike (ResNet-50's 53 convolutions have 20 shapes).
+    nest = pins.get(w.name)
     key = (w.gemm, w.b_is_weight, w.input_elems, w.weight_elems, w.output_elems, w.vector_ops,
-           tuple((r.role, r.elems, r.bits) for r in w.inputs), ops)
+           tuple((r.role, r.elems, r.bits) for r in w.inputs), ops, nest, w.window if nest else None)
     if key not in choices:
-        choices[key] = map_gemm(w, cfg, ops)
+        choices[key] = map_gemm(w, cfg, ops) if nest is None else map_pinned(w, cfg, ops, nest, pins.source)
     return choices[key]
 
 
-def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: Choices, *, a_on_chip: bool) -> int:
+def _staging(w: Workload, cfg: AcceleratorConfig, capacity: int, choices: Choices, pins: PinnedMapping, *,
+             a_on_chip: bool) -> int:
     """Activation-buffer bytes a layer keeps for staging, its streamed operand A in DRAM or on chip:
     its best mapping's footprint with the whole buffer. Residency may use only the rest."""
     if w.kind is not Kind.GEMM or (a_on_chip and not w.operand("a")):
         return 0
     ops = replace(_operands(w, cfg, _in_dram(w, cfg), capacity), a_on_chip=a_on_chip)
-    return _map(w, cfg, ops, choices).footprint
+    return _map(w, cfg, ops, choices, pins).footprint
 
 
 def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int) -> Operands:
@@ -105,7 +122,8 @@ def _operands(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity
     )
 
 
-def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int, choices: Choices) -> LayerSchedule:
+def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: int, choices: Choices,
+           pins: PinnedMapping) -> LayerSchedule:
     ib = cfg.input_bytes
     if not (w.inputs or w.outputs):
         res = _in_dram(w, cfg)
@@ -120,7 +138,7 @@ def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: i
                           ifmap_writes=read_dram + sum(p.bytes for p in res.writes if p.on_chip),
                           ifmap_reads=sum(p.bytes for p in res.reads) + w.weight_elems * ib)
         return LayerSchedule(**common, traffic=traffic, compulsory_bytes=read_dram + write_dram)
-    choice = _map(w, cfg, _operands(w, cfg, res, capacity), choices)
+    choice = _map(w, cfg, _operands(w, cfg, res, capacity), choices, pins)
     return LayerSchedule(
         **common,
         tile_m=choice.tiles.m,
@@ -135,4 +153,8 @@ def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: i
         unfused_ops=choice.unfused_ops,
         unfused_dram_bytes=choice.unfused_dram_bytes,
         k_segment=choice.k_segment if w.gemm is not None and choice.k_segment < w.gemm.k else 0,
+        loops=choice.loops,
+        calls=choice.calls,
+        row=choice.row,
+        reuse=choice.reuse,
     )

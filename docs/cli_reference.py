@@ -48,8 +48,40 @@ JSON Schema draft 2020-12); the tests validate every report they make against it
 * `layers` lists every workload but free views (Reshape, Flatten, ...), in execution order; a fused
   layer's `op` joins its ops with `+` (e.g. `Conv+Relu`). Units: bytes, cycles, joules, seconds.
 * `config` is the effective accelerator config with every field (docs/config.md).
+* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`);
+  its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column.
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
   final `TOTAL` row. docs/model.md gives every formula; docs/architecture.md which file owns each.
+"""
+
+MAPPING_NOTES = """## Mapping files (`hwsim estimate --mapping FILE`)
+A mapping file pins the DRAM-level loops of the layers it names, as Timeloop's and ZigZag's mapping
+inputs do; every layer it does not name is mapped by hwsim's search (docs/model.md#pinned-mappings).
+TOML, or JSON of the same shape when the file name ends in `.json`:
+
+```toml
+reuse = "none"                 # optional: "none" (the default) or "order"
+[layers."/l9_0/Conv"]          # a layer name as the report lists it
+loops = "Q7 S3 R3 K64"         # outermost first: dimension letter and factor
+```
+
+The letters are Timeloop's: `N` batch, `K` output and `C` input channels, `Q` output rows, `P`
+output columns, `S` kernel rows, `R` kernel columns; a GEMM `(m x k) @ (k x n)` is `P = m`, `C = k`,
+`K = n` (and `N` its batch). A dimension left out is not cut. Each iteration of the loops is one
+call; inside a call hwsim's search picks the tiles. With `reuse = "none"` every call loads its input
+window and weight block from DRAM (as Gemmini's `tiled_conv` does) and partial sums wait in the
+accumulator; with `reuse = "order"` (Timeloop's convention) an operand stays on chip while only
+loops that do not index it advance, and a result left before its reduction ends goes to DRAM as
+partial sums and comes back. Every factor must divide its dimension, every name must be a layer of the model that is a
+GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one
+`error:` line naming the file, the layer and the fix, exit 2, no output written.
+`docs/examples/matmul_mapping.toml` pins the example MatMul (64×96 @ 96×48, `P2 K3`: 6 calls, each
+loading a 32 × 96 block of A and a 96 × 16 block of B, 6 × 4,608 = 27,648 B read where 10,752 would
+do); `benchmarks/silicon/dosa-*-mapping.toml` hold DOSA's mappings of its measured runs.
+
+```sh
+bin/hwsim estimate docs/examples/matmul_64x96x48.onnx --preset fpga-edge --mapping docs/examples/matmul_mapping.toml
+```
 """
 
 
@@ -106,6 +138,7 @@ def reference() -> str:
         parts += [f"## hwsim {name}\n", "```\n" + help_text([name]) + "```\n"]
         if name == "estimate":
             parts.append(json_section())
+            parts.append(MAPPING_NOTES)
         if name == "llm":
             parts.append(llm_section())
     return "\n".join(parts)

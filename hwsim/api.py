@@ -266,7 +266,8 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
              input_shapes: Mapping[str, Sequence[int]] | None = None,
              input_values: Mapping[str, Sequence[float]] | None = None,
              allow_unsupported: bool = False, training: TrainingOptions | None = None,
-             batch: int | None = None, clock_from: str | Path | None = None, **overrides: Any) -> Report:
+             batch: int | None = None, clock_from: str | Path | None = None,
+             mapping: compiler.MappingSource | None = None, **overrides: Any) -> Report:
     """``hwsim estimate``: cycles, latency, utilization, traffic, stalls and energy per layer.
 
     ``timing="scalesim"`` times GEMM layers (and their DRAM traffic) as SCALE-Sim 3.0 does; the
@@ -280,6 +281,9 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
     ``clock_from``: a ``timing.json`` of ``hwsim rtl --fpga ... --pnr``; the estimate runs at the
     Fmax its design reached, on that design's config when ``config`` is None (a given config must
     describe the same array), and the report says so (``clock.source``).
+    ``mapping``: a mapping file (or :class:`compiler.PinnedMapping`, or a dict of layer name to loop
+    text such as ``"Q7 S3 R3 K64"``) pinning the DRAM-level loops of the layers it names
+    (docs/model.md#pinned-mappings); it is read, and checked against the model, before any work.
     """
     if timing not in ESTIMATE_TIMINGS:
         raise UserError(f"timing {shown(repr(timing), 40)}: choose one of {', '.join(ESTIMATE_TIMINGS)}")
@@ -290,6 +294,9 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
             config = achieved[2]
     if isinstance(model, (str, Path)) and str(model).lower().endswith(".csv") and config is None:
         raise UserError(f"{shown(model)}: a SCALE-Sim topology needs an accelerator: add --scalesim-config FILE.cfg or --preset NAME")
+    pinned = compiler.as_mapping(mapping)
+    if pinned is not None and timing != "hwsim":
+        raise UserError(f"--mapping pins loops for hwsim's timing; --timing {timing} maps by its own rules: drop one")
     cfg, options = resolve_config(config, **overrides)
     clock_source = None
     if achieved is not None:
@@ -321,7 +328,7 @@ def estimate(model: ModelSource, config: ConfigSource = None, *, timing: str = "
     if timing == "scalesim":
         options = options or scalesim.ScaleSimOptions.for_config(cfg)
         timing_model = scalesim.ScaleSimTiming(options)
-    report = simulate(compiler.schedule_model(lowered, cfg), scalesim=timing_model)
+    report = simulate(compiler.schedule_model(lowered, cfg, mapping=pinned), scalesim=timing_model)
     mode = options.bandwidth_mode if timing == "scalesim" and options is not None else None
     return Report.of(report).with_provenance(scalesim_bandwidth_mode=mode, clock_source=clock_source)
 

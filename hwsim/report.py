@@ -56,6 +56,15 @@ _MAPPING = {
                   "properties": {key: {"type": "integer", "minimum": 1} for key in ("m", "n")},
                   "description": "rows of A and columns of B per buffer block"},
         "a_buffer_bytes": _COUNT, "b_buffer_bytes": _COUNT,
+        "pinned": {"type": "object", "additionalProperties": False, "required": ["loops", "calls", "reuse"],
+                   "description": "present when a mapping file pinned the layer's DRAM loops "
+                   "(docs/model.md#pinned-mappings): tile, block and buffers are then one call's",
+                   "properties": {"loops": {"type": "string", "description": "the DRAM loops, outermost first"},
+                                  "calls": {"type": "integer", "minimum": 1,
+                                            "description": "one per iteration of the loops"},
+                                  "reuse": {"enum": ["none", "order"],
+                                            "description": "none: every call loads its operands; order: an operand "
+                                            "stays while the loops that advance do not index it"}}},
     },
 }
 
@@ -214,6 +223,10 @@ class LayerResult:
     tile: tuple[int, int, int] | None = None
     #: The training phase (:data:`hwsim.core.training.PHASES`); ``""`` for inference.
     phase: str = ""
+    #: A pinned mapping's DRAM loops and calls (docs/model.md#pinned-mappings); ``""`` and 1 when searched.
+    loops: str = ""
+    calls: int = 1
+    reuse: str = ""
 
     @property
     def cycles(self) -> int:
@@ -230,8 +243,12 @@ class LayerResult:
         if self.mapping is None or self.tile is None:
             return None
         m = self.mapping
-        return {"order": m.order, "tile": dict(zip("mkn", self.tile)), "block": {"m": m.block_m, "n": m.block_n},
-                "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
+        out: dict[str, Any] = {"order": m.order, "tile": dict(zip("mkn", self.tile)),
+                               "block": {"m": m.block_m, "n": m.block_n},
+                               "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
+        if self.loops:
+            out["pinned"] = {"loops": self.loops, "calls": self.calls, "reuse": self.reuse}
+        return out
 
 
 @dataclass(frozen=True)
@@ -460,11 +477,13 @@ class Report:
         cfg = self.config
         t = self.totals
         training = self.training is not None
+        listed = self.listed
+        # A pinned mapping's calls get a column of their own, only when some layer has one.
+        pinned = any(layer.loops for layer in listed)
         head = ("layer", "op", *(("phase",) if training else ()), "GEMM m×k×n (×g)", "MMACs", "kcycles", "stall %",
-                "util %", "µJ", "DRAM KiB", "×min")
+                "util %", "µJ", "DRAM KiB", "×min", *(("calls",) if pinned else ()))
         left = 4 if training else 3  # columns aligned left
         rows = []
-        listed = self.listed
         shown = listed if limit is None or len(listed) <= limit else listed[:limit]
         for layer in shown:
             g = layer.gemm
@@ -476,11 +495,12 @@ class Report:
                          f"{100 * _utilization(layer.macs, layer.cycles, cfg.pes):.1f}",
                          f"{layer.energy.total * 1e6:.2f}",
                          f"{(layer.dram_read_bytes + layer.dram_write_bytes) / 1024:.1f}",
-                         _over(layer.dram_read_bytes + layer.dram_write_bytes, layer.compulsory_dram_bytes)))
+                         _over(layer.dram_read_bytes + layer.dram_write_bytes, layer.compulsory_dram_bytes),
+                         *((f"{layer.calls:,}" if layer.loops else "-",) if pinned else ())))
         total = ("TOTAL", f"{len(listed)} layers", *(("",) if training else ()), "", f"{t.macs / 1e6:.2f}", f"{t.cycles / 1e3:.1f}",
                  f"{100 * t.stall_cycles / t.cycles:.0f}" if t.cycles else "0", f"{100 * t.utilization:.1f}",
                  f"{t.energy.total * 1e6:.2f}", f"{(t.dram_read_bytes + t.dram_write_bytes) / 1024:.1f}",
-                 _over(t.dram_read_bytes + t.dram_write_bytes, t.compulsory_dram_bytes))
+                 _over(t.dram_read_bytes + t.dram_write_bytes, t.compulsory_dram_bytes), *(("",) if pinned else ()))
         widths = [max(len(str(r[i])) for r in (head, *rows, total)) for i in range(len(head))]
 
         def line(r: tuple[str, ...]) -> str:

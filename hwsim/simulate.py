@@ -41,7 +41,7 @@ def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#stalls): the array's tiles, the
     memory system around them (:func:`hwsim.core.memory.gemm_stall`, what the mapper ranked by)."""
     t = s.traffic
-    row = s.workload.gemm.row if s.workload.gemm is not None else 0
+    row = s.row if s.row is not None else s.workload.gemm.row if s.workload.gemm is not None else 0
     shapes = [(r.count, run_cycles(cfg, r.tile, row), r.tile.macs) for r in s.runs]
     moved = t.dram_read + t.dram_write - s.unfused_dram_bytes
     return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out, s.runs[-1].tile.m),
@@ -84,6 +84,9 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         mapping=s.mapping,
         tile=(s.tile_m, s.tile_k, s.tile_n) if s.mapping is not None else None,
         phase=w.phase,
+        loops=s.loops,
+        calls=s.calls,
+        reuse=s.reuse,
     )
 
 

@@ -29,14 +29,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from hwsim.core.workload import GemmShape
+from hwsim.core.workload import ConvWindow, GemmShape
 
 from ..graph import Graph, Node
 from ..kernels import spatial_pads
 from . import TRAINING_DOMAIN, ShapeError
 from .shapes import broadcast
 
-__all__ = ["GEMM_OPS", "TRAINING_GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "is_gemm",
+__all__ = ["conv_window", "GEMM_OPS", "TRAINING_GEMM_OPS", "GemmOp", "GemmView", "EinsumRoles", "gemm_view", "is_gemm",
            "operand_inputs", "stationary_swap", "einsum_terms", "einsum_roles", "a_footprint", "touched_positions",
            "product_output", "conv_pads", "conv_transpose_pads"]
 
@@ -190,6 +190,32 @@ def a_footprint(node: Node, graph: Graph) -> int:
     for size, k, s, d, b, o in zip(x[2:], kernel, strides, dilations, begin, out):
         touched *= touched_positions(size, k, s, d, b, o)
     return x[0] * x[1] * touched
+
+
+def conv_window(node: Node, graph: Graph) -> ConvWindow | None:
+    """A 2-D forward convolution's geometry (:class:`~hwsim.core.workload.ConvWindow`), for a user
+    mapping to cut; None for any other operator.
+
+    >>> from compiler.graph import Graph, Node, TensorInfo
+    >>> t = {"x": TensorInfo("x", (1, 64, 56, 56), "float32"), "w": TensorInfo("w", (128, 64, 3, 3), "float32"),
+    ...      "y": TensorInfo("y", (1, 128, 28, 28), "float32")}
+    >>> node = Node("c", "Conv", ("x", "w"), ("y",), {"strides": (2, 2), "pads": (1, 1, 1, 1)})
+    >>> w = conv_window(node, Graph("g", ("x",), ("y",), (node,), t, weights=frozenset({"w"})))
+    >>> (w.c, w.k, w.q, w.p, w.s, w.r, w.stride_h, w.pad_top)
+    (64, 128, 28, 28, 3, 3, 2, 1)
+    """
+    if node.op_type not in ("Conv", "QLinearConv", "ConvInteger"):
+        return None
+    op = GEMM_OPS[node.op_type]
+    x, w = graph.shape(node.inputs[op.a]), graph.shape(node.inputs[op.b])
+    out = graph.shape(product_output(node))
+    if len(x) != 4 or len(w) != 4 or len(out) != 4:
+        return None
+    begin, _, strides, dilations = conv_pads(node, x[2:], w[2:])
+    group = int(node.attr("group", 1))
+    return ConvWindow(n=x[0], c=w[1], k=w[0] // group, q=out[2], p=out[3], s=w[2], r=w[3], in_h=x[2], in_w=x[3],
+                      stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0], dilation_w=dilations[1],
+                      pad_top=begin[0], pad_left=begin[1])
 
 
 def conv_pads(node: Node, in_size: Sequence[int], kernel: Sequence[int]

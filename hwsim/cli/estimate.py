@@ -37,6 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="pin a small integer input's value (repeatable), e.g. the target shape of an Expand or Reshape")
     p.add_argument("--allow-unsupported", action="store_true",
                    help="estimate the supported layers and list the skipped ones instead of stopping")
+    p.add_argument("--mapping", metavar="FILE.toml",
+                   help="pin the DRAM-level loops of the layers it names (TOML, or JSON by its .json name): each "
+                   "iteration is one call that loads its operands; the rest is searched (docs/model.md#pinned-mappings)")
     p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for standard output)")
     p.add_argument("--csv", metavar="PATH", help="write the per-layer report as CSV")
     p.add_argument("--plot", metavar="PATH.png",
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             input_shapes=compiler.parse_input_shapes(args.input_shape) or None,
             input_values=compiler.parse_input_values(args.input_value) or None,
             allow_unsupported=args.allow_unsupported, training=training_options(args, args.training, "--training"),
-            batch=args.batch, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
+            batch=args.batch, mapping=args.mapping, rows=args.rows, cols=args.cols, dataflow=args.dataflow)
         if args.json is not None:
             outputs.stage(args.json, report.to_json(), "--json")
         if args.csv is not None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import UserError, shown
-from .files import read_text
+from .files import parse_toml, read_text
 from .fpga import DEVICES, PIPELINE_DEFAULTS, Pipeline, family_of
 from .tech import NANGATE_FA_X1, NODES, NUMBER_FORMATS, mac_pj, node_energy_factor
 from .workload import STORE_PATH_FAMILIES, GemmShape
@@ -679,10 +679,4 @@ def load_config(path: str | Path) -> AcceleratorConfig:
     if "[architecture_presets]" in text:
         raise UserError(f"{shown(p)}: a SCALE-Sim .cfg, not an hwsim config (TOML, docs/config.md); give it with "
                         "--scalesim-config, or read it with hwsim.scalesim.load_scalesim_config")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{shown(p)}: invalid TOML: {shown(e, 100)}") from None
-    except RecursionError:
-        raise UserError(f"{shown(p)}: invalid TOML: tables or arrays nested too deeply") from None
-    return _from_mapping(data, where=shown(p))
+    return _from_mapping(parse_toml(text, shown(p)), where=shown(p))

@@ -39,6 +39,7 @@ import re
 import secrets
 import signal
 import stat
+import tomllib
 import sys
 import threading
 from pathlib import Path
@@ -452,6 +453,22 @@ def parse_json(text: str, where: str, hint: str) -> Any:
         raise UserError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); {hint}") from None
     except RecursionError:
         raise UserError(f"{where}: JSON nested too deeply to read; {hint}") from None
+
+
+def parse_toml(text: str, where: str, hint: str = "") -> dict[str, Any]:
+    """``text`` parsed as TOML, or a one-line UserError naming ``where`` (a file), ending in ``hint``
+    (how to make a good one) when given: invalid syntax, or nesting deeper than the parser recurses.
+
+    >>> parse_toml('a = 1', "m.toml")
+    {'a': 1}
+    """
+    tail = f"; {hint}" if hint else ""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{where}: invalid TOML: {shown(e, 100)}{tail}") from None
+    except RecursionError:
+        raise UserError(f"{where}: invalid TOML: tables or arrays nested too deeply{tail}") from None
 
 
 def _is_own_output(st: os.stat_result) -> bool:

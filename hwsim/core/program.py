@@ -150,6 +150,15 @@ class LayerSchedule:
     unfused_ops: int = 0
     unfused_dram_bytes: int = 0
     k_segment: int = 0
+    #: A pinned mapping (docs/model.md#pinned-mappings): its DRAM loops, outermost first, and its
+    #: calls, one per iteration, each tiled as ``tile_m``/``tile_k``/``tile_n`` and ``mapping`` say
+    #: (``runs`` counts every call's tiles); ``row`` is a call's output width, where commands stop.
+    #: ``""``, 1 and None for a searched mapping.
+    loops: str = ""
+    calls: int = 1
+    row: int | None = None
+    #: What stays on chip between calls ("none" or "order", docs/model.md#pinned-mappings); "" when searched.
+    reuse: str = ""
 
     @property
     def tiles(self) -> int:
@@ -157,10 +166,14 @@ class LayerSchedule:
         return sum(run.count for run in self.runs)
 
     def placements(self) -> Iterator[Placement]:
-        """Every tile in issue order with its position (GEMM workloads only)."""
+        """Every tile in issue order with its position (GEMM workloads only; not for a pinned layer,
+        whose calls cut the layer's loops in ways one tile order over the GEMM cannot list)."""
         g = self.workload.gemm
         if g is None:
             return
+        if self.loops:
+            raise ValueError(f"layer {self.workload.name!r} has a pinned mapping ({self.loops}): its tiles are "
+                             "counted per call, not placed")
         mapping = self.mapping or GemmMapping("n", g.m, g.n, 0, 0)
         m_blocks = [(m0, min(mapping.block_m, g.m - m0)) for m0 in range(0, g.m, mapping.block_m)]
         n_blocks = [(n0, min(mapping.block_n, g.n - n0)) for n0 in range(0, g.n, mapping.block_n)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .training import PHASES, TrainingStep
 
-__all__ = ["Kind", "GemmShape", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel", "Skipped"]
+__all__ = ["Kind", "GemmShape", "ConvWindow", "TensorRef", "EpilogueStep", "STORE_PATH_FAMILIES", "Workload", "LoweredModel", "Skipped"]
 
 #: What a GEMM's store path can do to results as they leave the accumulator, by family:
 #: ``activation`` (Relu, Clip, Sigmoid, ...), ``scale`` (a per-channel or scalar multiply/add:
@@ -70,6 +70,32 @@ class GemmShape:
     @property
     def macs(self) -> int:
         return self.groups * self.m * self.k * self.n
+
+
+@dataclass(frozen=True)
+class ConvWindow:
+    """A 2-D convolution's geometry, in the letters of Timeloop's convolution (and DOSA's): ``n``
+    images, ``c`` input and ``k`` output channels per group, ``q`` x ``p`` outputs (rows x columns),
+    ``s`` x ``r`` kernel taps (rows x columns), over an ``in_h`` x ``in_w`` input with strides,
+    dilations and the padding before the first row and column. A user mapping that pins a layer's
+    DRAM loops (:mod:`compiler.pinning`) cuts these dimensions; the GEMM view is
+    ``m = n * q * p``, ``k = c * s * r``, ``n = k``."""
+
+    n: int
+    c: int
+    k: int
+    q: int
+    p: int
+    s: int
+    r: int
+    in_h: int
+    in_w: int
+    stride_h: int = 1
+    stride_w: int = 1
+    dilation_h: int = 1
+    dilation_w: int = 1
+    pad_top: int = 0
+    pad_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,9 @@ class Workload:
     #: The training phase the layer belongs to (:data:`hwsim.core.training.PHASES`); ``""`` in an
     #: inference program.
     phase: str = ""
+    #: A 2-D convolution's geometry (its GEMM view loses the strides and the kernel's shape); None
+    #: for any other workload.
+    window: ConvWindow | None = None
 
     def __post_init__(self) -> None:
         if self.phase and self.phase not in PHASES:

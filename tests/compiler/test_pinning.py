@@ -1,0 +1,263 @@
+"""Pinned mappings (compiler/pinning.py, docs/model.md#pinned-mappings): a user's DRAM-level loops,
+one call per iteration, each loading its operands; hwsim's search inside each call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import onnx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
+
+from compiler import as_mapping, lower_model, schedule_model
+from compiler.mapping import Operands, map_gemm
+from compiler.pinning import LoopNest, map_pinned
+from hwsim.cli import main
+from hwsim.core.config import AcceleratorConfig
+from hwsim.report import SCHEMA
+from hwsim.simulate import simulate
+
+#: int8 operands, a shared 256 KiB scratchpad: every call below fits on chip whole.
+CFG = AcceleratorConfig(name="pin-test", rows=16, cols=16, dataflow="ws", input_bits=8, weight_bits=8, acc_bits=32,
+                        shared_buffer=True, ifmap_kib=128, filter_kib=128, ofmap_kib=64, dram_gbps=8.0,
+                        clock_mhz=1000.0, residency=False)
+
+
+def _conv(c: int, k: int, h: int, w: int, kernel: int = 3, stride: int = 1, pad: int = 0,
+          name: str = "conv") -> onnx.ModelProto:
+    """One Conv without bias: ``c`` -> ``k`` channels over an ``h`` x ``w`` input."""
+    out_h, out_w = (h + 2 * pad - kernel) // stride + 1, (w + 2 * pad - kernel) // stride + 1
+    weight = numpy_helper.from_array(np.zeros((k, c, kernel, kernel), np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name=name, kernel_shape=[kernel, kernel],
+                            strides=[stride, stride], pads=[pad] * 4)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, w])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, k, out_h, out_w])], [weight])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _matmul(m: int, k: int, n: int) -> onnx.ModelProto:
+    weight = numpy_helper.from_array(np.zeros((k, n), np.float32), "b")
+    node = helper.make_node("MatMul", ["a", "b"], ["c"], name="fc")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
+                          [helper.make_tensor_value_info("c", TensorProto.FLOAT, [m, n])], [weight])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _layer(model: onnx.ModelProto, loops: str | None, cfg: AcceleratorConfig = CFG):
+    lowered = lower_model(model)
+    mapping = None if loops is None else as_mapping({lowered.workloads[0].name: loops})
+    program = schedule_model(lowered, cfg, mapping=mapping)
+    return program.layers[0], simulate(program).layers[0]
+
+
+def test_hand_counted_calls_and_bytes() -> None:
+    # 8 -> 32 channels, 3x3 over 10x10 (8x8 outputs). Q2 K4 S3: 2 x 4 x 3 = 24 calls. A call covers
+    # 4 output rows x 8 columns, one kernel row, 8 of the 32 output channels: it reads 4 input rows
+    # x 10 columns x 8 channels = 320 B and 1 x 3 taps x 8 x 8 channels = 192 B of weights.
+    layer, result = _layer(_conv(8, 32, 10, 10), "Q2 K4 S3")
+    assert layer.calls == 24 and result.calls == 24 and layer.loops == "Q2 K4 S3"
+    assert layer.traffic.dram_read_ifmap == 24 * 320
+    assert layer.traffic.dram_read_filter == 24 * 192
+    assert layer.traffic.dram_write_ofmap == 8 * 8 * 32  # each result once, after its last call
+    # The compulsory traffic is the layer's: 800 B of input, 2,304 of weights, 2,048 of outputs.
+    assert layer.compulsory_bytes == 800 + 2304 + 2048
+    assert sum(r.count * r.tile.macs for r in layer.runs) == 8 * 8 * 32 * 8 * 9
+
+
+def _order(model: onnx.ModelProto, loops: str):
+    lowered = lower_model(model)
+    mapping = as_mapping({"reuse": "order", "layers": {lowered.workloads[0].name: {"loops": loops}}})
+    return schedule_model(lowered, CFG, mapping=mapping).layers[0]
+
+
+def test_reuse_by_loop_order() -> None:
+    # The conv above (8 -> 32, 3x3, 8x8 outputs). Each call of "Q2 K4" reads 6 input rows x 10 x 8 =
+    # 480 B and 3 x 3 x 8 x 8 = 576 B of weights. Without reuse all 8 calls load both. With reuse by
+    # order the input stays across the inner K loop (2 windows), the weights come for every call.
+    model = _conv(8, 32, 10, 10)
+    none, _ = _layer(model, "Q2 K4")
+    assert (none.traffic.dram_read_ifmap, none.traffic.dram_read_filter) == (8 * 480, 8 * 576)
+    inner_k = _order(model, "Q2 K4")
+    assert (inner_k.traffic.dram_read_ifmap, inner_k.traffic.dram_read_filter) == (2 * 480, 8 * 576)
+    inner_q = _order(model, "K4 Q2")  # the weights stay across the inner Q loop instead
+    assert (inner_q.traffic.dram_read_ifmap, inner_q.traffic.dram_read_filter) == (8 * 480, 4 * 576)
+    assert inner_q.reuse == "order" and none.reuse == "none"
+    # "S3 Q2": a reduction loop outside an output loop. Each of the 2 output tiles (4 x 8 pixels x 32
+    # channels = 1,024 results) is visited 3 times: twice its partial sums (4 B each) go out and come
+    # back. Input: 6 windows of 4 rows x 10 x 8 = 320 B; weights stay across Q: 3 x 768 B.
+    split = _order(model, "S3 Q2")
+    partial = 2 * 2 * 1024 * 4
+    assert split.traffic.dram_read_ifmap == 6 * 320 + partial
+    assert split.traffic.dram_read_filter == 3 * 3 * 8 * 32
+    assert split.traffic.dram_write_ofmap == 8 * 8 * 32 + partial
+    kept, _ = _layer(model, "S3 Q2")  # without reuse the partial sums wait in the accumulator
+    assert kept.traffic.dram_write_ofmap == 8 * 8 * 32 and kept.traffic.dram_read_filter == 6 * 3 * 8 * 32
+
+
+def test_padding_is_not_read() -> None:
+    # pads 1: 10x10 outputs. Q2: outputs rows 0-4 read input rows -1..5 (0..5: 6 rows), rows 5-9 read 4..10
+    # (4..9: 6 rows); every column (-1..10, clipped: 10). 2 calls x 6 x 10 x 4 channels.
+    layer, _ = _layer(_conv(4, 16, 10, 10, pad=1), "Q2")
+    assert layer.calls == 2
+    assert layer.traffic.dram_read_ifmap == 2 * 6 * 10 * 4
+    assert layer.traffic.dram_read_filter == 2 * 16 * 4 * 9
+
+
+def test_strided_1x1_calls_read_the_pixels_they_use() -> None:
+    # 1x1 stride 2 over 16x16: 8x8 outputs; P2 Q2: each call reads 4 x 4 pixels of 32 channels.
+    layer, _ = _layer(_conv(32, 16, 16, 16, kernel=1, stride=2), "P2 Q2")
+    assert layer.traffic.dram_read_ifmap == 4 * 4 * 4 * 32
+
+
+def test_gemm_dimensions() -> None:
+    # A GEMM is a 1x1 convolution: P = m, C = k, K = n. 64x96 @ 96x48, P2 C3 K2: 12 calls of
+    # A 32x32 (1,024 B) and B 32x24 (768 B); the 64x48 result leaves once.
+    layer, _ = _layer(_matmul(64, 96, 48), "P2 C3 K2")
+    assert layer.calls == 12
+    assert layer.traffic.dram_read_ifmap == 12 * 32 * 32
+    assert layer.traffic.dram_read_filter == 12 * 32 * 24
+    assert layer.traffic.dram_write_ofmap == 64 * 48
+
+
+@pytest.mark.parametrize("model", [_conv(8, 32, 10, 10), _conv(16, 64, 18, 18, stride=2, pad=1), _matmul(200, 96, 80)])
+def test_one_call_is_the_search(model: onnx.ModelProto) -> None:
+    # Pinning nothing (one call: the whole layer) leaves the mapping to the search: the same cycles,
+    # tiles and traffic as no mapping at all.
+    searched, a = _layer(model, None)
+    pinned, b = _layer(model, "")
+    assert (a.compute_cycles, a.stall_cycles) == (b.compute_cycles, b.stall_cycles)
+    assert searched.traffic == pinned.traffic and searched.runs == pinned.runs
+    w = lower_model(model).workloads[0]
+    ops = Operands(free_bytes=CFG.activation_buffer_bytes)
+    assert map_pinned(w, CFG, ops, LoopNest(())).cycles == map_gemm(w, CFG, ops).cycles
+
+
+_DIVS = {n: [d for d in range(1, n + 1) if n % d == 0] for n in range(1, 33)}
+
+
+@st.composite
+def _refinement(draw):
+    c, k = draw(st.sampled_from([4, 8, 12, 16])), draw(st.sampled_from([8, 16, 24, 32]))
+    kernel, stride = draw(st.sampled_from([1, 3])), draw(st.sampled_from([1, 2]))
+    out = draw(st.sampled_from([4, 6, 8]))
+    size = (out - 1) * stride + kernel
+    dims = {"C": c, "K": k, "Q": out, "P": out, "S": kernel, "R": kernel}
+    base, fine = [], []
+    for d in draw(st.permutations(list(dims))):
+        f = draw(st.sampled_from(_DIVS[dims[d]]))
+        g = f * draw(st.sampled_from(_DIVS[dims[d] // f]))
+        base.append(f"{d}{f}")
+        fine.append(f"{d}{g}")
+    reuse = draw(st.sampled_from(["none", "order"]))
+    return _conv(c, k, size, size, kernel=kernel, stride=stride), " ".join(base), " ".join(fine), reuse
+
+
+@settings(max_examples=50, deadline=None)
+@given(_refinement())
+def test_more_calls_never_move_fewer_bytes(case) -> None:
+    # Refining a nest (each factor a multiple of the coarser one's, the order kept) cuts every call into
+    # more calls: while each call fits on chip (CFG's scratchpad holds these), the bytes never fall,
+    # with or without reuse between calls.
+    model, base, fine, reuse = case
+    name = lower_model(model).workloads[0].name
+    coarse, finer = (schedule_model(lower_model(model), CFG, mapping=as_mapping(
+        {"reuse": reuse, "layers": {name: {"loops": loops}}})).layers[0] for loops in (base, fine))
+    assert finer.calls >= coarse.calls
+    assert finer.traffic.dram_read >= coarse.traffic.dram_read
+    assert finer.traffic.dram_write >= coarse.traffic.dram_write
+    assert coarse.traffic.dram_read + coarse.traffic.dram_write >= coarse.compulsory_bytes
+
+
+def _estimate(tmp_path: Path, mapping_text: str, suffix: str = ".toml", *extra: str) -> tuple[int, Path]:
+    model = tmp_path / "conv.onnx"
+    onnx.save(_conv(8, 32, 10, 10, name="conv1"), model)
+    mapping = tmp_path / f"map{suffix}"
+    mapping.write_text(mapping_text, encoding="utf-8")
+    out = tmp_path / "r.json"
+    code = main(["estimate", str(model), "--preset", "gemmini-like", "--mapping", str(mapping), "--json", str(out),
+                 *extra])
+    return code, out
+
+
+def test_cli_pins_and_reports_calls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _estimate(tmp_path, '[layers."conv1"]\nloops = "Q2 K4 S3"\n')
+    assert code == 0
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    layer = report["layers"][0]
+    assert layer["mapping"]["pinned"] == {"loops": "Q2 K4 S3", "calls": 24, "reuse": "none"}
+    first = out.read_bytes()
+    assert main(["estimate", str(tmp_path / "conv.onnx"), "--preset", "gemmini-like", "--mapping",
+                 str(tmp_path / "map.toml"), "--json", str(out)]) == 0
+    assert out.read_bytes() == first  # same input, byte-identical report
+    table = capsys.readouterr().out
+    assert "calls" in table and "24" in table
+    code, _ = _estimate(tmp_path, '{"layers": {"conv1": {"loops": "Q2 K4 S3"}}}', ".json")
+    assert code == 0
+
+
+@pytest.mark.parametrize("text, words", [
+    ('[layers."conv2"]\nloops = "Q2"\n', "not a layer of the model"),
+    ('[layers."conv1"]\nloops = "Q3"\n', "Q3 does not divide the layer's Q = 8"),
+    ('[layers."conv1"]\nloops = "Q2 X4"\n', "is not a dimension letter and a factor"),
+    ('[layers."conv1"]\nloops = "Q2 Q2"\n', "appears twice"),
+    ('[layers."conv1"]\nloops = "Q0"\n', "at least 1"),
+    ('[layers."conv1"]\norder = "Q2"\n', "exactly one key, loops"),
+    ('[layers."conv1"]\nloops = 4\n', "loops must be a string"),
+    ('[layers."conv1"\nloops = "Q2"\n', "invalid TOML"),
+    ('loops = "Q2"\n', "a table [layers]"),
+    ('reuse = "some"\n[layers."conv1"]\nloops = "Q2"\n', 'choose "none"'),
+])
+def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                                words: str) -> None:
+    code, out = _estimate(tmp_path, text)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: ") and "\n" not in err and words in err, err
+    assert "map.toml" in err
+    assert not out.exists()  # no partial output
+
+
+def test_bad_json_and_unpinnable_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _estimate(tmp_path, '{"layers": ', ".json")
+    assert code == 2 and "not valid JSON" in capsys.readouterr().err and not out.exists()
+    model = tmp_path / "relu.onnx"
+    node = helper.make_node("Relu", ["x"], ["y"], name="act")
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), model)
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[layers."act"]\nloops = "K2"\n', encoding="utf-8")
+    assert main(["estimate", str(model), "--mapping", str(mapping)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot be pinned" in err and "\n" not in err
+
+
+def test_mapping_is_for_hwsim_timing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _estimate(tmp_path, '[layers."conv1"]\nloops = "Q2"\n', ".toml", "--timing", "scalesim")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: ") and "\n" not in err and "--timing scalesim" in err
+    assert not out.exists()
+
+
+def test_a_resident_input_is_not_loaded_by_any_call() -> None:
+    # Two convolutions; with residency the first one's output stays in the scratchpad, so however the
+    # second is cut, its calls read no input from DRAM and only their weight blocks: K2 Q2, 4 calls of
+    # 3 x 3 x 8 x 4 weights.
+    w1, w2 = (numpy_helper.from_array(np.zeros(shape, np.float32), name)
+              for name, shape in (("w1", (8, 4, 3, 3)), ("w2", (8, 8, 3, 3))))
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["h"], name="c1", kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[3, 3], pads=[1] * 4)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 12, 12])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 12, 12])], [w1, w2])
+    lowered = lower_model(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    cfg = CFG.replace(residency=True)
+    layer = schedule_model(lowered, cfg, mapping=as_mapping({"c2": "K2 Q2"})).layers[1]
+    assert [p.on_chip for p in layer.reads] == [True] and layer.calls == 4
+    assert layer.traffic.dram_read_ifmap == 0
+    assert layer.traffic.dram_read_filter == 4 * 3 * 3 * 8 * 4
