@@ -216,6 +216,19 @@ class TileController(wiring.Component):
         if cfg.pipeline.row_gap > 1:
             ahead = [Signal.like(next_left, name="a_next_left"), Signal(name="a_next_last"),
                      Signal(R, name="a_next_lanes")]
+            kb2 = (2 * R).bit_length()
+            if p.registered_control and p.k_bits > kb2:
+                # For an FPGA, whether a_left is below 2 ** kb2 is a flag that follows a_left (from
+                # the command's k, then from a_next_left, both registers): the compares with
+                # 2 * R and R + r then take a_left's low kb2 bits only.
+                a_small = Signal(name="a_left_small")
+                with m.If(accept):
+                    m.d.sync += a_small.eq(self.cmd.payload.k[kb2:] == 0)
+                with m.Elif(a_fold_end):
+                    m.d.sync += a_small.eq(ahead[0][kb2:] == 0)
+                low = a_left[:kb2]
+                next_last = a_small & (low <= 2 * R)
+                next_lanes = Cat(*(~a_small | (low > R + r) for r in range(R)))
             m.d.sync += [reg.eq(value) for reg, value in zip(ahead, (next_left, next_last, next_lanes))]
             next_left, next_last, next_lanes = ahead
         with m.If(a_fire):
