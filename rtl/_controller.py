@@ -60,8 +60,9 @@ class TileController(wiring.Component):
 
     @property
     def out_queue_depth(self) -> int:
-        """Enough for every row between issue and output, so a ready consumer never holds the issue
-        (one more for an FPGA, whose controller gets a row's credit back a cycle after it leaves)."""
+        """Enough for every row between issue and output, so a ready consumer never holds the issue,
+        with one entry to spare. An FPGA's controller gets a row's credit back a cycle after the row
+        leaves, which takes that spare entry: it gets one more, to keep one."""
         return self._p.cfg.array_latency + self._p.cfg.out_latency + 2 + self._p.registered_control
 
     def elaborate(self, platform) -> Module:
