@@ -60,8 +60,10 @@ class TileController(wiring.Component):
 
     @property
     def out_queue_depth(self) -> int:
-        """Enough for every row between issue and output, so a ready consumer never holds the issue."""
-        return self._p.cfg.array_latency + self._p.cfg.out_latency + 2
+        """Enough for every row between issue and output, so a ready consumer never holds the issue,
+        with one entry to spare. An FPGA's controller gets a row's credit back a cycle after the row
+        leaves, which takes that spare entry: it gets one more, to keep one."""
+        return self._p.cfg.array_latency + self._p.cfg.out_latency + 2 + self._p.registered_control
 
     def elaborate(self, platform) -> Module:
         p = self._p
@@ -136,11 +138,28 @@ class TileController(wiring.Component):
 
         accept = self.cmd.valid & self.cmd.ready
 
-        def issue_flags(src) -> dict:
-            return {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(src.m == 1),
-                    "a_last_fold": a_last_fold.eq(src.k <= R), "emit_row": emit_row.eq((src.k <= R) & src.emit),
-                    "a_lanes": a_lanes.eq(Cat(*(src.k > r for r in range(R)))),
-                    "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(src.m == 1)}
+        def issue_flags(src, k_small=None, m_small=None) -> dict:
+            # With k_small (k < 2 ** kb, kb the bits of R) and m_small (m == 1) given as registers,
+            # the compares of k with R and of m with 1 are a few-input LUT each.
+            k_low = src.k if k_small is None else src.k[:kb]
+            if k_small is None:
+                k_le_r = k_low <= R
+            else:
+                k_le_r = k_small if (1 << kb) - 1 <= R else k_small & (k_low <= R)  # no constant compare
+            k_gt = [(k_low > r) if k_small is None else ~k_small | (k_low > r) for r in range(R)]
+            m_is_one = (src.m == 1) if m_small is None else m_small
+            flags = {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(m_is_one),
+                     "a_last_fold": a_last_fold.eq(k_le_r), "emit_row": emit_row.eq(k_le_r & src.emit),
+                     "a_lanes": a_lanes.eq(Cat(*k_gt)),
+                     "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(m_is_one)}
+            if m_small is not None:
+                # m - 1 was latched with the command: the cycle after copies it.
+                del flags["m_minus_1"]
+                flags["a_togo"] = a_togo.eq(m_minus_1)
+            return flags
+
+        kb = R.bit_length()
+        k_small, m_small = Signal(name="k_small"), Signal(name="m_small")
 
         with m.If(accept):
             cmd = self.cmd.payload
@@ -157,11 +176,16 @@ class TileController(wiring.Component):
         if p.registered_control:
             # The activation issue's flags are first needed two cycles after the command (its
             # first weight row goes in the cycle after it), so they are computed in the cycle
-            # after, from the latched tile: the command's compares start at a register of the core.
+            # after, from the latched tile; the wide parts of the compares (k's high bits zero,
+            # m == 1) are registered with the command.
             started = Signal(name="started")
             m.d.sync += started.eq(accept)
+            with m.If(accept):
+                m.d.sync += [k_small.eq(self.cmd.payload.k[kb:] == 0 if p.k_bits > kb else 1),
+                             m_small.eq(self.cmd.payload.m[1:] == 0 if p.m_bits > 1 else 1),
+                             m_minus_1.eq(self.cmd.payload.m - 1)]
             with m.If(started):
-                m.d.sync += list(issue_flags(tile).values())
+                m.d.sync += list(issue_flags(tile, k_small, m_small).values())
 
         # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
         # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
@@ -176,10 +200,13 @@ class TileController(wiring.Component):
             with m.Else():
                 m.d.sync += [w_row.eq(w_row + 1), w_row_last.eq(w_row == R - 2)]
 
-        # Lanes past the fold's K rows meet stale weights: zero them.
+        # Lanes past the fold's K rows meet stale weights: zero them. For an FPGA a bubble's
+        # operands are left as they come (its sums carry an invalid tag, so the accumulator never
+        # adds them): the data lanes then do not load a_fire, which every issue register needs.
         for r in range(R):
             lane = a_fire & a_lanes[r]
-            m.d.comb += [mesh.a_data[r].eq(Mux(lane, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
+            keep = a_lanes[r] if p.registered_control else lane
+            m.d.comb += [mesh.a_data[r].eq(Mux(keep, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
         m.d.comb += mesh.a_bank.eq(a_bank)
         # The next fold's K rows left, whether it is the last and its lanes: with row_gap 2 folds
         # end at least two cycles apart (and the first ends two cycles after the command), so
@@ -190,6 +217,19 @@ class TileController(wiring.Component):
         if cfg.pipeline.row_gap > 1:
             ahead = [Signal.like(next_left, name="a_next_left"), Signal(name="a_next_last"),
                      Signal(R, name="a_next_lanes")]
+            kb2 = (2 * R).bit_length()
+            if p.registered_control and p.k_bits > kb2:
+                # For an FPGA, whether a_left is below 2 ** kb2 is a flag that follows a_left (from
+                # the command's k, then from a_next_left, both registers): the compares with
+                # 2 * R and R + r then take a_left's low kb2 bits only.
+                a_small = Signal(name="a_left_small")
+                with m.If(accept):
+                    m.d.sync += a_small.eq(self.cmd.payload.k[kb2:] == 0)
+                with m.Elif(a_fold_end):
+                    m.d.sync += a_small.eq(ahead[0][kb2:] == 0)
+                low = a_left[:kb2]
+                next_last = a_small & (low <= 2 * R)
+                next_lanes = Cat(*(~a_small | (low > R + r) for r in range(R)))
             m.d.sync += [reg.eq(value) for reg, value in zip(ahead, (next_left, next_last, next_lanes))]
             next_left, next_last, next_lanes = ahead
         with m.If(a_fire):
@@ -233,23 +273,36 @@ class TileController(wiring.Component):
         # The output register gathers the lanes, segments aligned, into one word in a single
         # assignment, then the queue.
         at = stages[d0 + segments - 1]
+        # Lanes past n are zeroed: for an FPGA on the way out of the queue (n_mask holds while the
+        # tile's rows are in it), so the output register takes the sum as the accumulator's own
+        # sum register does, and the two are one register, in the adder's logic cell.
+        mask_out = p.registered_control
         lanes = []
         for c in range(C):
             parts = [delayed(m, totals[c][j], segments - 1 - j, f"total_{c}_s{j}_align") for j in range(segments)]
-            lanes.append(Mux(n_mask[c], Cat(*parts), 0))
+            lanes.append(Cat(*parts) if mask_out else Mux(n_mask[c], Cat(*parts), 0))
         result = Signal(out_row, reset_less=True)
         result_valid = Signal()
         m.d.sync += [result.as_value().eq(Cat(*lanes, at.last)), result_valid.eq(at.valid & at.emit)]
         m.d.comb += [queue.w_data.eq(result), queue.w_en.eq(result_valid)]
         leaving = Signal(out_row)
-        m.d.comb += [leaving.eq(queue.r_data), self.o.payload.eq(leaving.data), self.o.valid.eq(queue.r_rdy),
-                     queue.r_en.eq(self.o.ready)]
+        m.d.comb += [leaving.eq(queue.r_data), self.o.valid.eq(queue.r_rdy), queue.r_en.eq(self.o.ready)]
+        if mask_out:
+            m.d.comb += [self.o.payload[c].eq(Mux(n_mask[c], leaving.data[c], 0)) for c in range(C)]
+        else:
+            m.d.comb += self.o.payload.eq(leaving.data)
         o_fire = self.o.valid & self.o.ready
 
         taken = a_fire & emit_row
-        with m.If(taken & ~o_fire):
+        # A row's credit comes back when it leaves; for an FPGA a cycle later, from a register, so
+        # the queue's r_rdy and o.ready reach neither the credit counter nor the issue.
+        back = o_fire
+        if p.registered_control:
+            back = Signal(name="credit_back")
+            m.d.sync += back.eq(o_fire)
+        with m.If(taken & ~back):
             m.d.sync += [credits.eq(credits - 1), credit_ok.eq(credits != 1)]
-        with m.If(o_fire & ~taken):
+        with m.If(back & ~taken):
             m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
 
         # A tile that emits nothing ends when its last tag reaches the output register; for an
@@ -263,12 +316,31 @@ class TileController(wiring.Component):
             # and a fold's end never meet: a tile's activations start two cycles after it).
             a_more_n = Mux(accept, 1, Mux(a_fold_end, ~a_last_fold, a_more))
             gap_some_n = Mux(w_fold_end & ~a_fold_end, 1, Mux(a_fold_end & ~w_fold_end, gap_full, Mux(accept, 0, gap_some)))
-            emit_row_n = Mux(a_fold_end, next_last & tile.emit, Mux(started, (tile.k <= R) & tile.emit, emit_row))
-            credit_ok_n = Mux(taken & ~o_fire, credits != 1, Mux(o_fire & ~taken, 1, credit_ok))
+            # In the cycle after a command the queue is empty (the tile before ended when its last
+            # row left it), so credit_ok is 1 whatever emit_row becomes: its compare of the tile's
+            # k is not needed here.
+            emit_row_n = Mux(a_fold_end, next_last & tile.emit, emit_row)
+            credit_ok_n = Mux(taken & ~back, credits != 1, Mux(back & ~taken, 1, credit_ok))
             held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
             m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
+        # An emitting tile ends when its last row leaves. For an FPGA, whether the row on the
+        # output is the last is a register, ``armed`` (the queue holds a word that is the tile's
+        # m-th to leave), made from next-state values: the end is then one AND with o.ready, not
+        # the queue's read data through the credit and issue logic.
+        emit_end = o_fire & leaving.last
+        if p.registered_control:
+            out_left = Signal(p.m_bits, name="out_left")    # rows of the tile still to leave
+            out_one = Signal(name="out_one")                # out_left == 1
+            armed = Signal(name="armed")                    # o.valid & (the word on o is the last)
+            with m.If(started):
+                m.d.sync += [out_left.eq(tile.m), out_one.eq(m_small)]
+            with m.Elif(o_fire):
+                m.d.sync += [out_left.eq(out_left - 1), out_one.eq(out_left == 2)]
+            out_one_n = Mux(started, m_small, Mux(o_fire, out_left == 2, out_one))
+            m.d.sync += armed.eq(queue.r_rdy_next & out_one_n)
+            emit_end = armed & self.o.ready
         m.d.sync += self.done.eq(0)
-        with m.If(busy & (silent_end | (o_fire & leaving.last))):
+        with m.If(busy & (silent_end | emit_end)):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
         return m
 
@@ -321,7 +393,14 @@ class TileController(wiring.Component):
                 # never added in two consecutive cycles here (the issue keeps a one-row tile's
                 # folds two cycles apart), so nothing is chosen in T itself.
                 hit = [Signal(name=f"{name}_hit_{d}", reset_less=True) for d in (2, 3, 4)]
-                m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]
+                if p.registered_control and at >= 4:
+                    # For an FPGA the row compares are made a cycle earlier still, on the same two
+                    # tags one stage back, so each hit is a register of a register.
+                    pre = [Signal(name=f"{name}_pre_{d}", reset_less=True) for d in (2, 3, 4)]
+                    m.d.sync += [q.eq(same_row(at - 3, d)) for d, q in zip((2, 3, 4), pre)]
+                    m.d.sync += [h.eq(q) for h, q in zip(hit, pre)]
+                else:
+                    m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]
                 old = Signal(width, name=f"{name}_old", reset_less=True)
                 m.d.sync += old.eq(Mux(stages[at - 1].first, 0,
                                        Mux(hit[0], sums[0], Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data)))))

@@ -20,14 +20,15 @@ __all__ = ["OutputQueue"]
 
 class OutputQueue(wiring.Component):
     """``depth`` words of ``width`` bits: ``w_en``/``w_data`` write one (never when full);
-    ``r_rdy``/``r_data`` hold the oldest, which leaves in a cycle with ``r_en``."""
+    ``r_rdy``/``r_data`` hold the oldest, which leaves in a cycle with ``r_en``; ``r_rdy_next`` is
+    what ``r_rdy`` will be in the next cycle (for flags the user registers from it)."""
 
     def __init__(self, width: int, depth: int) -> None:
         if depth < 3:
             raise ValueError(f"depth must be at least 3, got {depth!r}")
         self._width, self._depth = width, depth
         super().__init__({"w_en": In(1), "w_data": In(unsigned(width)), "r_en": In(1),
-                          "r_data": Out(unsigned(width)), "r_rdy": Out(1)})
+                          "r_data": Out(unsigned(width)), "r_rdy": Out(1), "r_rdy_next": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -41,7 +42,8 @@ class OutputQueue(wiring.Component):
         write = self.w_en
         read = some & (~self.r_rdy | self.r_en)
         m.d.comb += [wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(write),
-                     rd.addr.eq(consume), rd.en.eq(read), self.r_data.eq(rd.data)]
+                     rd.addr.eq(consume), rd.en.eq(read), self.r_data.eq(rd.data),
+                     self.r_rdy_next.eq(read | (self.r_rdy & ~self.r_en))]
         with m.If(write):
             m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
         with m.If(read):
