@@ -3,9 +3,10 @@
 ``hwsim/data/fpga_fmax.json`` holds, for each point of :data:`POINTS`, the Fmax that nextpnr reports
 after placing and routing the ``fpga-edge`` preset resized to that array on that device, with the
 family's default pipeline (seed 1, the target the preset's clock: exactly what ``hwsim rtl --preset
-fpga-edge --rows R --cols C --fpga DEVICE --pnr`` measures). Regenerate it with::
+fpga-edge --rows R --cols C --fpga DEVICE --pnr`` measures). Regenerate it with
+:mod:`hwsim.sweep.calibrate_fmax`::
 
-    .venv/bin/python -m hwsim.sweep.fmax [--jobs N] [--out PATH]     # about 20 minutes on 2 cores
+    .venv/bin/python -m hwsim.sweep.calibrate_fmax [--jobs N] [--out PATH]     # about 11 minutes on 2 cores
 
 A sweep on a base config that names an ``[fpga]`` device runs each design at :func:`design_clock`:
 the base config's clock where the design's RTL reaches it, else the Fmax of :func:`fpga_clock` —
@@ -23,21 +24,15 @@ nextpnr is not run during a sweep.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from hwsim.core.config import AcceleratorConfig, preset
-from hwsim.core.files import json_text, write_output
+from hwsim.core.config import AcceleratorConfig
 from hwsim.core.fpga import family_of
 
 from .fpga import shipped_table
 
-__all__ = ["POINTS", "TABLE", "FpgaClock", "fpga_clock", "design_clock", "measure", "main"]
+__all__ = ["POINTS", "TABLE", "FpgaClock", "fpga_clock", "design_clock"]
 
 #: (device, rows, cols) placed and routed: every array size that fits each family's parts, by DSP
 #: count (docs/fpga.md#which-arrays-fit): the UP5K up to 2x4, the 25F up to 4x4, the 45F 8x8, the 85F 12x12.
@@ -100,38 +95,3 @@ def design_clock(cfg: AcceleratorConfig) -> FpgaClock:
     if reached is None or reached.mhz >= cfg.clock_mhz:
         return FpgaClock(cfg.clock_mhz, "config")
     return reached
-
-
-def measure(point: tuple[str, int, int]) -> dict[str, Any]:
-    """Place and route one point as the table records it."""
-    import rtl  # the generator and the YoWASP tools: only when regenerating
-
-    device, rows, cols = point
-    cfg = preset("fpga-edge").replace(rows=rows, cols=cols, fpga=device)
-    timing, _, _ = rtl.place_and_route(cfg, device, seed=1)
-    p = cfg.pipeline
-    row: dict[str, Any] = {"device": device, "rows": rows, "cols": cols,
-                           "pipeline": [p.mult_stages, p.adder_segments, p.acc_stages], "fits": bool(timing["fits"])}
-    if timing["fits"]:
-        row["fmax_mhz"] = round(float(timing["fmax_mhz"]["clk"]), 1)
-        row["lut_mapping"] = timing.get("lut_mapping")
-    row["tools"] = timing.get("tools")
-    return row
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hwsim.sweep.fmax", description=__doc__.split("\n")[0])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=Path(str(resources.files("hwsim").joinpath(*TABLE))))
-    args = ap.parse_args(argv)
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        rows = list(pool.map(measure, POINTS))
-    table = {"flow": "hwsim rtl --preset fpga-edge --rows R --cols C --fpga DEVICE --pnr (seed 1)", "points": rows}
-    write_output(args.out, json_text(table, what="the Fmax table"), "--out")
-    for r in rows:
-        print(f"{r['device']:12} {r['rows']}x{r['cols']}: " + (f"{r['fmax_mhz']} MHz" if r["fits"] else "does not fit"))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -82,7 +82,7 @@ def test_the_shipped_table_is_the_points_with_the_family_pipelines() -> None:
     from hwsim.core.fpga import PIPELINE_DEFAULTS, family_of
 
     shipped = fmax._table()
-    assert shipped is not None, "hwsim/data/fpga_fmax.json is missing: run python -m hwsim.sweep.fmax"
+    assert shipped is not None, "hwsim/data/fpga_fmax.json is missing: run python -m hwsim.sweep.calibrate_fmax"
     assert [(p["device"], p["rows"], p["cols"]) for p in shipped["points"]] == list(fmax.POINTS)
     for p in shipped["points"]:
         d = PIPELINE_DEFAULTS[family_of(p["device"])]
