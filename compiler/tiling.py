@@ -72,11 +72,12 @@ def _stream_ladder(streamed: int, depth: int) -> list[int]:
 
 
 def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
-    """Every tiling the mapper tries for ``g`` on ``cfg``'s array and accumulator, whatever the
-    buffers: the held dimension takes the whole array, K is all of it or a doubling number of whole
-    folds, and the stream is one of :func:`_stream_ladder`'s lengths. The mapper
-    keeps those whose tiles fit the buffer space it has; because the list does not depend on that
-    space, more buffer only ever adds candidates (so it never makes the chosen mapping worse).
+    """Every tiling the mapper tries for ``g`` on ``cfg``'s array and accumulator: the held
+    dimension takes the whole array, K is all of it or a doubling number of whole folds (on ws at
+    most ``cfg.k_max``, the tile controller's limit), and the stream is one of
+    :func:`_stream_ladder`'s lengths. The mapper keeps those whose tiles fit the buffer space it
+    has; because the list depends on the buffers only through ``k_max``, which grows with the
+    weight buffer, more buffer only ever adds candidates (so it never makes the chosen mapping worse).
     """
     r, c, depth = cfg.rows, cfg.cols, cfg.acc_depth
     if cfg.dataflow == "os":
@@ -86,8 +87,11 @@ def candidate_sizes(g: GemmShape, cfg: AcceleratorConfig) -> list[TileSizes]:
     ws = cfg.dataflow == "ws"  # ws holds B (N on columns) and streams A; "is" is its mirror image
     held, streamed = (g.n, g.m) if ws else (g.m, g.n)
     fixed = min(held, c)
+    # A weight-stationary tile's K is bounded by the weight buffer's part (``k_max``, the tile
+    # controller's command limit) even where a shared scratchpad would have room for a longer one.
+    depths = [k for k in _k_ladder(k_segment(g, cfg), r) if not ws or k <= cfg.k_max]
     return [TileSizes(s, k, fixed) if ws else TileSizes(fixed, k, s)
-            for k in _k_ladder(k_segment(g, cfg), r) for s in _stream_ladder(streamed, depth)]
+            for k in depths for s in _stream_ladder(streamed, depth)]
 
 
 def k_segment(g: GemmShape, cfg: AcceleratorConfig) -> int:

@@ -70,6 +70,8 @@ def test_tiles_cover_the_gemm_once_and_fit(g: GemmShape, cfg: AcceleratorConfig)
     for p in placements:
         t = p.tile
         assert t.m <= max_m and t.n <= max_n
+        if cfg.dataflow == "ws":  # the tile controller's command limit, shared scratchpad or not
+            assert t.k <= cfg.k_max
         # a K tile lies inside one segment of K (a kernel tap's channels on a per-tap array, else all
         # of K), and every one but a segment's last is whole folds, so folds never straddle tiles or taps
         if cfg.dataflow != "os":
@@ -288,3 +290,14 @@ def test_a_huge_padded_axis_is_counted_without_enumerating_it() -> None:
     # 2**31 outputs of a 3-tap, stride-1 window over an 8-wide input padded by 2**31 - 1 on the
     # left: every input position is read, and counting takes no time.
     assert touched_positions(8, 3, 1, 1, 2**31 - 1, 2**31 + 8) == 8
+
+
+def test_a_shared_scratchpad_never_gets_tiles_longer_than_the_tile_controller_takes():
+    # A 5x2 gemmini-like array whose weight buffer is 30 B: a part of 15 B holds 15 weights of one
+    # column, 3 folds of 5, so the tile controller takes k <= 15 although the shared scratchpad
+    # has room for all of K = 25 (bin/test-all's RTL sweep ran such a tile and the RTL refused it).
+    cfg = preset("gemmini-like").replace(rows=5, cols=2, filter_kib=30 / 1024, ofmap_kib=80 / 1024)
+    assert cfg.shared_buffer and cfg.k_max == 15
+    s = schedule(_gemm(GemmShape(5, 25, 2)), cfg)
+    ks = [p.tile.k for p in s.placements()]
+    assert max(ks) <= 15 and sum(ks) == 25
