@@ -156,7 +156,8 @@ def load_mapping(path: str | Path) -> PinnedMapping:
     when its name ends in ``.json``."""
     p = Path(path)
     where = shown(p)
-    text = read_text(p, "mapping file")
+    text = read_text(p, "mapping file", missing_hint="give the path of a mapping file, e.g. "
+                     "docs/examples/matmul_mapping.toml (docs/model.md#pinned-mappings)")
     if p.suffix.lower() == ".json":
         return _from_data(parse_json(text, where, "give a mapping file (docs/model.md#pinned-mappings)"), where)
     return _from_data(parse_toml(text, where, "give a mapping file (docs/model.md#pinned-mappings)"), where)
