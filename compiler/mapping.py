@@ -39,7 +39,7 @@ from hwsim.core.workload import GemmShape, Workload
 
 from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
-__all__ = ["Operands", "Choice", "LayerBytes", "layer_bytes", "map_gemm", "unfused"]
+__all__ = ["Operands", "Choice", "LayerBytes", "layer_bytes", "layer_traffic", "map_gemm", "unfused"]
 
 @dataclass(frozen=True)
 class Operands:
@@ -354,19 +354,31 @@ def _traffic(w: Workload, g: GemmShape, t: TileSizes, cfg: AcceleratorConfig, op
     # and an emitting tile reads them once more to stream them out. Folds of R rows (os streams K),
     # counted tile by tile, so a per-tap array's partly filled folds count as whole ones.
     folds = 1 if cfg.dataflow == "os" else sum(cfg.folds(k) * c for k, c in k_tiles(g.k, t.k, segment))
-    resident_out = w.output_elems * ib if ops.out_chip else 0
+    # A is streamed into the array once per n tile, B once per m tile; every MAC passes an operand
+    # and a partial sum to a neighbour, and weights shift in once per load.
+    array = {"ifmap_reads": a_streamed * ib * t_n, "filter_reads": b_bytes(b_elems) * t_m,
+             "ofmap_writes": outputs * folds * ab, "ofmap_reads": outputs * folds * ab,
+             "array_reg_bytes": g.macs * (ib + ab) + b_bytes(b_elems) * t_m}
+    return layer_traffic(w, cfg, ops, array, a_dram, b_dram, bias_bytes, out_bytes, separate_pass, round_trip)
+
+
+def layer_traffic(w: Workload, cfg: AcceleratorConfig, ops: Operands, array: dict[str, int], a_dram: int, b_dram: int,
+                  bias_bytes: int, out_bytes: int, separate_pass: int, round_trip: int, partial: int = 0) -> Traffic:
+    """A layer's :class:`Traffic` from what its tiles move on chip (``array``: the buffers' reads
+    into the array, the accumulator's traffic, the array's registers) and what it moves from and
+    to DRAM. ``partial``: partial sums that go out to DRAM and come back (half each way)."""
+    resident_out = w.output_elems * cfg.input_bytes if ops.out_chip else 0
     return Traffic(
-        dram_read_ifmap=a_dram + ops.extra_dram_bytes + round_trip // 2,
+        dram_read_ifmap=a_dram + ops.extra_dram_bytes + round_trip // 2 + partial // 2,
         dram_read_filter=b_dram + bias_bytes,
-        dram_write_ofmap=out_bytes + ops.spill_bytes + round_trip // 2,
+        dram_write_ofmap=out_bytes + ops.spill_bytes + round_trip // 2 + partial // 2,
         # The activation buffer: DRAM fills, results kept on chip, the unfused pass's intermediate;
-        # A streamed into the array once per n tile, epilogue operands read as results leave.
+        # epilogue operands read as results leave.
         ifmap_writes=a_dram + ops.extra_dram_bytes + resident_out + separate_pass,
-        ifmap_reads=a_streamed * ib * t_n + ops.extra_chip_bytes + ops.extra_dram_bytes + separate_pass,
+        ifmap_reads=array["ifmap_reads"] + ops.extra_chip_bytes + ops.extra_dram_bytes + separate_pass,
         filter_writes=b_dram + bias_bytes,
-        filter_reads=b_bytes(b_elems) * t_m,
-        ofmap_writes=outputs * folds * ab,
-        ofmap_reads=outputs * folds * ab,
-        # Every MAC passes an operand and a partial sum to a neighbour; weights shift in once per load.
-        array_reg_bytes=g.macs * (ib + ab) + b_bytes(b_elems) * t_m,
+        filter_reads=array["filter_reads"],
+        ofmap_writes=array["ofmap_writes"],
+        ofmap_reads=array["ofmap_reads"],
+        array_reg_bytes=array["array_reg_bytes"],
     )

@@ -37,11 +37,11 @@ from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import parse_json, parse_toml, read_text
 from hwsim.core.memory import LayerTraffic, gemm_stall
-from hwsim.core.program import TileRun, Traffic
+from hwsim.core.program import TileRun
 from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
 
-from .mapping import Choice, Operands, layer_bytes, map_gemm
+from .mapping import Choice, Operands, layer_bytes, layer_traffic, map_gemm
 from .ops.gemm import touched_positions
 
 __all__ = ["DIMS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", "load_mapping", "as_mapping",
@@ -287,15 +287,10 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
                                                           tile_runs[-1].tile.m),
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
     # On chip every call moves what its own mapping moves; DRAM is the layer's, counted above.
-    scaled = {key: value * calls for key, value in vars(inner.traffic).items()}
-    traffic = Traffic(**{**scaled, "dram_read_ifmap": a_dram + ops.extra_dram_bytes + lb.round_trip // 2 + partial // 2,
-                         "dram_read_filter": b_dram + bias,
-                         "dram_write_ofmap": lb.out_bytes + ops.spill_bytes + lb.round_trip // 2 + partial // 2,
-                         "ifmap_writes": a_dram + ops.extra_dram_bytes
-                         + (w.output_elems * ib if ops.out_chip else 0) + (lb.inter * ib if lb.unfused_ops else 0),
-                         "ifmap_reads": scaled["ifmap_reads"] + ops.extra_chip_bytes + ops.extra_dram_bytes
-                         + (lb.inter * ib if lb.unfused_ops else 0),
-                         "filter_writes": b_dram + bias})
+    array = {key: getattr(inner.traffic, key) * calls
+             for key in ("ifmap_reads", "filter_reads", "ofmap_writes", "ofmap_reads", "array_reg_bytes")}
+    traffic = layer_traffic(w, cfg, ops, array, a_dram, b_dram, bias, lb.out_bytes,
+                            lb.inter * ib if lb.unfused_ops else 0, lb.round_trip, partial)
     return Choice(inner.tiles, tile_runs, inner.mapping, traffic, inner.first_in, inner.last_out, compute, stall,
                   inner.footprint, lb.compulsory, lb.unfused_ops, lb.pass_bytes, inner.k_segment, a_dram, b_dram,
                   calls=calls, loops=nest.text, row=row, reuse=nest.reuse)
