@@ -450,26 +450,29 @@ class Report:
 
     def to_csv(self) -> str:
         """One row per listed layer, then a TOTAL row; energy components as columns (and, for a
-        training step, each layer's phase last)."""
+        training step, each layer's phase; with a pinned mapping, each layer's loops and calls)."""
         training = self.training is not None
+        pinned = any(layer.loops for layer in self.listed)
         parts = list(EnergyBreakdown().as_dict())
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["name", "op", "m", "k", "n", "groups", "macs", "cycles", "compute_cycles", "stall_cycles",
                          "utilization", "energy_j", *(f"energy_{p}_j" for p in parts),
                          "dram_read_bytes", "dram_write_bytes", "compulsory_dram_bytes",
-                         *(["phase"] if training else [])])
+                         *(["phase"] if training else []), *(["loops", "calls"] if pinned else [])])
         for d, layer in zip(self.to_dict()["layers"], self.listed):
             g = d["gemm"] or {}
             writer.writerow([d["name"], d["op"], g.get("m", ""), g.get("k", ""), g.get("n", ""), g.get("groups", ""),
                              d["macs"], d["cycles"], d["compute_cycles"], d["stall_cycles"], repr(d["utilization"]),
                              repr(d["energy_j"]), *(repr(v) for v in layer.energy.as_dict().values()),
                              d["dram_read_bytes"], d["dram_write_bytes"], d["compulsory_dram_bytes"],
-                             *([layer.phase] if training else [])])
+                             *([layer.phase] if training else []),
+                             *([layer.loops, layer.calls] if pinned else [])])
         t = self.totals
         writer.writerow(["TOTAL", "", "", "", "", "", t.macs, t.cycles, t.compute_cycles, t.stall_cycles,
                          repr(t.utilization), repr(t.energy.total), *(repr(v) for v in t.energy.as_dict().values()),
-                         t.dram_read_bytes, t.dram_write_bytes, t.compulsory_dram_bytes, *([""] if training else [])])
+                         t.dram_read_bytes, t.dram_write_bytes, t.compulsory_dram_bytes, *([""] if training else []),
+                         *(["", sum(layer.calls for layer in self.listed)] if pinned else [])])
         return out.getvalue()
 
     def to_table(self, limit: int | None = None) -> str:

@@ -3,6 +3,8 @@ one call per iteration, each loading its operands; hwsim's search inside each ca
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -199,6 +201,18 @@ def test_cli_pins_and_reports_calls(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "calls" in table and "24" in table
     code, _ = _estimate(tmp_path, '{"layers": {"conv1": {"loops": "Q2 K4 S3"}}}', ".json")
     assert code == 0
+
+
+def test_csv_lists_each_layers_loops_and_calls(tmp_path: Path) -> None:
+    csv_path = tmp_path / "r.csv"
+    code, _ = _estimate(tmp_path, 'reuse = "order"\n[layers."conv1"]\nloops = "Q2 K4 S3"\n', ".toml",
+                        "--csv", str(csv_path))
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
+    assert [(r["name"], r["loops"], r["calls"]) for r in rows] == [("conv1", "Q2 K4 S3", "24"), ("TOTAL", "", "24")]
+    # Without a mapping file the CSV keeps its columns as before: no loops, no calls.
+    assert main(["estimate", str(tmp_path / "conv.onnx"), "--preset", "gemmini-like", "--csv", str(csv_path)]) == 0
+    assert "calls" not in csv_path.read_text(encoding="utf-8").splitlines()[0].split(",")
 
 
 @pytest.mark.parametrize("text, words", [
