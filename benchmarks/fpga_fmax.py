@@ -2,7 +2,7 @@
 Yosys + nextpnr, the flow of ``hwsim rtl --fpga DEVICE --pnr``), pipelined or single-cycle.
 
 Each design is the ``fpga-edge`` preset resized (its 16 KiB output buffer sets the accumulator
-depth), placed and routed at the preset's clock (155 MHz) as the target with seed 1. ``--single-cycle`` builds the
+depth), placed and routed at the preset's clock (180 MHz) as the target with seed 1. ``--single-cycle`` builds the
 datapath without pipeline registers (``[fpga] mult_stages = 0, adder_segments = 1,
 acc_stages = 1``) for comparison; ``--before COMMIT`` places and routes the RTL of an earlier commit
 (docs/fpga.md's "before" is 274a9a1, the single-cycle datapath and the original controller) in

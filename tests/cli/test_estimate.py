@@ -73,7 +73,7 @@ def test_flags_override_the_preset() -> None:
     assert r.code == 0, r.err
     c = json.loads(r.out)["config"]
     # The clock is the preset's (the Fmax of its RTL, docs/fpga.md), untouched by the flags.
-    assert (c["name"], c["rows"], c["cols"], c["dataflow"], c["clock_mhz"]) == ("fpga-edge", 4, 32, "os", 155.0)
+    assert (c["name"], c["rows"], c["cols"], c["dataflow"], c["clock_mhz"]) == ("fpga-edge", 4, 32, "os", 180.0)
 
 
 def _bad_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:

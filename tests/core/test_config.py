@@ -19,7 +19,7 @@ def test_toml_overrides_preset_and_energy(tmp_path) -> None:
     f = tmp_path / "c.toml"
     f.write_text('preset = "fpga-edge"\nname = "mine"\n[array]\nrows = 4\n[energy]\nmac_pj = 1\n')
     cfg = load_config(f)
-    assert (cfg.name, cfg.rows, cfg.cols, cfg.clock_mhz, cfg.fpga) == ("mine", 4, 8, 155.0, "ecp5-45f")
+    assert (cfg.name, cfg.rows, cfg.cols, cfg.clock_mhz, cfg.fpga) == ("mine", 4, 8, 180.0, "ecp5-45f")
     assert cfg.energy.mac_pj == 1.0
     assert cfg.energy.dram_pj_per_byte == preset("fpga-edge").energy.dram_pj_per_byte
 
