@@ -68,8 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.out} has no row for {missing[0][0]} {missing[0][1]}x{missing[0][2]}; regenerate the "
               "whole table without --device", file=sys.stderr)
         return 2
-    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        fresh = dict(zip(points, pool.map(measure, points)))
+    if args.jobs <= 1:
+        fresh = {pt: measure(pt) for pt in points}
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            fresh = dict(zip(points, pool.map(measure, points)))
     rows = [fresh.get(pt) or kept[pt] for pt in POINTS]
     table = {"flow": "hwsim rtl --preset fpga-edge --rows R --cols C --fpga DEVICE --pnr (seed 1)", "points": rows}
     write_output(args.out, json_text(table, what="the Fmax table"), "--out")

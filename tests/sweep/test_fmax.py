@@ -4,6 +4,7 @@ sweep on an FPGA base running each design at the clock it reaches."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,29 @@ def test_the_shipped_table_is_the_points_with_the_family_pipelines() -> None:
     # the preset runs at a clock its own RTL reaches on the device it names
     assert fmax.design_clock(preset("fpga-edge")).source == "config"
     assert fmax.fpga_clock(preset("fpga-edge")).mhz >= preset("fpga-edge").clock_mhz
+
+
+def test_calibrating_one_device_keeps_the_other_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from hwsim.sweep import calibrate_fmax
+    out = tmp_path / "fmax.json"
+    # Without a table to keep rows from, --device refuses before placing anything.
+    placed: list[tuple[str, int, int]] = []
+
+    def fake(point: tuple[str, int, int]) -> dict:
+        placed.append(point)
+        return {"device": point[0], "rows": point[1], "cols": point[2], "fits": True, "fmax_mhz": 99.0}
+
+    monkeypatch.setattr(calibrate_fmax, "measure", fake)
+    assert calibrate_fmax.main(["--device", "ice40-up5k", "--out", str(out), "--jobs", "1"]) == 2
+    assert placed == [] and not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "without --device" in err[0]
+    old = [{"device": d, "rows": r, "cols": c, "fits": True, "fmax_mhz": float(10 * r + c)} for d, r, c in fmax.POINTS]
+    out.write_text(json.dumps({"flow": "x", "points": old}), encoding="utf-8")
+    assert calibrate_fmax.main(["--device", "ice40-up5k", "--out", str(out), "--jobs", "1"]) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))["points"]
+    assert placed == [pt for pt in fmax.POINTS if pt[0] == "ice40-up5k"] and len(placed) == 2
+    assert [(r["device"], r["rows"], r["cols"]) for r in rows] == list(fmax.POINTS)
+    for r, before in zip(rows, old):
+        assert r["fmax_mhz"] == (99.0 if r["device"] == "ice40-up5k" else before["fmax_mhz"])
