@@ -81,40 +81,48 @@ class TileController(wiring.Component):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the
         # counters one step ahead, so no counter's compare sits between a register and a ready.
         busy = Signal()
-        tile = Signal(p.cmd_layout)
-        n_mask = Signal(C)                  # lane c < n: weight lanes and result lanes in use
-        m_minus_1 = Signal(p.m_bits)
-        m_is_1 = Signal()
+        # For an iCE40, the registers a command loads before anything reads them have no reset:
+        # a reset would be one more input of every counter's clock enable.
+        loaded = dict(reset_less=p.short_enables)
+        tile = Signal(p.cmd_layout, **loaded)
+        n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
+        m_minus_1 = Signal(p.m_bits, **loaded)
+        m_is_1 = Signal(**loaded)
         # Weight issue: rows left in the tile, row within the fold, the fold's bank.
-        w_left = Signal(p.k_bits)
+        w_left = Signal(p.k_bits, **loaded)
         w_more = Signal()                   # w_left != 0
-        w_one = Signal()                    # w_left == 1
-        w_row = Signal(p.array_row_bits)
-        w_row_last = Signal()               # w_row == R - 1
-        w_bank = Signal()
+        w_one = Signal(**loaded)            # w_left == 1
+        w_row = Signal(p.array_row_bits, **loaded)
+        w_row_last = Signal(**loaded)       # w_row == R - 1
+        w_bank = Signal(**loaded)
         # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
-        a_left = Signal(p.k_bits)
+        a_left = Signal(p.k_bits, **loaded)
         a_more = Signal()                   # a_left != 0
-        a_last_fold = Signal()              # a_left <= R
-        a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
-        a_row = Signal(p.m_bits)
-        a_togo = Signal(p.m_bits)           # m - 1 - a_row
-        a_row_last = Signal()               # a_row == m - 1
-        a_first_fold = Signal()
-        a_bank = Signal()
+        a_last_fold = Signal(**loaded)      # a_left <= R
+        a_lanes = Signal(R, **loaded)       # lane r < min(R, a_left): the fold's rows of K
+        a_row = Signal(p.m_bits, **loaded)
+        a_togo = Signal(p.m_bits, **loaded)  # m - 1 - a_row
+        a_row_last = Signal(**loaded)       # a_row == m - 1
+        a_first_fold = Signal(**loaded)
+        a_bank = Signal(**loaded)
         # Weight folds issued minus activation folds issued: 0, 1 or 2.
-        gap_some = Signal()                 # gap != 0
-        gap_full = Signal()                 # gap == 2
+        gap_some = Signal(**loaded)         # gap != 0
+        gap_full = Signal(**loaded)         # gap == 2
         # Output queue entries not yet promised to an issued row.
         credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
         credit_ok = Signal(init=1)          # credits != 0
 
-        emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
+        emit_row = Signal(**loaded)         # a_last_fold & tile.emit: this fold's rows produce results
         # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
         # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
         # (gap > 0), so they read complete weights whatever gaps the streams have.
         # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
         want_w = w_more & ~gap_full
+        if p.short_enables:
+            # For an iCE40 the weights' ready is a register too (next values below), so the
+            # weight counters' clock enable is one LUT: a command's accept or a weight's fire.
+            w_go = Signal(name="w_go")
+            want_w = w_go
         # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
         # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
         held = Signal()
@@ -159,7 +167,7 @@ class TileController(wiring.Component):
             return flags
 
         kb = R.bit_length()
-        k_small, m_small = Signal(name="k_small"), Signal(name="m_small")
+        k_small, m_small = Signal(name="k_small", **loaded), Signal(name="m_small", **loaded)
 
         with m.If(accept):
             cmd = self.cmd.payload
@@ -300,10 +308,19 @@ class TileController(wiring.Component):
         if p.registered_control:
             back = Signal(name="credit_back")
             m.d.sync += back.eq(o_fire)
+        if p.short_enables:
+            # For an iCE40 the counter takes one add every cycle, of +1, -1 or 0 (its bits one LUT
+            # of taken and back): no clock enable.
+            down = taken & ~back
+            m.d.sync += credits.eq(credits + Cat(taken ^ back, down.replicate(len(credits) - 1)))
         with m.If(taken & ~back):
-            m.d.sync += [credits.eq(credits - 1), credit_ok.eq(credits != 1)]
+            if not p.short_enables:
+                m.d.sync += credits.eq(credits - 1)
+            m.d.sync += credit_ok.eq(credits != 1)
         with m.If(back & ~taken):
-            m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
+            if not p.short_enables:
+                m.d.sync += credits.eq(credits + 1)
+            m.d.sync += credit_ok.eq(1)
 
         # A tile that emits nothing ends when its last tag reaches the output register; for an
         # FPGA that test is a register, made from the tag one stage before.
@@ -323,14 +340,19 @@ class TileController(wiring.Component):
             credit_ok_n = Mux(taken & ~back, credits != 1, Mux(back & ~taken, 1, credit_ok))
             held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
             m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
+            if p.short_enables:
+                w_more_n = Mux(accept, 1, Mux(w_fire, ~w_one, w_more))
+                gap_full_n = Mux(w_fold_end & ~a_fold_end, gap_some, Mux(a_fold_end & ~w_fold_end, 0,
+                                                                            Mux(accept, 0, gap_full)))
+                m.d.sync += w_go.eq(w_more_n & ~gap_full_n)
         # An emitting tile ends when its last row leaves. For an FPGA, whether the row on the
         # output is the last is a register, ``armed`` (the queue holds a word that is the tile's
         # m-th to leave), made from next-state values: the end is then one AND with o.ready, not
         # the queue's read data through the credit and issue logic.
         emit_end = o_fire & leaving.last
         if p.registered_control:
-            out_left = Signal(p.m_bits, name="out_left")    # rows of the tile still to leave
-            out_one = Signal(name="out_one")                # out_left == 1
+            out_left = Signal(p.m_bits, name="out_left", **loaded)  # rows of the tile still to leave
+            out_one = Signal(name="out_one", **loaded)              # out_left == 1
             armed = Signal(name="armed")                    # o.valid & (the word on o is the last)
             with m.If(started):
                 m.d.sync += [out_left.eq(tile.m), out_one.eq(m_small)]
