@@ -390,7 +390,9 @@ class TileController(wiring.Component):
         width = len(psum)
         latency = 1 if mode == 1 else 2
         ahead = 1 if mode == 3 else 0       # the old value's own register stage
-        mem = AccMemory(width, p.cfg.acc_depth, latency, transparent=mode == 1, target=p.target)
+        # For an iCE40 the read data's register also takes the older forwarded sums (below).
+        merge = p.short_enables and mode == 3 and at >= 4
+        mem = AccMemory(width, p.cfg.acc_depth, 1 if merge else latency, transparent=mode == 1, target=p.target)
         m.submodules[name] = mem
         m.d.comb += mem.r_addr.eq(stages[at - latency - ahead].row)
         tag = stages[at]
@@ -424,8 +426,14 @@ class TileController(wiring.Component):
                 else:
                     m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]
                 old = Signal(width, name=f"{name}_old", reset_less=True)
-                m.d.sync += old.eq(Mux(stages[at - 1].first, 0,
-                                       Mux(hit[0], sums[0], Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data)))))
+                older = Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data))
+                if merge:
+                    # The choice among the sums of T - 3, T - 4 and the memory is made a cycle
+                    # earlier, from the same values one register back (the read data straight
+                    # from the block RAM): the old value is then a LUT of three registers.
+                    older = Signal(width, name=f"{name}_older", reset_less=True)
+                    m.d.sync += older.eq(Mux(pre[1], sums[0], Mux(pre[2], sums[1], mem.r_data)))
+                m.d.sync += old.eq(Mux(stages[at - 1].first, 0, Mux(hit[0], sums[0], older)))
 
         if carry is None:
             full = psum + old
@@ -445,5 +453,11 @@ class TileController(wiring.Component):
         carry_out = None
         if not last:
             carry_out = Signal(name=f"{name}_carry", reset_less=True)
-            m.d.sync += carry_out.eq(full[len(full) - 1])
+            if p.short_enables:
+                # For an iCE40 the carry is kept for a valid row only (no other row's sums are
+                # written, forwarded or output): a LUT of the chain's carry out, which nextpnr
+                # places as the chain's next cell with the register, not as a separate cell.
+                m.d.sync += carry_out.eq(full[len(full) - 1] & tag.valid)
+            else:
+                m.d.sync += carry_out.eq(full[len(full) - 1])
         return value, carry_out
