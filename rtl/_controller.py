@@ -81,38 +81,40 @@ class TileController(wiring.Component):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the
         # counters one step ahead, so no counter's compare sits between a register and a ready.
         busy = Signal()
-        # For an iCE40, the registers a command loads before anything reads them have no reset:
-        # a reset would be one more input of every counter's clock enable.
+        # For an iCE40, the registers loaded from the command itself have no reset (a reset would
+        # be one more input of each one's clock enable); the flags keep theirs: a flag read before
+        # its first load would be X in a simulation, where a register's initial value may come
+        # after the processes that read it have run.
         loaded = dict(reset_less=p.short_enables)
         tile = Signal(p.cmd_layout, **loaded)
         n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
         m_minus_1 = Signal(p.m_bits, **loaded)
-        m_is_1 = Signal(**loaded)
+        m_is_1 = Signal()
         # Weight issue: rows left in the tile, row within the fold, the fold's bank.
         w_left = Signal(p.k_bits, **loaded)
         w_more = Signal()                   # w_left != 0
         w_one = Signal(**loaded)            # w_left == 1
-        w_row = Signal(p.array_row_bits, **loaded)
-        w_row_last = Signal(**loaded)       # w_row == R - 1
-        w_bank = Signal(**loaded)
+        w_row = Signal(p.array_row_bits)
+        w_row_last = Signal()               # w_row == R - 1
+        w_bank = Signal()
         # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
         a_left = Signal(p.k_bits, **loaded)
         a_more = Signal()                   # a_left != 0
-        a_last_fold = Signal(**loaded)      # a_left <= R
-        a_lanes = Signal(R, **loaded)       # lane r < min(R, a_left): the fold's rows of K
-        a_row = Signal(p.m_bits, **loaded)
-        a_togo = Signal(p.m_bits, **loaded)  # m - 1 - a_row
-        a_row_last = Signal(**loaded)       # a_row == m - 1
-        a_first_fold = Signal(**loaded)
-        a_bank = Signal(**loaded)
+        a_last_fold = Signal()              # a_left <= R
+        a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
+        a_row = Signal(p.m_bits)
+        a_togo = Signal(p.m_bits)           # m - 1 - a_row
+        a_row_last = Signal()               # a_row == m - 1
+        a_first_fold = Signal()
+        a_bank = Signal()
         # Weight folds issued minus activation folds issued: 0, 1 or 2.
-        gap_some = Signal(**loaded)         # gap != 0
-        gap_full = Signal(**loaded)         # gap == 2
+        gap_some = Signal()                 # gap != 0
+        gap_full = Signal()                 # gap == 2
         # Output queue entries not yet promised to an issued row.
         credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
         credit_ok = Signal(init=1)          # credits != 0
 
-        emit_row = Signal(**loaded)         # a_last_fold & tile.emit: this fold's rows produce results
+        emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
         # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
         # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
         # (gap > 0), so they read complete weights whatever gaps the streams have.

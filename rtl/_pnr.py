@@ -105,8 +105,7 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
     """
     synth = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}[dev.family]
     if abc9 or dev.family != "ecp5":
-        options = f" {dev.synth_options}" if dev.synth_options else ""
-        steps = f"{synth} -top {HARNESS_TOP}{options} -json synth.json\n"
+        steps = f"{synth} -top {HARNESS_TOP} -json synth.json\n"
     else:
         steps = (f"synth_ecp5 -top {HARNESS_TOP} -run begin:map_luts\n"
                  "techmap -map +/lattice/latches_map.v\n"

@@ -34,9 +34,6 @@ class Device:
     #: Pins of the place-and-route harness (clk, rst_in, sin, sout) and the board they come from.
     pins: tuple[tuple[str, str], ...]
     board: str
-    #: Options of the family's Yosys ``synth_*`` command for this part (the UP5K's timing model:
-    #: ``synth_ice40`` otherwise maps the LUTs for the HX parts' delays).
-    synth_options: str = ""
 
 
 # ECP5 CABGA381 pins as on the ULX3S (G2 = 25 MHz oscillator on a PCLK input, D6 = a button, B2/C2
@@ -50,8 +47,7 @@ DEVICES: dict[str, Device] = {d.name: d for d in (
     Device("ecp5-25f", "ecp5", "LFE5U-25F-6BG381C", "--25k", "CABGA381", 24288, 24288, 28, 56, _ECP5_PINS, "ULX3S"),
     Device("ecp5-45f", "ecp5", "LFE5U-45F-6BG381C", "--45k", "CABGA381", 43848, 43848, 72, 108, _ECP5_PINS, "ULX3S"),
     Device("ecp5-85f", "ecp5", "LFE5U-85F-6BG381C", "--85k", "CABGA381", 83640, 83640, 156, 208, _ECP5_PINS, "ULX3S"),
-    Device("ice40-up5k", "ice40", "iCE40UP5K-SG48", "--up5k", "sg48", 5280, 5280, 8, 30, _UP5K_PINS, "iCEBreaker",
-           "-device u"),
+    Device("ice40-up5k", "ice40", "iCE40UP5K-SG48", "--up5k", "sg48", 5280, 5280, 8, 30, _UP5K_PINS, "iCEBreaker"),
 )}
 
 

@@ -136,13 +136,16 @@ def test_gemm_returns_the_hardware_accumulators(simulator):
 PIPELINES = [(3, 1, 3), (2, 2, 3), (0, 1, 2), (1, 3, 3)]
 # Arrays and shapes that stress the pipeline: one row (m = 1 puts a fold's row one cycle after the
 # previous fold's, so each add needs the sum of the cycle before: the forwarding), K and M split
-# into accumulating tiles, narrow operands whose sums wrap around. The 1x3 one names an FPGA, so
+# into accumulating tiles, narrow operands whose sums wrap around. The 1x3 ones name an FPGA, so
 # it runs the controller written for one (registered flags, rtl/_queue.py's output queue); its
 # 40-row tile emits more rows back to back than the output queue holds, so the exact cycle count
 # says that a row's credit, which that controller gets back a cycle after the row leaves, never
 # holds the issue.
 PIPELINE_PROGRAMS = {
     "1x3": (dict(rows=1, cols=3, fpga="ecp5-25f"), [(1, 5, 2, 14), (3, 4, 3, 15), (2, 1, 1, 16), (40, 2, 3, 17)]),
+    # The iCE40 controller: counters without reset, the weights' ready a register, the credit
+    # counter an add, the accumulator's carry and older forwarded sums (rtl.Params.short_enables).
+    "1x3 iCE40": (dict(rows=1, cols=3, fpga="ice40-up5k"), [(1, 5, 2, 14), (3, 4, 3, 15), (2, 1, 1, 16), (40, 2, 3, 17)]),
     "3x5 int4 x int6 -> int12": (dict(rows=3, cols=5, input_bits=4, weight_bits=6, acc_bits=12),
                                  [(7, 13, 11, 8), (1, 40, 5, 9)]),
 }
