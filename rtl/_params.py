@@ -48,10 +48,12 @@ class Params:
 
     @property
     def short_enables(self) -> bool:
-        """Whether the controller's counters are written for the iCE40's slow routing (same
-        cycles; a config whose ``[fpga]`` device is an iCE40): no reset on a register that a
-        command loads before it is read, and the weights' ``ready`` a register, so a counter's
-        clock enable is one LUT of registers. ECP5 keeps the RTL its figures were measured on."""
+        """Whether the controller and accumulator are written for the iCE40's slow routing (same
+        cycles; a config whose ``[fpga]`` device is an iCE40): no reset on the registers loaded
+        from the command, the weights' ``ready`` a register, the credit counter without clock
+        enable, an accumulator segment's carry kept for valid rows only and the older forwarded
+        sums chosen a cycle ahead (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures were
+        measured on."""
         return family_of(self.cfg.fpga) == "ice40"
 
     @property

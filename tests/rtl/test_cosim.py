@@ -137,7 +137,7 @@ PIPELINES = [(3, 1, 3), (2, 2, 3), (0, 1, 2), (1, 3, 3)]
 # Arrays and shapes that stress the pipeline: one row (m = 1 puts a fold's row one cycle after the
 # previous fold's, so each add needs the sum of the cycle before: the forwarding), K and M split
 # into accumulating tiles, narrow operands whose sums wrap around. The 1x3 ones name an FPGA, so
-# it runs the controller written for one (registered flags, rtl/_queue.py's output queue); its
+# they run the controller written for one (registered flags, rtl/_queue.py's output queue); their
 # 40-row tile emits more rows back to back than the output queue holds, so the exact cycle count
 # says that a row's credit, which that controller gets back a cycle after the row leaves, never
 # holds the issue.
