@@ -222,6 +222,13 @@ class TileController(wiring.Component):
         # end at least two cycles apart (and the first ends two cycles after the command), so
         # these are registers computed from a_left in the cycle before, off the path.
         next_left = Mux(a_last_fold, 0, a_left - R)
+        if p.registered_control and cfg.pipeline.row_gap > 1:
+            # For an FPGA the fold flags of a new tile are loaded in the cycle after the command,
+            # when these registers are computed for a first fold that ends the cycle after (one
+            # row per fold, m = 1): a_last_fold is still the last tile's then. After a last fold
+            # nothing reads a_left (a_more is 0 until the next command loads it), so the value
+            # without the choice is as good, and never stale.
+            next_left = (a_left - R)[: len(a_left)]
         next_last = a_left <= 2 * R
         next_lanes = Cat(*(a_left > R + r for r in range(R)))
         if cfg.pipeline.row_gap > 1:

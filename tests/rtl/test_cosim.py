@@ -165,6 +165,18 @@ def test_every_pipeline_depth_is_bit_and_cycle_exact(name, depths, simulator):
         assert result.passed
 
 
+@pytest.mark.parametrize("fpga", ["ecp5-25f", "ice40-up5k"])
+def test_a_one_row_tile_after_a_one_fold_tile_on_a_one_row_fpga_array(fpga, simulator):
+    """With one array row a tile's first fold can end the cycle after its fold flags are loaded:
+    the next fold's rows left must not come from the tile before's last-fold flag (it did, and
+    a 1 x 4 tile after a 2 x 1 one lost its later folds: wrong sums, two cycles short)."""
+    cfg = config(rows=1, cols=3, fpga=fpga)
+    cases = [case(cfg, 2, 1, 2, 1), case(cfg, 1, 4, 3, 2), case(cfg, 3, 3, 2, 3), case(cfg, 1, 5, 3, 4)]
+    for c, result in zip(cases, simulator(cfg).run(cases)):
+        assert result.mismatches == 0 and result.passed
+        assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements]
+
+
 @pytest.mark.parametrize("fpga", ["ecp5-45f", "ice40-up5k"])
 def test_the_fpga_families_pipelines_are_exact_on_split_programs_with_stalls(fpga, simulator):
     """The family defaults (what hwsim rtl --fpga builds) on the program that splits M, N and K,
