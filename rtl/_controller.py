@@ -81,19 +81,24 @@ class TileController(wiring.Component):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the
         # counters one step ahead, so no counter's compare sits between a register and a ready.
         busy = Signal()
-        tile = Signal(p.cmd_layout)
-        n_mask = Signal(C)                  # lane c < n: weight lanes and result lanes in use
-        m_minus_1 = Signal(p.m_bits)
+        # For an iCE40, the registers loaded from the command itself have no reset (a reset would
+        # be one more input of each one's clock enable); the flags keep theirs: a flag read before
+        # its first load would be X in a simulation, where a register's initial value may come
+        # after the processes that read it have run.
+        loaded = dict(reset_less=p.short_enables)
+        tile = Signal(p.cmd_layout, **loaded)
+        n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
+        m_minus_1 = Signal(p.m_bits, **loaded)
         m_is_1 = Signal()
         # Weight issue: rows left in the tile, row within the fold, the fold's bank.
-        w_left = Signal(p.k_bits)
+        w_left = Signal(p.k_bits, **loaded)
         w_more = Signal()                   # w_left != 0
-        w_one = Signal()                    # w_left == 1
+        w_one = Signal(**loaded)            # w_left == 1
         w_row = Signal(p.array_row_bits)
         w_row_last = Signal()               # w_row == R - 1
         w_bank = Signal()
         # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
-        a_left = Signal(p.k_bits)
+        a_left = Signal(p.k_bits, **loaded)
         a_more = Signal()                   # a_left != 0
         a_last_fold = Signal()              # a_left <= R
         a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
@@ -115,6 +120,11 @@ class TileController(wiring.Component):
         # (gap > 0), so they read complete weights whatever gaps the streams have.
         # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
         want_w = w_more & ~gap_full
+        if p.short_enables:
+            # For an iCE40 the weights' ready is a register too (next values below), so the
+            # weight counters' clock enable is one LUT: a command's accept or a weight's fire.
+            w_go = Signal(name="w_go")
+            want_w = w_go
         # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
         # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
         held = Signal()
@@ -159,7 +169,7 @@ class TileController(wiring.Component):
             return flags
 
         kb = R.bit_length()
-        k_small, m_small = Signal(name="k_small"), Signal(name="m_small")
+        k_small, m_small = Signal(name="k_small", **loaded), Signal(name="m_small", **loaded)
 
         with m.If(accept):
             cmd = self.cmd.payload
@@ -212,6 +222,13 @@ class TileController(wiring.Component):
         # end at least two cycles apart (and the first ends two cycles after the command), so
         # these are registers computed from a_left in the cycle before, off the issue's path.
         next_left = Mux(a_last_fold, 0, a_left - R)
+        if p.registered_control and cfg.pipeline.row_gap > 1:
+            # For an FPGA the fold flags of a new tile are loaded in the cycle after the command,
+            # when these registers are computed for a first fold that ends the cycle after (one
+            # row per fold, m = 1): a_last_fold is still the last tile's then. After a last fold
+            # nothing reads a_left (a_more is 0 until the next command loads it), so the value
+            # without the choice is as good, and never stale.
+            next_left = (a_left - R)[: len(a_left)]
         next_last = a_left <= 2 * R
         next_lanes = Cat(*(a_left > R + r for r in range(R)))
         if cfg.pipeline.row_gap > 1:
@@ -300,10 +317,19 @@ class TileController(wiring.Component):
         if p.registered_control:
             back = Signal(name="credit_back")
             m.d.sync += back.eq(o_fire)
+        if p.short_enables:
+            # For an iCE40 the counter takes one add every cycle, of +1, -1 or 0 (its bits one LUT
+            # of taken and back): no clock enable.
+            down = taken & ~back
+            m.d.sync += credits.eq(credits + Cat(taken ^ back, down.replicate(len(credits) - 1)))
         with m.If(taken & ~back):
-            m.d.sync += [credits.eq(credits - 1), credit_ok.eq(credits != 1)]
+            if not p.short_enables:
+                m.d.sync += credits.eq(credits - 1)
+            m.d.sync += credit_ok.eq(credits != 1)
         with m.If(back & ~taken):
-            m.d.sync += [credits.eq(credits + 1), credit_ok.eq(1)]
+            if not p.short_enables:
+                m.d.sync += credits.eq(credits + 1)
+            m.d.sync += credit_ok.eq(1)
 
         # A tile that emits nothing ends when its last tag reaches the output register; for an
         # FPGA that test is a register, made from the tag one stage before.
@@ -323,14 +349,19 @@ class TileController(wiring.Component):
             credit_ok_n = Mux(taken & ~back, credits != 1, Mux(back & ~taken, 1, credit_ok))
             held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
             m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
+            if p.short_enables:
+                w_more_n = Mux(accept, 1, Mux(w_fire, ~w_one, w_more))
+                gap_full_n = Mux(w_fold_end & ~a_fold_end, gap_some, Mux(a_fold_end & ~w_fold_end, 0,
+                                                                            Mux(accept, 0, gap_full)))
+                m.d.sync += w_go.eq(w_more_n & ~gap_full_n)
         # An emitting tile ends when its last row leaves. For an FPGA, whether the row on the
         # output is the last is a register, ``armed`` (the queue holds a word that is the tile's
         # m-th to leave), made from next-state values: the end is then one AND with o.ready, not
         # the queue's read data through the credit and issue logic.
         emit_end = o_fire & leaving.last
         if p.registered_control:
-            out_left = Signal(p.m_bits, name="out_left")    # rows of the tile still to leave
-            out_one = Signal(name="out_one")                # out_left == 1
+            out_left = Signal(p.m_bits, name="out_left", **loaded)  # rows of the tile still to leave
+            out_one = Signal(name="out_one", **loaded)              # out_left == 1
             armed = Signal(name="armed")                    # o.valid & (the word on o is the last)
             with m.If(started):
                 m.d.sync += [out_left.eq(tile.m), out_one.eq(m_small)]
@@ -368,7 +399,9 @@ class TileController(wiring.Component):
         width = len(psum)
         latency = 1 if mode == 1 else 2
         ahead = 1 if mode == 3 else 0       # the old value's own register stage
-        mem = AccMemory(width, p.cfg.acc_depth, latency, transparent=mode == 1, target=p.target)
+        # For an iCE40 the read data's register also takes the older forwarded sums (below).
+        merge = p.short_enables and mode == 3 and at >= 4
+        mem = AccMemory(width, p.cfg.acc_depth, 1 if merge else latency, transparent=mode == 1, target=p.target)
         m.submodules[name] = mem
         m.d.comb += mem.r_addr.eq(stages[at - latency - ahead].row)
         tag = stages[at]
@@ -402,8 +435,14 @@ class TileController(wiring.Component):
                 else:
                     m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]
                 old = Signal(width, name=f"{name}_old", reset_less=True)
-                m.d.sync += old.eq(Mux(stages[at - 1].first, 0,
-                                       Mux(hit[0], sums[0], Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data)))))
+                older = Mux(hit[1], sums[1], Mux(hit[2], sums[2], mem.r_data))
+                if merge:
+                    # The choice among the sums of T - 3, T - 4 and the memory is made a cycle
+                    # earlier, from the same values one register back (the read data straight
+                    # from the block RAM): the old value is then a LUT of three registers.
+                    older = Signal(width, name=f"{name}_older", reset_less=True)
+                    m.d.sync += older.eq(Mux(pre[1], sums[0], Mux(pre[2], sums[1], mem.r_data)))
+                m.d.sync += old.eq(Mux(stages[at - 1].first, 0, Mux(hit[0], sums[0], older)))
 
         if carry is None:
             full = psum + old
@@ -423,5 +462,11 @@ class TileController(wiring.Component):
         carry_out = None
         if not last:
             carry_out = Signal(name=f"{name}_carry", reset_less=True)
-            m.d.sync += carry_out.eq(full[len(full) - 1])
+            if p.short_enables:
+                # For an iCE40 the carry is kept for a valid row only (no other row's sums are
+                # written, forwarded or output): a LUT of the chain's carry out, which nextpnr
+                # places as the chain's next cell with the register, not as a separate cell.
+                m.d.sync += carry_out.eq(full[len(full) - 1] & tag.valid)
+            else:
+                m.d.sync += carry_out.eq(full[len(full) - 1])
         return value, carry_out

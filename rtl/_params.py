@@ -10,6 +10,7 @@ from amaranth.utils import ceil_log2
 
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError
+from hwsim.core.fpga import family_of
 
 from ._dsp import TARGETS
 
@@ -44,6 +45,16 @@ class Params:
         period (same cycles; a config with an ``[fpga]`` device). The ASIC presets keep the RTL the
         FPGA area table was fitted on (hwsim.sweep.fpga)."""
         return self.cfg.fpga is not None
+
+    @property
+    def short_enables(self) -> bool:
+        """Whether the controller and accumulator are written for the iCE40's slow routing (same
+        cycles; a config whose ``[fpga]`` device is an iCE40): no reset on the registers loaded
+        from the command, the weights' ``ready`` a register, the credit counter without clock
+        enable, an accumulator segment's carry kept for valid rows only and the older forwarded
+        sums chosen a cycle ahead (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures were
+        measured on."""
+        return family_of(self.cfg.fpga) == "ice40"
 
     @property
     def m_bits(self) -> int:

@@ -136,13 +136,16 @@ def test_gemm_returns_the_hardware_accumulators(simulator):
 PIPELINES = [(3, 1, 3), (2, 2, 3), (0, 1, 2), (1, 3, 3)]
 # Arrays and shapes that stress the pipeline: one row (m = 1 puts a fold's row one cycle after the
 # previous fold's, so each add needs the sum of the cycle before: the forwarding), K and M split
-# into accumulating tiles, narrow operands whose sums wrap around. The 1x3 one names an FPGA, so
-# it runs the controller written for one (registered flags, rtl/_queue.py's output queue); its
+# into accumulating tiles, narrow operands whose sums wrap around. The 1x3 ones name an FPGA, so
+# they run the controller written for one (registered flags, rtl/_queue.py's output queue); their
 # 40-row tile emits more rows back to back than the output queue holds, so the exact cycle count
 # says that a row's credit, which that controller gets back a cycle after the row leaves, never
 # holds the issue.
 PIPELINE_PROGRAMS = {
     "1x3": (dict(rows=1, cols=3, fpga="ecp5-25f"), [(1, 5, 2, 14), (3, 4, 3, 15), (2, 1, 1, 16), (40, 2, 3, 17)]),
+    # The iCE40 controller: counters without reset, the weights' ready a register, the credit
+    # counter an add, the accumulator's carry and older forwarded sums (rtl.Params.short_enables).
+    "1x3 iCE40": (dict(rows=1, cols=3, fpga="ice40-up5k"), [(1, 5, 2, 14), (3, 4, 3, 15), (2, 1, 1, 16), (40, 2, 3, 17)]),
     "3x5 int4 x int6 -> int12": (dict(rows=3, cols=5, input_bits=4, weight_bits=6, acc_bits=12),
                                  [(7, 13, 11, 8), (1, 40, 5, 9)]),
 }
@@ -160,6 +163,18 @@ def test_every_pipeline_depth_is_bit_and_cycle_exact(name, depths, simulator):
         assert result.mismatches == 0
         assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements]
         assert result.passed
+
+
+@pytest.mark.parametrize("fpga", ["ecp5-25f", "ice40-up5k"])
+def test_a_one_row_tile_after_a_one_fold_tile_on_a_one_row_fpga_array(fpga, simulator):
+    """With one array row a tile's first fold can end the cycle after its fold flags are loaded:
+    the next fold's rows left must not come from the tile before's last-fold flag (it did, and
+    a 1 x 4 tile after a 2 x 1 one lost its later folds: wrong sums, two cycles short)."""
+    cfg = config(rows=1, cols=3, fpga=fpga)
+    cases = [case(cfg, 2, 1, 2, 1), case(cfg, 1, 4, 3, 2), case(cfg, 3, 3, 2, 3), case(cfg, 1, 5, 3, 4)]
+    for c, result in zip(cases, simulator(cfg).run(cases)):
+        assert result.mismatches == 0 and result.passed
+        assert [t.rtl_cycles for t in result.tiles] == [tile_cycles(cfg, p.tile) for p in c.placements]
 
 
 @pytest.mark.parametrize("fpga", ["ecp5-45f", "ice40-up5k"])
