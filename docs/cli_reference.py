@@ -51,7 +51,8 @@ JSON Schema draft 2020-12); the tests validate every report they make against it
 * A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`);
   its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column.
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
-  final `TOTAL` row. docs/model.md gives every formula; docs/architecture.md which file owns each.
+  final `TOTAL` row; with a `--mapping` file, `loops` and `calls` columns (an unpinned layer's are
+  empty and 1, the `TOTAL` row's calls their sum). docs/model.md gives every formula; docs/architecture.md which file owns each.
 """
 
 MAPPING_NOTES = """## Mapping files (`hwsim estimate --mapping FILE`)
