@@ -10,8 +10,8 @@ Each has one behaviour and one latency for every target; the target only says ho
   the output register (5.8 ns clock-to-out), and nextpnr packs no registers into them, so the
   registers must be written as the primitives' own.
 * ``"ice40"``: SB_MAC16 with its input and product registers on (nextpnr-ice40 times every
-  SB_MAC16 port as a register, so only a registered one is timed truthfully); the memory stays
-  inferred (SB_RAM40_4K).
+  SB_MAC16 port as a register, so only a registered one is timed truthfully), and SB_RAM40_4K
+  blocks written out (an inferred one gets Yosys's read-during-write logic after it).
 
 ``hwsim rtl --fpga`` places and routes the family's form; the co-simulation runs the generic one
 (the primitives' registers are set to give the same cycles; place-and-route checks that every
@@ -20,12 +20,12 @@ multiplier became a DSP block).
 
 from __future__ import annotations
 
-from amaranth import ClockSignal, Const, Instance, Module, Signal, signed, unsigned
+from amaranth import ClockSignal, Const, Instance, Module, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode"]
+__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode"]
 
 #: How the blocks are written: portable Verilog, or the vendor primitives of one FPGA family.
 TARGETS = ("generic", "ecp5", "ice40")
@@ -149,6 +149,17 @@ def dp16kd_mode(depth: int) -> tuple[int, int] | None:
     return next(((w, d) for w, d in _DP16KD_MODES if d >= depth), None)
 
 
+#: SB_RAM40_4K modes by depth: (READ_MODE/WRITE_MODE, data bits), and the RDATA/WDATA lanes
+#: each mode uses, low bit first (iCE40 Technology Library, SB_RAM40_4K; Yosys's cells_sim.v).
+_SB_RAM40_MODES = ((256, 0, 16), (512, 1, 8), (1024, 2, 4), (2048, 3, 2))
+_SB_RAM40_LANES = {0: tuple(range(16)), 1: tuple(range(0, 16, 2)), 2: (1, 5, 9, 13), 3: (3, 11)}
+
+
+def sb_ram40_mode(depth: int) -> tuple[int, int] | None:
+    """(mode, data bits) of the widest SB_RAM40_4K configuration at least ``depth`` deep, or None."""
+    return next(((mode, bits) for d, mode, bits in _SB_RAM40_MODES if d >= depth), None)
+
+
 class AccMemory(wiring.Component):
     """One accumulator lane: ``depth`` words of ``width`` bits, one write port, one read port.
 
@@ -173,9 +184,12 @@ class AccMemory(wiring.Component):
 
     @property
     def primitive(self) -> str | None:
-        """``DP16KD`` where the block RAM's output register gives the second cycle, else None."""
+        """``DP16KD`` where the block RAM's output register gives the second cycle; ``SB_RAM40_4K``
+        for a non-transparent iCE40 memory up to 2048 words; else None (inferred)."""
         if self._target == "ecp5" and self._latency == 2 and dp16kd_mode(self._depth) is not None:
             return "DP16KD"
+        if self._target == "ice40" and not self._transparent and sb_ram40_mode(self._depth) is not None:
+            return "SB_RAM40_4K"
         return None
 
     def elaborate(self, platform) -> Module:
@@ -183,18 +197,52 @@ class AccMemory(wiring.Component):
         if self.primitive == "DP16KD":
             self._dp16kd(m)
             return m
+        if self.primitive == "SB_RAM40_4K":
+            self._sb_ram40_4k(m)
+            return m
         m.submodules.mem = mem = Memory(shape=unsigned(self._width), depth=self._depth, init=[])
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=(wr,) if self._transparent else ())
         m.d.comb += [wr.addr.eq(self.w_addr), wr.data.eq(self.w_data), wr.en.eq(self.w_en),
                      rd.addr.eq(self.r_addr), rd.en.eq(1)]
+        self._output(m, rd.data)
+        return m
+
+    def _output(self, m: Module, data: Value) -> None:
+        """``r_data``: the read data, registered once more for a two-cycle read."""
         if self._latency == 2:
             q = Signal(self._width, reset_less=True)
-            m.d.sync += q.eq(rd.data)
+            m.d.sync += q.eq(data)
             m.d.comb += self.r_data.eq(q)
         else:
-            m.d.comb += self.r_data.eq(rd.data)
-        return m
+            m.d.comb += self.r_data.eq(data)
+
+    def _sb_ram40_4k(self, m: Module) -> None:
+        # Written as blocks rather than inferred: for a read in the cycle of a write to the same
+        # word Yosys would add a register and a LUT after each block to return the old data, one
+        # more level on every path from the memory; the accumulator forwards that word itself
+        # (the caller's hits), so the block's own answer is never used. A deeper memory takes
+        # narrower blocks side by side, never stacked ones whose read data a LUT would choose.
+        mode, bits = sb_ram40_mode(self._depth)
+        lanes = _SB_RAM40_LANES[mode]
+        abits = len(self.w_addr)
+        zero, one = Const(0, 1), Const(1, 1)
+        data = Signal(self._width)
+        for n, lo in enumerate(range(0, self._width, bits)):
+            hi = min(lo + bits, self._width)
+            wd = Signal(16, name=f"wd_{n}")
+            rd = Signal(16, name=f"rd_{n}")
+            m.d.comb += [wd[lane].eq(self.w_data[lo + i]) for i, lane in enumerate(lanes[: hi - lo])]
+            m.d.comb += [data[lo + i].eq(rd[lane]) for i, lane in enumerate(lanes[: hi - lo])]
+            wa, ra = Signal(11, name=f"wa_{n}"), Signal(11, name=f"ra_{n}")
+            m.d.comb += [wa[:abits].eq(self.w_addr), ra[:abits].eq(self.r_addr)]
+            m.submodules[f"bram_{n}"] = Instance(
+                "SB_RAM40_4K", p_READ_MODE=mode, p_WRITE_MODE=mode,
+                o_RDATA=rd, i_RADDR=ra, i_RCLK=ClockSignal("sync"), i_RCLKE=one, i_RE=one,
+                i_WDATA=wd, i_WADDR=wa, i_WCLK=ClockSignal("sync"), i_WCLKE=one, i_WE=self.w_en,
+                i_MASK=Const(0, 16),
+            )
+        self._output(m, data)
 
     def _dp16kd(self, m: Module) -> None:
         bits, _ = dp16kd_mode(self._depth)
