@@ -75,7 +75,8 @@ class TileController(wiring.Component):
         # For an FPGA the queue whose write and read enables come straight from registers (same
         # cycles); the ASIC presets keep Amaranth's FIFO, the RTL the area table was fitted on.
         queue_type = OutputQueue if p.registered_control else SyncFIFOBuffered
-        m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth)
+        queue_args = {"target": p.target} if p.registered_control else {}
+        m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth, **queue_args)
 
         # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
         # each comparison a ready or a fold switch needs is kept as a flag, updated from the

@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode"]
+__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode", "sb_ram40_blocks"]
 
 #: How the blocks are written: portable Verilog, or the vendor primitives of one FPGA family.
 TARGETS = ("generic", "ecp5", "ice40")
@@ -160,6 +160,33 @@ def sb_ram40_mode(depth: int) -> tuple[int, int] | None:
     return next(((mode, bits) for d, mode, bits in _SB_RAM40_MODES if d >= depth), None)
 
 
+def sb_ram40_blocks(m: Module, depth: int, *, w_en: Value, w_addr: Value, w_data: Value, r_addr: Value,
+                    r_en: Value, r_data: Value) -> None:
+    """Add to ``m`` the SB_RAM40_4K blocks of a ``depth``-word memory as wide as ``w_data``: a
+    write at the edge ending a cycle with ``w_en``; ``r_data`` the word at ``r_addr`` after the edge
+    ending a cycle with ``r_en`` (held otherwise). A read of the word written at the same edge is
+    undefined (the caller never does one, or never uses its answer). A memory deeper than 256 words
+    takes narrower blocks side by side (8 bits at 512, 4 at 1024, 2 at 2048), never stacked ones
+    whose read data a LUT after them would choose between."""
+    mode, bits = sb_ram40_mode(depth)
+    lanes = _SB_RAM40_LANES[mode]
+    width, abits = len(w_data), len(w_addr)
+    for n, lo in enumerate(range(0, width, bits)):
+        hi = min(lo + bits, width)
+        wd, rd = Signal(16, name=f"wd_{n}"), Signal(16, name=f"rd_{n}")
+        wa, ra = Signal(11, name=f"wa_{n}"), Signal(11, name=f"ra_{n}")
+        m.d.comb += [wd[lane].eq(w_data[lo + i]) for i, lane in enumerate(lanes[: hi - lo])]
+        m.d.comb += [r_data[lo + i].eq(rd[lane]) for i, lane in enumerate(lanes[: hi - lo])]
+        m.d.comb += [wa[:abits].eq(w_addr), ra[:abits].eq(r_addr)]
+        one = Const(1, 1)
+        m.submodules[f"bram_{n}"] = Instance(
+            "SB_RAM40_4K", p_READ_MODE=mode, p_WRITE_MODE=mode,
+            o_RDATA=rd, i_RADDR=ra, i_RCLK=ClockSignal("sync"), i_RCLKE=r_en, i_RE=one,
+            i_WDATA=wd, i_WADDR=wa, i_WCLK=ClockSignal("sync"), i_WCLKE=one, i_WE=w_en,
+            i_MASK=Const(0, 16),
+        )
+
+
 class AccMemory(wiring.Component):
     """One accumulator lane: ``depth`` words of ``width`` bits, one write port, one read port.
 
@@ -221,27 +248,10 @@ class AccMemory(wiring.Component):
         # Written as blocks rather than inferred: for a read in the cycle of a write to the same
         # word Yosys would add a register and a LUT after each block to return the old data, one
         # more level on every path from the memory; the accumulator forwards that word itself
-        # (the caller's hits), so the block's own answer is never used. A deeper memory takes
-        # narrower blocks side by side, never stacked ones whose read data a LUT would choose.
-        mode, bits = sb_ram40_mode(self._depth)
-        lanes = _SB_RAM40_LANES[mode]
-        abits = len(self.w_addr)
-        zero, one = Const(0, 1), Const(1, 1)
+        # (the caller's hits), so the block's own answer is never used.
         data = Signal(self._width)
-        for n, lo in enumerate(range(0, self._width, bits)):
-            hi = min(lo + bits, self._width)
-            wd = Signal(16, name=f"wd_{n}")
-            rd = Signal(16, name=f"rd_{n}")
-            m.d.comb += [wd[lane].eq(self.w_data[lo + i]) for i, lane in enumerate(lanes[: hi - lo])]
-            m.d.comb += [data[lo + i].eq(rd[lane]) for i, lane in enumerate(lanes[: hi - lo])]
-            wa, ra = Signal(11, name=f"wa_{n}"), Signal(11, name=f"ra_{n}")
-            m.d.comb += [wa[:abits].eq(self.w_addr), ra[:abits].eq(self.r_addr)]
-            m.submodules[f"bram_{n}"] = Instance(
-                "SB_RAM40_4K", p_READ_MODE=mode, p_WRITE_MODE=mode,
-                o_RDATA=rd, i_RADDR=ra, i_RCLK=ClockSignal("sync"), i_RCLKE=one, i_RE=one,
-                i_WDATA=wd, i_WADDR=wa, i_WCLK=ClockSignal("sync"), i_WCLKE=one, i_WE=self.w_en,
-                i_MASK=Const(0, 16),
-            )
+        sb_ram40_blocks(m, self._depth, w_en=self.w_en, w_addr=self.w_addr, w_data=self.w_data,
+                        r_addr=self.r_addr, r_en=Const(1, 1), r_data=data)
         self._output(m, data)
 
     def _dp16kd(self, m: Module) -> None:
