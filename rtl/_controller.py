@@ -355,6 +355,11 @@ class TileController(wiring.Component):
                 gap_full_n = Mux(w_fold_end & ~a_fold_end, gap_some, Mux(a_fold_end & ~w_fold_end, 0,
                                                                             Mux(accept, 0, gap_full)))
                 m.d.sync += w_go.eq(w_more_n & ~gap_full_n)
+                # The flags with a reset take their next value every cycle, without a clock
+                # enable: an iCE40 register's synchronous reset acts only when it is enabled, so
+                # Yosys would make each enable one LUT deeper (the enable or the reset).
+                m.d.sync += [w_more.eq(w_more_n), a_more.eq(a_more_n), gap_some.eq(gap_some_n),
+                             gap_full.eq(gap_full_n), credit_ok.eq(credit_ok_n)]
         # An emitting tile ends when its last row leaves. For an FPGA, whether the row on the
         # output is the last is a register, ``armed`` (the queue holds a word that is the tile's
         # m-th to leave), made from next-state values: the end is then one AND with o.ready, not
@@ -374,6 +379,8 @@ class TileController(wiring.Component):
         m.d.sync += self.done.eq(0)
         with m.If(busy & (silent_end | emit_end)):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
+        if p.short_enables:
+            m.d.sync += busy.eq(Mux(busy, ~(silent_end | emit_end), accept))
         return m
 
     def _accumulate(self, m: Module, stages: list, at: int, psum: Value, carry: Value | None, *, last: bool,
@@ -431,7 +438,18 @@ class TileController(wiring.Component):
                     # For an FPGA the row compares are made a cycle earlier still, on the same two
                     # tags one stage back, so each hit is a register of a register.
                     pre = [Signal(name=f"{name}_pre_{d}", reset_less=True) for d in (2, 3, 4)]
-                    m.d.sync += [q.eq(same_row(at - 3, d)) for d, q in zip((2, 3, 4), pre)]
+                    if p.short_enables:
+                        # For an iCE40 the compare itself is split over two cycles: two bits of
+                        # the rows per register, a stage earlier still (both rows are registers,
+                        # the a_row included), then their AND with the later tag's valid.
+                        for d, q in zip((2, 3, 4), pre):
+                            a, b = stages[at - 4].row, stages[at - 4 + d].row
+                            pieces = Signal((len(a) + 1) // 2, name=f"{name}_eq_{d}", reset_less=True)
+                            valid = Signal(name=f"{name}_vld_{d}", reset_less=True)
+                            m.d.sync += [pieces.eq(Cat(*(a[i:i + 2] == b[i:i + 2] for i in range(0, len(a), 2)))),
+                                         valid.eq(stages[at - 4 + d].valid), q.eq(valid & pieces.all())]
+                    else:
+                        m.d.sync += [q.eq(same_row(at - 3, d)) for d, q in zip((2, 3, 4), pre)]
                     m.d.sync += [h.eq(q) for h, q in zip(hit, pre)]
                 else:
                     m.d.sync += [h.eq(same_row(at - 2, d)) for d, h in zip((2, 3, 4), hit)]

@@ -33,6 +33,7 @@ from hwsim.core.errors import UserError
 from hwsim.core.fpga import DEVICES, Device
 
 from ._emit import generate_verilog, ports
+from ._floorplan import floorplan
 from ._harness import HARNESS_PINS, HARNESS_TOP, Port, harness_verilog
 from ._params import params
 
@@ -101,10 +102,17 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
     the final ``hierarchy`` pass, after flattening, and lose the core. ``abc9=False`` (ECP5 only)
     maps the LUTs with the classic ``abc`` instead of ``synth_ecp5``'s ``abc9``, the rest of
     ``synth_ecp5`` unchanged: the way round an internal assertion of Yosys 0.70's ABC9 on some
-    designs (docs/fpga.md).
+    designs (docs/fpga.md). On the iCE40 UP5K the DSP and block RAM cells are given their sites
+    (:func:`rtl._floorplan.floorplan`) between synthesis and ``synth.json``.
     """
     synth = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}[dev.family]
-    if abc9 or dev.family != "ecp5":
+    plan = floorplan(cfg, dev)
+    if plan:
+        # The hard blocks' sites (rtl._floorplan), as the bel attributes nextpnr places them at.
+        steps = (f"{synth} -top {HARNESS_TOP}\n"
+                 + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in plan.items())
+                 + "write_json synth.json\n")
+    elif abc9 or dev.family != "ecp5":
         steps = f"{synth} -top {HARNESS_TOP} -json synth.json\n"
     else:
         steps = (f"synth_ecp5 -top {HARNESS_TOP} -run begin:map_luts\n"
