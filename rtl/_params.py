@@ -51,9 +51,10 @@ class Params:
         """Whether the controller and accumulator are written for the iCE40's slow routing (same
         cycles; a config whose ``[fpga]`` device is an iCE40): no reset on the registers loaded
         from the command, the weights' ``ready`` a register, the credit counter without clock
-        enable, an accumulator segment's carry kept for valid rows only and the older forwarded
-        sums chosen a cycle ahead (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures were
-        measured on."""
+        enable, an accumulator segment's carry kept for valid rows only, the older forwarded
+        sums chosen a cycle ahead, the row compares over two stages and the flags with a reset
+        written every cycle (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures were measured
+        on."""
         return family_of(self.cfg.fpga) == "ice40"
 
     @property
