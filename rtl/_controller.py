@@ -60,10 +60,8 @@ class TileController(wiring.Component):
 
     @property
     def out_queue_depth(self) -> int:
-        """Enough for every row between issue and output, so a ready consumer never holds the issue,
-        with one entry to spare. An FPGA's controller gets a row's credit back a cycle after the row
-        leaves, which takes that spare entry: it gets one more, to keep one."""
-        return self._p.cfg.array_latency + self._p.cfg.out_latency + 2 + self._p.registered_control
+        """The output queue's depth (rtl.Params.out_queue_depth)."""
+        return self._p.out_queue_depth
 
     def elaborate(self, platform) -> Module:
         p = self._p

@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode", "sb_ram40_blocks"]
+__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode", "sb_ram40_slices", "sb_ram40_blocks"]
 
 #: How the blocks are written: portable Verilog, or the vendor primitives of one FPGA family.
 TARGETS = ("generic", "ecp5", "ice40")
@@ -160,6 +160,12 @@ def sb_ram40_mode(depth: int) -> tuple[int, int] | None:
     return next(((mode, bits) for d, mode, bits in _SB_RAM40_MODES if d >= depth), None)
 
 
+def sb_ram40_slices(width: int, depth: int) -> tuple[tuple[int, int], ...]:
+    """Bit ranges (lo, hi) of a ``width``-bit word, one SB_RAM40_4K block each, at ``depth`` words."""
+    _, bits = sb_ram40_mode(depth)
+    return tuple((lo, min(lo + bits, width)) for lo in range(0, width, bits))
+
+
 def sb_ram40_blocks(m: Module, depth: int, *, w_en: Value, w_addr: Value, w_data: Value, r_addr: Value,
                     r_en: Value, r_data: Value) -> None:
     """Add to ``m`` the SB_RAM40_4K blocks of a ``depth``-word memory as wide as ``w_data``: a
@@ -168,11 +174,10 @@ def sb_ram40_blocks(m: Module, depth: int, *, w_en: Value, w_addr: Value, w_data
     undefined (the caller never does one, or never uses its answer). A memory deeper than 256 words
     takes narrower blocks side by side (8 bits at 512, 4 at 1024, 2 at 2048), never stacked ones
     whose read data a LUT after them would choose between."""
-    mode, bits = sb_ram40_mode(depth)
+    mode, _ = sb_ram40_mode(depth)
     lanes = _SB_RAM40_LANES[mode]
-    width, abits = len(w_data), len(w_addr)
-    for n, lo in enumerate(range(0, width, bits)):
-        hi = min(lo + bits, width)
+    abits = len(w_addr)
+    for n, (lo, hi) in enumerate(sb_ram40_slices(len(w_data), depth)):
         wd, rd = Signal(16, name=f"wd_{n}"), Signal(16, name=f"rd_{n}")
         wa, ra = Signal(11, name=f"wa_{n}"), Signal(11, name=f"ra_{n}")
         m.d.comb += [wd[lane].eq(w_data[lo + i]) for i, lane in enumerate(lanes[: hi - lo])]

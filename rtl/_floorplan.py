@@ -15,7 +15,7 @@ from __future__ import annotations
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.fpga import Device
 
-from ._dsp import sb_ram40_mode
+from ._dsp import sb_ram40_slices
 from ._params import Params, params
 
 __all__ = ["floorplan"]
@@ -72,15 +72,13 @@ def floorplan(cfg: AcceleratorConfig, dev: Device) -> dict[str, str]:
 
 def _column_rams(cfg: AcceleratorConfig, p: Params, c: int) -> list[str]:
     """Column ``c``'s block RAM cells: its accumulator segments' blocks, then the output queue's
-    blocks that hold its lane (rtl._dsp.sb_ram40_blocks: one per ``bits`` of the word)."""
+    blocks whose first bit is in its lane (the queue's word: the lanes, then the tile-end bit, which
+    an FPGA's controller never reads: Yosys removes a block that holds only it)."""
     cells = []
     if cfg.pipeline.acc_stages != 1:        # a transparent (one-stage) accumulator stays inferred
-        _, bits = sb_ram40_mode(cfg.acc_depth)
         for j, (lo, hi) in enumerate(p.segments):
-            cells += [f"core.acc_{c}_s{j}.bram_{n}" for n in range(-(-(hi - lo) // bits))]
-    # The queue's word: the C lanes of acc_bits, then the tile-end bit (unused on an FPGA: Yosys
-    # removes a block that holds only it). Its depth is far below 256: 16-bit blocks, each going
-    # with the lane of its first bit.
-    blocks = -(-cfg.cols * cfg.acc_bits // 16)
-    cells += [f"core.queue.bram_{k}" for k in range(blocks) if 16 * k // cfg.acc_bits == c]
+            cells += [f"core.acc_{c}_s{j}.bram_{n}" for n in range(len(sb_ram40_slices(hi - lo, cfg.acc_depth)))]
+    queue = p.out_queue_depth - 1    # the queue's memory: one word fewer (rtl._queue)
+    cells += [f"core.queue.bram_{k}" for k, (lo, _) in enumerate(sb_ram40_slices(cfg.cols * cfg.acc_bits + 1, queue))
+              if lo // cfg.acc_bits == c]
     return cells

@@ -58,6 +58,14 @@ class Params:
         return family_of(self.cfg.fpga) == "ice40"
 
     @property
+    def out_queue_depth(self) -> int:
+        """The tile controller's output queue: enough for every row between issue and output, so a
+        ready consumer never holds the issue, with one entry to spare. An FPGA's controller gets a
+        row's credit back a cycle after the row leaves, which takes that spare entry: it gets one
+        more, to keep one."""
+        return self.cfg.array_latency + self.cfg.out_latency + 2 + self.registered_control
+
+    @property
     def m_bits(self) -> int:
         """A tile's m: 1 .. acc_depth."""
         return _bits_for(self.cfg.acc_depth)
