@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode", "sb_ram40_slices", "sb_ram40_blocks"]
+__all__ = ["TARGETS", "Multiplier", "AccMemory", "dp16kd_mode", "sb_ram40_mode", "sb_ram40_written", "sb_ram40_slices", "sb_ram40_blocks"]
 
 #: How the blocks are written: portable Verilog, or the vendor primitives of one FPGA family.
 TARGETS = ("generic", "ecp5", "ice40")
@@ -160,6 +160,12 @@ def sb_ram40_mode(depth: int) -> tuple[int, int] | None:
     return next(((mode, bits) for d, mode, bits in _SB_RAM40_MODES if d >= depth), None)
 
 
+def sb_ram40_written(depth: int, transparent: bool = False) -> bool:
+    """Whether an iCE40 memory of ``depth`` words is written as SB_RAM40_4K blocks (else inferred):
+    up to 2048 words, and not transparent (a write seen by the read of its cycle)."""
+    return not transparent and sb_ram40_mode(depth) is not None
+
+
 def sb_ram40_slices(width: int, depth: int) -> tuple[tuple[int, int], ...]:
     """Bit ranges (lo, hi) of a ``width``-bit word, one SB_RAM40_4K block each, at ``depth`` words."""
     _, bits = sb_ram40_mode(depth)
@@ -220,7 +226,7 @@ class AccMemory(wiring.Component):
         for a non-transparent iCE40 memory up to 2048 words; else None (inferred)."""
         if self._target == "ecp5" and self._latency == 2 and dp16kd_mode(self._depth) is not None:
             return "DP16KD"
-        if self._target == "ice40" and not self._transparent and sb_ram40_mode(self._depth) is not None:
+        if self._target == "ice40" and sb_ram40_written(self._depth, self._transparent):
             return "SB_RAM40_4K"
         return None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.fpga import Device
 
-from ._dsp import sb_ram40_slices
+from ._dsp import sb_ram40_slices, sb_ram40_written
 from ._params import Params, params
 
 __all__ = ["floorplan"]
@@ -75,10 +75,13 @@ def _column_rams(cfg: AcceleratorConfig, p: Params, c: int) -> list[str]:
     blocks whose first bit is in its lane (the queue's word: the lanes, then the tile-end bit, which
     an FPGA's controller never reads: Yosys removes a block that holds only it)."""
     cells = []
-    if cfg.pipeline.acc_stages != 1:        # a transparent (one-stage) accumulator stays inferred
+    # Only memories written as blocks have these names (a one-stage accumulator is transparent).
+    if sb_ram40_written(cfg.acc_depth, transparent=cfg.pipeline.acc_stages == 1):
         for j, (lo, hi) in enumerate(p.segments):
             cells += [f"core.acc_{c}_s{j}.bram_{n}" for n in range(len(sb_ram40_slices(hi - lo, cfg.acc_depth)))]
     queue = p.out_queue_depth - 1    # the queue's memory: one word fewer (rtl._queue)
+    if not sb_ram40_written(queue):
+        return cells
     cells += [f"core.queue.bram_{k}" for k, (lo, _) in enumerate(sb_ram40_slices(cfg.cols * cfg.acc_bits + 1, queue))
               if lo // cfg.acc_bits == c]
     return cells

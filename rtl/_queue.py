@@ -15,7 +15,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ._dsp import sb_ram40_blocks
+from ._dsp import sb_ram40_blocks, sb_ram40_written
 
 __all__ = ["OutputQueue"]
 
@@ -46,7 +46,7 @@ class OutputQueue(wiring.Component):
         one = Signal()                      # level == 1
         write = self.w_en
         read = some & (~self.r_rdy | self.r_en)
-        if self._target == "ice40" and inner <= 2048:
+        if self._target == "ice40" and sb_ram40_written(inner):
             sb_ram40_blocks(m, inner, w_en=write, w_addr=produce, w_data=self.w_data, r_addr=consume,
                             r_en=read, r_data=self.r_data)
         else:

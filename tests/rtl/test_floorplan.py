@@ -57,3 +57,15 @@ def test_no_plan_and_no_setattr_off_the_up5k(device):
 def test_a_column_taller_than_a_side_gets_no_plan():
     cfg = preset("fpga-edge").replace(rows=5, cols=1, fpga="ice40-up5k")
     assert floorplan(cfg, DEVICES["ice40-up5k"]) == {}
+
+
+def test_an_accumulator_too_deep_for_blocks_is_left_to_the_placer():
+    """A 64 KiB output buffer on a 2 x 2: 4096 accumulator rows, more than one SB_RAM40_4K mode
+    holds, so the accumulator is inferred (other cell names) and only the DSPs and the queue are
+    planned (this raised a TypeError from the flow before)."""
+    cfg = preset("fpga-edge").replace(rows=2, cols=2, ofmap_kib=64.0, fpga="ice40-up5k")
+    assert cfg.acc_depth > 2048
+    plan = floorplan(cfg, DEVICES["ice40-up5k"])
+    assert sorted(k for k in plan if ".acc_" in k) == []
+    assert sum(k.endswith(".mul.dsp") for k in plan) == 4 and sum(k.startswith("core.queue.") for k in plan) == 4
+    assert "setattr" in yosys_script(cfg, DEVICES["ice40-up5k"])
