@@ -50,7 +50,7 @@ def test_sb_ram40_blocks_read_what_was_written(depth, width, latency, tmp_path):
     assert design.count("SB_RAM40_4K ") == -(-width // {256: 16, 512: 8, 1024: 4, 2048: 2}[depth])
     rng = random.Random(depth * 100 + width)
     stored: dict[int, int] = {}
-    vectors, want = [], []
+    vectors: list[int] = []
     reads: list[int | None] = []
     for t in range(CYCLES):
         w_en = int(rng.random() < 0.6)
