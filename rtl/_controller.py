@@ -15,6 +15,8 @@ from amaranth.lib.wiring import In, Out
 
 from ._array import SystolicArray
 from ._dsp import AccMemory
+from ._ice40_issue import finish as ice40_finish
+from ._ice40_issue import issue as ice40_issue
 from ._params import Params
 from ._pipe import delayed
 from ._queue import OutputQueue
@@ -76,190 +78,177 @@ class TileController(wiring.Component):
         queue_args = {"target": p.target} if p.registered_control else {}
         m.submodules.queue = queue = queue_type(width=out_row.size, depth=self.out_queue_depth, **queue_args)
 
-        # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
-        # each comparison a ready or a fold switch needs is kept as a flag, updated from the
-        # counters one step ahead, so no counter's compare sits between a register and a ready.
-        busy = Signal()
-        # For an iCE40, the registers loaded from the command itself have no reset (a reset would
-        # be one more input of each one's clock enable); the flags keep theirs: a flag read before
-        # its first load would be X in a simulation, where a register's initial value may come
-        # after the processes that read it have run.
-        loaded = dict(reset_less=p.short_enables)
-        tile = Signal(p.cmd_layout, **loaded)
-        n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
-        m_minus_1 = Signal(p.m_bits, **loaded)
-        m_is_1 = Signal()
-        # Weight issue: rows left in the tile, row within the fold, the fold's bank.
-        w_left = Signal(p.k_bits, **loaded)
-        w_more = Signal()                   # w_left != 0
-        w_one = Signal(**loaded)            # w_left == 1
-        w_row = Signal(p.array_row_bits)
-        w_row_last = Signal()               # w_row == R - 1
-        w_bank = Signal()
-        # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
-        a_left = Signal(p.k_bits, **loaded)
-        a_more = Signal()                   # a_left != 0
-        a_last_fold = Signal()              # a_left <= R
-        a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
-        a_row = Signal(p.m_bits)
-        a_togo = Signal(p.m_bits)           # m - 1 - a_row
-        a_row_last = Signal()               # a_row == m - 1
-        a_first_fold = Signal()
-        a_bank = Signal()
-        # Weight folds issued minus activation folds issued: 0, 1 or 2.
-        gap_some = Signal()                 # gap != 0
-        gap_full = Signal()                 # gap == 2
-        # Output queue entries not yet promised to an issued row.
-        credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
-        credit_ok = Signal(init=1)          # credits != 0
-
-        emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
-        # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
-        # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
-        # (gap > 0), so they read complete weights whatever gaps the streams have.
-        # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
-        want_w = w_more & ~gap_full
         if p.short_enables:
-            # For an iCE40 the weights' ready is a register too (next values below), so the
-            # weight counters' clock enable is one LUT: a command's accept or a weight's fire.
-            w_go = Signal(name="w_go")
-            want_w = w_go
-        # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
-        # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
-        held = Signal()
-        want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
-        if p.registered_control:
-            # For an FPGA that enable is itself a register, computed from the flags' next values
-            # at the end of elaborate: the issue's updates then start at one register.
-            a_go = Signal(name="a_go")
-            want_a = a_go
-        m.d.comb += [
-            self.cmd.ready.eq(~busy),
-            self.w.ready.eq(want_w),
-            self.a.ready.eq(want_a),
-        ]
-        w_fire = self.w.valid & self.w.ready
-        a_fire = self.a.valid & self.a.ready
-        w_fold_end = w_fire & (w_row_last | w_one)
-        a_fold_end = a_fire & a_row_last
-        if cfg.pipeline.row_gap > 1:
-            m.d.sync += held.eq(a_fold_end & m_is_1)
+            s = ice40_issue(m, self, p)
+            busy, tile, n_mask, w_fire, a_fire = s.busy, s.tile, s.n_mask, s.w_fire, s.a_fire
+            a_row, a_first_fold, emit_row, a_last_fold, a_row_last = (s.a_row, s.a_first_fold, s.emit_row, s.a_last_fold,
+                                                                     s.a_row_last)
+            self._feed_weights(m, mesh, s.w_row, s.w_bank, w_fire, n_mask)
+            self._feed_activations(m, mesh, a_fire, s.a_lanes, s.a_bank)
+        else:
+            # ---- Issue. Every ready is a function of single-bit state registers (one or two LUTs):
+            # each comparison a ready or a fold switch needs is kept as a flag, updated from the
+            # counters one step ahead, so no counter's compare sits between a register and a ready.
+            busy = Signal()
+            loaded: dict = {}
+            tile = Signal(p.cmd_layout, **loaded)
+            n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
+            m_minus_1 = Signal(p.m_bits, **loaded)
+            m_is_1 = Signal()
+            # Weight issue: rows left in the tile, row within the fold, the fold's bank.
+            w_left = Signal(p.k_bits, **loaded)
+            w_more = Signal()                   # w_left != 0
+            w_one = Signal(**loaded)            # w_left == 1
+            w_row = Signal(p.array_row_bits)
+            w_row_last = Signal()               # w_row == R - 1
+            w_bank = Signal()
+            # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
+            a_left = Signal(p.k_bits, **loaded)
+            a_more = Signal()                   # a_left != 0
+            a_last_fold = Signal()              # a_left <= R
+            a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
+            a_row = Signal(p.m_bits)
+            a_togo = Signal(p.m_bits)           # m - 1 - a_row
+            a_row_last = Signal()               # a_row == m - 1
+            a_first_fold = Signal()
+            a_bank = Signal()
+            # Weight folds issued minus activation folds issued: 0, 1 or 2.
+            gap_some = Signal()                 # gap != 0
+            gap_full = Signal()                 # gap == 2
+            # Output queue entries not yet promised to an issued row.
+            credits = Signal(range(self.out_queue_depth + 1), init=self.out_queue_depth)
+            credit_ok = Signal(init=1)          # credits != 0
 
-        accept = self.cmd.valid & self.cmd.ready
-
-        def issue_flags(src, k_small=None, m_small=None) -> dict:
-            # With k_small (k < 2 ** kb, kb the bits of R) and m_small (m == 1) given as registers,
-            # the compares of k with R and of m with 1 are a few-input LUT each.
-            k_low = src.k if k_small is None else src.k[:kb]
-            if k_small is None:
-                k_le_r = k_low <= R
-            else:
-                k_le_r = k_small if (1 << kb) - 1 <= R else k_small & (k_low <= R)  # no constant compare
-            k_gt = [(k_low > r) if k_small is None else ~k_small | (k_low > r) for r in range(R)]
-            m_is_one = (src.m == 1) if m_small is None else m_small
-            flags = {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(m_is_one),
-                     "a_last_fold": a_last_fold.eq(k_le_r), "emit_row": emit_row.eq(k_le_r & src.emit),
-                     "a_lanes": a_lanes.eq(Cat(*k_gt)),
-                     "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(m_is_one)}
-            if m_small is not None:
-                # m - 1 was latched with the command: the cycle after copies it.
-                del flags["m_minus_1"]
-                flags["a_togo"] = a_togo.eq(m_minus_1)
-            return flags
-
-        kb = R.bit_length()
-        k_small, m_small = Signal(name="k_small", **loaded), Signal(name="m_small", **loaded)
-
-        with m.If(accept):
-            cmd = self.cmd.payload
-            now = {} if p.registered_control else issue_flags(cmd)
-            m.d.sync += [
-                busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
-                *(now[k] for k in ("m_minus_1", "m_is_1") if k in now),
-                w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
-                w_bank.eq(0),
-                a_left.eq(cmd.k), a_more.eq(1), *(now[k] for k in ("a_last_fold", "emit_row", "a_lanes") if k in now),
-                a_row.eq(0), *(now[k] for k in ("a_togo", "a_row_last") if k in now), a_first_fold.eq(1), a_bank.eq(0),
-                gap_some.eq(0), gap_full.eq(0),
+            emit_row = Signal()                 # a_last_fold & tile.emit: this fold's rows produce results
+            # Fold f's weights go into bank f % 2, which fold f - 2 used: they wait until all of fold
+            # f - 2 has been issued (gap < 2). Fold f's activations wait until all its weights are in
+            # (gap > 0), so they read complete weights whatever gaps the streams have.
+            # (w_more and a_more are only ever set while busy, so busy itself is not needed here.)
+            want_w = w_more & ~gap_full
+            # With acc_stages = 3 an accumulator row may not be added in two consecutive cycles: a
+            # one-row tile (m = 1) waits a cycle after each fold (row_gap = 2).
+            held = Signal()
+            want_a = a_more & gap_some & (~emit_row | credit_ok) & ~held
+            if p.registered_control:
+                # For an FPGA that enable is itself a register, computed from the flags' next values
+                # at the end of elaborate: the issue's updates then start at one register.
+                a_go = Signal(name="a_go")
+                want_a = a_go
+            m.d.comb += [
+                self.cmd.ready.eq(~busy),
+                self.w.ready.eq(want_w),
+                self.a.ready.eq(want_a),
             ]
-        if p.registered_control:
-            # The activation issue's flags are first needed two cycles after the command (its
-            # first weight row goes in the cycle after it), so they are computed in the cycle
-            # after, from the latched tile; the wide parts of the compares (k's high bits zero,
-            # m == 1) are registered with the command.
-            started = Signal(name="started")
-            m.d.sync += started.eq(accept)
+            w_fire = self.w.valid & self.w.ready
+            a_fire = self.a.valid & self.a.ready
+            w_fold_end = w_fire & (w_row_last | w_one)
+            a_fold_end = a_fire & a_row_last
+            if cfg.pipeline.row_gap > 1:
+                m.d.sync += held.eq(a_fold_end & m_is_1)
+
+            accept = self.cmd.valid & self.cmd.ready
+
+            def issue_flags(src, k_small=None, m_small=None) -> dict:
+                # With k_small (k < 2 ** kb, kb the bits of R) and m_small (m == 1) given as registers,
+                # the compares of k with R and of m with 1 are a few-input LUT each.
+                k_low = src.k if k_small is None else src.k[:kb]
+                if k_small is None:
+                    k_le_r = k_low <= R
+                else:
+                    k_le_r = k_small if (1 << kb) - 1 <= R else k_small & (k_low <= R)  # no constant compare
+                k_gt = [(k_low > r) if k_small is None else ~k_small | (k_low > r) for r in range(R)]
+                m_is_one = (src.m == 1) if m_small is None else m_small
+                flags = {"m_minus_1": m_minus_1.eq(src.m - 1), "m_is_1": m_is_1.eq(m_is_one),
+                         "a_last_fold": a_last_fold.eq(k_le_r), "emit_row": emit_row.eq(k_le_r & src.emit),
+                         "a_lanes": a_lanes.eq(Cat(*k_gt)),
+                         "a_togo": a_togo.eq(src.m - 1), "a_row_last": a_row_last.eq(m_is_one)}
+                if m_small is not None:
+                    # m - 1 was latched with the command: the cycle after copies it.
+                    del flags["m_minus_1"]
+                    flags["a_togo"] = a_togo.eq(m_minus_1)
+                return flags
+
+            kb = R.bit_length()
+            k_small, m_small = Signal(name="k_small", **loaded), Signal(name="m_small", **loaded)
+
             with m.If(accept):
-                m.d.sync += [k_small.eq(self.cmd.payload.k[kb:] == 0 if p.k_bits > kb else 1),
-                             m_small.eq(self.cmd.payload.m[1:] == 0 if p.m_bits > 1 else 1),
-                             m_minus_1.eq(self.cmd.payload.m - 1)]
-            with m.If(started):
-                m.d.sync += list(issue_flags(tile, k_small, m_small).values())
-
-        # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
-        # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
-        # n_mask is a register (set with the command), so no compare sits on the weight path.
-        m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_bank), mesh.w_valid.eq(w_fire)]
-        for c in range(C):
-            m.d.comb += mesh.w_data[c].eq(Mux(n_mask[c], self.w.payload[c], 0))
-        with m.If(w_fire):
-            m.d.sync += [w_left.eq(w_left - 1), w_more.eq(~w_one), w_one.eq(w_left == 2)]
-            with m.If(w_row_last | w_one):
-                m.d.sync += [w_row.eq(0), w_row_last.eq(R == 1), w_bank.eq(~w_bank)]
-            with m.Else():
-                m.d.sync += [w_row.eq(w_row + 1), w_row_last.eq(w_row == R - 2)]
-
-        # Lanes past the fold's K rows meet stale weights: zero them. For an FPGA a bubble's
-        # operands are left as they come (its sums carry an invalid tag, so the accumulator never
-        # adds them): the data lanes then do not load a_fire, which every issue register needs.
-        for r in range(R):
-            lane = a_fire & a_lanes[r]
-            keep = a_lanes[r] if p.registered_control else lane
-            m.d.comb += [mesh.a_data[r].eq(Mux(keep, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
-        m.d.comb += mesh.a_bank.eq(a_bank)
-        # The next fold's K rows left, whether it is the last and its lanes: with row_gap 2 folds
-        # end at least two cycles apart (and the first ends two cycles after the command), so
-        # these are registers computed from a_left in the cycle before, off the issue's path.
-        next_left = Mux(a_last_fold, 0, a_left - R)
-        if p.registered_control and cfg.pipeline.row_gap > 1:
-            # For an FPGA the fold flags of a new tile are loaded in the cycle after the command,
-            # when these registers are computed for a first fold that ends the cycle after (one
-            # row per fold, m = 1): a_last_fold is still the last tile's then. After a last fold
-            # nothing reads a_left (a_more is 0 until the next command loads it), so the value
-            # without the choice is as good, and never stale.
-            next_left = (a_left - R)[: len(a_left)]
-        next_last = a_left <= 2 * R
-        next_lanes = Cat(*(a_left > R + r for r in range(R)))
-        if cfg.pipeline.row_gap > 1:
-            ahead = [Signal.like(next_left, name="a_next_left"), Signal(name="a_next_last"),
-                     Signal(R, name="a_next_lanes")]
-            kb2 = (2 * R).bit_length()
-            if p.registered_control and p.k_bits > kb2:
-                # For an FPGA, whether a_left is below 2 ** kb2 is a flag that follows a_left (from
-                # the command's k, then from a_next_left, both registers): the compares with
-                # 2 * R and R + r then take a_left's low kb2 bits only.
-                a_small = Signal(name="a_left_small")
+                cmd = self.cmd.payload
+                now = {} if p.registered_control else issue_flags(cmd)
+                m.d.sync += [
+                    busy.eq(1), tile.eq(cmd), n_mask.eq(Cat(*(cmd.n > c for c in range(C)))),
+                    *(now[k] for k in ("m_minus_1", "m_is_1") if k in now),
+                    w_left.eq(cmd.k), w_more.eq(1), w_one.eq(cmd.k == 1), w_row.eq(0), w_row_last.eq(R == 1),
+                    w_bank.eq(0),
+                    a_left.eq(cmd.k), a_more.eq(1), *(now[k] for k in ("a_last_fold", "emit_row", "a_lanes") if k in now),
+                    a_row.eq(0), *(now[k] for k in ("a_togo", "a_row_last") if k in now), a_first_fold.eq(1), a_bank.eq(0),
+                    gap_some.eq(0), gap_full.eq(0),
+                ]
+            if p.registered_control:
+                # The activation issue's flags are first needed two cycles after the command (its
+                # first weight row goes in the cycle after it), so they are computed in the cycle
+                # after, from the latched tile; the wide parts of the compares (k's high bits zero,
+                # m == 1) are registered with the command.
+                started = Signal(name="started")
+                m.d.sync += started.eq(accept)
                 with m.If(accept):
-                    m.d.sync += a_small.eq(self.cmd.payload.k[kb2:] == 0)
-                with m.Elif(a_fold_end):
-                    m.d.sync += a_small.eq(ahead[0][kb2:] == 0)
-                low = a_left[:kb2]
-                next_last = a_small & (low <= 2 * R)
-                next_lanes = Cat(*(~a_small | (low > R + r) for r in range(R)))
-            m.d.sync += [reg.eq(value) for reg, value in zip(ahead, (next_left, next_last, next_lanes))]
-            next_left, next_last, next_lanes = ahead
-        with m.If(a_fire):
-            with m.If(a_row_last):
-                m.d.sync += [a_row.eq(0), a_togo.eq(m_minus_1), a_row_last.eq(m_is_1), a_first_fold.eq(0),
-                             a_bank.eq(~a_bank), a_more.eq(~a_last_fold), a_last_fold.eq(next_last),
-                             emit_row.eq(next_last & tile.emit),
-                             a_left.eq(next_left), a_lanes.eq(next_lanes)]
-            with m.Else():
-                m.d.sync += [a_row.eq(a_row + 1), a_togo.eq(a_togo - 1), a_row_last.eq(a_togo == 1)]
-        with m.If(w_fold_end & ~a_fold_end):
-            m.d.sync += [gap_some.eq(1), gap_full.eq(gap_some)]
-        with m.If(a_fold_end & ~w_fold_end):
-            m.d.sync += [gap_some.eq(gap_full), gap_full.eq(0)]
+                    m.d.sync += [k_small.eq(self.cmd.payload.k[kb:] == 0 if p.k_bits > kb else 1),
+                                 m_small.eq(self.cmd.payload.m[1:] == 0 if p.m_bits > 1 else 1),
+                                 m_minus_1.eq(self.cmd.payload.m - 1)]
+                with m.If(started):
+                    m.d.sync += list(issue_flags(tile, k_small, m_small).values())
+
+            self._feed_weights(m, mesh, w_row, w_bank, w_fire, n_mask)
+            with m.If(w_fire):
+                m.d.sync += [w_left.eq(w_left - 1), w_more.eq(~w_one), w_one.eq(w_left == 2)]
+                with m.If(w_row_last | w_one):
+                    m.d.sync += [w_row.eq(0), w_row_last.eq(R == 1), w_bank.eq(~w_bank)]
+                with m.Else():
+                    m.d.sync += [w_row.eq(w_row + 1), w_row_last.eq(w_row == R - 2)]
+
+            self._feed_activations(m, mesh, a_fire, a_lanes, a_bank)
+            # The next fold's K rows left, whether it is the last and its lanes: with row_gap 2 folds
+            # end at least two cycles apart (and the first ends two cycles after the command), so
+            # these are registers computed from a_left in the cycle before, off the issue's path.
+            next_left = Mux(a_last_fold, 0, a_left - R)
+            if p.registered_control and cfg.pipeline.row_gap > 1:
+                # For an FPGA the fold flags of a new tile are loaded in the cycle after the command,
+                # when these registers are computed for a first fold that ends the cycle after (one
+                # row per fold, m = 1): a_last_fold is still the last tile's then. After a last fold
+                # nothing reads a_left (a_more is 0 until the next command loads it), so the value
+                # without the choice is as good, and never stale.
+                next_left = (a_left - R)[: len(a_left)]
+            next_last = a_left <= 2 * R
+            next_lanes = Cat(*(a_left > R + r for r in range(R)))
+            if cfg.pipeline.row_gap > 1:
+                ahead = [Signal.like(next_left, name="a_next_left"), Signal(name="a_next_last"),
+                         Signal(R, name="a_next_lanes")]
+                kb2 = (2 * R).bit_length()
+                if p.registered_control and p.k_bits > kb2:
+                    # For an FPGA, whether a_left is below 2 ** kb2 is a flag that follows a_left (from
+                    # the command's k, then from a_next_left, both registers): the compares with
+                    # 2 * R and R + r then take a_left's low kb2 bits only.
+                    a_small = Signal(name="a_left_small")
+                    with m.If(accept):
+                        m.d.sync += a_small.eq(self.cmd.payload.k[kb2:] == 0)
+                    with m.Elif(a_fold_end):
+                        m.d.sync += a_small.eq(ahead[0][kb2:] == 0)
+                    low = a_left[:kb2]
+                    next_last = a_small & (low <= 2 * R)
+                    next_lanes = Cat(*(~a_small | (low > R + r) for r in range(R)))
+                m.d.sync += [reg.eq(value) for reg, value in zip(ahead, (next_left, next_last, next_lanes))]
+                next_left, next_last, next_lanes = ahead
+            with m.If(a_fire):
+                with m.If(a_row_last):
+                    m.d.sync += [a_row.eq(0), a_togo.eq(m_minus_1), a_row_last.eq(m_is_1), a_first_fold.eq(0),
+                                 a_bank.eq(~a_bank), a_more.eq(~a_last_fold), a_last_fold.eq(next_last),
+                                 emit_row.eq(next_last & tile.emit),
+                                 a_left.eq(next_left), a_lanes.eq(next_lanes)]
+                with m.Else():
+                    m.d.sync += [a_row.eq(a_row + 1), a_togo.eq(a_togo - 1), a_row_last.eq(a_togo == 1)]
+            with m.If(w_fold_end & ~a_fold_end):
+                m.d.sync += [gap_some.eq(1), gap_full.eq(gap_some)]
+            with m.If(a_fold_end & ~w_fold_end):
+                m.d.sync += [gap_some.eq(gap_full), gap_full.eq(0)]
 
         # Each issued activation row carries a tag through a pipeline as long as the array's, so
         # the accumulator stage knows what the sums leaving the de-skew belong to.
@@ -309,6 +298,9 @@ class TileController(wiring.Component):
             m.d.comb += self.o.payload.eq(leaving.data)
         o_fire = self.o.valid & self.o.ready
 
+        if p.short_enables:
+            ice40_finish(m, self, p, s, queue=queue, silent_end=self._silent_end(m, stages[d0 + segments - 2]))
+            return m
         taken = a_fire & emit_row
         # A row's credit comes back when it leaves; for an FPGA a cycle later, from a register, so
         # the queue's r_rdy and o.ready reach neither the credit counter nor the issue.
@@ -316,27 +308,18 @@ class TileController(wiring.Component):
         if p.registered_control:
             back = Signal(name="credit_back")
             m.d.sync += back.eq(o_fire)
-        if p.short_enables:
-            # For an iCE40 the counter takes one add every cycle, of +1, -1 or 0 (its bits one LUT
-            # of taken and back): no clock enable.
-            down = taken & ~back
-            m.d.sync += credits.eq(credits + Cat(taken ^ back, down.replicate(len(credits) - 1)))
         with m.If(taken & ~back):
-            if not p.short_enables:
-                m.d.sync += credits.eq(credits - 1)
+            m.d.sync += credits.eq(credits - 1)
             m.d.sync += credit_ok.eq(credits != 1)
         with m.If(back & ~taken):
-            if not p.short_enables:
-                m.d.sync += credits.eq(credits + 1)
+            m.d.sync += credits.eq(credits + 1)
             m.d.sync += credit_ok.eq(1)
 
         # A tile that emits nothing ends when its last tag reaches the output register; for an
         # FPGA that test is a register, made from the tag one stage before.
         silent_end = at.valid & at.last & ~at.emit
         if p.registered_control:
-            before = stages[d0 + segments - 2]
-            silent_end = Signal(name="silent_end")
-            m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
+            silent_end = self._silent_end(m, stages[d0 + segments - 2])
             # want_a of the next cycle, from what each flag's updates above make of it (accept
             # and a fold's end never meet: a tile's activations start two cycles after it).
             a_more_n = Mux(accept, 1, Mux(a_fold_end, ~a_last_fold, a_more))
@@ -348,16 +331,6 @@ class TileController(wiring.Component):
             credit_ok_n = Mux(taken & ~back, credits != 1, Mux(back & ~taken, 1, credit_ok))
             held_n = a_fold_end & m_is_1 if cfg.pipeline.row_gap > 1 else Const(0, 1)
             m.d.sync += a_go.eq(a_more_n & gap_some_n & (~emit_row_n | credit_ok_n) & ~held_n)
-            if p.short_enables:
-                w_more_n = Mux(accept, 1, Mux(w_fire, ~w_one, w_more))
-                gap_full_n = Mux(w_fold_end & ~a_fold_end, gap_some, Mux(a_fold_end & ~w_fold_end, 0,
-                                                                            Mux(accept, 0, gap_full)))
-                m.d.sync += w_go.eq(w_more_n & ~gap_full_n)
-                # The flags with a reset take their next value every cycle, without a clock
-                # enable: an iCE40 register's synchronous reset acts only when it is enabled, so
-                # Yosys would make each enable one LUT deeper (the enable or the reset).
-                m.d.sync += [w_more.eq(w_more_n), a_more.eq(a_more_n), gap_some.eq(gap_some_n),
-                             gap_full.eq(gap_full_n), credit_ok.eq(credit_ok_n)]
         # An emitting tile ends when its last row leaves. For an FPGA, whether the row on the
         # output is the last is a register, ``armed`` (the queue holds a word that is the tile's
         # m-th to leave), made from next-state values: the end is then one AND with o.ready, not
@@ -377,9 +350,34 @@ class TileController(wiring.Component):
         m.d.sync += self.done.eq(0)
         with m.If(busy & (silent_end | emit_end)):
             m.d.sync += [busy.eq(0), self.done.eq(1)]
-        if p.short_enables:
-            m.d.sync += busy.eq(Mux(busy, ~(silent_end | emit_end), accept))
         return m
+
+    def _feed_weights(self, m: Module, mesh: SystolicArray, w_row: Value, w_bank: Value, w_fire: Value,
+                      n_mask: Value) -> None:
+        # Weight lanes past the tile's n are zeroed: loaded as given, they would multiply into
+        # accumulator columns >= n, which a later accumulating tile with a larger n adds (issue 12).
+        # n_mask is a register (set with the command), so no compare sits on the weight path.
+        m.d.comb += [mesh.w_row.eq(w_row), mesh.w_bank.eq(w_bank), mesh.w_valid.eq(w_fire)]
+        for c in range(self._p.cfg.cols):
+            m.d.comb += mesh.w_data[c].eq(Mux(n_mask[c], self.w.payload[c], 0))
+
+    def _feed_activations(self, m: Module, mesh: SystolicArray, a_fire: Value, a_lanes: Value, a_bank: Value) -> None:
+        # Lanes past the fold's K rows meet stale weights: zero them. For an FPGA a bubble's
+        # operands are left as they come (its sums carry an invalid tag, so the accumulator never
+        # adds them): the data lanes then do not load a_fire, which every issue register needs.
+        for r in range(self._p.cfg.rows):
+            lane = a_fire & a_lanes[r]
+            keep = a_lanes[r] if self._p.registered_control else lane
+            m.d.comb += [mesh.a_data[r].eq(Mux(keep, self.a.payload[r], 0)), mesh.a_valid[r].eq(lane)]
+        m.d.comb += mesh.a_bank.eq(a_bank)
+
+    @staticmethod
+    def _silent_end(m: Module, before: Value) -> Signal:
+        # A tile that emits nothing ends when its last tag reaches the output register: for an
+        # FPGA a register, made from the tag one stage before.
+        silent_end = Signal(name="silent_end")
+        m.d.sync += silent_end.eq(before.valid & before.last & ~before.emit)
+        return silent_end
 
     def _accumulate(self, m: Module, stages: list, at: int, psum: Value, carry: Value | None, *, last: bool,
                     name: str) -> tuple[Value, Value | None]:

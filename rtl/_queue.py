@@ -16,6 +16,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ._dsp import sb_ram40_blocks, sb_ram40_written
+from ._lut import lut
 
 __all__ = ["OutputQueue"]
 
@@ -54,7 +55,13 @@ class OutputQueue(wiring.Component):
             wr, rd = storage.write_port(), storage.read_port()
             m.d.comb += [wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(write),
                          rd.addr.eq(consume), rd.en.eq(read), self.r_data.eq(rd.data)]
-        m.d.comb += self.r_rdy_next.eq(read | (self.r_rdy & ~self.r_en))
+        if self._target == "ice40":
+            # One LUT of three registers, which the controller's flags read: kept as written.
+            nxt = lut(m, self._target, "r_rdy_next", lambda s, r, e: (s & ((r ^ 1) | e)) | (r & (e ^ 1)),
+                      some, self.r_rdy, self.r_en)
+            m.d.comb += self.r_rdy_next.eq(nxt)
+        else:
+            m.d.comb += self.r_rdy_next.eq(read | (self.r_rdy & ~self.r_en))
         with m.If(write):
             m.d.sync += produce.eq(Mux(produce == inner - 1, 0, produce + 1))
         with m.If(read):

@@ -91,7 +91,7 @@ class Pipeline:
 PIPELINE_DEFAULTS: dict[str | None, Pipeline] = {
     None: Pipeline(mult_stages=0, adder_segments=1, acc_stages=1),
     "ecp5": Pipeline(mult_stages=3, adder_segments=1, acc_stages=3),
-    "ice40": Pipeline(mult_stages=2, adder_segments=2, acc_stages=3),
+    "ice40": Pipeline(mult_stages=2, adder_segments=4, acc_stages=3),
 }
 
 

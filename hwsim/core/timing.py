@@ -54,7 +54,7 @@ def ws_tile_cycles(cfg: AcceleratorConfig, tile: Tile) -> int:
     >>> ws_tile_cycles(AcceleratorConfig(rows=8, cols=8), Tile(m=1, k=8, n=8, emit=False))  # one GEMV fold
     26
     >>> ws_tile_cycles(AcceleratorConfig(rows=8, cols=8, fpga="ice40-up5k"), Tile(m=1, k=8, n=8, emit=False))
-    29
+    31
     """
     rows = cfg.rows
     folds = cfg.folds(tile.k)

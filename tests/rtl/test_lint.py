@@ -26,7 +26,7 @@ def _lint(tmp_path, verilog: str, top: str) -> subprocess.CompletedProcess:
     preset("fpga-edge").replace(fpga=None),                               # the single-cycle 8x8
     preset("fpga-edge"),                                                  # the preset: its ECP5-45F pipeline
     preset("fpga-edge").replace(rows=4, cols=4, fpga="ecp5-25f"),         # ECP5's pipeline
-    preset("fpga-edge").replace(rows=2, cols=4, fpga="ice40-up5k"),       # iCE40's: two carry segments
+    preset("fpga-edge").replace(rows=2, cols=4, fpga="ice40-up5k"),       # iCE40's: four carry segments, its controller
     preset("fpga-edge").replace(rows=3, cols=5, input_bits=4, weight_bits=6, acc_bits=12,
                                 mult_stages=1, adder_segments=3, acc_stages=2),
 ], ids=["8x8", "8x8-ecp5-45f", "4x4-ecp5", "2x4-ice40", "3x5-int4-S3-A2"])

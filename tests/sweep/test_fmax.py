@@ -21,7 +21,7 @@ TABLE = {"flow": "test", "points": [
     {"device": "ecp5-25f", "rows": 4, "cols": 4, "pipeline": [3, 1, 3], "fits": True, "fmax_mhz": 180.0},
     {"device": "ecp5-45f", "rows": 8, "cols": 8, "pipeline": [3, 1, 3], "fits": True, "fmax_mhz": 160.0},
     {"device": "ecp5-85f", "rows": 12, "cols": 12, "pipeline": [3, 1, 3], "fits": True, "fmax_mhz": 120.0},
-    {"device": "ice40-up5k", "rows": 2, "cols": 2, "pipeline": [2, 2, 3], "fits": True, "fmax_mhz": 50.0},
+    {"device": "ice40-up5k", "rows": 2, "cols": 2, "pipeline": [2, 4, 3], "fits": True, "fmax_mhz": 50.0},
 ]}
 
 
