@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from amaranth import Cat, Const, Module, Signal, Value
+from amaranth import Cat, Module, Signal, Value
 
-from ._lut import equals, lut
+from ._lut import and_all, equals, lut
 
 __all__ = ["Count", "countdown", "DIGIT"]
 
@@ -30,13 +30,6 @@ class Count:
     zero: Signal
     one: Signal
     two: Signal
-
-
-def _all(*xs):
-    out = 1
-    for x in xs:
-        out = out & x
-    return out
 
 
 def countdown(m: Module, target: str, name: str, value: Value,
@@ -56,6 +49,8 @@ def countdown(m: Module, target: str, name: str, value: Value,
     >>> c = countdown(m, "generic", "left", k, (lambda i: i, [idle]), lambda nm, below: idle | (fire & Cat(*below).all()))
     >>> len(c.zero)
     1
+    >>> from amaranth.hdl import Fragment
+    >>> _ = Fragment.get(m, None)
     """
     when, sel = load
     if not 1 <= len(sel) <= 2:
@@ -92,6 +87,6 @@ def countdown(m: Module, target: str, name: str, value: Value,
     high = zeros[1:]
     if len(high) > 3:
         high = [equals(m, target, f"{name}_high_zero", Cat(*high), (1 << len(high)) - 1)]  # past 16 bits: a LUT more
-    return Count(zero=lut(m, target, f"{name}_is_zero", _all, zeros[0], *high),
-                 one=lut(m, target, f"{name}_is_one", _all, is1, *high),
-                 two=lut(m, target, f"{name}_is_two", _all, is2, *high))
+    return Count(zero=lut(m, target, f"{name}_is_zero", and_all, zeros[0], *high),
+                 one=lut(m, target, f"{name}_is_one", and_all, is1, *high),
+                 two=lut(m, target, f"{name}_is_two", and_all, is2, *high))

@@ -27,7 +27,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 
 from ._countdown import countdown
-from ._lut import all_of, equals, lut
+from ._lut import all_of, and_all, equals, lut
 from ._params import Params
 
 __all__ = ["Ice40Issue", "issue", "finish"]
@@ -67,13 +67,6 @@ class Ice40Issue:
     w_fold_end: Signal
     gap_some: Signal
     gap_full: Signal
-
-
-def all_of_bits(bits) -> int | Value:
-    out = 1
-    for b in bits:
-        out = out & b
-    return out
 
 
 def issue(m: Module, ctl: wiring.Component, p: Params) -> Ice40Issue:
@@ -152,7 +145,7 @@ def issue(m: Module, ctl: wiring.Component, p: Params) -> Ice40Issue:
     def togo_step(nm: str, below: list[Value]) -> Signal:
         if not below:
             return lut(m, t, nm, lambda s, v, g: s | (v & g), started, ctl.a.valid, a_go)
-        ends = lut(m, t, f"{nm}_ends", lambda last, *zs: last | all_of_bits(zs), a_row_last, *below)
+        ends = lut(m, t, f"{nm}_ends", lambda last, *zs: last | and_all(*zs), a_row_last, *below)
         return lut(m, t, nm, lambda s, v, g, e: s | (v & g & e), started, ctl.a.valid, a_go, ends)
     a_togo = countdown(m, t, "a_togo", m_minus_1, (lambda s, last: s | last, [started, a_row_last]), togo_step)
     # The row, its flags and the bank start with the cycle after a command (the first row goes

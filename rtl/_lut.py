@@ -9,10 +9,12 @@ issue logic of the iCE40 controller is written with these, each flag's last LUT 
 register (docs/rtl.md#pipeline).
 
     >>> from amaranth import Module, Signal
+    >>> from amaranth.hdl import Fragment
     >>> m, a, b, c = Module(), Signal(), Signal(), Signal()
-    >>> y = lut(m, "generic", "y", lambda a, b, c: (a & b) | c, a, b, c)
-    >>> lut_init(lambda a, b, c: (a & b) | c, 3)    # O = INIT[{I3, I2, I1, I0}]
+    >>> y = lut(m, "ice40", "y", lambda a, b, c: (a & b) | c, a, b, c)
+    >>> lut_init(lambda a, b, c: (a & b) | c, 3)    # its SB_LUT4's LUT_INIT: O = INIT[{I3, I2, I1, I0}]
     248
+    >>> _ = Fragment.get(m, None)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from itertools import product
 
 from amaranth import Const, Instance, Module, Signal, Value
 
-__all__ = ["lut", "lut_init", "equals", "all_of"]
+__all__ = ["lut", "lut_init", "equals", "all_of", "and_all"]
 
 
 def lut_init(fn: Callable[..., object], inputs: int) -> int:
@@ -94,11 +96,12 @@ def all_of(m: Module, target: str, name: str, fn: Callable[..., object], far: Se
     while len(near) > free:
         take = min(4, len(near) - free + 1)
         head, near = near[-take:], near[:-take]
-        near.append(lut(m, target, f"{name}_and{len(near)}", _and, *head))
-    return lut(m, target, name, lambda *xs: fn(*xs[: len(far)], _and(*xs[len(far):])), *far, *near)
+        near.append(lut(m, target, f"{name}_and{len(near)}", and_all, *head))
+    return lut(m, target, name, lambda *xs: fn(*xs[: len(far)], and_all(*xs[len(far):])), *far, *near)
 
 
-def _and(*xs):
+def and_all(*xs):
+    """``xs[0] & xs[1] & ...`` (1 for none), on ints or Amaranth values alike: for LUT functions."""
     out = 1
     for x in xs:
         out = out & x

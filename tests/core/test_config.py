@@ -60,11 +60,11 @@ def test_fpga_table_picks_the_family_pipeline_and_keys_override_it(tmp_path) -> 
     f = tmp_path / "c.toml"
     f.write_text('preset = "fpga-edge"\n[fpga]\ndevice = "ice40-up5k"\nacc_stages = 2\n')
     cfg = load_config(f)
-    # iCE40's defaults: multiplier registered in and out, two carry segments; acc_stages as given.
+    # iCE40's defaults: multiplier registered in and out, four carry segments; acc_stages as given.
     assert (cfg.fpga, cfg.pipeline.mult_stages, cfg.pipeline.adder_segments, cfg.pipeline.acc_stages) == (
-        "ice40-up5k", 2, 2, 2)
-    # 8 x 8: 16 cycles of skew and array, 2 multiplier registers, 1 carry register.
-    assert cfg.array_latency == 19
+        "ice40-up5k", 2, 4, 2)
+    # 8 x 8: 16 cycles of skew and array, 2 multiplier registers, 3 carry registers.
+    assert cfg.array_latency == 21
     # The preset itself names an ECP5-45F: 16 + 3 multiplier registers (a fabric one after the DSP's two).
     assert preset("fpga-edge").array_latency == 19
     assert preset("gemmini-like").replace(rows=8, cols=8).array_latency == 16

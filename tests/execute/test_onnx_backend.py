@@ -2,7 +2,7 @@
 
 ``onnx/backend/test/data/{node,pytorch-converted,pytorch-operator,light}``: each case is a model
 with inputs and expected outputs (``light`` models ship no inputs; they get seeded random ones and
-onnxruntime's outputs). Every case must run and equal its expected outputs within the tolerance of
+onnxruntime's outputs, and are compared on their logits as well: :func:`_with_logits`). Every case must run and equal its expected outputs within the tolerance of
 docs/run.md, and equal onnxruntime wherever onnxruntime runs it; a case hwsim cannot run must stop
 with one clean error naming the operator or the input, and only where onnxruntime cannot run it
 either. Nothing is skipped: a folder the wheel does not ship is reported as an empty parameter set.
@@ -86,12 +86,59 @@ def test_backend_case_runs_as_expected(case: str) -> None:
     _check(model, inputs, expected)
 
 
+def _with_logits(model: Path, out: Path) -> tuple[Path, list[tuple[int, int]]]:
+    """``model`` with the input of each Softmax that makes a graph output appended as a graph
+    output, and (output index, the Softmax's axis) for each of them, in the order appended.
+
+    The light models' weights are constants (``ConstantOfShape`` of 0.02), so every class of a
+    classifier gets the same logit, about 7e9 after the convolutions. A softmax of equal logits is
+    uniform, of logits one fp32 step apart (512 there) one-hot: which one depends on whether the
+    GEMM rounds identical columns identically (onnxruntime's kernels do; numpy 2.4's OpenBLAS sgemm
+    does not). So the logits are compared as well, and a softmax only where its logits differ.
+    """
+    proto = onnx.load(model)
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
+    made = {o: n for n in proto.graph.node for o in n.output}
+    softmaxes = []
+    for i, o in enumerate(list(proto.graph.output)):
+        node = made.get(o.name)
+        if node is not None and node.op_type == "Softmax":
+            axis = next((a.i for a in node.attribute if a.name == "axis"), -1 if opset >= 13 else 1)
+            proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(node.input[0]))
+            softmaxes.append((i, axis))
+    onnx.save(proto, out)
+    return out, softmaxes
+
+
+def _all_equal_along(x: np.ndarray, axis: int, coerced: bool) -> bool:
+    """Whether ``x`` is constant over the classes of a softmax on ``axis`` (opset < 13 softmaxes
+    coerce the dimensions from ``axis`` on into one)."""
+    axis %= x.ndim
+    rows = x.reshape(int(np.prod(x.shape[:axis])), -1) if coerced else np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
+    return bool((rows == rows[:, :1]).all())
+
+
 @pytest.mark.parametrize("case", LIGHT)
-def test_light_model_runs_like_onnxruntime(case: str) -> None:
+def test_light_model_runs_like_onnxruntime(case: str, tmp_path: Path) -> None:
     model = DATA / case
     rng = np.random.default_rng(0)
     inputs = {d.name: rng.standard_normal(d.dims).astype(d.dtype) for d in declared_inputs(model)}
-    _check(model, inputs, None)
+    extended, softmaxes = _with_logits(model, tmp_path / "model.onnx")
+    reference = _onnxruntime(extended, inputs)
+    assert reference is not None, f"onnxruntime does not run {case}"
+    outputs = list(hwsim.run(extended, inputs).outputs.values())
+    assert len(outputs) == len(reference)
+    first = len(outputs) - len(softmaxes)
+    coerced = next((o.version for o in onnx.load(model, load_external_data=False).opset_import
+                    if o.domain in ("", "ai.onnx")), 13) < 13
+    degenerate = set()
+    for (i, axis), got, want in zip(softmaxes, outputs[first:], reference[first:]):
+        assert _close(got, want), f"{case}: the logits of output {i} differ from onnxruntime's"
+        if _all_equal_along(want, axis, coerced):
+            degenerate.add(i)
+    for i in range(first):
+        if i not in degenerate:
+            assert _close(outputs[i], reference[i]), f"{case}: output {i} differs from onnxruntime's"
     assert hwsim.estimate(model).totals.macs > 0
 
 
