@@ -76,11 +76,11 @@ def issue(m: Module, ctl: wiring.Component, p: Params) -> Ice40Issue:
     cfg, t = p.cfg, p.target
     R, C = cfg.rows, cfg.cols
     ahead = cfg.pipeline.row_gap > 1     # folds end two cycles apart at least
-    loaded = dict(reset_less=True)       # registers a command loads: no reset (rtl.Params.short_enables)
+    # The registers a command (re)loads have no reset: an iCE40 register's synchronous reset acts
+    # only when it is enabled, so a reset would be one more input of each enable.
+    loaded = dict(reset_less=True)
     busy, a_go, w_go = Signal(name="busy"), Signal(name="a_go"), Signal(name="w_go")
     m.d.comb += [ctl.cmd.ready.eq(~busy), ctl.w.ready.eq(w_go), ctl.a.ready.eq(a_go)]
-    # The registers a command (re)loads have no reset either: an iCE40 register's synchronous
-    # reset acts only when it is enabled, so a reset would be one more input of each enable.
     a_row_last = Signal(name="a_row_last", **loaded)
     w_last = Const(1, 1) if R == 1 else Signal(name="w_last", **loaded)   # this weight row ends its fold
     # A command is accepted into many registers across the chip: one copy of the LUT for each
@@ -113,9 +113,9 @@ def issue(m: Module, ctl: wiring.Component, p: Params) -> Ice40Issue:
                      m_small.eq(equals(m, t, "m_small_cmd", cmd.m[1:], 0) if p.m_bits > 1 else 1),
                      m_minus_1.eq(cmd.m - 1)]
 
-    # ---- Weights: rows left, the row within the fold, the fold's bank. A tile ends with the row
-    # at 0, and the two banks toggle together fold by fold, so neither is loaded by a command.
-    # Rows left: loaded while idle (so also in the cycle a command is accepted), one off per row.
+    # ---- Weights: rows left, the row within the fold, the fold's bank. Each is loaded in every
+    # idle cycle (so also in the one a command is accepted: the enable is one LUT of ``busy`` and
+    # the fire, not of the accept), then steps with the rows.
     w_left = countdown(m, t, "w_left", cmd.k, (lambda b: b ^ 1, [busy]),
                        lambda nm, below: all_of(m, t, nm, lambda b, v, g, x: (b ^ 1) | (v & g & x),
                                                 [busy, ctl.w.valid, w_go], below))
@@ -123,7 +123,6 @@ def issue(m: Module, ctl: wiring.Component, p: Params) -> Ice40Issue:
     w_more = Signal(name="w_more")
     m.d.sync += w_more.eq(lut(m, t, "w_more_n", lambda acc, f, one, more: acc | (f & (one ^ 1)) | ((f ^ 1) & more),
                               accept, w_fire, w_one, w_more))
-    # The row and the bank start at 0 with each command (while idle), then follow the rows.
     w_row = Signal(p.array_row_bits, name="w_row", **loaded)
     w_bank = Signal(name="w_bank", **loaded)
     w_step = lut(m, t, "w_step", lambda c, b, v, g: (c & (b ^ 1)) | (v & g), ctl.cmd.valid, busy, ctl.w.valid, w_go)
