@@ -90,20 +90,19 @@ class TileController(wiring.Component):
             # each comparison a ready or a fold switch needs is kept as a flag, updated from the
             # counters one step ahead, so no counter's compare sits between a register and a ready.
             busy = Signal()
-            loaded: dict = {}
-            tile = Signal(p.cmd_layout, **loaded)
-            n_mask = Signal(C, **loaded)        # lane c < n: weight lanes and result lanes in use
-            m_minus_1 = Signal(p.m_bits, **loaded)
+            tile = Signal(p.cmd_layout)
+            n_mask = Signal(C)                  # lane c < n: weight lanes and result lanes in use
+            m_minus_1 = Signal(p.m_bits)
             m_is_1 = Signal()
             # Weight issue: rows left in the tile, row within the fold, the fold's bank.
-            w_left = Signal(p.k_bits, **loaded)
+            w_left = Signal(p.k_bits)
             w_more = Signal()                   # w_left != 0
-            w_one = Signal(**loaded)            # w_left == 1
+            w_one = Signal()                    # w_left == 1
             w_row = Signal(p.array_row_bits)
             w_row_last = Signal()               # w_row == R - 1
             w_bank = Signal()
             # Activation issue: K rows left from this fold on, row of A within the fold, the fold's bank.
-            a_left = Signal(p.k_bits, **loaded)
+            a_left = Signal(p.k_bits)
             a_more = Signal()                   # a_left != 0
             a_last_fold = Signal()              # a_left <= R
             a_lanes = Signal(R)                 # lane r < min(R, a_left): the fold's rows of K
@@ -169,7 +168,7 @@ class TileController(wiring.Component):
                 return flags
 
             kb = R.bit_length()
-            k_small, m_small = Signal(name="k_small", **loaded), Signal(name="m_small", **loaded)
+            k_small, m_small = Signal(name="k_small"), Signal(name="m_small")
 
             with m.If(accept):
                 cmd = self.cmd.payload
@@ -337,8 +336,8 @@ class TileController(wiring.Component):
         # the queue's read data through the credit and issue logic.
         emit_end = o_fire & leaving.last
         if p.registered_control:
-            out_left = Signal(p.m_bits, name="out_left", **loaded)  # rows of the tile still to leave
-            out_one = Signal(name="out_one", **loaded)              # out_left == 1
+            out_left = Signal(p.m_bits, name="out_left")  # rows of the tile still to leave
+            out_one = Signal(name="out_one")              # out_left == 1
             armed = Signal(name="armed")                    # o.valid & (the word on o is the last)
             with m.If(started):
                 m.d.sync += [out_left.eq(tile.m), out_one.eq(m_small)]
