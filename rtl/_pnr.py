@@ -106,19 +106,14 @@ def yosys_script(cfg: AcceleratorConfig, dev: Device, abc9: bool = True) -> str:
     (:func:`rtl._floorplan.floorplan`) between synthesis and ``synth.json``, and the LUTs are
     mapped by ABC without area recovery (:data:`ICE40_ABC9_SCRIPT`).
     """
-    synth = {"ecp5": "synth_ecp5", "ice40": "synth_ice40"}[dev.family]
-    plan = floorplan(cfg, dev)
     if dev.family == "ice40":
-        # The hard blocks' sites (rtl._floorplan), as the bel attributes nextpnr places them at.
+        # The hard blocks' sites (rtl._floorplan; only the UP5K has a plan), as the bel
+        # attributes nextpnr places them at.
         steps = (_ice40_synth()
-                 + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in plan.items())
-                 + "write_json synth.json\n")
-    elif plan:
-        steps = (f"{synth} -top {HARNESS_TOP}\n"
-                 + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in plan.items())
+                 + "".join(f'setattr -set BEL "{bel}" {HARNESS_TOP}/{cell}\n' for cell, bel in floorplan(cfg, dev).items())
                  + "write_json synth.json\n")
     elif abc9:
-        steps = f"{synth} -top {HARNESS_TOP} -json synth.json\n"
+        steps = f"synth_ecp5 -top {HARNESS_TOP} -json synth.json\n"
     else:
         steps = (f"synth_ecp5 -top {HARNESS_TOP} -run begin:map_luts\n"
                  "techmap -map +/lattice/latches_map.v\n"

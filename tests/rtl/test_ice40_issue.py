@@ -67,7 +67,7 @@ def test_the_digit_counter_flags_zero_one_and_two_as_a_plain_count_does(width):
 
 
 ICE40_CASES = {
-    "1x3": (PIPELINE_PROGRAMS["1x3 iCE40"][0], PIPELINE_PROGRAMS["1x3 iCE40"][1]),
+    "1x3": PIPELINE_PROGRAMS["1x3 iCE40"],
     # K past 16 and past 128 rows: the counters' higher digits step (rows left, and the borrows of
     # K rows left's low part, here 3 bits).
     "2x2": (dict(rows=2, cols=2, fpga="ice40-up5k"), [(5, 7, 2, 3), (1, 4, 1, 4), (2, 2, 2, 5), (12, 3, 2, 6),
