@@ -4,7 +4,8 @@ Every (chip, workload) pair runs through the public path, ``compiler.compile_mod
 ``hwsim.simulate.simulate(program)``, on that chip's one config in ``benchmarks/silicon/*.toml``:
 no per-workload factor anywhere. A figure measured with a mapping the paper published (DOSA's) runs
 that mapping: its file in ``benchmarks/silicon/`` pins each layer's DRAM loops
-(``compile_model(..., mapping=...)``, docs/model.md#pinned-mappings). The table gives the published value, hwsim's, their ratio
+(``compile_model(..., mapping=...)``, docs/model.md#pinned-mappings); MoCA's runs pin the tiles its
+library picks (written by ``benchmarks/moca_mappings.py``). The table gives the published value, hwsim's, their ratio
 (hwsim / published) and the source; docs/validation.md says why each figure is comparable::
 
     .venv/bin/python benchmarks/silicon.py                 # the table, plus hwsim's cycle split
@@ -166,11 +167,12 @@ FIGURES: tuple[Figure, ...] = (
     Figure("Gemmini (DOSA, RetinaNet design)", "RetinaNet (DOSA's 27 layers)", "dosa_retinanet", 1, "Mcycles",
            16.026592, dosa_source("retinanet"), mapping="dosa-retinanet-mapping.toml"),
     Figure("Gemmini (MoCA)", "ResNet-50", "resnet50_1024", 1, "Mcycles", 23.899749,
-           f"{MOCA}: resnet total cycles, median of 7 runs"),
+           f"{MOCA}: resnet total cycles, median of 7 runs", mapping="moca-resnet50-mapping.toml"),
     Figure("Gemmini (DOSA, ResNet-50 design)", "ResNet-50 (DOSA's 54 layers)", "dosa_resnet50", 1, "Mcycles",
            23.690955, dosa_source("resnet50"), mapping="dosa-resnet50-mapping.toml"),
     Figure("Gemmini (MoCA)", "GoogLeNet (torchvision)", "googlenet_tv", 1, "Mcycles", 11.364544,
-           f"{MOCA}: googlenet total thread cycles, median of 7 runs"),
+           f"{MOCA}: googlenet total thread cycles, median of 7 runs",
+           mapping="moca-googlenet-mapping.toml"),
     Figure("Gemmini (DOSA, U-Net design)", "U-Net (DOSA's 23 layers)", "dosa_unet", 1, "Mcycles", 969.735057,
            dosa_source("unet"), mapping="dosa-unet-mapping.toml"),
     Figure("Gemmini (DOSA, BERT design)", "BERT layer, Gemmini's own tiling", "dosa_bert", 1, "Mcycles", 3.757188,
@@ -180,13 +182,15 @@ FIGURES: tuple[Figure, ...] = (
            "ucb-bar/gemmini PR #90 (2021-03-24)",
            reason="controller and software overheads of that commit, memory system not stated"),
     Figure("Gemmini (MoCA)", "AlexNet", "alexnet_1024", 1, "Mcycles", 12.265346,
-           f"{MOCA}: alexnet total thread cycles, median of 7 runs",
+           f"{MOCA}: alexnet total thread cycles, median of 7 runs", mapping="moca-alexnet-mapping.toml",
            gap=True,
-           reason="3-channel conv1 (32 % of the run) and batch-1 FC weight streaming (46 %) at costs hwsim does not model"),
+           reason="3-channel conv1 (32 % of the run) DMA-bound past one request a cycle, and batch-1 FC weight "
+           "streaming (46 %) at 10 B/cycle: memory-path costs hwsim does not model"),
     Figure("Gemmini (MoCA)", "SqueezeNet 1.1", "squeezenet11", 1, "Mcycles", 3.849847,
-           f"{MOCA}: squeezenet total cycles, median of 7 runs",
+           f"{MOCA}: squeezenet total cycles, median of 7 runs", mapping="moca-squeezenet11-mapping.toml",
            gap=True,
-           reason="3-channel conv1 (45 % of the run), pools fused into small layers, per-call overheads"),
+           reason="3-channel conv1 (45 % of the run) of 2-pixel commands, 1x1 layers on MoCA's matmul tiler, "
+           "a first pool run as its own pass"),
     Figure("Tesla FSD NPU", "GoogLeNet", "googlenet", 1, "utilization %", 80.0,
            "Talpes et al., IEEE Micro 2020, abstract", bound=True,
            reason="network not named; > 80 % is beyond any 96x96 mapping of GoogLeNet"),

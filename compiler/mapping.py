@@ -91,8 +91,8 @@ class Choice:
     calls: int = 1
     loops: str = ""
     reuse: str = ""
-    #: The output width a command may not cross when it is not the layer's (a pinned call's); None: the layer's.
-    row: int | None = None
+    #: DMA requests that move the DRAM bytes, one a cycle (a pinned call's, docs/model.md#dma-requests); 0: not counted.
+    dma_requests: int = 0
 
     @property
     def cycles(self) -> int:

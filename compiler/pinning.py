@@ -27,8 +27,10 @@ left out is not cut at the DRAM level (its factor is 1).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Union
@@ -44,7 +46,7 @@ from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
 from .mapping import Choice, Operands, layer_bytes, layer_traffic, map_gemm
 from .ops.gemm import touched_positions
 
-__all__ = ["DIMS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", "load_mapping", "as_mapping",
+__all__ = ["DIMS", "LoopNest", "PinnedMapping", "MappingSource", "WINDOWS", "parse_loops", "parse_tiles", "load_mapping", "as_mapping",
            "layer_dims", "check_nest", "map_pinned"]
 
 #: The dimensions a loop may cut, with what each is.
@@ -56,40 +58,78 @@ _INDEXES = {"a": "NCQPSR", "b": "KCSR", "out": "NKQP"}
 #: What ``reuse`` may be: no operand kept between calls (Gemmini's ``tiled_conv``), or kept while the
 #: loops that advance do not index it (Timeloop's convention).
 REUSE = ("none", "order")
-_TOKEN = re.compile(r"([A-Z])(\d+)$")
+#: How a call loads its input window: the positions its taps read, or the whole span between the
+#: first and the last (Gemmini's ``LoopConvLdInput`` loads every row and column of the window).
+WINDOWS = ("touched", "span")
+_TILE_TOKEN = re.compile(r"([A-Z])(\d+)(?::(\d+))?$")
+_TILES_HINT = "write tiles outermost first as dimension letter and tile size, with an optional :step on Q or P, " \
+              "e.g. tiles = \"K32 Q6:4 P16\", with letters from N K C P Q R S (docs/model.md#pinned-mappings)"
 _HINT = "write loops outermost first as dimension letter and factor, e.g. loops = \"Q7 S3 R3 K64\", with letters " \
         "from N K C P Q R S (docs/model.md#pinned-mappings)"
 
 
 @dataclass(frozen=True)
 class LoopNest:
-    """DRAM-level loops, outermost first: ``(dimension, factor)`` pairs, each dimension at most once.
+    """DRAM-level loops, outermost first, each dimension at most once: ``(dimension, factor)`` pairs,
+    or with ``tiles`` ``(dimension, tile size)`` pairs, as Gemmini's library gives its tiles: the loop
+    over a dimension of size ``D`` with tiles of ``t`` runs ``ceil(D / t)`` times and its last tile is
+    what remains. ``steps`` gives an output dimension (``Q``, ``P``) of the tiles form a step below its
+    tile size: neighbouring calls then overlap and each computes the overlap again, as a call that
+    pools its results computes the rows its pooling windows share with the next call's.
     ``reuse`` (:data:`REUSE`): ``"none"``, every call loads its operands; ``"order"``, an operand stays
-    on chip from one call to the next while only loops that do not index it advance."""
+    on chip from one call to the next while only loops that do not index it advance. ``window``
+    (:data:`WINDOWS`): a call loads the input positions its taps read (``"touched"``), or every row
+    and column from the first it reads to the last (``"span"``, Gemmini's ``LoopConvLdInput``)."""
 
     loops: tuple[tuple[str, int], ...]
     reuse: str = "none"
+    tiles: bool = False
+    steps: tuple[tuple[str, int], ...] = ()
+    window: str = "touched"
 
     def factor(self, dim: str) -> int:
+        """The factor of ``dim`` in the factors form (the tiles form has one per layer: :meth:`axes`)."""
+        assert not self.tiles, "a tiles nest's factors depend on the layer: use axes()"
         return next((f for d, f in self.loops if d == dim), 1)
 
     @property
     def calls(self) -> int:
-        """One call per iteration of the loops."""
+        """One call per iteration of the loops (the factors form)."""
+        assert not self.tiles, "a tiles nest's calls depend on the layer: use axes()"
         return math.prod(f for _, f in self.loops)
 
     @property
     def text(self) -> str:
-        return " ".join(f"{d}{f}" for d, f in self.loops)
+        if not self.tiles:
+            return " ".join(f"{d}{f}" for d, f in self.loops)
+        steps = dict(self.steps)
+        return "tiles " + " ".join(f"{d}{t}" + (f":{steps[d]}" if d in steps else "") for d, t in self.loops)
 
-    def visits(self, dims: str) -> int:
-        """How many times an operand indexed by ``dims`` is brought on chip: once per call without
-        reuse; with ``reuse = "order"`` once per iteration of the loops down to the innermost one
-        that indexes it (the loops inside it leave it in place)."""
+    def axes(self, dims: Mapping[str, int]) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Per dimension of sizes ``dims``, each call's ``(offset, size)`` along it, in loop order."""
+        out: dict[str, tuple[tuple[int, int], ...]] = {}
+        given, steps = dict(self.loops), dict(self.steps)
+        for d in DIMS:
+            size = dims[d]
+            if not self.tiles:
+                f = given.get(d, 1)
+                out[d] = tuple((i * (size // f), size // f) for i in range(f))
+                continue
+            tile = min(given.get(d, size), size)
+            step = steps.get(d, tile)
+            count = 1 + max(0, -(-(size - tile) // step))
+            out[d] = tuple((i * step, min(tile, size - i * step)) for i in range(count))
+        return out
+
+    def visits(self, dims: str, factors: Mapping[str, int]) -> int:
+        """How many times an operand indexed by ``dims`` is brought on chip, with ``factors`` the
+        layer's loop counts: once per call without reuse; with ``reuse = "order"`` once per iteration
+        of the loops down to the innermost one that indexes it (the loops inside it leave it in place)."""
+        order = [d for d, _ in self.loops]
         if self.reuse == "none":
-            return self.calls
-        inner = max((i for i, (d, _) in enumerate(self.loops) if d in dims), default=-1)
-        return math.prod(f for _, f in self.loops[:inner + 1])
+            return math.prod(factors[d] for d in order)
+        inner = max((i for i, d in enumerate(order) if d in dims), default=-1)
+        return math.prod(factors[d] for d in order[:inner + 1])
 
 
 @dataclass(frozen=True)
@@ -116,38 +156,69 @@ class PinnedMapping:
 MappingSource = Union[str, Path, PinnedMapping, Mapping[str, str]]
 
 
-def parse_loops(text: object, where: str, reuse: str = "none") -> LoopNest:
-    """A loop nest from its text (``"Q7 S3 R3 K64"``); ``where`` names the file and layer for errors."""
+def _words(text: object, where: str, key: str, noun: str, hint: str) -> list[tuple[str, int, str | None]]:
+    """``(dimension, number, step text or None)`` per word of a ``loops`` or ``tiles`` string."""
     if not isinstance(text, str):
-        raise UserError(f"{where}: loops must be a string, got {shown(repr(text), 40)}; {_HINT}")
-    loops: list[tuple[str, int]] = []
+        raise UserError(f"{where}: {key} must be a string, got {shown(repr(text), 40)}; {hint}")
+    words: list[tuple[str, int, str | None]] = []
     for token in text.split():
-        m = _TOKEN.match(token)
-        if m is None or m.group(1) not in DIMS:
-            raise UserError(f"{where}: loop {shown(repr(token), 40)} is not a dimension letter and a factor; {_HINT}")
-        dim, factor = m.group(1), int(m.group(2))
-        if factor < 1:
-            raise UserError(f"{where}: loop {token}: a factor is at least 1; {_HINT}")
-        if any(d == dim for d, _ in loops):
-            raise UserError(f"{where}: dimension {dim} appears twice; give each dimension one factor (their product)")
-        loops.append((dim, factor))
-    return LoopNest(tuple(loops), reuse)
+        m = _TILE_TOKEN.match(token)
+        if m is None or m.group(1) not in DIMS or (key == "loops" and m.group(3) is not None):
+            raise UserError(f"{where}: {key[:-1]} {shown(repr(token), 40)} is not a dimension letter and a {noun}; "
+                            f"{hint}")
+        dim, number = m.group(1), int(m.group(2))
+        if number < 1:
+            raise UserError(f"{where}: {key[:-1]} {token}: a {noun} is at least 1; {hint}")
+        if any(d == dim for d, _, _ in words):
+            raise UserError(f"{where}: dimension {dim} appears twice; give each dimension one {noun}"
+                            + (" (their product)" if key == "loops" else ""))
+        words.append((dim, number, m.group(3)))
+    return words
+
+
+def parse_loops(text: object, where: str, reuse: str = "none", window: str = "touched") -> LoopNest:
+    """A loop nest from its text (``"Q7 S3 R3 K64"``); ``where`` names the file and layer for errors."""
+    loops = tuple((dim, factor) for dim, factor, _ in _words(text, where, "loops", "factor", _HINT))
+    return LoopNest(loops, reuse, window=window)
+
+
+def parse_tiles(text: object, where: str, reuse: str = "none", window: str = "touched") -> LoopNest:
+    """A loop nest from its tile sizes (``"K32 Q6:4 P16"``), outermost first; ``:step`` lets calls
+    along an output dimension overlap."""
+    tiles: list[tuple[str, int]] = []
+    steps: list[tuple[str, int]] = []
+    for dim, size, step_text in _words(text, where, "tiles", "tile size", _TILES_HINT):
+        if step_text is not None:
+            step = int(step_text)
+            if dim not in "QP" or not 1 <= step <= size:
+                raise UserError(f"{where}: tile {dim}{size}:{step_text}: a step is given only on Q or P, from 1 to the "
+                                f"tile size (calls may overlap on outputs, never on a reduction), e.g. Q6:4")
+            if step < size:
+                steps.append((dim, step))
+        tiles.append((dim, size))
+    return LoopNest(tuple(tiles), reuse, tiles=True, steps=tuple(steps), window=window)
 
 
 def _from_data(data: Any, where: str) -> PinnedMapping:
-    if not isinstance(data, dict) or set(data) - {"layers", "reuse"} or not isinstance(data.get("layers"), dict):
+    if not isinstance(data, dict) or set(data) - {"layers", "reuse", "window"} or not isinstance(data.get("layers"), dict):
         raise UserError(f"{where}: a mapping file holds a table [layers], with a table per layer name, and "
-                        f"optionally reuse; e.g. [layers.\"conv1\"] loops = \"K4 Q2\" (docs/model.md#pinned-mappings)")
+                        f"optionally reuse and window; e.g. [layers.\"conv1\"] loops = \"K4 Q2\" "
+                        "(docs/model.md#pinned-mappings)")
     reuse = data.get("reuse", "none")
     if reuse not in REUSE:
         raise UserError(f"{where}: reuse = {shown(repr(reuse), 40)}: choose \"none\" (every call loads its operands) "
                         "or \"order\" (an operand stays while the loops that advance do not index it)")
+    window = data.get("window", "touched")
+    if window not in WINDOWS:
+        raise UserError(f"{where}: window = {shown(repr(window), 40)}: choose \"touched\" (a call loads the input "
+                        "positions its taps read) or \"span\" (every row and column from the first it reads to the last)")
     nests = []
     for name, entry in data["layers"].items():
         at = f"{where}: layer {shown(name, 80)}"
-        if not isinstance(entry, dict) or set(entry) != {"loops"}:
-            raise UserError(f"{at}: give exactly one key, loops; {_HINT}")
-        nests.append((str(name), parse_loops(entry["loops"], at, reuse)))
+        if not isinstance(entry, dict) or len(entry) != 1 or not set(entry) <= {"loops", "tiles"}:
+            raise UserError(f"{at}: give exactly one key, loops (factors) or tiles (tile sizes); {_HINT}")
+        parse = parse_loops if "loops" in entry else parse_tiles
+        nests.append((str(name), parse(next(iter(entry.values())), at, reuse, window)))
     return PinnedMapping(tuple(nests), where)
 
 
@@ -198,12 +269,19 @@ def _divisors(n: int) -> str:
 
 
 def check_nest(w: Workload, nest: LoopNest, where: str) -> dict[str, int]:
-    """``w``'s dimension sizes, once every factor of ``nest`` divides its dimension; else a UserError."""
+    """``w``'s dimension sizes, once every factor of ``nest`` divides its dimension (every tile fits
+    it); else a UserError."""
     dims = layer_dims(w)
     at = f"{where}: layer {shown(w.name, 80)}"
     if dims is None:
         raise UserError(f"{at} ({w.op}) cannot be pinned: a pinned mapping cuts GEMMs and ungrouped 2-D "
                         "convolutions; remove its entry")
+    if nest.tiles:
+        for dim, size in nest.loops:
+            if size > dims[dim]:
+                raise UserError(f"{at}: tile {dim}{size} is larger than the layer's {dim} = {dims[dim]} "
+                                f"({DIMS[dim]}); give a tile of at most {dims[dim]}")
+        return dims
     for dim, factor in nest.loops:
         if dims[dim] % factor:
             raise UserError(f"{at}: {dim}{factor} does not divide the layer's {dim} = {dims[dim]} ({DIMS[dim]}); "
@@ -211,21 +289,22 @@ def check_nest(w: Workload, nest: LoopNest, where: str) -> dict[str, int]:
     return dims
 
 
-def _window_sum(w: Workload, tile: dict[str, int], f: dict[str, int]) -> tuple[int, int]:
-    """(input elements of every distinct input tile, summed; the most one call loads): a call reads
-    the input positions its outputs' windows touch through its taps (the padding is not read)."""
-    win = w.window
-    assert win is not None
-
-    def axis(size: int, outs: int, taps: int, stride: int, dil: int, pad: int, fo: int, ft: int) -> tuple[int, int]:
-        counts = [touched_positions(size, taps, stride, dil, pad - i * outs * stride - j * taps * dil, outs)
-                  for i in range(fo) for j in range(ft)]
-        return sum(counts), max(counts)
-
-    rows, rows_max = axis(win.in_h, tile["Q"], tile["S"], win.stride_h, win.dilation_h, win.pad_top, f["Q"], f["S"])
-    cols, cols_max = axis(win.in_w, tile["P"], tile["R"], win.stride_w, win.dilation_w, win.pad_left, f["P"], f["R"])
-    per_pixel = tile["N"] * tile["C"]
-    return f["N"] * f["C"] * per_pixel * rows * cols, per_pixel * rows_max * cols_max
+def _positions(size: int, outs: tuple[tuple[int, int], ...], taps: tuple[tuple[int, int], ...], stride: int,
+               dil: int, pad: int, span: bool) -> tuple[int, dict[tuple[int, int], int]]:
+    """Along one axis: (input positions loaded, summed over every pair of an output tile and a tap
+    tile; the most one pair of each ``(outputs, taps)`` size loads). The padding is not read."""
+    total, most = 0, {}
+    for o_off, o in outs:
+        for t_off, t in taps:
+            base = pad - o_off * stride - t_off * dil  # position p = o' * stride + j * dil - base
+            if span:
+                first, last = max(0, -base), min(size - 1, (o - 1) * stride + (t - 1) * dil - base)
+                count = max(0, last - first + 1)
+            else:
+                count = touched_positions(size, t, stride, dil, base, o)
+            total += count
+            most[(o, t)] = max(most.get((o, t), 0), count)
+    return total, most
 
 
 def _call(w: Workload, tile: dict[str, int], a_elems: int) -> Workload:
@@ -248,27 +327,48 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     """``w`` on ``cfg`` as ``nest`` runs it (the module docstring), with its tensors where ``ops`` says."""
     dims = check_nest(w, nest, where)
     assert w.gemm is not None  # check_nest refuses anything else
-    f = {d: nest.factor(d) for d in DIMS}
-    tile = {d: dims[d] // f[d] for d in DIMS}
-    calls = nest.calls
+    axes = nest.axes(dims)
+    f = {d: len(axes[d]) for d in DIMS}
+    calls = math.prod(f.values())
     ib = cfg.input_bytes
-    if w.window is not None:
-        a_tiles, a_call = _window_sum(w, tile, f)
+    win = w.window
+    if win is not None:
+        rows, rows_most = _positions(win.in_h, axes["Q"], axes["S"], win.stride_h, win.dilation_h, win.pad_top,
+                                     nest.window == "span")
+        cols, cols_most = _positions(win.in_w, axes["P"], axes["R"], win.stride_w, win.dilation_w, win.pad_left,
+                                     nest.window == "span")
+        a_sum = dims["N"] * dims["C"] * rows * cols  # every call's input elements, once per distinct input tile
     else:
-        a_call = tile["N"] * tile["P"] * tile["C"]
-        a_tiles = f["N"] * f["P"] * f["C"] * a_call
-    # Inside a call the search maps the call's product alone, its operands staged from DRAM.
-    call = _call(w, tile, a_call)
-    assert call.gemm is not None
+        a_sum = dims["N"] * dims["P"] * dims["C"]
+    # The calls come in a few shapes: along each dimension its full tiles and a last one that is what
+    # remains. Inside a call the search maps the call's product alone, its operands staged from DRAM.
+    sizes = {d: sorted(Counter(size for _, size in axes[d]).items(), reverse=True) for d in DIMS}
     call_ops = Operands(a_on_chip=ops.a_on_chip, b_on_chip=ops.b_on_chip, free_bytes=ops.free_bytes)
-    inner = map_gemm(call, cfg, call_ops)
-    lb, call_lb = layer_bytes(w, cfg, ops), layer_bytes(call, cfg, call_ops)
-    a_fetches = inner.a_dram // (a_call * ib) if a_call else 0  # times the search moves a call's A in
-    # An operand stays between calls only if a call holds it whole; one the call streams comes again.
-    a_visits = nest.visits(_INDEXES["a"]) if a_fetches <= 1 else calls
-    b_visits = nest.visits(_INDEXES["b"]) if inner.b_dram <= call_lb.b_total else calls
-    a_dram = a_fetches * a_tiles * ib * (a_visits // math.prod(f[d] for d in _INDEXES["a"]))
-    b_dram = b_visits * inner.b_dram
+    lb = layer_bytes(w, cfg, ops)
+    shapes: list[tuple[int, dict[str, int], Choice, int, int]] = []  # (calls, tile, its mapping, A elems, B bytes)
+    rows_of: list[int | None] = []  # each shape's output width, where its commands stop
+    for combo in itertools.product(*(sizes[d] for d in DIMS)):
+        tile = {d: size for d, (size, _) in zip(DIMS, combo)}
+        if win is not None:
+            a_call = tile["N"] * tile["C"] * rows_most[(tile["Q"], tile["S"])] * cols_most[(tile["P"], tile["R"])]
+        else:
+            a_call = tile["N"] * tile["P"] * tile["C"]
+        call = _call(w, tile, a_call)
+        inner = map_gemm(call, cfg, call_ops)
+        assert call.gemm is not None
+        rows_of.append(None if call.gemm.row == w.gemm.row else call.gemm.row)
+        shapes.append((math.prod(n for _, n in combo), tile, inner, a_call, layer_bytes(call, cfg, call_ops).b_total))
+    first = next(s for s in shapes if all(s[1][d] == axes[d][0][1] for d in DIMS))[2]
+    last = next(s for s in shapes if all(s[1][d] == axes[d][-1][1] for d in DIMS))[2]
+    # Times the search moves a call's A in; an operand stays between calls only if a call holds it
+    # whole, and one the call streams comes again.
+    a_fetches = max((inner.a_dram // (a_call * ib) if a_call else 0) for _, _, inner, a_call, _ in shapes)
+    a_visits = nest.visits(_INDEXES["a"], f) if a_fetches <= 1 else calls
+    b_whole = all(inner.b_dram <= b_total for _, _, inner, _, b_total in shapes)
+    b_visits = nest.visits(_INDEXES["b"], f) if b_whole else calls
+    a_dram = a_fetches * a_sum * ib * (a_visits // math.prod(f[d] for d in _INDEXES["a"]))
+    b_every = sum(n * inner.b_dram for n, _, inner, _, _ in shapes)  # B moved, every call loading its own
+    b_dram = b_every * b_visits // calls
     # Each output tile's first call loads the bias of its output channels.
     bias = lb.bias_bytes * math.prod(f[d] for d in _OUTPUT_DIMS)
     # A result left before its reduction ends (a reduction loop outside an output loop, with reuse by
@@ -278,19 +378,40 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     partial = 0
     if nest.reuse == "order" and ops.out_dram:
         products = w.gemm.groups * w.gemm.m * w.gemm.n  # the sums before any fused pooling
-        partial = 2 * (nest.visits(_INDEXES["out"]) - out_tiles) * (products // out_tiles) * cfg.acc_bytes
+        partial = 2 * (nest.visits(_INDEXES["out"], f) - out_tiles) * (products // out_tiles) * cfg.acc_bytes
     moved = a_dram + b_dram + bias + partial + lb.fixed - lb.bias_bytes
-    tile_runs = tuple(TileRun(r.tile, r.count * calls) for r in inner.runs)
-    row = call.gemm.row  # a call's commands stop at the call's output rows
-    shapes = [(r.count, run_cycles(cfg, r.tile, row), r.tile.macs) for r in tile_runs]
-    compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - lb.pass_bytes, inner.first_in, inner.last_out,
-                                                          tile_runs[-1].tile.m),
+    # A call's commands stop at its own output rows; its tiles repeat once per call of its shape.
+    tile_runs = tuple(TileRun(r.tile, r.count * n, row) for (n, _, inner, _, _), row in zip(shapes, rows_of)
+                      for r in inner.runs)
+    runs = [(r.count, run_cycles(cfg, r.tile, w.gemm.row if r.row is None else r.row), r.tile.macs) for r in tile_runs]
+    requests = _requests(w, cfg, dims, axes, a_dram, b_dram, lb.out_bytes)
+    compute, stall = gemm_stall(cfg, runs, LayerTraffic(moved - lb.pass_bytes, first.first_in, last.last_out,
+                                                        tile_runs[-1].tile.m, requests),
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
     # On chip every call moves what its own mapping moves; DRAM is the layer's, counted above.
-    array = {key: getattr(inner.traffic, key) * calls
+    array = {key: sum(getattr(inner.traffic, key) * n for n, _, inner, _, _ in shapes)
              for key in ("ifmap_reads", "filter_reads", "ofmap_writes", "ofmap_reads", "array_reg_bytes")}
     traffic = layer_traffic(w, cfg, ops, array, a_dram, b_dram, bias, lb.out_bytes,
                             lb.inter * ib if lb.unfused_ops else 0, lb.round_trip, partial)
-    return Choice(inner.tiles, tile_runs, inner.mapping, traffic, inner.first_in, inner.last_out, compute, stall,
-                  inner.footprint, lb.compulsory, lb.unfused_ops, lb.pass_bytes, inner.k_segment, a_dram, b_dram,
-                  calls=calls, loops=nest.text, row=row, reuse=nest.reuse)
+    return Choice(first.tiles, tile_runs, first.mapping, traffic, first.first_in, last.last_out, compute, stall,
+                  first.footprint, lb.compulsory, lb.unfused_ops, lb.pass_bytes, first.k_segment, a_dram, b_dram,
+                  calls=calls, loops=nest.text, reuse=nest.reuse, dma_requests=requests)
+
+
+def _requests(w: Workload, cfg: AcceleratorConfig, dims: dict[str, int], axes: dict[str, tuple[tuple[int, int], ...]],
+              a_dram: int, b_dram: int, out_bytes: int) -> int:
+    """DMA requests of the layer's operand traffic (docs/model.md#dma-requests): each row of a tile
+    (a pixel's input channels, a tap's weights for the output channels, an output pixel's channels)
+    is its own run of requests of at most ``dma_request_bytes``; 0 when the config sets no limit."""
+    limit = cfg.dma_request_bytes
+    if not limit:
+        return 0
+
+    def per_element(dim: str, width: float) -> float:
+        """Requests per element moved of an operand whose rows run along ``dim``, ``width`` bytes each."""
+        return sum(math.ceil(size * width / limit - 1e-9) for _, size in axes[dim]) / dims[dim]
+
+    ib, wb = cfg.input_bytes, cfg.weight_bytes
+    requests = a_dram / ib * per_element("C", ib) + b_dram / wb * per_element("K", wb)
+    requests += out_bytes / ib * per_element("K", ib)
+    return math.ceil(requests - 1e-9)

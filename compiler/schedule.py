@@ -155,6 +155,6 @@ def _layer(w: Workload, cfg: AcceleratorConfig, res: LayerResidency, capacity: i
         k_segment=choice.k_segment if w.gemm is not None and choice.k_segment < w.gemm.k else 0,
         loops=choice.loops,
         calls=choice.calls,
-        row=choice.row,
         reuse=choice.reuse,
+        dma_requests=choice.dma_requests,
     )

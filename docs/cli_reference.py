@@ -48,7 +48,7 @@ JSON Schema draft 2020-12); the tests validate every report they make against it
 * `layers` lists every workload but free views (Reshape, Flatten, ...), in execution order; a fused
   layer's `op` joins its ops with `+` (e.g. `Conv+Relu`). Units: bytes, cycles, joules, seconds.
 * `config` is the effective accelerator config with every field (docs/config.md).
-* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`);
+* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`, and `dma_requests` when the config sets `dma_request_bytes`);
   its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column.
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
   final `TOTAL` row; with a `--mapping` file, `loops` and `calls` columns (an unpinned layer's are
@@ -62,8 +62,11 @@ TOML, or JSON of the same shape when the file name ends in `.json`:
 
 ```toml
 reuse = "none"                 # optional: "none" (the default) or "order"
+window = "touched"             # optional: "touched" (the default) or "span"
 [layers."/l9_0/Conv"]          # a layer name as the report lists it
 loops = "Q7 S3 R3 K64"         # outermost first: dimension letter and factor
+[layers."/features.0/Conv"]
+tiles = "K32 Q15 P16 S2 R3"    # or tile sizes, outermost first; the last tile is what remains
 ```
 
 The letters are Timeloop's: `N` batch, `K` output and `C` input channels, `Q` output rows, `P`
@@ -73,12 +76,20 @@ call; inside a call hwsim's search picks the tiles. With `reuse = "none"` every 
 window and weight block from DRAM (as Gemmini's `tiled_conv` does) and partial sums wait in the
 accumulator; with `reuse = "order"` (Timeloop's convention) an operand stays on chip while only
 loops that do not index it advance, and a result left before its reduction ends goes to DRAM as
-partial sums and comes back. Every factor must divide its dimension, every name must be a layer of the model that is a
+partial sums and comes back. A layer gives `loops` (factors) or `tiles` (tile sizes, as Gemmini's own
+tilers do: `K32` runs `ceil(K / 32)` calls, the last one what remains); a tile on `Q` or `P` may take a
+step below its size, `Q6:4`, so that neighbouring calls overlap and compute the overlap again (a call
+that pools its results). With `window = "span"` a call loads every input row and column from the
+first its taps read to the last (Gemmini's `LoopConvLdInput`), not only those they touch; with
+`[memory] dma_request_bytes` set, a pinned layer's bytes move no faster than one DMA request of at most
+that many bytes, within one row of a tile, a cycle (docs/model.md#dma-requests). Every factor must
+divide its dimension, every tile fit it, every name must be a layer of the model that is a
 GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one
 `error:` line naming the file, the layer and the fix, exit 2, no output written.
 `docs/examples/matmul_mapping.toml` pins the example MatMul (64×96 @ 96×48, `P2 K3`: 6 calls, each
 loading a 32 × 96 block of A and a 96 × 16 block of B, 6 × 4,608 = 27,648 B read where 10,752 would
-do); `benchmarks/silicon/dosa-*-mapping.toml` hold DOSA's mappings of its measured runs.
+do); `benchmarks/silicon/dosa-*-mapping.toml` hold DOSA's mappings of its measured runs, and
+`benchmarks/silicon/moca-*-mapping.toml` the tiles MoCA's library picks (`benchmarks/moca_mappings.py`).
 
 ```sh
 bin/hwsim estimate docs/examples/matmul_64x96x48.onnx --preset fpga-edge --mapping docs/examples/matmul_mapping.toml

@@ -64,7 +64,11 @@ _MAPPING = {
                                             "description": "one per iteration of the loops"},
                                   "reuse": {"enum": ["none", "order"],
                                             "description": "none: every call loads its operands; order: an operand "
-                                            "stays while the loops that advance do not index it"}}},
+                                            "stays while the loops that advance do not index it"},
+                                  "dma_requests": {"type": "integer", "minimum": 1,
+                                                   "description": "present when the config limits a DMA request "
+                                                   "(dma_request_bytes): the requests that move the layer's DRAM "
+                                                   "bytes, one a cycle (docs/model.md#dma-requests)"}}},
     },
 }
 
@@ -227,6 +231,8 @@ class LayerResult:
     loops: str = ""
     calls: int = 1
     reuse: str = ""
+    #: The DMA requests of a pinned layer's DRAM bytes (docs/model.md#dma-requests); 0 when not counted.
+    dma_requests: int = 0
 
     @property
     def cycles(self) -> int:
@@ -248,6 +254,8 @@ class LayerResult:
                                "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
         if self.loops:
             out["pinned"] = {"loops": self.loops, "calls": self.calls, "reuse": self.reuse}
+            if self.dma_requests:
+                out["pinned"]["dma_requests"] = self.dma_requests
         return out
 
 

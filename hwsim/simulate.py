@@ -41,10 +41,10 @@ def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) cycles of a tiled GEMM layer (docs/model.md#stalls): the array's tiles, the
     memory system around them (:func:`hwsim.core.memory.gemm_stall`, what the mapper ranked by)."""
     t = s.traffic
-    row = s.row if s.row is not None else s.workload.gemm.row if s.workload.gemm is not None else 0
-    shapes = [(r.count, run_cycles(cfg, r.tile, row), r.tile.macs) for r in s.runs]
+    row = s.workload.gemm.row if s.workload.gemm is not None else 0
+    shapes = [(r.count, run_cycles(cfg, r.tile, row if r.row is None else r.row), r.tile.macs) for r in s.runs]
     moved = t.dram_read + t.dram_write - s.unfused_dram_bytes
-    return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out, s.runs[-1].tile.m),
+    return gemm_stall(cfg, shapes, LayerTraffic(moved, s.first_in, s.last_out, s.runs[-1].tile.m, s.dma_requests),
                       s.workload.vector_ops - s.unfused_ops, s.unfused_ops, s.unfused_dram_bytes)
 
 
@@ -87,6 +87,7 @@ def simulate_layer(s: LayerSchedule, cfg: AcceleratorConfig, gemm_model: CycleMo
         loops=s.loops,
         calls=s.calls,
         reuse=s.reuse,
+        dma_requests=s.dma_requests,
     )
 
 

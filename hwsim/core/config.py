@@ -15,7 +15,7 @@ TOML layout (every key optional; ``preset`` picks the base, defaults come from `
     preset = "gemmini-like"
     [array]   rows, cols, dataflow, input_bits, weight_bits, acc_bits, clock_mhz, number_format, conv_reduction
     [memory]  ifmap_kib, filter_kib, ofmap_kib, dram_gbps, dram_gib, double_buffer, shared_buffer, residency,
-              weight_fifo, dram_latency_ns, dram_burst_bytes
+              weight_fifo, dram_latency_ns, dram_burst_bytes, dma_request_bytes
     [control] command_cycles, command_rows, command_min_cycles, command_depth
     [mapping] objective
     [vector]  lanes, store_path
@@ -170,6 +170,9 @@ class AcceleratorConfig:
     dram_latency_ns: float = 0.0
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
+    #: Bytes one DMA request moves at most, one request a cycle, a request never spanning two rows
+    #: of an operand (0: no per-request limit). Priced for pinned calls (docs/model.md#dma-requests).
+    dma_request_bytes: int = 0
     #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0
     #: Rows a compute command streams at most (0: a command streams a whole fold, as hwsim's RTL
@@ -420,7 +423,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "array": ("rows", "cols", "dataflow", "input_bits", "weight_bits", "acc_bits", "clock_mhz", "number_format",
               "conv_reduction"),
     "memory": ("ifmap_kib", "filter_kib", "ofmap_kib", "dram_gbps", "dram_gib", "double_buffer", "shared_buffer",
-               "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes"),
+               "residency", "weight_fifo", "dram_latency_ns", "dram_burst_bytes", "dma_request_bytes"),
     "control": ("command_cycles", "command_rows", "command_min_cycles", "command_depth"),
     "mapping": ("objective",),
     "vector": ("lanes", "store_path"),
@@ -433,7 +436,7 @@ _FLAT_NAMES = {("vector", "lanes"): "vector_lanes", ("mapping", "objective"): "m
                ("fpga", "device"): "fpga"}
 MAPPING_OBJECTIVES = ("cycles", "dram")
 #: Config fields a report written before they existed lacks, and the value such a report meant.
-_LATER_FIELDS: dict[str, Any] = {"dram_gib": None, "command_rows": 0, "command_min_cycles": 1}
+_LATER_FIELDS: dict[str, Any] = {"dram_gib": None, "command_rows": 0, "command_min_cycles": 1, "dma_request_bytes": 0}
 
 
 def _kib_bytes(kib: float) -> int:
@@ -464,6 +467,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "weight_bits": (2, 64),
     "acc_bits": (2, 64),
     "dram_burst_bytes": (1, 1 << 20),     # up to 1 MiB per burst
+    "dma_request_bytes": (0, 1 << 20),    # up to 1 MiB per DMA request (0: no limit)
     "command_cycles": (0, 1 << 20),       # up to about a million cycles per command
     "command_depth": (1, 1 << 16),        # commands per bank of each engine's command memory
     "command_rows": (0, 1 << 16),         # rows per compute command (0: no limit)

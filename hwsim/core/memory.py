@@ -45,12 +45,14 @@ def transfer_cycles(cfg: AcceleratorConfig, nbytes: float) -> float:
 class LayerTraffic:
     """What the stall model needs of a layer: its DRAM bytes, the bytes its first tile must load
     before it can start, and the bytes its last tile stores, which leave as its ``last_rows`` result
-    rows stream out of the accumulator."""
+    rows stream out of the accumulator. ``requests``: the DMA requests that move the bytes, one a
+    cycle (0: not counted, the bandwidth alone sets the rate)."""
 
     dram_bytes: int
     first_in: int
     last_out: int
     last_rows: int = 0
+    requests: int = 0
 
 
 def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]], traffic: LayerTraffic) -> int:
@@ -58,9 +60,10 @@ def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]],
 
     The first tile's operands stall in full, and so does the part of the last tile's results that
     DRAM cannot take while they stream out (one row a cycle), and the first request's latency.
-    Every other byte is shared among the tiles by MACs and fetched while the previous tile
-    computes; what does not hide is a stall. Without double buffering every byte stalls. Every tile command
-    costs ``command_cycles`` of issue on top.
+    When the DMA's requests, one a cycle, take longer than the bytes at the DRAM bandwidth, the
+    layer's bytes move at the requests' rate instead. Every other byte is shared among the tiles by
+    MACs and fetched while the previous tile computes; what does not hide is a stall. Without double
+    buffering every byte stalls. Every tile command costs ``command_cycles`` of issue on top.
     """
     runs = list(tiles)
     total_macs = sum(count * macs for count, _, macs in runs)
@@ -70,6 +73,9 @@ def overlap_stall(cfg: AcceleratorConfig, tiles: Iterable[tuple[int, int, int]],
     if traffic.dram_bytes <= 0:
         return issue
     moved = burst_bytes(cfg, traffic.dram_bytes)
+    if traffic.requests > moved / bw:
+        # The DMA issues one request a cycle: short rows move fewer bytes a cycle than DRAM could.
+        bw = moved / traffic.requests
     if not cfg.double_buffer:
         return math.ceil(moved / bw + cfg.dram_latency_cycles * count - 1e-9) + issue
     first, last = burst_bytes(cfg, traffic.first_in), burst_bytes(cfg, traffic.last_out)

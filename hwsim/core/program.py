@@ -44,10 +44,13 @@ class Tile:
 
 @dataclass(frozen=True)
 class TileRun:
-    """``count`` consecutive tiles of one shape (the unit of simulation cost)."""
+    """``count`` consecutive tiles of one shape (the unit of simulation cost). ``row``: the output
+    width their commands stop at when it is not their layer's (a pinned call's, whose last tile of a
+    dimension may be narrower than the others); None: the layer's."""
 
     tile: Tile
     count: int
+    row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,14 @@ class LayerSchedule:
     k_segment: int = 0
     #: A pinned mapping (docs/model.md#pinned-mappings): its DRAM loops, outermost first, and its
     #: calls, one per iteration, each tiled as ``tile_m``/``tile_k``/``tile_n`` and ``mapping`` say
-    #: (``runs`` counts every call's tiles); ``row`` is a call's output width, where commands stop.
-    #: ``""``, 1 and None for a searched mapping.
+    #: (``runs`` counts every call's tiles, each run with the output width its commands stop at).
+    #: ``""`` and 1 for a searched mapping.
     loops: str = ""
     calls: int = 1
-    row: int | None = None
     #: What stays on chip between calls ("none" or "order", docs/model.md#pinned-mappings); "" when searched.
     reuse: str = ""
+    #: The DMA requests that move the layer's DRAM bytes, one a cycle (docs/model.md#dma-requests); 0: not counted.
+    dma_requests: int = 0
 
     @property
     def tiles(self) -> int:

@@ -175,6 +175,63 @@ def test_more_calls_never_move_fewer_bytes(case) -> None:
     assert coarse.traffic.dram_read + coarse.traffic.dram_write >= coarse.compulsory_bytes
 
 
+def _tiled(model: onnx.ModelProto, tiles: str, window: str = "touched", cfg: AcceleratorConfig = CFG):
+    lowered = lower_model(model)
+    mapping = as_mapping({"window": window, "layers": {lowered.workloads[0].name: {"tiles": tiles}}})
+    program = schedule_model(lowered, cfg, mapping=mapping)
+    return program.layers[0], simulate(program).layers[0]
+
+
+def test_ragged_tiles_hand_counted() -> None:
+    # 8 -> 32 channels, 3x3 over 10x10 (8x8 outputs), tiles K24 Q3: K in 24 + 8, Q in 3 + 3 + 2, so
+    # 6 calls. A Q tile of 3 output rows reads 5 input rows, the last (2 rows) 4; each reads all 10
+    # columns of 8 channels, once per K tile. Weights: 3 x 3 x 8 x 24 = 1,728 B and x 8 = 576 B, once
+    # per Q tile.
+    layer, result = _tiled(_conv(8, 32, 10, 10), "K24 Q3")
+    assert layer.calls == 6 and result.calls == 6 and layer.loops == "tiles K24 Q3"
+    assert layer.traffic.dram_read_ifmap == 2 * (5 + 5 + 4) * 10 * 8
+    assert layer.traffic.dram_read_filter == 3 * (1728 + 576)
+    assert layer.traffic.dram_write_ofmap == 8 * 8 * 32
+    assert sum(r.count * r.tile.macs for r in layer.runs) == 8 * 8 * 32 * 8 * 9
+
+
+def test_a_span_window_loads_the_rows_a_stride_skips() -> None:
+    # 1x1 stride 2 over 16x16 (8x8 outputs), 32 channels, tiles Q4: 2 calls of 4 x 8 outputs. Touched,
+    # a call reads those 4 x 8 pixels; as a span, every row and column from the first to the last it
+    # reads: 7 rows x 15 columns.
+    touched, _ = _tiled(_conv(32, 16, 16, 16, kernel=1, stride=2), "Q4")
+    span, _ = _tiled(_conv(32, 16, 16, 16, kernel=1, stride=2), "Q4", window="span")
+    assert touched.traffic.dram_read_ifmap == 2 * 4 * 8 * 32
+    assert span.traffic.dram_read_ifmap == 2 * 7 * 15 * 32
+
+
+def test_overlapping_steps_compute_the_overlap_again() -> None:
+    # Q4:2 over 8 output rows: calls at rows 0, 2 and 4, 4 rows each, so 12 rows computed for 8. Each
+    # call reads 6 input rows of 10 x 8; the results leave once.
+    model = _conv(8, 32, 10, 10)
+    stepped, slow = _tiled(model, "Q4:2")
+    plain, fast = _tiled(model, "Q4")
+    assert stepped.calls == 3 and plain.calls == 2 and stepped.loops == "tiles Q4:2"
+    assert sum(r.count * r.tile.macs for r in stepped.runs) == 12 * 8 * 32 * 8 * 9
+    assert stepped.traffic.dram_read_ifmap == 3 * 6 * 10 * 8
+    assert stepped.traffic.dram_write_ofmap == plain.traffic.dram_write_ofmap == 8 * 8 * 32
+    assert slow.compute_cycles > fast.compute_cycles
+
+
+def test_short_rows_cost_a_dma_request_each() -> None:
+    # 3 -> 16 channels, 3x3 over 10x10, one call, no double buffering, 64 B a cycle from DRAM and
+    # requests of at most 64 B. Every input pixel is a 3-byte row: 100 requests; every (channel, tap)
+    # row of weights 16 B: 27; every output pixel's 16 channels: 64. 191 requests move 1,756 B, which
+    # the bandwidth alone would move in 28 cycles.
+    cfg = CFG.replace(dram_gbps=64.0, double_buffer=False)
+    model = _conv(3, 16, 10, 10)
+    limited, slow = _tiled(model, "K16", cfg=cfg.replace(dma_request_bytes=64))
+    free, fast = _tiled(model, "K16", cfg=cfg)
+    assert limited.dma_requests == 100 + 27 + 64 and free.dma_requests == 0
+    assert limited.traffic.dram_read + limited.traffic.dram_write == 300 + 432 + 1024
+    assert (slow.stall_cycles, fast.stall_cycles) == (191, 28)
+
+
 def _estimate(tmp_path: Path, mapping_text: str, suffix: str = ".toml", *extra: str) -> tuple[int, Path]:
     model = tmp_path / "conv.onnx"
     onnx.save(_conv(8, 32, 10, 10, name="conv1"), model)
@@ -226,6 +283,12 @@ def test_csv_lists_each_layers_loops_and_calls(tmp_path: Path) -> None:
     ('[layers."conv1"\nloops = "Q2"\n', "invalid TOML"),
     ('loops = "Q2"\n', "a table [layers]"),
     ('reuse = "some"\n[layers."conv1"]\nloops = "Q2"\n', 'choose "none"'),
+    ('[layers."conv1"]\ntiles = "Q9"\n', "tile Q9 is larger than the layer's Q = 8"),
+    ('[layers."conv1"]\ntiles = "K4:2"\n', "a step is given only on Q or P"),
+    ('[layers."conv1"]\ntiles = "Q4:5"\n', "a step is given only on Q or P, from 1 to the tile size"),
+    ('[layers."conv1"]\ntiles = "Q4 Q2"\n', "appears twice"),
+    ('[layers."conv1"]\ntiles = "Q4"\nloops = "Q2"\n', "exactly one key, loops"),
+    ('window = "all"\n[layers."conv1"]\ntiles = "Q4"\n', 'choose "touched"'),
 ])
 def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
                                                 words: str) -> None:

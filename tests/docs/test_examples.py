@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"(?:<!-- docs-test: (?P<mark>slow|skip \([^)]+\)) -->\n)?```(?P<lang>sh|python|pycon)\n(?P<body>.*?)```",
@@ -108,10 +110,6 @@ def test_every_skip_says_why_and_examples_use_shipped_files() -> None:
 
 
 def test_example_files_are_what_make_examples_makes() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_examples", ROOT / "docs" / "examples" / "make_examples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("docs/examples/make_examples.py")
     for name, data in module.files().items():
         assert (ROOT / "docs" / "examples" / name).read_bytes() == data, name

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_images_match_make_images(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_images", ROOT / "docs" / "make_images.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("docs/make_images.py")
     module.render(tmp_path)
     stale = [name for name in module.IMAGES if (tmp_path / name).read_bytes() != (ROOT / "docs" / "img" / name).read_bytes()]
     assert stale == [], f"docs/img is stale ({', '.join(stale)}): run .venv/bin/python docs/make_images.py"

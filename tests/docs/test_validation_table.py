@@ -7,20 +7,16 @@ When this fails after a model change, regenerate the table and commit it with th
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _silicon():
-    spec = importlib.util.spec_from_file_location("silicon", ROOT / "benchmarks" / "silicon.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("silicon", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/silicon.py")
 
 
 def _docs_table(module, begin: str | None = None, end: str | None = None) -> str:

@@ -3,19 +3,17 @@ against the tool's JSON; this test keeps docs/model.md identical to that computa
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("worked_example", ROOT / "docs" / "worked_example.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("docs/worked_example.py")
 
 
 def test_model_docs_hold_the_worked_example_exactly() -> None:

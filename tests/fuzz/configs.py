@@ -44,7 +44,7 @@ SECTIONS: dict[str, dict[str, Any]] = {
               "clock_mhz": 1000.0, "number_format": "int"},
     "memory": {"ifmap_kib": 128.0, "filter_kib": 128.0, "ofmap_kib": 64.0, "dram_gbps": 16.0, "double_buffer": True,
                "shared_buffer": False, "residency": True, "weight_fifo": False, "dram_latency_ns": 0.0,
-               "dram_burst_bytes": 1, "dram_gib": 8.0},
+               "dram_burst_bytes": 1, "dma_request_bytes": 0, "dram_gib": 8.0},
     "control": {"command_cycles": 0, "command_rows": 0, "command_min_cycles": 1},
     "mapping": {"objective": "cycles"},
     "vector": {"lanes": 16, "store_path": ["activation", "scale"]},
@@ -182,6 +182,8 @@ def _valid_for(key: str, rng: random.Random) -> Any:
         return rng.choice([0.0, 50.0, 100, 1000.0])
     if key == "dram_burst_bytes":
         return rng.choice([1, 32, 64, 4096])
+    if key == "dma_request_bytes":
+        return rng.choice([0, 16, 64, 4096])
     if key == "command_cycles":
         return rng.choice([0, 1, 10, 100])
     if key == "command_rows":
@@ -207,7 +209,7 @@ def _extreme_for(key: str, rng: random.Random) -> Any:
         return rng.choice(["os", "is", "ws"])
     if key in _BOOLS:
         return rng.choice([True, False])
-    if key in ("dram_burst_bytes", "command_cycles", "command_rows", "command_min_cycles", "node_nm"):
+    if key in ("dram_burst_bytes", "dma_request_bytes", "command_cycles", "command_rows", "command_min_cycles", "node_nm"):
         return rng.choice([0, 1, 1 << 20, (1 << 20) + 1, 2**31, 2**63 - 1, 22, 7])
     if key in ("number_format", "objective"):
         return rng.choice(["fp16", "bf16", "fp32", "int8", "dram", "cycles", "latency"])

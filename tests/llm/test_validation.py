@@ -4,20 +4,16 @@ docs/validation.md#llm-serving."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
+
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("llm_silicon", ROOT / "benchmarks" / "llm_silicon.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("llm_silicon", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/llm_silicon.py")
 
 
 def test_llm_validation_table_and_ratios() -> None:
