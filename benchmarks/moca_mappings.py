@@ -17,7 +17,10 @@ row by row over the whole window span (``LoopConvLdInput`` in ucb-bar/gemmini MO
 
 :func:`moca_tiles` is our reimplementation of that choice (the same rules, in the same order);
 :func:`mapping_file` writes one entry per such layer of hwsim's model of the network as a ``tiles``
-nest with ``window = "span"`` (docs/model.md#pinned-mappings). The 1x1 convolutions and the FC layers go
+nest with ``window = "span"`` (docs/model.md#pinned-mappings). One difference remains: MoCA's pooled
+calls start ``pool_padding`` rows before their pooled tile (clipped at the edge), hwsim's steps at row
+0, so with a padded pool (ResNet-50's conv1) the first and last calls differ by that row; the number of
+calls and of rows computed per full call are MoCA's. The 1x1 convolutions and the FC layers go
 through ``tiled_matmul_nn_auto_cid``, a different heuristic this script does not reproduce: hwsim's
 search maps them::
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -230,6 +231,40 @@ def test_short_rows_cost_a_dma_request_each() -> None:
     assert limited.dma_requests == 100 + 27 + 64 and free.dma_requests == 0
     assert limited.traffic.dram_read + limited.traffic.dram_write == 300 + 432 + 1024
     assert (slow.stall_cycles, fast.stall_cycles) == (191, 28)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_refinement())
+def test_tiles_that_divide_are_the_loops_they_name(case) -> None:
+    # A tile size that divides its dimension is the loop of factor D / t: the same calls, the same
+    # bytes and the same cycles, whether the file gives factors or tiles.
+    model, _, loops, reuse = case
+    lowered = lower_model(model)
+    w = lowered.workloads[0]
+    dims = {"C": w.window.c, "K": w.window.k, "Q": w.window.q, "P": w.window.p, "S": w.window.s, "R": w.window.r}
+    tiles = " ".join(f"{word[0]}{dims[word[0]] // int(word[1:])}" for word in loops.split())
+    by_loops, by_tiles = (simulate(schedule_model(lowered, CFG, mapping=as_mapping(
+        {"reuse": reuse, "layers": {w.name: {key: text}}}))) for key, text in (("loops", loops), ("tiles", tiles)))
+    a, b = by_loops.layers[0], by_tiles.layers[0]
+    assert a == replace(b, loops=a.loops) and a.loops == loops and b.loops == "tiles " + tiles
+
+
+@settings(max_examples=40, deadline=None)
+@given(_refinement(), st.sampled_from([1, 2, 3]))
+def test_a_span_loads_at_least_what_the_taps_touch(case, extra: int) -> None:
+    # Ragged tiles (one more than each divisor, where the dimension allows): the span of a call's
+    # window holds every position its taps touch, and equals it for a stride-1 call.
+    model, _, loops, _ = case
+    lowered = lower_model(model)
+    w = lowered.workloads[0]
+    size = {"C": w.window.c, "K": w.window.k, "Q": w.window.q, "P": w.window.p, "S": w.window.s, "R": w.window.r}
+    tiles = " ".join(f"{d}{min(size[d], size[d] // int(n) + extra)}" for d, n in ((word[0], word[1:]) for word in loops.split()))
+    touched, span = (schedule_model(lowered, CFG, mapping=as_mapping(
+        {"window": window, "layers": {w.name: {"tiles": tiles}}})).layers[0] for window in ("touched", "span"))
+    assert span.traffic.dram_read_ifmap >= touched.traffic.dram_read_ifmap
+    if w.window.stride_h == 1:
+        assert span.traffic.dram_read_ifmap == touched.traffic.dram_read_ifmap
+    assert sum(r.count * r.tile.macs for r in span.runs) == w.gemm.m * w.gemm.k * w.gemm.n
 
 
 def _estimate(tmp_path: Path, mapping_text: str, suffix: str = ".toml", *extra: str) -> tuple[int, Path]:
