@@ -28,11 +28,12 @@ An operand already on chip (a resident activation) costs no DRAM bytes and no st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from hwsim.core.config import AcceleratorConfig
-from hwsim.core.memory import LayerTraffic, gemm_stall
+from hwsim.core.memory import LayerTraffic, gemm_stall, row_requests
 from hwsim.core.program import GemmMapping, TileRun, Traffic
 from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Workload
@@ -91,7 +92,7 @@ class Choice:
     calls: int = 1
     loops: str = ""
     reuse: str = ""
-    #: DMA requests that move the DRAM bytes, one a cycle (a pinned call's, docs/model.md#dma-requests); 0: not counted.
+    #: DMA requests that move the DRAM bytes, one a cycle (docs/model.md#dma-requests); 0: not counted.
     dma_requests: int = 0
 
     @property
@@ -234,7 +235,9 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             a_dram = a_total * a_reads if a_staged else 0
             b_dram = b_total * b_reads if b_staged else 0
             moved = a_dram + b_dram + fixed
-            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - pass_bytes, first_in, last_out, last.m),
+            requests = _requests(w, cfg, t, mapping, a_dram, b_dram, out_bytes) if cfg.dma_request_bytes else 0
+            compute, stall = gemm_stall(cfg, shapes, LayerTraffic(moved - pass_bytes, first_in, last_out, last.m,
+                                                                  requests),
                                         w.vector_ops - unfused_ops, unfused_ops, pass_bytes)
             # A held whole is loaded once and needs no second part to fill while the first is used.
             a_parts = 1 if a_used == a_total else parts
@@ -244,15 +247,37 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             key = ((cycles, moved) if by_cycles else (moved, cycles)) + (footprint, -t.k)
             if best is None or key < best[0]:
                 best = (key, (t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall,
-                              footprint))
+                              footprint, requests))
     if best is None:
         raise AssertionError(f"no mapping of {w.name} fits {cfg.name}; the config's validation should prevent it")
     # Only the winner's traffic is itemized: the search ranks by cycles and bytes alone.
-    t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall, footprint = best[1]
+    t, tile_runs, mapping, a_dram, b_dram, t_m, t_n, first_in, last_out, compute, stall, footprint, requests = best[1]
     traffic = _traffic(w, g, t, cfg, ops, a_dram, b_dram, bias_bytes, out_bytes, t_m, t_n,
                        inter * ib if unfused_ops else 0, round_trip, segment, b_bytes)
     return Choice(t, tile_runs, mapping, traffic, first_in, last_out, compute, stall, footprint, compulsory,
-                  unfused_ops, pass_bytes, segment, a_dram, b_dram)
+                  unfused_ops, pass_bytes, segment, a_dram, b_dram, dma_requests=requests)
+
+
+def _pieces(size: int, tile: int) -> list[int]:
+    """A row of ``size`` elements cut by tiles of ``tile``: its full pieces, then what remains."""
+    full, rest = divmod(size, tile) if tile < size else (1, 0)
+    return [min(tile, size)] * full + ([rest] if rest else [])
+
+
+def _requests(w: Workload, cfg: AcceleratorConfig, t: TileSizes, mapping: GemmMapping, a_dram: int, b_dram: int,
+              out_bytes: int) -> int:
+    """DMA requests of a searched mapping's operand traffic (docs/model.md#dma-requests): a row of A
+    in DRAM is a pixel's input channels (a convolution's) or a row of A, cut by the k tile; a row of
+    B, and of the results, holds the output channels of one block."""
+    g = w.gemm
+    assert g is not None
+    a_row = w.window.c if w.window is not None else g.k
+    n_pieces = _pieces(g.n, mapping.block_n)
+    ib = cfg.input_bytes
+    requests = (row_requests(cfg, a_dram, _pieces(a_row, t.k), ib)
+                + row_requests(cfg, b_dram, n_pieces, cfg.weight_bytes if w.b_is_weight else ib)
+                + row_requests(cfg, out_bytes, n_pieces, ib))
+    return math.ceil(requests - 1e-9)
 
 
 def _largest(step: int, total: int, limit_bytes: int, bytes_per_unit: int) -> int:

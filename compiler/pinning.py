@@ -38,7 +38,7 @@ from typing import Any, Mapping, Union
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import parse_json, parse_toml, read_text
-from hwsim.core.memory import LayerTraffic, gemm_stall
+from hwsim.core.memory import LayerTraffic, gemm_stall, row_requests
 from hwsim.core.program import TileRun
 from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
@@ -384,7 +384,7 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     tile_runs = tuple(TileRun(r.tile, r.count * n, row) for (n, _, inner, _, _), row in zip(shapes, rows_of)
                       for r in inner.runs)
     runs = [(r.count, run_cycles(cfg, r.tile, w.gemm.row if r.row is None else r.row), r.tile.macs) for r in tile_runs]
-    requests = _requests(w, cfg, dims, axes, a_dram, b_dram, lb.out_bytes)
+    requests = _requests(w, cfg, axes, a_dram, b_dram, lb.out_bytes)
     compute, stall = gemm_stall(cfg, runs, LayerTraffic(moved - lb.pass_bytes, first.first_in, last.last_out,
                                                         tile_runs[-1].tile.m, requests),
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
@@ -398,20 +398,13 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
                   calls=calls, loops=nest.text, reuse=nest.reuse, dma_requests=requests)
 
 
-def _requests(w: Workload, cfg: AcceleratorConfig, dims: dict[str, int], axes: dict[str, tuple[tuple[int, int], ...]],
+def _requests(w: Workload, cfg: AcceleratorConfig, axes: dict[str, tuple[tuple[int, int], ...]],
               a_dram: int, b_dram: int, out_bytes: int) -> int:
-    """DMA requests of the layer's operand traffic (docs/model.md#dma-requests): each row of a tile
-    (a pixel's input channels, a tap's weights for the output channels, an output pixel's channels)
-    is its own run of requests of at most ``dma_request_bytes``; 0 when the config sets no limit."""
-    limit = cfg.dma_request_bytes
-    if not limit:
-        return 0
-
-    def per_element(dim: str, width: float) -> float:
-        """Requests per element moved of an operand whose rows run along ``dim``, ``width`` bytes each."""
-        return sum(math.ceil(size * width / limit - 1e-9) for _, size in axes[dim]) / dims[dim]
-
-    ib, wb = cfg.input_bytes, cfg.weight_bytes
-    requests = a_dram / ib * per_element("C", ib) + b_dram / wb * per_element("K", wb)
-    requests += out_bytes / ib * per_element("K", ib)
+    """DMA requests of the layer's operand traffic (docs/model.md#dma-requests): each row of a call's
+    tile (a pixel's input channels, a tap's weights for the output channels, an output pixel's
+    channels) is its own run of requests; 0 when the config sets no limit."""
+    c_rows, k_rows = [size for _, size in axes["C"]], [size for _, size in axes["K"]]
+    ib = cfg.input_bytes
+    requests = (row_requests(cfg, a_dram, c_rows, ib) + row_requests(cfg, b_dram, k_rows, cfg.weight_bytes)
+                + row_requests(cfg, out_bytes, k_rows, ib))
     return math.ceil(requests - 1e-9)

@@ -48,8 +48,9 @@ JSON Schema draft 2020-12); the tests validate every report they make against it
 * `layers` lists every workload but free views (Reshape, Flatten, ...), in execution order; a fused
   layer's `op` joins its ops with `+` (e.g. `Conv+Relu`). Units: bytes, cycles, joules, seconds.
 * `config` is the effective accelerator config with every field (docs/config.md).
-* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`, and `dma_requests` when the config sets `dma_request_bytes`);
-  its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column.
+* A layer whose loops a `--mapping` file pinned has `mapping.pinned` (`loops` as given, `calls`, `reuse`);
+  its `tile`, `block` and buffer split are then one call's, and the table gets a `calls` column. With
+  `[memory] dma_request_bytes` set, a GEMM layer's `mapping.dma_requests` counts its DMA requests.
 * `--csv` has the same per-layer fields (energy components as `energy_<part>_j` columns) and a
   final `TOTAL` row; with a `--mapping` file, `loops` and `calls` columns (an unpinned layer's are
   empty and 1, the `TOTAL` row's calls their sum). docs/model.md gives every formula; docs/architecture.md which file owns each.
@@ -81,7 +82,7 @@ tilers do: `K32` runs `ceil(K / 32)` calls, the last one what remains); a tile o
 step below its size, `Q6:4`, so that neighbouring calls overlap and compute the overlap again (a call
 that pools its results). With `window = "span"` a call loads every input row and column from the
 first its taps read to the last (Gemmini's `LoopConvLdInput`), not only those they touch; with
-`[memory] dma_request_bytes` set, a pinned layer's bytes move no faster than one DMA request of at most
+`[memory] dma_request_bytes` set, a layer's bytes move no faster than one DMA request of at most
 that many bytes, within one row of a tile, a cycle (docs/model.md#dma-requests). Every factor must
 divide its dimension, every tile fit it, every name must be a layer of the model that is a
 GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one

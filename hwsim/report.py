@@ -64,11 +64,10 @@ _MAPPING = {
                                             "description": "one per iteration of the loops"},
                                   "reuse": {"enum": ["none", "order"],
                                             "description": "none: every call loads its operands; order: an operand "
-                                            "stays while the loops that advance do not index it"},
-                                  "dma_requests": {"type": "integer", "minimum": 1,
-                                                   "description": "present when the config limits a DMA request "
-                                                   "(dma_request_bytes): the requests that move the layer's DRAM "
-                                                   "bytes, one a cycle (docs/model.md#dma-requests)"}}},
+                                            "stays while the loops that advance do not index it"}}},
+        "dma_requests": {"type": "integer", "minimum": 1,
+                         "description": "present when the config limits a DMA request (dma_request_bytes): the "
+                         "requests that move the layer's DRAM bytes, one a cycle (docs/model.md#dma-requests)"},
     },
 }
 
@@ -231,7 +230,7 @@ class LayerResult:
     loops: str = ""
     calls: int = 1
     reuse: str = ""
-    #: The DMA requests of a pinned layer's DRAM bytes (docs/model.md#dma-requests); 0 when not counted.
+    #: The DMA requests of the layer's DRAM bytes (docs/model.md#dma-requests); 0 when not counted.
     dma_requests: int = 0
 
     @property
@@ -254,8 +253,8 @@ class LayerResult:
                                "a_buffer_bytes": m.a_bytes, "b_buffer_bytes": m.b_bytes}
         if self.loops:
             out["pinned"] = {"loops": self.loops, "calls": self.calls, "reuse": self.reuse}
-            if self.dma_requests:
-                out["pinned"]["dma_requests"] = self.dma_requests
+        if self.dma_requests:
+            out["dma_requests"] = self.dma_requests
         return out
 
 

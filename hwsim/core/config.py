@@ -171,7 +171,7 @@ class AcceleratorConfig:
     #: DRAM transfers move whole bursts of this many bytes.
     dram_burst_bytes: int = 1
     #: Bytes one DMA request moves at most, one request a cycle, a request never spanning two rows
-    #: of an operand (0: no per-request limit). Priced for pinned calls (docs/model.md#dma-requests).
+    #: of an operand (0: no per-request limit; docs/model.md#dma-requests).
     dma_request_bytes: int = 0
     #: Cycles the controller spends issuing each tile command, on top of the tile (docs/model.md#stalls).
     command_cycles: int = 0

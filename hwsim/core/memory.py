@@ -23,7 +23,8 @@ from typing import Iterable
 
 from .config import AcceleratorConfig
 
-__all__ = ["burst_bytes", "transfer_cycles", "LayerTraffic", "overlap_stall", "stream_stall", "gemm_stall"]
+__all__ = ["burst_bytes", "transfer_cycles", "row_requests", "LayerTraffic", "overlap_stall", "stream_stall",
+           "gemm_stall"]
 
 
 def burst_bytes(cfg: AcceleratorConfig, nbytes: float) -> float:
@@ -39,6 +40,26 @@ def transfer_cycles(cfg: AcceleratorConfig, nbytes: float) -> float:
     if nbytes <= 0:
         return 0.0
     return cfg.dram_latency_cycles + burst_bytes(cfg, nbytes) / cfg.dram_bytes_per_cycle
+
+
+def row_requests(cfg: AcceleratorConfig, nbytes: float, rows: Iterable[int], width: int) -> float:
+    """DMA requests that move ``nbytes`` of an operand whose tiles cut its rows into pieces of
+    ``rows`` elements (each piece as often as the others), ``width`` bytes each: a piece is
+    ``ceil(size * width / dma_request_bytes)`` requests (docs/model.md#dma-requests); 0 when the config
+    sets no limit.
+
+    >>> cfg = AcceleratorConfig(dma_request_bytes=64)
+    >>> row_requests(cfg, 300, [3], 1)     # 100 pixels of 3 channels: a request each
+    100.0
+    >>> row_requests(cfg, 1600, [96, 64], 1)   # rows of 160 cut 96 + 64: 2 + 1 requests per 160 B
+    30.0
+    """
+    limit = cfg.dma_request_bytes
+    pieces = list(rows)
+    if not limit or nbytes <= 0 or not pieces:
+        return 0.0
+    per_row = sum(math.ceil(size * width / limit - 1e-9) for size in pieces)
+    return nbytes / (width * sum(pieces)) * per_row
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,9 @@ def test_short_rows_cost_a_dma_request_each() -> None:
     assert limited.dma_requests == 100 + 27 + 64 and free.dma_requests == 0
     assert limited.traffic.dram_read + limited.traffic.dram_write == 300 + 432 + 1024
     assert (slow.stall_cycles, fast.stall_cycles) == (191, 28)
+    # The search, which holds this layer in one tile of each operand, counts the same requests.
+    searched, result = _layer(model, None, cfg.replace(dma_request_bytes=64))
+    assert searched.dma_requests == 191 and result.stall_cycles == 191
 
 
 @settings(max_examples=40, deadline=None)
@@ -333,6 +336,22 @@ def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.C
     assert err.startswith("error: ") and "\n" not in err and words in err, err
     assert "map.toml" in err
     assert not out.exists()  # no partial output
+
+
+def test_reports_give_the_dma_requests(tmp_path: Path) -> None:
+    # The 3 -> 16 channel conv of the DMA test above, searched, on a config file that limits a request:
+    # the JSON report carries the count (valid against the schema), and without the limit it has none.
+    model = tmp_path / "conv.onnx"
+    onnx.save(_conv(3, 16, 10, 10, name="conv1"), model)
+    config = tmp_path / "c.toml"
+    config.write_text('preset = "gemmini-like"\n[memory]\ndma_request_bytes = 64\n', encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert main(["estimate", str(model), "--config", str(config), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["layers"][0]["mapping"]["dma_requests"] == 100 + 27 + 64
+    assert main(["estimate", str(model), "--preset", "gemmini-like", "--json", str(out)]) == 0
+    assert "dma_requests" not in json.loads(out.read_text())["layers"][0]["mapping"]
 
 
 def test_bad_json_and_unpinnable_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
