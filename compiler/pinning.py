@@ -405,6 +405,7 @@ def _requests(w: Workload, cfg: AcceleratorConfig, axes: dict[str, tuple[tuple[i
     channels) is its own run of requests; 0 when the config sets no limit."""
     c_rows, k_rows = [size for _, size in axes["C"]], [size for _, size in axes["K"]]
     ib = cfg.input_bytes
-    requests = (row_requests(cfg, a_dram, c_rows, ib) + row_requests(cfg, b_dram, k_rows, cfg.weight_bytes)
+    b_width = cfg.weight_bytes if w.b_is_weight else ib
+    requests = (row_requests(cfg, a_dram, c_rows, ib) + row_requests(cfg, b_dram, k_rows, b_width)
                 + row_requests(cfg, out_bytes, k_rows, ib))
     return math.ceil(requests - 1e-9)
