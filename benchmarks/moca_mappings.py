@@ -45,6 +45,7 @@ import onnx  # noqa: E402
 from compiler import lower_model  # noqa: E402
 from compiler.zoo import resnet50  # noqa: E402
 from compiler.zoo.published import alexnet, googlenet_tv, squeezenet11  # noqa: E402
+from hwsim.core.workload import ConvWindow  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "silicon"
 SOURCE = "ucb-bar/gemmini-rocc-tests MOCA @ 80b7b9a"
@@ -186,10 +187,9 @@ def pooled(dim: int, size: int, stride: int, padding: int, ceil: bool) -> int:
     return span // stride + 1 + (1 if ceil and span % stride else 0)
 
 
-def tiles_text(w_window, pool: tuple[int, int, int, bool] | None) -> str:
+def tiles_text(win: ConvWindow, pool: tuple[int, int, int, bool] | None) -> str:
     """The ``tiles`` nest of one layer: MoCA's loop order, its tiles in hwsim's dimensions (conv
     output rows and columns; a pooled call's overlap as a step)."""
-    win = w_window
     size, stride, padding, ceil = pool if pool is not None else (1, 1, 0, False)
     out = pooled(win.q, size, stride, padding, ceil)
     b, porows, pocols, pochs, krows, kcols, kchs = moca_tiles(win.n, out, win.k, win.s, win.c, win.stride_h,

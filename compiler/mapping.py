@@ -40,7 +40,7 @@ from hwsim.core.workload import GemmShape, Workload
 
 from .tiling import TileSizes, candidate_sizes, k_segment, k_tiles, runs
 
-__all__ = ["Operands", "Choice", "LayerBytes", "layer_bytes", "layer_traffic", "map_gemm", "unfused"]
+__all__ = ["Operands", "Choice", "LayerBytes", "layer_bytes", "layer_traffic", "map_gemm", "operand_requests", "unfused"]
 
 @dataclass(frozen=True)
 class Operands:
@@ -266,17 +266,24 @@ def _pieces(size: int, tile: int) -> list[int]:
 
 def _requests(w: Workload, cfg: AcceleratorConfig, t: TileSizes, mapping: GemmMapping, a_dram: int, b_dram: int,
               out_bytes: int) -> int:
-    """DMA requests of a searched mapping's operand traffic (docs/model.md#dma-requests): a row of A
-    in DRAM is a pixel's input channels (a convolution's) or a row of A, cut by the k tile; a row of
-    B, and of the results, holds the output channels of one block."""
+    """DMA requests of a searched mapping: a row of A in DRAM is a pixel's input channels (a
+    convolution's) or a row of A, cut by the k tile; a row of B, and of the results, holds the
+    output channels of one block."""
     g = w.gemm
     assert g is not None
     a_row = w.window.c if w.window is not None else g.k
-    n_pieces = _pieces(g.n, mapping.block_n)
+    return operand_requests(w, cfg, _pieces(a_row, t.k), _pieces(g.n, mapping.block_n), a_dram, b_dram, out_bytes)
+
+
+def operand_requests(w: Workload, cfg: AcceleratorConfig, a_rows: list[int], n_rows: list[int], a_dram: int,
+                     b_dram: int, out_bytes: int) -> int:
+    """DMA requests of a GEMM layer's operand traffic (docs/model.md#dma-requests), its rows cut into
+    ``a_rows`` pieces along A's (input channels) and ``n_rows`` along B's and the results' (output
+    channels); 0 when the config sets no limit."""
     ib = cfg.input_bytes
-    requests = (row_requests(cfg, a_dram, _pieces(a_row, t.k), ib)
-                + row_requests(cfg, b_dram, n_pieces, cfg.weight_bytes if w.b_is_weight else ib)
-                + row_requests(cfg, out_bytes, n_pieces, ib))
+    requests = (row_requests(cfg, a_dram, a_rows, ib)
+                + row_requests(cfg, b_dram, n_rows, cfg.weight_bytes if w.b_is_weight else ib)
+                + row_requests(cfg, out_bytes, n_rows, ib))
     return math.ceil(requests - 1e-9)
 
 

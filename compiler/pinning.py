@@ -38,16 +38,16 @@ from typing import Any, Mapping, Union
 from hwsim.core.config import AcceleratorConfig
 from hwsim.core.errors import UserError, shown
 from hwsim.core.files import parse_json, parse_toml, read_text
-from hwsim.core.memory import LayerTraffic, gemm_stall, row_requests
+from hwsim.core.memory import LayerTraffic, gemm_stall
 from hwsim.core.program import TileRun
 from hwsim.core.timing import run_cycles
 from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
 
-from .mapping import Choice, Operands, layer_bytes, layer_traffic, map_gemm
+from .mapping import Choice, Operands, layer_bytes, layer_traffic, map_gemm, operand_requests
 from .ops.gemm import touched_positions
 
-__all__ = ["DIMS", "LoopNest", "PinnedMapping", "MappingSource", "WINDOWS", "parse_loops", "parse_tiles", "load_mapping", "as_mapping",
-           "layer_dims", "check_nest", "map_pinned"]
+__all__ = ["DIMS", "WINDOWS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", "parse_tiles",
+           "load_mapping", "as_mapping", "layer_dims", "check_nest", "map_pinned"]
 
 #: The dimensions a loop may cut, with what each is.
 DIMS: dict[str, str] = {"N": "batch", "K": "output channels", "C": "input channels", "Q": "output rows",
@@ -384,7 +384,10 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     tile_runs = tuple(TileRun(r.tile, r.count * n, row) for (n, _, inner, _, _), row in zip(shapes, rows_of)
                       for r in inner.runs)
     runs = [(r.count, run_cycles(cfg, r.tile, w.gemm.row if r.row is None else r.row), r.tile.macs) for r in tile_runs]
-    requests = _requests(w, cfg, axes, a_dram, b_dram, lb.out_bytes)
+    # Each row of a call's tile is its own run of DMA requests: a pixel's input channels, a tap's
+    # weights for the output channels, an output pixel's channels.
+    requests = operand_requests(w, cfg, [size for _, size in axes["C"]], [size for _, size in axes["K"]], a_dram,
+                                b_dram, lb.out_bytes)
     compute, stall = gemm_stall(cfg, runs, LayerTraffic(moved - lb.pass_bytes, first.first_in, last.last_out,
                                                         tile_runs[-1].tile.m, requests),
                                 w.vector_ops - lb.unfused_ops, lb.unfused_ops, lb.pass_bytes)
@@ -397,15 +400,3 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
                   first.footprint, lb.compulsory, lb.unfused_ops, lb.pass_bytes, first.k_segment, a_dram, b_dram,
                   calls=calls, loops=nest.text, reuse=nest.reuse, dma_requests=requests)
 
-
-def _requests(w: Workload, cfg: AcceleratorConfig, axes: dict[str, tuple[tuple[int, int], ...]],
-              a_dram: int, b_dram: int, out_bytes: int) -> int:
-    """DMA requests of the layer's operand traffic (docs/model.md#dma-requests): each row of a call's
-    tile (a pixel's input channels, a tap's weights for the output channels, an output pixel's
-    channels) is its own run of requests; 0 when the config sets no limit."""
-    c_rows, k_rows = [size for _, size in axes["C"]], [size for _, size in axes["K"]]
-    ib = cfg.input_bytes
-    b_width = cfg.weight_bytes if w.b_is_weight else ib
-    requests = (row_requests(cfg, a_dram, c_rows, ib) + row_requests(cfg, b_dram, k_rows, b_width)
-                + row_requests(cfg, out_bytes, k_rows, ib))
-    return math.ceil(requests - 1e-9)
