@@ -20,9 +20,20 @@ row by row over the whole window span (``LoopConvLdInput`` in ucb-bar/gemmini MO
 nest with ``window = "span"`` (docs/model.md#pinned-mappings). One difference remains: MoCA's pooled
 calls start ``pool_padding`` rows before their pooled tile (clipped at the edge), hwsim's steps at row
 0, so with a padded pool (ResNet-50's conv1) the first and last calls differ by that row; the number of
-calls and of rows computed per full call are MoCA's. The 1x1 convolutions and the FC layers go
-through ``tiled_matmul_nn_auto_cid``, a different heuristic this script does not reproduce: hwsim's
-search maps them::
+calls and of rows computed per full call are MoCA's.
+
+The 1x1 convolutions of stride 1 and the FC layers go through ``tiled_matmul_nn_auto_cid``
+(``include/gemmini_nn.h``), whose tiles ``tiling_factor_matmul_calculate_auto`` picks: in blocks of
+``DIM`` rows and columns, ``tile_I`` and ``tile_J`` start at ``sqrt(ACC_ROWS / 2 / DIM)`` (5) and
+``tile_K`` at the half-partition's blocks over that (25), each clipped to the layer, then ``tile_J``,
+``tile_I`` and ``tile_K`` grow by one block in turn while A's and B's blocks fit half the scratchpad and
+C's half the accumulator. ``tiled_matmul_outer`` loops I, J and K, outermost first, one
+``gemmini_loop_ws`` per iteration (its J loop snakes, which changes nothing without reuse between
+calls). :func:`moca_matmul_tiles` reimplements that; the file gives such a layer ``view = "gemm"``, its
+pixels the rows of the product as the matmul path runs them. A pool MoCA runs as a separate
+``tiled_pool`` call after a layer hwsim fuses it into (AlexNet's three, SqueezeNet's first) gets the
+layer a ``store_path`` without ``pool``, so hwsim prices it as a separate pass
+(docs/model.md#pinned-mappings)::
 
     .venv/bin/python benchmarks/moca_mappings.py           # rewrite the files
     .venv/bin/python benchmarks/moca_mappings.py --check   # exit 1 if a file is not what it would write
@@ -33,6 +44,7 @@ The files are committed; benchmarks/silicon.py reads them.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Callable
@@ -45,9 +57,13 @@ import onnx  # noqa: E402
 from compiler import lower_model  # noqa: E402
 from compiler.zoo import resnet50  # noqa: E402
 from compiler.zoo.published import alexnet, googlenet_tv, squeezenet11  # noqa: E402
-from hwsim.core.workload import ConvWindow  # noqa: E402
+from hwsim.core.config import load_config  # noqa: E402
+from hwsim.core.workload import ConvWindow, Workload  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "silicon"
+#: The config the files are for (benchmarks/silicon.py's Gemmini (MoCA)): a layer whose pool MoCA runs
+#: apart keeps the rest of its store path.
+CONFIG = OUT / "gemmini-moca.toml"
 SOURCE = "ucb-bar/gemmini-rocc-tests MOCA @ 80b7b9a"
 
 # gemmini_params.h @ 80b7b9a: DIM 16, BANK_NUM 4, BANK_ROWS 2048, ACC_ROWS 1024, MAX_BYTES 64.
@@ -68,8 +84,9 @@ NETWORKS: dict[str, Callable[[], onnx.ModelProto]] = {
 
 #: The convolutions whose MoCA call pools its results, by hwsim layer name: (pool size, stride,
 #: padding, ceil). funct_<network>_1.h @ 80b7b9a passes these pools from <network>_params_1.h; every
-#: other call passes none (AlexNet pools in separate tiled_pool calls; SqueezeNet's first pool is
-#: commented out; GoogLeNet's other calls pass a 1x1 pool, which changes nothing).
+#: other call passes none, and a pool after it is a tiled_pool call of its own (AlexNet's three;
+#: SqueezeNet's first, whose call the file at 80b7b9a comments out but the log times, "Pool layer 0",
+#: 290 k cycles, added into its total; GoogLeNet's other calls pass a 1x1 pool, which changes nothing).
 POOLED: dict[str, dict[str, tuple[int, int, int, bool]]] = {
     "alexnet": {},
     # conv_6 / conv_7 and conv_12 / conv_13: the expand layers of the fire modules before each pool.
@@ -182,6 +199,40 @@ def moca_tiles(batch: int, pooled_dim: int, out_channels: int, kernel: int, in_c
     return t
 
 
+def moca_matmul_tiles(dim_i: int, dim_j: int, dim_k: int) -> tuple[int, int, int]:
+    """MoCA's tiles ``(tile_I, tile_J, tile_K)``, in blocks of ``DIM``, of one ``dim_i x dim_k`` by
+    ``dim_k x dim_j`` product on one core (``tiling_factor_matmul_calculate_auto``).
+
+    >>> moca_matmul_tiles(1, 4096, 9216)   # AlexNet's fc6 at batch 1
+    (1, 8, 28)
+    >>> moca_matmul_tiles(3025, 16, 64)    # SqueezeNet's first squeeze layer
+    (32, 1, 4)
+    """
+    blocks = [_ceil(d, DIM) for d in (dim_i, dim_j, dim_k)]
+    first_ij = math.isqrt(MAX_ACC_ROWS // DIM)
+    first_k = MAX_SPAD_ROWS // 2 // DIM // first_ij  # db_max_tile_k: half a partition's blocks
+    t = [min(blocks[0], first_ij), min(blocks[1], first_ij), min(blocks[2], first_k)]
+
+    def fits(i: int, j: int, k: int) -> bool:
+        return (i * k + k * j) * DIM <= MAX_SPAD_ROWS and i * j * DIM <= MAX_ACC_ROWS
+
+    grown = True
+    while grown:
+        grown = False
+        for at in (1, 0, 2):  # J, then I, then K, each by one block while it fits
+            c = list(t)
+            c[at] += 1
+            if c[at] <= blocks[at] and fits(*c):
+                t, grown = c, True
+    return t[0], t[1], t[2]
+
+
+def matmul_tiles_text(m: int, n: int, k: int) -> str:
+    """The ``tiles`` nest of a product on MoCA's matmul path: loops I (hwsim's P), J (K), K (C)."""
+    ti, tj, tk = moca_matmul_tiles(m, n, k)
+    return f"P{min(ti * DIM, m)} K{min(tj * DIM, n)} C{min(tk * DIM, k)}"
+
+
 def pooled(dim: int, size: int, stride: int, padding: int, ceil: bool) -> int:
     span = dim + 2 * padding - size
     return span // stride + 1 + (1 if ceil and span % stride else 0)
@@ -204,22 +255,42 @@ def tiles_text(win: ConvWindow, pool: tuple[int, int, int, bool] | None) -> str:
                      f"S{krows}", f"R{kcols}", f"C{kchs}"])
 
 
+def layer_entry(w: Workload, pools: dict[str, tuple[int, int, int, bool]], store_path: tuple[str, ...]) -> list[str]:
+    """The lines of one layer's entry: its tiles on the path MoCA's library runs it through, and a
+    store path without ``pool`` when MoCA pools its results in a call of its own; none for a layer
+    neither path runs (grouped, or not a GEMM)."""
+    g, win = w.gemm, w.window
+    if g is None or g.groups > 1 and win is not None:
+        return []
+    lines = [f'[layers."{w.name}"]']
+    if win is None:  # an FC layer
+        if g.groups > 1 or g.taps > 1:
+            return []
+        lines.append(f'tiles = "{matmul_tiles_text(g.m, g.n, g.k)}"')
+    elif win.s * win.r == 1 and (win.stride_h, win.stride_w) == (1, 1) and w.name not in pools:
+        lines += ['view = "gemm"', f'tiles = "{matmul_tiles_text(g.m, g.n, g.k)}"']
+    else:
+        lines.append(f'tiles = "{tiles_text(win, pools.get(w.name))}"')
+    if w.name not in pools and any(step.family == "pool" for step in w.epilogue):
+        families = [f for f in store_path if f != "pool"]
+        lines.append("store_path = [" + ", ".join(f'"{f}"' for f in families) + "]")
+    return lines + [""]
+
+
 def mapping_file(network: str) -> str:
-    lines = [f"# The tiles Gemmini's MoCA library (tiled_conv_A_stride_auto_cid, {SOURCE} include/gemmini.h) picks for",
-             f"# each convolution it runs through its conv path in imagenet/funct_{STEMS[network]}_1.h, outermost first in its",
-             "# loop order, a whole-span input window per call. Written by benchmarks/moca_mappings.py; an hwsim mapping",
-             "# file (docs/model.md#pinned-mappings). Layers not listed (1x1 convolutions, FC) are searched.",
+    lines = [f"# The tiles Gemmini's MoCA library ({SOURCE}) picks for each layer of imagenet/funct_{STEMS[network]}_1.h,",
+             "# outermost first in its loop order: tiled_conv_A_stride_auto_cid (include/gemmini.h) for the convolutions",
+             "# with a kernel above 1x1, a stride or a pool, a whole-span input window per call; tiled_matmul_nn_auto_cid",
+             "# (include/gemmini_nn.h) for the 1x1 stride-1 convolutions (their pixels the rows of a GEMM) and the FC",
+             "# layers; a store path without pool where a tiled_pool call pools the results. Written by",
+             "# benchmarks/moca_mappings.py; an hwsim mapping file (docs/model.md#pinned-mappings).",
              'window = "span"', ""]
     pools = POOLED[network]
+    store_path = load_config(CONFIG).store_path
     names = set()
     for w in lower_model(NETWORKS[network]()).workloads:
-        win = w.window
         names.add(w.name)
-        if win is None or w.gemm is None or w.gemm.groups > 1:
-            continue
-        if win.s * win.r == 1 and w.name not in pools:
-            continue
-        lines += [f'[layers."{w.name}"]', f'tiles = "{tiles_text(win, pools.get(w.name))}"', ""]
+        lines += layer_entry(w, pools, store_path)
     missing = set(pools) - names
     if missing:
         raise SystemExit(f"{network}: pooled layers {sorted(missing)} are not layers of the model")

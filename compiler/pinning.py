@@ -31,7 +31,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -41,12 +41,12 @@ from hwsim.core.files import parse_json, parse_toml, read_text
 from hwsim.core.memory import LayerTraffic, gemm_stall
 from hwsim.core.program import TileRun
 from hwsim.core.timing import run_cycles
-from hwsim.core.workload import GemmShape, Kind, TensorRef, Workload
+from hwsim.core.workload import STORE_PATH_FAMILIES, GemmShape, Kind, TensorRef, Workload
 
 from .mapping import Choice, Operands, layer_bytes, layer_traffic, map_gemm, operand_requests
 from .ops.gemm import touched_positions
 
-__all__ = ["DIMS", "WINDOWS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", "parse_tiles",
+__all__ = ["DIMS", "WINDOWS", "VIEWS", "LoopNest", "PinnedMapping", "MappingSource", "parse_loops", "parse_tiles",
            "load_mapping", "as_mapping", "layer_dims", "check_nest", "map_pinned"]
 
 #: The dimensions a loop may cut, with what each is.
@@ -61,6 +61,10 @@ REUSE = ("none", "order")
 #: How a call loads its input window: the positions its taps read, or the whole span between the
 #: first and the last (Gemmini's ``LoopConvLdInput`` loads every row and column of the window).
 WINDOWS = ("touched", "span")
+#: What dimensions a layer's nest cuts: the layer's own, or, for a 1x1 convolution of stride 1 without
+#: padding, its GEMM's: its pixels are the rows of the product (``P``), as Gemmini's ``tiled_matmul``
+#: runs such a layer, its tiles of rows crossing the ends of image rows.
+VIEWS = ("layer", "gemm")
 _TILE_TOKEN = re.compile(r"([A-Z])(\d+)(?::(\d+))?$")
 _TILES_HINT = "write tiles outermost first as dimension letter and tile size, with an optional :step on Q or P, " \
               "e.g. tiles = \"K32 Q6:4 P16\", with letters from N K C P Q R S (docs/model.md#pinned-mappings)"
@@ -79,13 +83,16 @@ class LoopNest:
     ``reuse`` (:data:`REUSE`): ``"none"``, every call loads its operands; ``"order"``, an operand stays
     on chip from one call to the next while only loops that do not index it advance. ``window``
     (:data:`WINDOWS`): a call loads the input positions its taps read (``"touched"``), or every row
-    and column from the first it reads to the last (``"span"``, Gemmini's ``LoopConvLdInput``)."""
+    and column from the first it reads to the last (``"span"``, Gemmini's ``LoopConvLdInput``).
+    ``view`` (:data:`VIEWS`): ``"gemm"`` cuts a 1x1 stride-1 unpadded convolution as the GEMM over its
+    pixels (``P`` = images x rows x columns, no command break at the end of an image row)."""
 
     loops: tuple[tuple[str, int], ...]
     reuse: str = "none"
     tiles: bool = False
     steps: tuple[tuple[str, int], ...] = ()
     window: str = "touched"
+    view: str = "layer"
 
     def factor(self, dim: str) -> int:
         """The factor of ``dim`` in the factors form (the tiles form has one per layer: :meth:`axes`)."""
@@ -100,10 +107,11 @@ class LoopNest:
 
     @property
     def text(self) -> str:
+        prefix = "gemm " if self.view == "gemm" else ""
         if not self.tiles:
-            return " ".join(f"{d}{f}" for d, f in self.loops)
+            return prefix + " ".join(f"{d}{f}" for d, f in self.loops)
         steps = dict(self.steps)
-        return "tiles " + " ".join(f"{d}{t}" + (f":{steps[d]}" if d in steps else "") for d, t in self.loops)
+        return prefix + "tiles " + " ".join(f"{d}{t}" + (f":{steps[d]}" if d in steps else "") for d, t in self.loops)
 
     def axes(self, dims: Mapping[str, int]) -> dict[str, tuple[tuple[int, int], ...]]:
         """Per dimension of sizes ``dims``, each call's ``(offset, size)`` along it, in loop order."""
@@ -134,18 +142,40 @@ class LoopNest:
 
 @dataclass(frozen=True)
 class PinnedMapping:
-    """Loop nests by layer name; ``source`` names where they came from, for error messages."""
+    """Loop nests by layer name; ``source`` names where they came from, for error messages.
+    ``store_paths`` gives layers a store path narrower than the config's: the families their calls
+    apply as results leave, the later epilogue steps running as a separate pass (as MoCA's AlexNet
+    stores each convolution and pools it in a ``tiled_pool`` call of its own)."""
 
     nests: tuple[tuple[str, LoopNest], ...]
     source: str = "mapping"
+    store_paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def get(self, name: str) -> LoopNest | None:
         return next((nest for key, nest in self.nests if key == name), None)
 
+    def store_path(self, name: str) -> tuple[str, ...] | None:
+        """The layer's own store path, or None: the config's."""
+        return next((path for key, path in self.store_paths if key == name), None)
+
+    def layer_config(self, name: str, cfg: AcceleratorConfig) -> AcceleratorConfig:
+        """``cfg`` as the layer ``name`` runs: with its own store path if it has one."""
+        path = self.store_path(name)
+        return cfg if path is None else replace(cfg, store_path=path)
+
+    def check_store_paths(self, cfg: AcceleratorConfig) -> None:
+        """A one-line error for the first layer whose store path applies a family ``cfg``'s cannot."""
+        for name, path in self.store_paths:
+            extra = [f for f in path if f not in cfg.store_path]
+            if extra:
+                raise UserError(f"{self.source}: layer {shown(name, 80)}: store_path family {extra[0]!r} is not in "
+                                f"the config's store_path {list(cfg.store_path)}; a mapping can leave steps to a "
+                                "separate pass, not give the store path a family the hardware lacks")
+
     def check_names(self, names: list[str]) -> None:
         """A one-line error for the first pinned layer that is not among ``names``."""
         known = set(names)
-        for name, _ in self.nests:
+        for name in dict.fromkeys([key for key, _ in self.nests] + [key for key, _ in self.store_paths]):
             if name not in known:
                 near = ", ".join(shown(n, 40) for n in names[:3])
                 raise UserError(f"{self.source}: layer {shown(name, 80)} is not a layer of the model; key each "
@@ -176,13 +206,13 @@ def _words(text: object, where: str, key: str, noun: str, hint: str) -> list[tup
     return words
 
 
-def parse_loops(text: object, where: str, reuse: str = "none", window: str = "touched") -> LoopNest:
+def parse_loops(text: object, where: str, reuse: str = "none", window: str = "touched", view: str = "layer") -> LoopNest:
     """A loop nest from its text (``"Q7 S3 R3 K64"``); ``where`` names the file and layer for errors."""
     loops = tuple((dim, factor) for dim, factor, _ in _words(text, where, "loops", "factor", _HINT))
-    return LoopNest(loops, reuse, window=window)
+    return LoopNest(loops, reuse, window=window, view=view)
 
 
-def parse_tiles(text: object, where: str, reuse: str = "none", window: str = "touched") -> LoopNest:
+def parse_tiles(text: object, where: str, reuse: str = "none", window: str = "touched", view: str = "layer") -> LoopNest:
     """A loop nest from its tile sizes (``"K32 Q6:4 P16"``), outermost first; ``:step`` lets calls
     along an output dimension overlap."""
     tiles: list[tuple[str, int]] = []
@@ -196,7 +226,19 @@ def parse_tiles(text: object, where: str, reuse: str = "none", window: str = "to
             if step < size:
                 steps.append((dim, step))
         tiles.append((dim, size))
-    return LoopNest(tuple(tiles), reuse, tiles=True, steps=tuple(steps), window=window)
+    return LoopNest(tuple(tiles), reuse, tiles=True, steps=tuple(steps), window=window, view=view)
+
+
+_ENTRY_HINT = ("give loops (factors) or tiles (tile sizes), optionally view = \"gemm\", and/or store_path = [families]; "
+               "e.g. [layers.\"conv1\"] tiles = \"K32 Q15\" (docs/model.md#pinned-mappings)")
+
+
+def _store_path(value: object, at: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(f, str) for f in value) \
+            or not set(value) <= set(STORE_PATH_FAMILIES) or len(set(value)) != len(value):
+        raise UserError(f"{at}: store_path = {shown(repr(value), 60)}: give a list of distinct families from "
+                        f"{', '.join(STORE_PATH_FAMILIES)}, e.g. store_path = [\"activation\", \"scale\"]")
+    return tuple(value)
 
 
 def _from_data(data: Any, where: str) -> PinnedMapping:
@@ -212,14 +254,22 @@ def _from_data(data: Any, where: str) -> PinnedMapping:
     if window not in WINDOWS:
         raise UserError(f"{where}: window = {shown(repr(window), 40)}: choose \"touched\" (a call loads the input "
                         "positions its taps read) or \"span\" (every row and column from the first it reads to the last)")
-    nests = []
+    nests, paths = [], []
     for name, entry in data["layers"].items():
         at = f"{where}: layer {shown(name, 80)}"
-        if not isinstance(entry, dict) or len(entry) != 1 or not set(entry) <= {"loops", "tiles"}:
-            raise UserError(f"{at}: give exactly one key, loops (factors) or tiles (tile sizes); {_HINT}")
-        parse = parse_loops if "loops" in entry else parse_tiles
-        nests.append((str(name), parse(next(iter(entry.values())), at, reuse, window)))
-    return PinnedMapping(tuple(nests), where)
+        if not isinstance(entry, dict) or not entry or not set(entry) <= {"loops", "tiles", "view", "store_path"} \
+                or {"loops", "tiles"} <= set(entry):
+            raise UserError(f"{at}: {_ENTRY_HINT}")
+        if "store_path" in entry:
+            paths.append((str(name), _store_path(entry["store_path"], at)))
+        view = entry.get("view", "layer")
+        if view not in VIEWS or ("view" in entry and not {"loops", "tiles"} & set(entry)):
+            raise UserError(f"{at}: view = {shown(repr(view), 40)}: choose \"layer\" (its own dimensions) or \"gemm\" "
+                            "(a 1x1 stride-1 convolution's pixels as the rows of its GEMM), beside loops or tiles")
+        for key, parse in (("loops", parse_loops), ("tiles", parse_tiles)):
+            if key in entry:
+                nests.append((str(name), parse(entry[key], at, reuse, window, view)))
+    return PinnedMapping(tuple(nests), where, tuple(paths))
 
 
 def load_mapping(path: str | Path) -> PinnedMapping:
@@ -269,13 +319,20 @@ def _divisors(n: int) -> str:
 
 
 def check_nest(w: Workload, nest: LoopNest, where: str) -> dict[str, int]:
-    """``w``'s dimension sizes, once every factor of ``nest`` divides its dimension (every tile fits
-    it); else a UserError."""
+    """``w``'s dimension sizes in ``nest``'s view, once every factor of ``nest`` divides its dimension
+    (every tile fits it); else a UserError."""
     dims = layer_dims(w)
     at = f"{where}: layer {shown(w.name, 80)}"
     if dims is None:
         raise UserError(f"{at} ({w.op}) cannot be pinned: a pinned mapping cuts GEMMs and ungrouped 2-D "
                         "convolutions; remove its entry")
+    win = w.window
+    if nest.view == "gemm" and win is not None:
+        if (win.s, win.r, win.stride_h, win.stride_w, win.pad_top, win.pad_left) != (1, 1, 1, 1, 0, 0):
+            raise UserError(f"{at}: view = \"gemm\" needs a 1x1 convolution of stride 1 without padding (its pixels "
+                            f"are then the rows of a GEMM), this one is {win.s}x{win.r} of stride {win.stride_h}; "
+                            "remove view")
+        dims = {"N": 1, "K": win.k, "C": win.c, "Q": 1, "P": win.n * win.q * win.p, "S": 1, "R": 1}
     if nest.tiles:
         for dim, size in nest.loops:
             if size > dims[dim]:
@@ -307,9 +364,10 @@ def _positions(size: int, outs: tuple[tuple[int, int], ...], taps: tuple[tuple[i
     return total, most
 
 
-def _call(w: Workload, tile: dict[str, int], a_elems: int) -> Workload:
-    """The workload of one call: the layer's product cut to the call's dimensions, its operands in DRAM."""
-    if w.window is not None:
+def _call(w: Workload, tile: dict[str, int], a_elems: int, conv: bool) -> Workload:
+    """The workload of one call: the layer's product cut to the call's dimensions (a convolution's
+    when ``conv``, else a GEMM's), its operands in DRAM."""
+    if conv:
         g = GemmShape(m=tile["N"] * tile["Q"] * tile["P"], k=tile["C"] * tile["S"] * tile["R"], n=tile["K"],
                       taps=tile["S"] * tile["R"], row=tile["P"])
     else:
@@ -331,7 +389,7 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
     f = {d: len(axes[d]) for d in DIMS}
     calls = math.prod(f.values())
     ib = cfg.input_bytes
-    win = w.window
+    win = w.window if nest.view == "layer" else None
     if win is not None:
         rows, rows_most = _positions(win.in_h, axes["Q"], axes["S"], win.stride_h, win.dilation_h, win.pad_top,
                                      nest.window == "span")
@@ -353,7 +411,7 @@ def map_pinned(w: Workload, cfg: AcceleratorConfig, ops: Operands, nest: LoopNes
             a_call = tile["N"] * tile["C"] * rows_most[(tile["Q"], tile["S"])] * cols_most[(tile["P"], tile["R"])]
         else:
             a_call = tile["N"] * tile["P"] * tile["C"]
-        call = _call(w, tile, a_call)
+        call = _call(w, tile, a_call, conv=win is not None)
         inner = map_gemm(call, cfg, call_ops)
         assert call.gemm is not None
         rows_of.append(None if call.gemm.row == w.gemm.row else call.gemm.row)

@@ -39,6 +39,7 @@ def schedule_model(lowered: LoweredModel, cfg: AcceleratorConfig, *, dram_only: 
     choices = {} if choices is None else choices
     if mapping is not None:
         mapping.check_names([w.name for w in lowered.workloads])
+        mapping.check_store_paths(cfg)
         for w in lowered.workloads:  # every error before any work: a bad entry fails the whole run
             nest = mapping.get(w.name)
             if nest is not None:
@@ -90,10 +91,13 @@ def _in_dram(w: Workload, cfg: AcceleratorConfig) -> LayerResidency:
 def _map(w: Workload, cfg: AcceleratorConfig, ops: Operands, choices: Choices, pins: PinnedMapping) -> Choice:
     # Layers of one shape and placement map alike (ResNet-50's 53 convolutions have 20 shapes).
     nest = pins.get(w.name)
+    path = pins.store_path(w.name)
     key = (w.gemm, w.b_is_weight, w.input_elems, w.weight_elems, w.output_elems, w.vector_ops,
-           tuple((r.role, r.elems, r.bits) for r in w.inputs), ops, nest, w.window if nest else None)
+           tuple((r.role, r.elems, r.bits) for r in w.inputs), ops, nest, w.window if nest else None,
+           path, w.epilogue if path is not None else None)
     if key not in choices:
-        choices[key] = map_gemm(w, cfg, ops) if nest is None else map_pinned(w, cfg, ops, nest, pins.source)
+        lcfg = pins.layer_config(w.name, cfg)
+        choices[key] = map_gemm(w, lcfg, ops) if nest is None else map_pinned(w, lcfg, ops, nest, pins.source)
     return choices[key]
 
 

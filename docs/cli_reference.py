@@ -68,6 +68,10 @@ window = "touched"             # optional: "touched" (the default) or "span"
 loops = "Q7 S3 R3 K64"         # outermost first: dimension letter and factor
 [layers."/features.0/Conv"]
 tiles = "K32 Q15 P16 S2 R3"    # or tile sizes, outermost first; the last tile is what remains
+store_path = ["activation"]    # optional: what its store path applies; the rest is a separate pass
+[layers."/fire2/squeeze/Conv"]
+view = "gemm"                  # optional: a 1x1 stride-1 convolution cut as the GEMM over its pixels
+tiles = "P512 K16 C64"
 ```
 
 The letters are Timeloop's: `N` batch, `K` output and `C` input channels, `Q` output rows, `P`
@@ -83,7 +87,13 @@ step below its size, `Q6:4`, so that neighbouring calls overlap and compute the 
 that pools its results). With `window = "span"` a call loads every input row and column from the
 first its taps read to the last (Gemmini's `LoopConvLdInput`), not only those they touch; with
 `[memory] dma_request_bytes` set, a layer's bytes move no faster than one DMA request of at most
-that many bytes, within one row of a tile, a cycle (docs/model.md#dma-requests). Every factor must
+that many bytes, within one row of a tile, a cycle (docs/model.md#dma-requests). `view = "gemm"`
+cuts a 1x1 convolution of stride 1 without padding as its GEMM, `P` its images x rows x columns of
+pixels, whose tiles and commands cross the ends of image rows (Gemmini's `tiled_matmul` path).
+`store_path`, a list of the config's `[vector] store_path` families, narrows what the layer's
+store path applies; its later epilogue steps (a pool stored apart, as by a `tiled_pool` call) run
+as a separate pass with a DRAM round trip (docs/model.md#fusion). A layer may give `store_path`
+alone, and is then searched. Every factor must
 divide its dimension, every tile fit it, every name must be a layer of the model that is a
 GEMM or an ungrouped 2-D convolution, and the file is checked whole before any work: otherwise one
 `error:` line naming the file, the layer and the fix, exit 2, no output written.

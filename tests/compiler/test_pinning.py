@@ -316,7 +316,7 @@ def test_csv_lists_each_layers_loops_and_calls(tmp_path: Path) -> None:
     ('[layers."conv1"]\nloops = "Q2 X4"\n', "is not a dimension letter and a factor"),
     ('[layers."conv1"]\nloops = "Q2 Q2"\n', "appears twice"),
     ('[layers."conv1"]\nloops = "Q0"\n', "at least 1"),
-    ('[layers."conv1"]\norder = "Q2"\n', "exactly one key, loops"),
+    ('[layers."conv1"]\norder = "Q2"\n', "give loops (factors) or tiles"),
     ('[layers."conv1"]\nloops = 4\n', "loops must be a string"),
     ('[layers."conv1"\nloops = "Q2"\n', "invalid TOML"),
     ('loops = "Q2"\n', "a table [layers]"),
@@ -325,8 +325,14 @@ def test_csv_lists_each_layers_loops_and_calls(tmp_path: Path) -> None:
     ('[layers."conv1"]\ntiles = "K4:2"\n', "a step is given only on Q or P"),
     ('[layers."conv1"]\ntiles = "Q4:5"\n', "a step is given only on Q or P, from 1 to the tile size"),
     ('[layers."conv1"]\ntiles = "Q4 Q2"\n', "appears twice"),
-    ('[layers."conv1"]\ntiles = "Q4"\nloops = "Q2"\n', "exactly one key, loops"),
+    ('[layers."conv1"]\ntiles = "Q4"\nloops = "Q2"\n', "give loops (factors) or tiles"),
     ('window = "all"\n[layers."conv1"]\ntiles = "Q4"\n', 'choose "touched"'),
+    ('[layers."conv1"]\nview = "gemm"\ntiles = "P8"\n', 'view = "gemm" needs a 1x1 convolution of stride 1'),
+    ('[layers."conv1"]\nview = "im2col"\ntiles = "Q4"\n', 'choose "layer"'),
+    ('[layers."conv1"]\nview = "gemm"\n', "beside loops or tiles"),
+    ('[layers."conv1"]\nstore_path = ["pool", "magic"]\n', "give a list of distinct families"),
+    ('[layers."conv1"]\nstore_path = "pool"\n', "give a list of distinct families"),
+    ('[layers."conv1"]\nstore_path = ["residual"]\n', "is not in the config's store_path"),
 ])
 def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
                                                 words: str) -> None:
@@ -336,6 +342,61 @@ def test_bad_mapping_files_exit_2_with_one_line(tmp_path: Path, capsys: pytest.C
     assert err.startswith("error: ") and "\n" not in err and words in err, err
     assert "map.toml" in err
     assert not out.exists()  # no partial output
+
+
+def test_a_1x1_convolution_as_a_gemm_is_the_matmul_of_its_pixels() -> None:
+    # 32 -> 16 channels, 1x1 over 10x10: 100 pixels. As a GEMM, tiles P48 run 48 + 48 + 4 rows of
+    # pixels, crossing the ends of image rows, exactly as the MatMul (100 x 32) @ (32 x 16) runs them.
+    # Commands of at most 16 rows: in its own view a call's commands stop at each 10-pixel row.
+    cfg = CFG.replace(command_rows=16)
+    lowered = lower_model(_conv(32, 16, 10, 10, kernel=1))
+    name = lowered.workloads[0].name
+    program = schedule_model(lowered, cfg, mapping=as_mapping(
+        {"layers": {name: {"view": "gemm", "tiles": "P48 K16 C32"}}}))
+    conv, conv_result = program.layers[0], simulate(program).layers[0]
+    matmul, matmul_result = _tiled(_matmul(100, 32, 16), "P48 K16 C32", cfg=cfg)
+    assert conv.calls == matmul.calls == 3 and conv.loops == "gemm tiles P48 K16 C32"
+    assert conv.traffic.dram_read_ifmap == matmul.traffic.dram_read_ifmap == 100 * 32
+    assert conv.traffic.dram_read_filter == matmul.traffic.dram_read_filter == 3 * 32 * 16
+    assert (conv_result.compute_cycles, conv_result.stall_cycles) == (matmul_result.compute_cycles,
+                                                                      matmul_result.stall_cycles)
+    # One call over a 20 x 4 map, commands of at most 16 rows and at least 8 cycles: as a GEMM its 80
+    # rows are five commands of 16; in its own view twenty of an output row's 4 pixels, 8 cycles each.
+    cfg = cfg.replace(command_min_cycles=8)
+    lowered = lower_model(_conv(32, 16, 20, 4, kernel=1))
+    name = lowered.workloads[0].name
+    runs = [simulate(schedule_model(lowered, cfg, mapping=as_mapping({"layers": {name: entry}}))).layers[0]
+            for entry in ({"view": "gemm", "tiles": "P80"}, {"tiles": "Q20"})]
+    assert runs[0].dram_read_bytes == runs[1].dram_read_bytes == 80 * 32 + 32 * 16
+    assert runs[1].compute_cycles > runs[0].compute_cycles
+
+
+def _conv_pool() -> onnx.ModelProto:
+    """conv1: 8 -> 32 channels, 3x3 over 10x10 (8x8 outputs), then Relu and a 2x2/2 MaxPool (4x4)."""
+    weight = numpy_helper.from_array(np.zeros((32, 8, 3, 3), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv1", kernel_shape=[3, 3]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32, 4, 4])], [weight])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("entry", [{"store_path": ["activation"]}, {"store_path": ["activation"], "tiles": "K16"}])
+def test_a_layers_own_store_path_leaves_its_pool_to_a_separate_pass(entry: dict) -> None:
+    # Without pool in its store path the layer writes its 8 x 8 x 32 Relu results (2,048 B) and reads
+    # them back for the pool: 4,096 B more DRAM traffic, and the pool's vector work as a pass of its own.
+    lowered = lower_model(_conv_pool())
+    w = lowered.workloads[0]
+    assert w.op == "Conv+Relu+MaxPool"
+    pool_ops = next(step.vector_ops for step in w.epilogue if step.family == "pool")
+    tiles = {"tiles": entry["tiles"]} if "tiles" in entry else {}
+    fused = schedule_model(lowered, CFG, mapping=as_mapping({"layers": {w.name: tiles}}) if tiles else None).layers[0]
+    apart = schedule_model(lowered, CFG, mapping=as_mapping({"layers": {w.name: entry}})).layers[0]
+    assert fused.unfused_ops == 0 and apart.unfused_ops == pool_ops
+    moved = [s.traffic.dram_read + s.traffic.dram_write for s in (fused, apart)]
+    assert moved[1] - moved[0] == 2 * 8 * 8 * 32
+    assert sum(r.count * r.tile.macs for r in apart.runs) == sum(r.count * r.tile.macs for r in fused.runs)
 
 
 def test_reports_give_the_dma_requests(tmp_path: Path) -> None:

@@ -37,10 +37,14 @@ def test_committed_files_are_the_scripts_output() -> None:
 #: Medians of the seven repeats in ucb-bar/gemmini-rocc-tests MOCA @ 80b7b9a moca-data/data/uartlog
 #: ("<network> repeat i Conv layer j worst cycles"), by hwsim layer name.
 MEASURED = {
-    "resnet50": {"/conv1/Conv": 3_526_096},                  # Conv layer 0: 7x7/2, 3 channels, pool fused
+    "resnet50": {"/conv1/Conv": 3_526_096,                   # Conv layer 0: 7x7/2, 3 channels, pool fused
+                 # the matmul path (tiled_matmul_nn_auto_cid), 1x1 layers as GEMMs over their pixels:
+                 "/layer1/layer1.1/conv1/Conv": 210_052,     # Conv layer 5: 256 -> 64 over 56x56
+                 "/layer3/layer3.1/conv1/Conv": 230_377},    # Conv layer 28: 1024 -> 256 over 14x14
     "squeezenet11": {"/features.3/expand3x3/Conv": 124_931,  # Conv layer 3
                      "/features.4/expand3x3/Conv": 206_482,  # Conv layer 6: pools 3/2, overlapping calls
-                     "/features.7/expand3x3/Conv": 211_424},  # Conv layer 12: the same
+                     "/features.7/expand3x3/Conv": 211_424,  # Conv layer 12: the same
+                     "/classifier.1/Conv": 416_389},         # Conv layer 25: 512 -> 1000 over 13x13, matmul path
     "alexnet": {"/features.6/Conv": 471_385, "/features.8/Conv": 613_309,  # Conv layers 2, 3, 4
                 "/features.10/Conv": 409_554},
 }
