@@ -613,6 +613,12 @@ class _Builder:
                 self.region(inp, "input", "model input")
         for layer in self.program.layers:
             w = layer.workload
+            # A Concat written in place is a view to the model; this accelerator's stores do not write
+            # slices of a tensor, so it has no code for one. Refuse before its producers are built.
+            if w.kind is Kind.VIEW and w.op == "Concat":
+                raise _no_code(w.name, w.op)
+        for layer in self.program.layers:
+            w = layer.workload
             if w.kind is Kind.VIEW:
                 continue
             anchor = self.nodes.get(w.nodes[0]) if w.nodes else None
@@ -624,8 +630,7 @@ class _Builder:
             elif anchor.op_type in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
                 self._pool_layer(w.name, anchor, anchor, first=True)
             else:
-                raise UserError(f"layer '{w.name}' ({w.op}): the accelerator runs convolutions, Gemm, MatMul and "
-                                f"pooling; {anchor.op_type} would need a vector unit it does not have")
+                raise _no_code(w.name, w.op, anchor.op_type)
         return self._assemble()
 
     # ------------------------------------------------------------------------- GEMM layers
@@ -1152,6 +1157,11 @@ class _Builder:
         memory = MemoryMap(R, tuple(tensors), tuple(weights), tuple(banks), size, load_base, counts[0])
         return AcceleratorProgram(self.cfg, final[Engine.LOAD], final[Engine.EXEC], final[Engine.STORE], memory,
                                   tuple(self.layers))
+
+
+def _no_code(name: str, op: str, op_type: str | None = None) -> UserError:
+    return UserError(f"layer '{name}' ({op}): the accelerator runs convolutions, Gemm, MatMul and pooling; "
+                     f"{op_type or op} would need a vector unit it does not have")
 
 
 def codegen(graph: Graph, program: Program) -> AcceleratorProgram:

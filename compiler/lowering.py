@@ -12,8 +12,11 @@ operands (weights, bias, LayerNorm's scale, an embedding's gathered rows, ...) b
 such as shapes, axes or quantization scales, ``output_elems`` all outputs, and ``vector_ops`` the
 operator's cost per element of its first output times that output's size (of its ``basis`` input
 for the training operators that say so, :func:`compiler.ops.costs.cost_basis`). A node that extends
-storage in place (``meta.appends_to``, a KV cache) reads and writes only what it appends. Each
-workload carries its node's training phase (``NodeMeta.phase``; ``""`` outside a training program).
+storage in place (``meta.appends_to``, a KV cache) reads and writes only what it appends. A Concat
+whose every input is computed by a node of its own and read by nothing else is written in place
+(:func:`in_place_concats`): its producers write their slices of its result, which is one tensor, and
+the Concat is a free view. Each workload carries its node's training phase (``NodeMeta.phase``;
+``""`` outside a training program).
 
 >>> from compiler.importer import load_model
 >>> from compiler.passes import default_pipeline
@@ -33,7 +36,7 @@ from .ops import ShapeError
 from .ops.costs import ALIASES, PARTIAL_READ, OpClass, classify, cost_basis, ops_per_output, unit_cost
 from .ops.gemm import a_footprint, conv_window, gemm_view
 
-__all__ = ["lower"]
+__all__ = ["lower", "in_place_concats"]
 
 
 def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
@@ -62,23 +65,62 @@ def lower(graph: Graph, *, allow_unsupported: bool = False) -> LoweredModel:
     return LoweredModel(graph.name, tuple(workloads), tuple(skipped), tuple(roots(o) for o in graph.outputs))
 
 
+def _alias(node: Node | None) -> bool:
+    return node is not None and node.op_type in ALIASES and not node.domain and bool(node.inputs) \
+        and bool(node.inputs[0])
+
+
+def in_place_concats(graph: Graph) -> dict[str, str]:
+    """The Concat inputs written in place, each to its Concat's output: for a Concat (of the default
+    domain) whose inputs are distinct values, each the output of a node that computes it (neither a
+    view nor a graph input or constant), read by this Concat alone and not a graph output. Its
+    producers can then store their results straight into their slices of the concatenation, as
+    Gemmini's software does with a row stride (MoCA's ``funct_squeezenet_1.h`` writes each expand
+    layer at its channel offset, ``out_stride`` the concatenation's channels), and the Concat moves
+    nothing."""
+    producers, users = graph.producers(), graph.consumers()
+    outputs = set(graph.outputs)
+    into: dict[str, str] = {}
+    for node in graph.nodes:
+        if node.op_type != "Concat" or node.domain or len([o for o in node.outputs if o]) != 1:
+            continue
+        names = list(node.inputs)
+
+        def written_in_place(name: str) -> bool:
+            producer = producers.get(name)
+            entry = classify(producer) if producer is not None else None
+            return (bool(name) and producer is not None and entry is not None and entry.kind is not Kind.VIEW
+                    and not _alias(producer) and not graph.is_constant(name) and name not in outputs
+                    and len(users.get(name, ())) == 1)
+
+        if len(set(names)) == len(names) and names and all(written_in_place(n) for n in names):
+            into.update((name, node.outputs[0]) for name in names)
+    return into
+
+
 class _Roots:
-    """The tensor whose bytes a value shares: views (Reshape, Flatten, ...) alias their input."""
+    """The tensor whose bytes a value shares: views (Reshape, Flatten, ...) alias their input, and a
+    Concat's in-place inputs its output."""
 
     def __init__(self, graph: Graph) -> None:
         self._producers = graph.producers()
+        self.into = in_place_concats(graph)
 
     def __call__(self, name: str) -> str:
-        node = self._producers.get(name)
-        while node is not None and node.op_type in ALIASES and not node.domain and node.inputs and node.inputs[0]:
-            name = node.inputs[0]
+        while True:
             node = self._producers.get(name)
-        return name
+            if name in self.into:
+                name = self.into[name]
+            elif _alias(node):
+                name = node.inputs[0]
+            else:
+                return name
 
 
 def _ref(name: str, graph: Graph, roots: _Roots, role: str, elems: int | None = None) -> TensorRef:
-    size = graph.info(name).size
-    return TensorRef(roots(name), size if elems is None else elems, size, role)
+    root = roots(name)
+    # A slice written in place moves its own elements of the whole tensor it belongs to.
+    return TensorRef(root, graph.info(name).size if elems is None else elems, graph.info(root).size, role)
 
 
 def _consts(names: list[str], graph: Graph, counts: dict[str, int] | None = None) -> int:
@@ -155,7 +197,7 @@ def _other(node: Node, entry: OpClass, graph: Graph, roots: _Roots) -> Workload:
     base = node.meta.appends_to
     refs = [_ref(name, graph, roots, "data", partial.get(name)) for i, name in inputs
             if not graph.is_constant(name) and name != base]
-    kind = entry.kind
+    kind = Kind.VIEW if node.inputs and node.inputs[0] in roots.into else entry.kind
     per_output = ops_per_output(node, graph) if kind is Kind.VECTOR else 0
     acts = _activations(refs)
     outputs = _outputs(node, graph, roots)

@@ -10,7 +10,10 @@ once if it has no copy there, and its later readers read it back from DRAM. Mode
 DRAM and model outputs are written to DRAM (they may also stay on chip for later readers). With
 ``cfg.residency`` off, or for tensors without a name (SCALE-Sim topologies), everything moves
 through DRAM; so do the tensors the caller names ``dram_only`` (a decode step's KV cache). A written
-tensor's bytes are what the layer writes of it (all of it, or what it appends in place).
+tensor's bytes are what the layer writes of it (all of it, what it appends in place, or its slice of
+a Concat written in place). A tensor written in parts by several layers (a Concat's producers) is
+placed by its first writer, for its whole size; the later parts go where it is: into its space on
+chip, or to DRAM.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
 
     resident: dict[str, int] = {}  # tensor -> bytes held on chip
     in_dram: set[str] = set()
+    written: set[str] = set()
     result: list[LayerResidency] = []
     for i, w in enumerate(workloads):
         if w.kind is Kind.VIEW:
@@ -86,6 +90,13 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
                                   dram=r.name not in resident) for r in w.inputs)
         writes: list[TensorPlace] = []
         for out in w.outputs:
+            if out.name in written:  # a later part of a tensor written in parts: where the tensor is
+                writes.append(TensorPlace(out.name, cfg.tensor_bytes(out.elems, out.bits), on_chip=out.name in resident,
+                                          dram=out.name not in resident or out.name in outputs))
+                if out.name not in resident:
+                    in_dram.add(out.name)
+                continue
+            written.add(out.name)
             size = cfg.tensor_bytes(out.size, out.bits)
             later = next_use(out.name, i)
             keep = later is not None and capacity > 0 and out.name not in dram_only
