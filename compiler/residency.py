@@ -6,14 +6,15 @@ resident tensors it evicts. At every layer the bytes of resident tensors plus th
 the layer reserves for its operands (``reserve``) never exceed ``cfg.activation_buffer_bytes``.
 A tensor stays on chip from the layer that writes it to its last reader when it fits; when it does
 not, the tensor whose next use lies furthest ahead leaves first (Belady's rule), written to DRAM
-once if it has no copy there, and its later readers read it back from DRAM. Model inputs start in
+once if it has no copy there, and its later readers read it back from DRAM; nothing is evicted for
+a new tensor that would not fit even then (it goes to DRAM instead). Model inputs start in
 DRAM and model outputs are written to DRAM (they may also stay on chip for later readers). With
 ``cfg.residency`` off, or for tensors without a name (SCALE-Sim topologies), everything moves
 through DRAM; so do the tensors the caller names ``dram_only`` (a decode step's KV cache). A written
 tensor's bytes are what the layer writes of it (all of it, what it appends in place, or its slice of
 a Concat written in place). A tensor written in parts by several layers (a Concat's producers) is
 placed by its first writer, for its whole size; the later parts go where it is: into its space on
-chip, or to DRAM.
+chip, or to DRAM. Evicted part-way, it spills the parts written so far.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
         return reserve_on_chip[j] if on_chip else reserve[j]
 
     resident: dict[str, int] = {}  # tensor -> bytes held on chip
+    filled: dict[str, int] = {}  # resident tensor -> bytes written to it so far (less than held when in parts)
     in_dram: set[str] = set()
     written: set[str] = set()
     result: list[LayerResidency] = []
@@ -76,9 +78,10 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
         spills: list[TensorPlace] = []
 
         def evict(name: str) -> None:
-            size = resident.pop(name)
+            resident.pop(name)
+            done = filled.pop(name)
             if name not in in_dram:
-                spills.append(TensorPlace(name, size, on_chip=False, dram=True))
+                spills.append(TensorPlace(name, done, on_chip=False, dram=True))
                 in_dram.add(name)
 
         read_now = {r.name for r in w.inputs}
@@ -90,10 +93,13 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
                                   dram=r.name not in resident) for r in w.inputs)
         writes: list[TensorPlace] = []
         for out in w.outputs:
+            part = cfg.tensor_bytes(out.elems, out.bits)
             if out.name in written:  # a later part of a tensor written in parts: where the tensor is
-                writes.append(TensorPlace(out.name, cfg.tensor_bytes(out.elems, out.bits), on_chip=out.name in resident,
+                writes.append(TensorPlace(out.name, part, on_chip=out.name in resident,
                                           dram=out.name not in resident or out.name in outputs))
-                if out.name not in resident:
+                if out.name in resident:
+                    filled[out.name] += part
+                else:
                     in_dram.add(out.name)
                 continue
             written.add(out.name)
@@ -102,25 +108,30 @@ def plan(lowered: LoweredModel, cfg: AcceleratorConfig, reserve: Sequence[int],
             keep = later is not None and capacity > 0 and out.name not in dram_only
             # It must stay beside the staging of every layer up to its reader, not just this one's.
             room = max(staging(j, out.name) for j in range(i, later + 1)) if keep else 0
-            while keep and sum(resident.values()) + size + room > capacity:
-                victims = [n for n in resident if n not in read_now]
-                victim = max(victims, key=lambda n: (next_use(n, i) or len(workloads), n), default=None)
-                if victim is None or (next_use(victim, i) or len(workloads)) <= later:
-                    keep = False  # the new tensor is the one needed furthest ahead: it goes to DRAM
-                else:
+            if keep:
+                # Those needed after it may leave for it, furthest ahead first; if even all of them
+                # would not make room, it is the one that goes to DRAM and nothing is evicted.
+                victims = sorted((n for n in resident if n not in read_now and (next_use(n, i) or len(workloads)) > later),
+                                 key=lambda n: (next_use(n, i) or len(workloads), n), reverse=True)
+                keep = sum(resident.values()) - sum(resident[n] for n in victims) + size + room <= capacity
+                for victim in victims if keep else ():
+                    if sum(resident.values()) + size + room <= capacity:
+                        break
                     evict(victim)
             to_dram = not keep or out.name in outputs
             if keep:
                 resident[out.name] = size
+                filled[out.name] = part
             if to_dram:
                 in_dram.add(out.name)
             # What the layer writes: all of the tensor, or what it appends to one kept in DRAM.
-            writes.append(TensorPlace(out.name, cfg.tensor_bytes(out.elems, out.bits), on_chip=keep, dram=to_dram))
+            writes.append(TensorPlace(out.name, part, on_chip=keep, dram=to_dram))
         held = sum(resident.values())
         result.append(LayerResidency(reads, tuple(writes), tuple(spills), held))
         for name in list(resident):
             if next_use(name, i) is None:
                 del resident[name]  # dead: its last reader has run
+                del filled[name]
     return result
 
 

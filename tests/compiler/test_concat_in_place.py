@@ -121,3 +121,43 @@ def test_in_place_concats_hold_the_buffer_and_the_bytes(branches: list[int], sid
     if not all(p.on_chip for p in slices):
         assert read.dram and all(p.dram for p in slices)
     assert simulate(program).totals.macs == sum(k * 8 + 8 * k for k in branches) * side * side
+
+
+def _interleaved(big: int = 64) -> onnx.ModelProto:
+    """``x`` (8 channels, 10 x 10) -> branch0 (16 channels); ``x`` -> big (``big`` channels) ->
+    branch1 (16 channels); Concat -> head (8 channels): a layer between the two slices of "cat"."""
+    def w(name: str, o: int, i: int) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.zeros((o, i, 1, 1), np.float32), name)
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["b0"], name="branch0"),
+             helper.make_node("Conv", ["x", "wb"], ["y"], name="big"),
+             helper.make_node("Conv", ["y", "w1"], ["b1"], name="branch1"),
+             helper.make_node("Concat", ["b0", "b1"], ["cat"], name="cat", axis=1),
+             helper.make_node("Conv", ["cat", "wo"], ["z"], name="head")]
+    g = helper.make_graph(nodes, "interleaved", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 10])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 10, 10])],
+                          [w("w0", 16, 8), w("wb", big, 8), w("w1", 16, big), w("wo", 8, 32)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_concat_evicted_half_written_spills_only_its_written_half() -> None:
+    # 8 KiB of buffer: "cat" holds 3,200 B from branch0 on, of which branch0 wrote 1,600. big's 6,400 B
+    # "y" is read first (by branch1), so "cat" leaves for it: the spill writes the 1,600 B written,
+    # branch1 writes its 1,600 B to DRAM, and the head reads 3,200 B back. "cat" is written once.
+    program = schedule_model(lower_model(_interleaved()), CFG.replace(residency=True, ifmap_kib=8.0))
+    layers = {s.workload.name: s for s in program.layers if s.workload.kind is not Kind.VIEW}
+    assert [(p.name, p.bytes) for p in layers["big"].spills] == [("cat", 1600)]
+    assert [(p.on_chip, p.dram) for p in layers["branch1"].writes] == [(False, True)]
+    assert [(p.bytes, p.on_chip) for p in layers["head"].reads] == [(3200, False)]
+    written = sum(p.bytes for s in layers.values() for p in s.spills + s.writes if p.name == "cat" and p.dram)
+    assert written == 3200
+
+
+def test_nothing_is_evicted_for_a_tensor_that_cannot_fit_anyway() -> None:
+    # 6 KiB of buffer: "y" (6,400 B) cannot be on chip even alone, so "cat" is not evicted for it: y
+    # goes to DRAM, the second slice joins the first on chip, and the head reads "cat" there.
+    program = schedule_model(lower_model(_interleaved()), CFG.replace(residency=True, ifmap_kib=6.0))
+    layers = {s.workload.name: s for s in program.layers if s.workload.kind is not Kind.VIEW}
+    assert all(not s.spills for s in layers.values())
+    assert [(p.name, p.on_chip, p.dram) for p in layers["big"].writes] == [("y", False, True)]
+    assert [(p.on_chip, p.dram) for p in layers["branch1"].writes] == [(True, False)]
+    assert [(p.bytes, p.on_chip) for p in layers["head"].reads] == [(3200, True)]
