@@ -59,7 +59,10 @@ _SEARCHED = PinnedMapping(())
 def reserves(lowered: LoweredModel, cfg: AcceleratorConfig, choices: Choices,
              pins: PinnedMapping = _SEARCHED) -> tuple[list[int], list[int]]:
     """Per workload, the activation-buffer bytes its staging keeps free, its streamed operand in
-    DRAM and on chip: what :func:`compiler.residency.plan` takes."""
+    DRAM and on chip: what :func:`compiler.residency.plan` takes. Without residency nothing is kept
+    beside a layer's staging, so there is nothing to reserve (and no search to run for it)."""
+    if not cfg.residency:
+        return [0] * len(lowered.workloads), [0] * len(lowered.workloads)
     capacity = cfg.activation_buffer_bytes
     return ([_staging(w, cfg, capacity, choices, pins, a_on_chip=False) for w in lowered.workloads],
             [_staging(w, cfg, capacity, choices, pins, a_on_chip=True) for w in lowered.workloads])
