@@ -212,6 +212,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     b_bytes = _b_bytes(w, cfg)
     by_cycles = cfg.mapping_objective == "cycles"
     segment = k_segment(g, cfg)
+    pass_cycles = -(-unfused_ops // cfg.vector_lanes)  # the separate pass's compute (memory.gemm_stall)
     best: tuple[tuple[int, int, int, int], tuple] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, b_bytes(t.k * t.n)
@@ -225,6 +226,10 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
             continue
         tile_runs = runs(g, t, segment)
         shapes = [(r.count, run_cycles(cfg, r.tile, g.row), r.tile.macs) for r in tile_runs]
+        # Stalls are never negative, so a tiling whose compute alone exceeds the best cycles found
+        # cannot win, whatever its plan: skip pricing its plans' traffic.
+        if by_cycles and best is not None and sum(n * c for n, c, _ in shapes) + pass_cycles > best[0][0]:
+            continue
         t_m, t_n = -(-g.m // t.m), -(-g.n // t.n)
         first_in = (a_tile if a_staged else 0) + (b_tile if b_staged else 0)
         last = tile_runs[-1].tile

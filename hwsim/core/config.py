@@ -33,6 +33,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -235,7 +236,7 @@ class AcceleratorConfig:
     def clock_hz(self) -> float:
         return self.clock_mhz * 1e6
 
-    @property
+    @cached_property
     def dram_bytes_per_cycle(self) -> float:
         return self.dram_gbps * 1e9 / self.clock_hz
 
@@ -249,7 +250,7 @@ class AcceleratorConfig:
         """
         return Fraction(repr(float(self.dram_gbps))) * 1000 / Fraction(repr(float(self.clock_mhz)))
 
-    @property
+    @cached_property
     def dram_latency_cycles(self) -> int:
         """DRAM request latency in whole cycles of the accelerator's clock."""
         return math.ceil(self.dram_latency_ns * self.clock_mhz / 1000 - 1e-9)
@@ -343,7 +344,9 @@ class AcceleratorConfig:
         segment = self.reduction_segment(g)
         return g.k // segment * self.folds(segment)
 
-    @property
+    # Cached: the mapping search asks for the pipeline and the DRAM rate once per candidate tile,
+    # and a frozen config's answer never changes.
+    @cached_property
     def pipeline(self) -> Pipeline:
         """The RTL's pipeline depths: the fields that are given, the ``fpga`` family's defaults
         (hwsim.core.fpga.PIPELINE_DEFAULTS) for the others."""
@@ -354,7 +357,7 @@ class AcceleratorConfig:
             acc_stages=base.acc_stages if self.acc_stages is None else self.acc_stages,
         )
 
-    @property
+    @cached_property
     def array_latency(self) -> int:
         """Cycles from an activation row's issue to its column sums at the accumulator stage: the
         input skew and the array (``rows``), the output de-skew (``cols``) and the pipeline's own
