@@ -212,7 +212,7 @@ def map_gemm(w: Workload, cfg: AcceleratorConfig, ops: Operands) -> Choice:
     b_bytes = _b_bytes(w, cfg)
     by_cycles = cfg.mapping_objective == "cycles"
     segment = k_segment(g, cfg)
-    pass_cycles = -(-unfused_ops // cfg.vector_lanes)  # the separate pass's compute (memory.gemm_stall)
+    pass_cycles = cfg.vector_cycles(unfused_ops)  # the separate pass's compute (memory.gemm_stall)
     best: tuple[tuple[int, int, int, int], tuple] | None = None
     for t in candidate_sizes(g, cfg):
         a_tile, b_tile = t.m * t.k * ib, b_bytes(t.k * t.n)

@@ -16,7 +16,6 @@ shapes, not with cycles or tile count.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Callable
 
 from hwsim.core.config import AcceleratorConfig
@@ -51,7 +50,7 @@ def gemm_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
 def _stream_cycles(s: LayerSchedule, cfg: AcceleratorConfig) -> tuple[int, int]:
     """(compute, stall) of vector and data-movement work: the vector unit races DRAM."""
     w = s.workload
-    compute = math.ceil(w.vector_ops / cfg.vector_lanes) if w.kind is Kind.VECTOR else 0
+    compute = cfg.vector_cycles(w.vector_ops) if w.kind is Kind.VECTOR else 0
     return compute, stream_stall(cfg, compute, s.traffic.dram_read + s.traffic.dram_write)
 
 

@@ -326,6 +326,14 @@ class AcceleratorConfig:
         column of B fills in a tile's part of the weight buffer, and never less than one fold."""
         return max(self.rows, self.filter_part_elems // self.rows * self.rows)
 
+    def vector_cycles(self, ops: int) -> int:
+        """Cycles the vector unit takes for ``ops`` element operations, ``vector_lanes`` a cycle.
+
+        >>> AcceleratorConfig(vector_lanes=16).vector_cycles(33)
+        3
+        """
+        return -(-ops // self.vector_lanes)
+
     def folds(self, k: int) -> int:
         """Passes of ``rows`` rows of K through the array that a reduction of length ``k`` takes."""
         return -(-k // self.rows)
