@@ -352,8 +352,8 @@ class AcceleratorConfig:
         segment = self.reduction_segment(g)
         return g.k // segment * self.folds(segment)
 
-    # Cached: the mapping search asks for the pipeline and the DRAM rate once per candidate tile,
-    # and a frozen config's answer never changes.
+    # Cached, as are the DRAM rate and latency above: the mapping search asks for them once per
+    # candidate tile, and a frozen config's answer never changes.
     @cached_property
     def pipeline(self) -> Pipeline:
         """The RTL's pipeline depths: the fields that are given, the ``fpga`` family's defaults
